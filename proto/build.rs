@@ -1,0 +1,24 @@
+//! Compiles `pairing/v1/*.proto` with `protox` (pure Rust), so a machine with
+//! no `protoc` installed can build the workspace.
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let files = [
+        "pairing/v1/common.proto",
+        "pairing/v1/messages.proto",
+        "pairing/v1/services.proto",
+    ];
+    for file in files {
+        println!("cargo:rerun-if-changed={file}");
+    }
+    let descriptors = protox::compile(files, ["."])?;
+    let out_dir = std::path::PathBuf::from(std::env::var("OUT_DIR")?);
+    std::fs::write(
+        out_dir.join("pairing_descriptor.bin"),
+        prost::Message::encode_to_vec(&descriptors),
+    )?;
+    tonic_prost_build::configure()
+        .build_server(true)
+        .build_client(true)
+        .compile_fds(descriptors)?;
+    Ok(())
+}
