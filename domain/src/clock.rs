@@ -1,0 +1,117 @@
+//! Scenario time: milliseconds since 00:00 of the scenario's first day.
+//!
+//! Central owns the clock: it picks the wall-clock epoch and the speed
+//! (`day_ms`, wall milliseconds per scenario day) and gives both to every
+//! node. Each node then reads scenario time off its own wall clock, so no
+//! message is needed per tick.
+
+use chrono::{Duration, NaiveDate};
+
+/// Milliseconds in one scenario day.
+pub const DAY_MS: i64 = 86_400_000;
+
+/// A point in scenario time, in scenario milliseconds since the start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct ScenarioTime(pub i64);
+
+impl ScenarioTime {
+    pub fn from_days(days: f64) -> Self {
+        ScenarioTime((days * DAY_MS as f64).round() as i64)
+    }
+
+    pub fn days(self) -> f64 {
+        self.0 as f64 / DAY_MS as f64
+    }
+
+    pub fn plus_days(self, days: f64) -> Self {
+        ScenarioTime(self.0 + (days * DAY_MS as f64).round() as i64)
+    }
+
+    /// Whole scenario days since the start (day 0 is the first day).
+    pub fn day_index(self) -> i64 {
+        self.0.div_euclid(DAY_MS)
+    }
+
+    /// Calendar rendering, e.g. "2020-02-11 06:00".
+    pub fn format(self, start_date: NaiveDate) -> String {
+        let at = start_date.and_hms_opt(0, 0, 0).expect("midnight exists")
+            + Duration::milliseconds(self.0);
+        at.format("%Y-%m-%d %H:%M").to_string()
+    }
+
+    /// Scenario time of 00:00 on `date`.
+    pub fn of_date(start_date: NaiveDate, date: NaiveDate) -> Self {
+        ScenarioTime((date - start_date).num_days() * DAY_MS)
+    }
+}
+
+/// The mapping between wall time and scenario time that central hands out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Clock {
+    pub epoch_unix_ms: i64,
+    /// Wall milliseconds per scenario day; at least 1.
+    pub day_ms: i64,
+    pub start_date: NaiveDate,
+}
+
+impl Clock {
+    pub fn new(epoch_unix_ms: i64, day_ms: i64, start_date: NaiveDate) -> Self {
+        assert!(day_ms >= 1, "day_ms must be at least 1, got {day_ms}");
+        Clock {
+            epoch_unix_ms,
+            day_ms,
+            start_date,
+        }
+    }
+
+    /// Scenario time at wall time `unix_ms` (negative before the epoch).
+    pub fn scenario_at(&self, unix_ms: i64) -> ScenarioTime {
+        let wall = (unix_ms - self.epoch_unix_ms) as i128;
+        ScenarioTime((wall * DAY_MS as i128 / self.day_ms as i128) as i64)
+    }
+
+    /// Wall time at which scenario time `t` is reached.
+    pub fn wall_at(&self, t: ScenarioTime) -> i64 {
+        self.epoch_unix_ms + (t.0 as i128 * self.day_ms as i128 / DAY_MS as i128) as i64
+    }
+
+    /// Wall milliseconds that `days` scenario days take.
+    pub fn wall_ms_for_days(&self, days: f64) -> u64 {
+        (days * self.day_ms as f64).max(0.0).round() as u64
+    }
+}
+
+/// Wall-clock now in unix milliseconds.
+pub fn unix_now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn feb7() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2020, 2, 7).unwrap()
+    }
+
+    #[test]
+    fn wall_and_scenario_time_are_inverse_to_one_wall_ms() {
+        let clock = Clock::new(1_000_000, 50, feb7());
+        let t = ScenarioTime::from_days(4.25);
+        assert_eq!(clock.wall_at(t) - clock.epoch_unix_ms, 212); // 4.25 * 50 ms, rounded down
+        let back = clock.scenario_at(clock.wall_at(t));
+        let one_wall_ms = DAY_MS / clock.day_ms;
+        assert!(back <= t && t.0 - back.0 < one_wall_ms, "{back:?} vs {t:?}");
+    }
+
+    #[test]
+    fn formats_as_calendar_time() {
+        let t = ScenarioTime::of_date(feb7(), NaiveDate::from_ymd_opt(2020, 2, 11).unwrap())
+            .plus_days(22.0 / 24.0);
+        assert_eq!(t.format(feb7()), "2020-02-11 22:00");
+        assert_eq!(t.day_index(), 4);
+    }
+}

@@ -1,0 +1,10 @@
+//! Counterpart's shared domain model: plain data and arithmetic, no network.
+//!
+//! - [`scenario`]: the scenario file (cities, provinces, rules) and its loader.
+//! - [`clock`]: scenario time and its mapping to wall time.
+//! - [`applied`]: the bounded memory of applied message ids that makes every
+//!   resend harmless.
+
+pub mod applied;
+pub mod clock;
+pub mod scenario;
