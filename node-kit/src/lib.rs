@@ -1,0 +1,21 @@
+//! What the three nodes (central, province, city) share at their I/O edge.
+//! The protocol logic itself lives in each node's crate, free of I/O; this
+//! crate is the thin layer that puts it on the network.
+//!
+//! - [`server`]: bind, announce the address, serve with health and reflection.
+//! - [`shutdown`]: one cancellation token, tripped by Ctrl-C or SIGTERM.
+//! - [`client`]: channels with a connect timeout, requests with a deadline.
+//! - [`retry`]: bounded, jittered retries for calls that must get through.
+//! - [`header`]: message ids and headers for outgoing messages.
+//! - [`validate`]: checks of incoming fields, as gRPC statuses naming the field.
+//! - [`counters`]: messages received, by kind, for the run report.
+//! - [`telemetry`]: the tracing subscriber.
+
+pub mod client;
+pub mod counters;
+pub mod header;
+pub mod retry;
+pub mod server;
+pub mod shutdown;
+pub mod telemetry;
+pub mod validate;

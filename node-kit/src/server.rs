@@ -1,0 +1,74 @@
+//! Server bootstrap: bind, announce, serve with the standard extras.
+//!
+//! Every node serves, beside its own service, the gRPC health protocol
+//! (tonic-health; container health checks probe it) and reflection
+//! (tonic-reflection; `grpcurl` can explore a node without the .proto files).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tonic::transport::server::Router;
+use tonic::transport::Server;
+use tonic_health::server::HealthReporter;
+
+/// The line a node prints on stdout once it listens, so a launcher that
+/// asked for port 0 learns the real address: `LISTENING 127.0.0.1:50123`.
+pub const ANNOUNCE_PREFIX: &str = "LISTENING ";
+
+/// Binds `addr` (port 0 picks a free port) and returns the listener and the
+/// address actually bound.
+pub async fn bind(addr: &str) -> std::io::Result<(TcpListener, SocketAddr)> {
+    let listener = TcpListener::bind(addr).await.map_err(|e| {
+        std::io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}"))
+    })?;
+    let local = listener.local_addr()?;
+    Ok((listener, local))
+}
+
+/// Prints the announce line on stdout.
+pub fn announce(addr: SocketAddr) {
+    println!("{ANNOUNCE_PREFIX}{addr}");
+}
+
+/// A server builder with the health and reflection services already added.
+/// The caller adds its own service, marks it serving on the returned
+/// reporter, and serves.
+pub fn router() -> (Router, HealthReporter) {
+    let (reporter, health) = tonic_health::server::health_reporter();
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pairing_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .expect("the compiled descriptor set is valid");
+    let router = Server::builder()
+        // A stuck peer must not hold a connection forever.
+        .timeout(Duration::from_secs(30))
+        .tcp_nodelay(true)
+        .add_service(health)
+        .add_service(reflection);
+    (router, reporter)
+}
+
+/// A node started in-process: where it listens, how to stop it, and the
+/// task that ends when it has stopped. The binaries and the integration
+/// tests start nodes the same way.
+#[derive(Debug)]
+pub struct RunningNode {
+    pub addr: SocketAddr,
+    pub shutdown: tokio_util::sync::CancellationToken,
+    pub task: tokio::task::JoinHandle<Result<(), String>>,
+}
+
+impl RunningNode {
+    /// The endpoint peers use to reach this node.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Trips the shutdown token and waits for the node to stop.
+    pub async fn stop(self) -> Result<(), String> {
+        self.shutdown.cancel();
+        self.task.await.map_err(|e| format!("node task failed: {e}"))?
+    }
+}

@@ -1,0 +1,203 @@
+//! Validation of incoming fields. Each check returns the gRPC status a
+//! handler sends back, with a message that names the offending field, so a
+//! bad message changes no state and its sender learns exactly what is wrong.
+
+use std::collections::BTreeMap;
+
+use counterpart_domain::clock::{ScenarioTime, DAY_MS};
+use pairing_proto::resource::{Category, ResourceType};
+use pairing_proto::v1::{MessageHeader, ResourceQuantity, Situation};
+use tonic::Status;
+
+/// Longest list of resource lines a message may carry.
+pub const MAX_LINES: usize = 64;
+/// Longest id or free-text field.
+pub const MAX_TEXT_LEN: usize = 512;
+/// Largest quantity of personnel in one line: no province sends more.
+pub const MAX_PERSONNEL: i64 = 100_000;
+/// Largest quantity of material units in one line.
+pub const MAX_MATERIAL: i64 = 1_000_000_000;
+/// Largest amount of funds in one line (CNY).
+pub const MAX_FUNDS_CNY: i64 = 1_000_000_000_000;
+/// Scenario times are within 10 years of the start.
+pub const MAX_SCENARIO_MS: i64 = 3_650 * DAY_MS;
+
+/// The header is present and well formed; returns it.
+pub fn header(header: Option<&MessageHeader>) -> Result<&MessageHeader, Status> {
+    let h = header.ok_or_else(|| Status::invalid_argument("header: missing"))?;
+    text("header.message_id", &h.message_id)?;
+    text("header.sender_id", &h.sender_id)?;
+    scenario_time("header.scenario_time_ms", h.scenario_time_ms)?;
+    Ok(h)
+}
+
+/// A required, bounded text field.
+pub fn text(field: &str, value: &str) -> Result<(), Status> {
+    if value.is_empty() {
+        return Err(Status::invalid_argument(format!("{field}: must not be empty")));
+    }
+    bounded_text(field, value)
+}
+
+/// An optional, bounded text field.
+pub fn bounded_text(field: &str, value: &str) -> Result<(), Status> {
+    if value.len() > MAX_TEXT_LEN {
+        return Err(Status::invalid_argument(format!(
+            "{field}: {} bytes, more than the limit of {MAX_TEXT_LEN}",
+            value.len()
+        )));
+    }
+    Ok(())
+}
+
+/// A scenario time within the plausible range.
+pub fn scenario_time(field: &str, ms: i64) -> Result<ScenarioTime, Status> {
+    if !(0..=MAX_SCENARIO_MS).contains(&ms) {
+        return Err(Status::invalid_argument(format!(
+            "{field}: {ms} is outside scenario time 0..={MAX_SCENARIO_MS} ms"
+        )));
+    }
+    Ok(ScenarioTime(ms))
+}
+
+/// A list length within `limit`.
+pub fn list_len(field: &str, len: usize, limit: usize) -> Result<(), Status> {
+    if len > limit {
+        return Err(Status::invalid_argument(format!(
+            "{field}: {len} entries, more than the limit of {limit}"
+        )));
+    }
+    Ok(())
+}
+
+/// A known resource type.
+pub fn resource_type(field: &str, value: &str) -> Result<ResourceType, Status> {
+    value
+        .parse()
+        .map_err(|e| Status::invalid_argument(format!("{field}: {e}")))
+}
+
+/// A quantity of `t` that is neither negative nor absurd.
+pub fn quantity(field: &str, t: ResourceType, q: i64) -> Result<i64, Status> {
+    let max = match t.category() {
+        Category::Personnel => MAX_PERSONNEL,
+        Category::Material => MAX_MATERIAL,
+        Category::Funds => MAX_FUNDS_CNY,
+    };
+    if !(0..=max).contains(&q) {
+        return Err(Status::invalid_argument(format!(
+            "{field}: {q} is outside 0..={max} for {t}"
+        )));
+    }
+    Ok(q)
+}
+
+/// A list of resource quantities: bounded, known types, sane quantities,
+/// each type at most once. Returns them as a map.
+pub fn quantities(
+    field: &str,
+    lines: &[ResourceQuantity],
+) -> Result<BTreeMap<ResourceType, i64>, Status> {
+    list_len(field, lines.len(), MAX_LINES)?;
+    let mut map = BTreeMap::new();
+    for (i, line) in lines.iter().enumerate() {
+        let t = resource_type(&format!("{field}[{i}].resource_type"), &line.resource_type)?;
+        let q = quantity(&format!("{field}[{i}].quantity"), t, line.quantity)?;
+        if map.insert(t, q).is_some() {
+            return Err(Status::invalid_argument(format!(
+                "{field}[{i}].resource_type: {t} appears more than once"
+            )));
+        }
+    }
+    Ok(map)
+}
+
+/// A city's situation: present, every count non-negative and below 100
+/// million, active cases within the confirmed total.
+pub fn situation<'a>(field: &str, s: Option<&'a Situation>) -> Result<&'a Situation, Status> {
+    let s = s.ok_or_else(|| Status::invalid_argument(format!("{field}: missing")))?;
+    let counts = [
+        ("confirmed_total", s.confirmed_total),
+        ("active_cases", s.active_cases),
+        ("severe", s.severe),
+        ("critical", s.critical),
+        ("beds", s.beds),
+        ("local_doctors", s.local_doctors),
+        ("local_nurses", s.local_nurses),
+        ("new_cases_today", s.new_cases_today),
+        ("days_without_new_cases", s.days_without_new_cases),
+    ];
+    for (name, value) in counts {
+        if !(0..100_000_000).contains(&value) {
+            return Err(Status::invalid_argument(format!(
+                "{field}.{name}: {value} is outside 0..100000000"
+            )));
+        }
+    }
+    if s.active_cases > s.confirmed_total {
+        return Err(Status::invalid_argument(format!(
+            "{field}.active_cases: {} exceeds confirmed_total {}",
+            s.active_cases, s.confirmed_total
+        )));
+    }
+    Ok(s)
+}
+
+/// Converts a map of quantities back to wire lines, in catalog order.
+pub fn to_lines(map: &BTreeMap<ResourceType, i64>) -> Vec<ResourceQuantity> {
+    map.iter()
+        .map(|(t, q)| ResourceQuantity {
+            resource_type: t.as_str().to_string(),
+            quantity: *q,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tonic::Code;
+
+    fn line(t: &str, q: i64) -> ResourceQuantity {
+        ResourceQuantity {
+            resource_type: t.into(),
+            quantity: q,
+        }
+    }
+
+    #[test]
+    fn negative_quantity_names_the_field() {
+        let err = quantities("needs", &[line("personnel/doctor", -1)]).unwrap_err();
+        assert_eq!(err.code(), Code::InvalidArgument);
+        assert!(err.message().starts_with("needs[0].quantity"), "{}", err.message());
+    }
+
+    #[test]
+    fn unknown_type_names_the_field() {
+        let err = quantities("needs", &[line("x", 1), line("y", 1)]).unwrap_err();
+        assert!(err.message().starts_with("needs[0].resource_type"));
+    }
+
+    #[test]
+    fn absurd_personnel_is_refused() {
+        let err = quantities("t", &[line("personnel/nurse", 5_000_000)]).unwrap_err();
+        assert!(err.message().contains("personnel/nurse"));
+    }
+
+    #[test]
+    fn duplicate_type_is_refused() {
+        let lines = [line("funds/cny", 1), line("funds/cny", 2)];
+        assert!(quantities("t", &lines).is_err());
+    }
+
+    #[test]
+    fn missing_header_is_refused() {
+        assert_eq!(header(None).unwrap_err().message(), "header: missing");
+    }
+
+    #[test]
+    fn round_trip_to_lines() {
+        let map = quantities("t", &[line("funds/cny", 10), line("personnel/doctor", 3)]).unwrap();
+        assert_eq!(quantities("t", &to_lines(&map)).unwrap(), map);
+    }
+}
