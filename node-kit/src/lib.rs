@@ -5,6 +5,8 @@
 //! - [`server`]: bind, announce the address, serve with health and reflection.
 //! - [`shutdown`]: one cancellation token, tripped by Ctrl-C or SIGTERM.
 //! - [`client`]: channels with a connect timeout, requests with a deadline.
+//! - [`courier`]: background sending with bounded retries and queues.
+//! - [`registration`]: registering with central; the tick period.
 //! - [`retry`]: bounded, jittered retries for calls that must get through.
 //! - [`header`]: message ids and headers for outgoing messages.
 //! - [`validate`]: checks of incoming fields, as gRPC statuses naming the field.
@@ -13,7 +15,9 @@
 
 pub mod client;
 pub mod counters;
+pub mod courier;
 pub mod header;
+pub mod registration;
 pub mod retry;
 pub mod server;
 pub mod shutdown;

@@ -19,9 +19,9 @@ pub const ANNOUNCE_PREFIX: &str = "LISTENING ";
 /// Binds `addr` (port 0 picks a free port) and returns the listener and the
 /// address actually bound.
 pub async fn bind(addr: &str) -> std::io::Result<(TcpListener, SocketAddr)> {
-    let listener = TcpListener::bind(addr).await.map_err(|e| {
-        std::io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}"))
-    })?;
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
     let local = listener.local_addr()?;
     Ok((listener, local))
 }
@@ -69,6 +69,8 @@ impl RunningNode {
     /// Trips the shutdown token and waits for the node to stop.
     pub async fn stop(self) -> Result<(), String> {
         self.shutdown.cancel();
-        self.task.await.map_err(|e| format!("node task failed: {e}"))?
+        self.task
+            .await
+            .map_err(|e| format!("node task failed: {e}"))?
     }
 }

@@ -34,7 +34,9 @@ pub fn header(header: Option<&MessageHeader>) -> Result<&MessageHeader, Status> 
 /// A required, bounded text field.
 pub fn text(field: &str, value: &str) -> Result<(), Status> {
     if value.is_empty() {
-        return Err(Status::invalid_argument(format!("{field}: must not be empty")));
+        return Err(Status::invalid_argument(format!(
+            "{field}: must not be empty"
+        )));
     }
     bounded_text(field, value)
 }
@@ -169,7 +171,11 @@ mod tests {
     fn negative_quantity_names_the_field() {
         let err = quantities("needs", &[line("personnel/doctor", -1)]).unwrap_err();
         assert_eq!(err.code(), Code::InvalidArgument);
-        assert!(err.message().starts_with("needs[0].quantity"), "{}", err.message());
+        assert!(
+            err.message().starts_with("needs[0].quantity"),
+            "{}",
+            err.message()
+        );
     }
 
     #[test]
