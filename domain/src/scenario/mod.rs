@@ -199,9 +199,8 @@ impl Province {
     pub fn outbreak_level_at(&self, start_date: NaiveDate, t: ScenarioTime) -> i32 {
         self.outbreak_events
             .iter()
-            .filter(|e| ScenarioTime::of_date(start_date, e.date) <= t)
+            .rfind(|e| ScenarioTime::of_date(start_date, e.date) <= t)
             .map(|e| e.level)
-            .last()
             .unwrap_or(self.outbreak_level)
     }
 }
