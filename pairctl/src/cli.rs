@@ -1,0 +1,290 @@
+//! The command line: every subcommand, its arguments and their defaults.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use counterpart_domain::scenario::PairingMode;
+
+/// Where `pairctl status` and friends look for central unless told.
+pub const DEFAULT_CENTRAL: &str = "http://127.0.0.1:50051";
+/// The scenario `pairctl up` runs unless told, relative to the current
+/// directory (the repository root, usually).
+pub const DEFAULT_SCENARIO: &str = "deploy/scenarios/hubei-2020.toml";
+/// The same scenario found from the crate's sources, for runs started from
+/// another directory.
+pub const FALLBACK_SCENARIO: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../deploy/scenarios/hubei-2020.toml"
+);
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "pairctl",
+    version,
+    about = "Operate Counterpart, the pairing-assistance protocol: launch a local cluster, query central"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a whole scenario locally: central, every province and every city
+    /// as separate processes; show progress; print and write the report.
+    Up(UpArgs),
+    /// The cluster's status: clock, nodes, cases by stage.
+    Status(CentralArgs),
+    /// Which provinces assist which city.
+    Pairings(CentralArgs),
+    /// Per pair and resource type: targeted, shipped, received; donor costs.
+    Ledger(CentralArgs),
+    /// The run report: summary on stdout, JSON to --out.
+    Report(ReportArgs),
+    /// Runs one node in this process (what `up` starts as a child).
+    #[command(hide = true)]
+    Node(NodeArgs),
+}
+
+/// Where central listens, for the query commands.
+#[derive(Debug, Args)]
+pub struct CentralArgs {
+    /// Central's endpoint, e.g. http://127.0.0.1:50051 (the scheme may be
+    /// left out).
+    #[arg(long, env = "PAIRING_CENTRAL", default_value = DEFAULT_CENTRAL)]
+    pub central: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub central: CentralArgs,
+    /// Write the report JSON to this file.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// Scenario file [default: deploy/scenarios/hubei-2020.toml]
+    #[arg(long)]
+    pub scenario: Option<PathBuf>,
+    /// Wall milliseconds per scenario day.
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(i64).range(1..=86_400_000))]
+    pub day_ms: i64,
+    /// Write the run report (JSON) to this file.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    /// Override the scenario's pairing mode.
+    #[arg(long, value_enum)]
+    pub pairing_mode: Option<PairingModeArg>,
+    /// Each node's log (its stderr) goes to DIR/<node-id>.log.
+    #[arg(long, default_value = "target/pairctl-logs")]
+    pub log_dir: PathBuf,
+    /// Give up after this many seconds [default: 2 x scenario days x day-ms + 60 s]
+    #[arg(long)]
+    pub timeout_s: Option<u64>,
+}
+
+/// The role of a node started by `pairctl node`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NodeRole {
+    Central,
+    Province,
+    City,
+}
+
+impl NodeRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NodeRole::Central => "central",
+            NodeRole::Province => "province",
+            NodeRole::City => "city",
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct NodeArgs {
+    pub role: NodeRole,
+    #[arg(long)]
+    pub scenario: PathBuf,
+    /// The node's id in the scenario (province or city id; ignored for
+    /// central).
+    #[arg(long)]
+    pub id: Option<String>,
+    /// Central's endpoint (provinces and cities).
+    #[arg(long)]
+    pub central: Option<String>,
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: String,
+    /// The endpoint peers should use, when not the bound address.
+    #[arg(long)]
+    pub advertise: Option<String>,
+    /// Wall milliseconds per scenario day (central).
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(i64).range(1..=86_400_000))]
+    pub day_ms: i64,
+    #[arg(long, value_enum)]
+    pub pairing_mode: Option<PairingModeArg>,
+}
+
+/// `--pairing-mode` on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PairingModeArg {
+    Historical,
+    Optimized,
+}
+
+impl From<PairingModeArg> for PairingMode {
+    fn from(arg: PairingModeArg) -> Self {
+        match arg {
+            PairingModeArg::Historical => PairingMode::Historical,
+            PairingModeArg::Optimized => PairingMode::Optimized,
+        }
+    }
+}
+
+impl PairingModeArg {
+    pub fn as_str(self) -> &'static str {
+        PairingMode::from(self).as_str()
+    }
+}
+
+/// Accepts `host:port` as well as a full URL: gRPC needs the scheme.
+pub fn central_url(arg: &str) -> String {
+    let arg = arg.trim();
+    if arg.contains("://") {
+        arg.to_string()
+    } else {
+        format!("http://{arg}")
+    }
+}
+
+/// The scenario to run: the one given, else the default relative to the
+/// current directory, else the default next to the sources.
+pub fn scenario_path(given: Option<PathBuf>) -> PathBuf {
+    given.unwrap_or_else(|| {
+        let local = PathBuf::from(DEFAULT_SCENARIO);
+        if local.exists() {
+            local
+        } else {
+            PathBuf::from(FALLBACK_SCENARIO)
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn parse(args: &[&str]) -> Cli {
+        Cli::try_parse_from(std::iter::once("pairctl").chain(args.iter().copied())).unwrap()
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn up_defaults() {
+        let Command::Up(up) = parse(&["up"]).command else {
+            panic!("not up")
+        };
+        assert_eq!(up.day_ms, 500);
+        assert_eq!(up.log_dir, PathBuf::from("target/pairctl-logs"));
+        assert!(up.scenario.is_none() && up.report.is_none() && up.timeout_s.is_none());
+        assert!(up.pairing_mode.is_none());
+    }
+
+    #[test]
+    fn up_takes_every_option() {
+        let cli = parse(&[
+            "up",
+            "--scenario",
+            "s.toml",
+            "--day-ms",
+            "50",
+            "--report",
+            "/tmp/r.json",
+            "--pairing-mode",
+            "optimized",
+            "--timeout-s",
+            "9",
+        ]);
+        let Command::Up(up) = cli.command else {
+            panic!("not up")
+        };
+        assert_eq!(up.day_ms, 50);
+        assert_eq!(up.pairing_mode, Some(PairingModeArg::Optimized));
+        assert_eq!(up.timeout_s, Some(9));
+        assert_eq!(up.scenario, Some(PathBuf::from("s.toml")));
+    }
+
+    #[test]
+    fn a_zero_day_is_refused() {
+        let err = Cli::try_parse_from(["pairctl", "up", "--day-ms", "0"]).unwrap_err();
+        assert!(err.to_string().contains("--day-ms"), "{err}");
+    }
+
+    #[test]
+    fn unknown_pairing_mode_is_refused() {
+        assert!(Cli::try_parse_from(["pairctl", "up", "--pairing-mode", "random"]).is_err());
+    }
+
+    #[test]
+    fn central_defaults_to_the_local_port() {
+        // The env var would override the default; this test only holds
+        // when it is not set.
+        if std::env::var_os("PAIRING_CENTRAL").is_some() {
+            return;
+        }
+        let Command::Status(args) = parse(&["status"]).command else {
+            panic!("not status")
+        };
+        assert_eq!(args.central, DEFAULT_CENTRAL);
+    }
+
+    #[test]
+    fn node_parses_its_role_and_endpoints() {
+        let cli = parse(&[
+            "node",
+            "province",
+            "--scenario",
+            "s.toml",
+            "--id",
+            "jiangsu",
+            "--central",
+            "http://127.0.0.1:1",
+        ]);
+        let Command::Node(node) = cli.command else {
+            panic!("not node")
+        };
+        assert_eq!(node.role, NodeRole::Province);
+        assert_eq!(node.id.as_deref(), Some("jiangsu"));
+        assert_eq!(node.listen, "127.0.0.1:0");
+    }
+
+    #[test]
+    fn central_url_adds_the_scheme_when_missing() {
+        assert_eq!(central_url("127.0.0.1:5"), "http://127.0.0.1:5");
+        assert_eq!(central_url(" http://a:1 "), "http://a:1");
+        assert_eq!(central_url("https://a:1"), "https://a:1");
+    }
+
+    #[test]
+    fn a_given_scenario_path_wins() {
+        let p = PathBuf::from("/x/y.toml");
+        assert_eq!(scenario_path(Some(p.clone())), p);
+    }
+
+    #[test]
+    fn pairing_mode_maps_to_the_domain() {
+        assert_eq!(
+            PairingMode::from(PairingModeArg::Historical),
+            PairingMode::Historical
+        );
+        assert_eq!(PairingModeArg::Optimized.as_str(), "optimized");
+    }
+}

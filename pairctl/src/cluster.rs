@@ -1,0 +1,359 @@
+//! The node processes `pairctl up` starts: spawn each one, learn where it
+//! listens, watch that it stays up, and stop them all.
+//!
+//! Stopping is layered so no node outlives the launcher: SIGTERM then
+//! SIGKILL on the normal and error paths; `kill_on_drop` if the launcher
+//! unwinds; and on Linux `PR_SET_PDEATHSIG`, which has the kernel send
+//! SIGTERM to a child whose launcher was killed outright. Children run in
+//! their own process group so a Ctrl-C in the terminal reaches only the
+//! launcher, which then stops them in order.
+
+use std::fs::File;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+
+use anyhow::{anyhow, Context};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, ChildStdout, Command};
+use tokio::time::Instant;
+
+use crate::announce::parse_announce;
+use crate::plan::NodeSpec;
+use crate::report::LaunchedNode;
+
+/// How long a node may take, from spawn, to print its LISTENING line.
+pub const ANNOUNCE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Lines a node may print on stdout before its announce; beyond that it is
+/// not a node of ours.
+pub const MAX_LINES_BEFORE_ANNOUNCE: usize = 1_000;
+/// How long nodes get to stop after SIGTERM before SIGKILL.
+pub const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// One node process.
+#[derive(Debug)]
+pub struct NodeProcess {
+    pub spec: NodeSpec,
+    pub pid: u32,
+    pub log_path: PathBuf,
+    /// Known once the node has announced it.
+    pub addr: Option<SocketAddr>,
+    child: Child,
+    stdout: Option<ChildStdout>,
+}
+
+impl NodeProcess {
+    fn describe(&self) -> String {
+        format!(
+            "{} {} (pid {}, log {})",
+            self.spec.role.as_str(),
+            self.spec.id,
+            self.pid,
+            self.log_path.display()
+        )
+    }
+}
+
+/// How the nodes stopped.
+#[derive(Debug, Default)]
+pub struct StopOutcome {
+    /// Nodes that ignored SIGTERM for the grace period.
+    pub killed: Vec<String>,
+    /// Nodes that stopped with a failure status.
+    pub failed: Vec<(String, ExitStatus)>,
+}
+
+/// Every node process of a run.
+#[derive(Debug)]
+pub struct Cluster {
+    exe: PathBuf,
+    log_dir: PathBuf,
+    nodes: Vec<NodeProcess>,
+}
+
+impl Cluster {
+    /// Children run `exe` (pairctl itself); their logs go to `log_dir`.
+    pub fn new(exe: PathBuf, log_dir: &Path) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(log_dir)
+            .with_context(|| format!("cannot create log directory {}", log_dir.display()))?;
+        Ok(Cluster {
+            exe,
+            log_dir: log_dir.to_path_buf(),
+            nodes: Vec::new(),
+        })
+    }
+
+    pub fn nodes(&self) -> &[NodeProcess] {
+        &self.nodes
+    }
+
+    /// Starts one node: `exe args...`, stderr to `<log_dir>/<id>.log`.
+    pub fn spawn(&mut self, spec: NodeSpec, args: &[String]) -> anyhow::Result<()> {
+        let log_path = self.log_dir.join(format!("{}.log", spec.id));
+        let log = File::create(&log_path)
+            .with_context(|| format!("cannot create log file {}", log_path.display()))?;
+        let mut command = Command::new(&self.exe);
+        command
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log))
+            .kill_on_drop(true);
+        #[cfg(unix)]
+        command.process_group(0);
+        #[cfg(target_os = "linux")]
+        // SAFETY: prctl is async-signal-safe and touches only the child's
+        // own process attributes, as pre_exec requires.
+        unsafe {
+            command.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let mut child = command
+            .spawn()
+            .with_context(|| format!("cannot start {} {}", spec.role.as_str(), spec.id))?;
+        let pid = child.id().context("a child just spawned has a pid")?;
+        let stdout = child.stdout.take();
+        self.nodes.push(NodeProcess {
+            spec,
+            pid,
+            log_path,
+            addr: None,
+            child,
+            stdout,
+        });
+        Ok(())
+    }
+
+    /// Waits for every node not yet announced to print its LISTENING line,
+    /// all by `deadline`. The nodes start in parallel; this only collects.
+    pub async fn await_announces(&mut self, deadline: Instant) -> anyhow::Result<()> {
+        for node in self.nodes.iter_mut().filter(|n| n.addr.is_none()) {
+            let stdout = node.stdout.take().context("stdout already taken")?;
+            let addr = tokio::time::timeout_at(deadline, read_announce(stdout))
+                .await
+                .map_err(|_| anyhow!("{} did not announce its address in time", node.describe()))?
+                .map_err(|why| anyhow!("{} {why}", node.describe()))?;
+            node.addr = Some(addr);
+        }
+        Ok(())
+    }
+
+    /// Fails naming the first node that has exited: during a run, none may.
+    pub fn check_alive(&mut self) -> anyhow::Result<()> {
+        for node in &mut self.nodes {
+            if let Some(status) = node.child.try_wait()? {
+                return Err(anyhow!(
+                    "{} exited unexpectedly ({status})",
+                    node.describe()
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The nodes as the report lists them (announced ones only).
+    pub fn launched(&self) -> Vec<LaunchedNode> {
+        self.nodes
+            .iter()
+            .filter_map(|n| {
+                Some(LaunchedNode {
+                    id: n.spec.id.clone(),
+                    role: n.spec.role.as_str().to_string(),
+                    pid: n.pid,
+                    addr: n.addr?,
+                })
+            })
+            .collect()
+    }
+
+    /// SIGTERM to every node still running, up to `grace` for all to stop,
+    /// then SIGKILL for the rest.
+    pub async fn stop_all(&mut self, grace: Duration) -> StopOutcome {
+        for node in &self.nodes {
+            // `id()` is None once the child has been reaped: its pid may
+            // already belong to another process.
+            if let Some(pid) = node.child.id() {
+                terminate(pid);
+            }
+        }
+        let deadline = Instant::now() + grace;
+        let mut outcome = StopOutcome::default();
+        for node in &mut self.nodes {
+            let status = match tokio::time::timeout_at(deadline, node.child.wait()).await {
+                Ok(status) => status,
+                Err(_) => {
+                    outcome.killed.push(node.spec.id.clone());
+                    let _ = node.child.start_kill();
+                    node.child.wait().await
+                }
+            };
+            if let Ok(status) = status {
+                if !status.success() && !outcome.killed.contains(&node.spec.id) {
+                    outcome.failed.push((node.spec.id.clone(), status));
+                }
+            }
+        }
+        outcome
+    }
+}
+
+/// Sends SIGTERM to `pid`, which must be a real process id: `kill(0)` or
+/// `kill(-1)` would signal our own group or every process we may signal.
+fn terminate(pid: u32) {
+    let pid = libc::pid_t::try_from(pid).expect("a pid fits in pid_t");
+    assert!(pid > 0, "refusing to signal pid {pid}");
+    // SAFETY: kill has no memory effects; pid is one of our live children.
+    unsafe {
+        libc::kill(pid, libc::SIGTERM);
+    }
+}
+
+/// Reads `stdout` until a LISTENING line. Afterwards the rest of stdout is
+/// drained in the background so a chatty node never blocks on a full pipe.
+async fn read_announce(stdout: ChildStdout) -> Result<SocketAddr, String> {
+    let mut lines = BufReader::new(stdout).lines();
+    for _ in 0..MAX_LINES_BEFORE_ANNOUNCE {
+        let line = lines
+            .next_line()
+            .await
+            .map_err(|e| format!("stdout unreadable: {e}"))?
+            .ok_or("closed its stdout before announcing its address (did it exit?)")?;
+        if let Some(addr) = parse_announce(&line) {
+            let mut rest = lines.into_inner();
+            tokio::spawn(async move {
+                let _ = tokio::io::copy(&mut rest, &mut tokio::io::sink()).await;
+            });
+            return Ok(addr);
+        }
+    }
+    Err(format!(
+        "printed {MAX_LINES_BEFORE_ANNOUNCE} lines without a LISTENING line"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::NodeRole;
+
+    fn spec(id: &str) -> NodeSpec {
+        NodeSpec {
+            id: id.into(),
+            role: NodeRole::City,
+        }
+    }
+
+    fn sh_cluster(dir: &Path) -> Cluster {
+        Cluster::new(PathBuf::from("/bin/sh"), dir).unwrap()
+    }
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("pairctl-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    fn script(text: &str) -> Vec<String> {
+        vec!["-c".into(), text.into()]
+    }
+
+    #[tokio::test]
+    async fn learns_the_address_after_garbage_and_stops_the_node() {
+        let dir = temp_dir("announce");
+        let mut cluster = sh_cluster(&dir);
+        let body = "echo noise; echo 'LISTENING 127.0.0.1:4242'; echo oops >&2; exec sleep 30";
+        cluster.spawn(spec("huangshi"), &script(body)).unwrap();
+        cluster
+            .await_announces(Instant::now() + Duration::from_secs(10))
+            .await
+            .unwrap();
+        assert_eq!(
+            cluster.launched()[0].addr,
+            "127.0.0.1:4242".parse().unwrap()
+        );
+        cluster.check_alive().unwrap();
+        let stop = cluster.stop_all(Duration::from_secs(5)).await;
+        assert!(stop.killed.is_empty(), "sleep stops on SIGTERM");
+        assert_eq!(stop.failed.len(), 1, "killed by a signal is not success");
+        // stderr went to the node's log.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let log = std::fs::read_to_string(dir.join("huangshi.log")).unwrap();
+        assert_eq!(log.trim(), "oops");
+    }
+
+    #[tokio::test]
+    async fn a_node_that_exits_before_announcing_is_named() {
+        let dir = temp_dir("early-exit");
+        let mut cluster = sh_cluster(&dir);
+        cluster
+            .spawn(spec("ezhou"), &script("echo hi; exit 3"))
+            .unwrap();
+        let err = cluster
+            .await_announces(Instant::now() + Duration::from_secs(10))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("city ezhou") && err.contains("ezhou.log"),
+            "{err}"
+        );
+        assert!(err.contains("closed its stdout"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_silent_node_times_out() {
+        let dir = temp_dir("silent");
+        let mut cluster = sh_cluster(&dir);
+        cluster
+            .spawn(spec("xiaogan"), &script("exec sleep 30"))
+            .unwrap();
+        let err = cluster
+            .await_announces(Instant::now() + Duration::from_millis(200))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("did not announce"), "{err}");
+        cluster.stop_all(Duration::from_secs(5)).await;
+    }
+
+    #[tokio::test]
+    async fn an_exited_node_is_reported_by_check_alive() {
+        let dir = temp_dir("exited");
+        let mut cluster = sh_cluster(&dir);
+        cluster
+            .spawn(
+                spec("jingzhou"),
+                &script("echo 'LISTENING 127.0.0.1:1'; exit 7"),
+            )
+            .unwrap();
+        cluster
+            .await_announces(Instant::now() + Duration::from_secs(10))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let err = cluster.check_alive().unwrap_err().to_string();
+        assert!(
+            err.contains("jingzhou") && err.contains("exited unexpectedly"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_node_ignoring_sigterm_is_killed() {
+        let dir = temp_dir("stubborn");
+        let mut cluster = sh_cluster(&dir);
+        let body = "trap '' TERM; echo 'LISTENING 127.0.0.1:2'; while :; do sleep 0.1; done";
+        cluster.spawn(spec("suizhou"), &script(body)).unwrap();
+        cluster
+            .await_announces(Instant::now() + Duration::from_secs(10))
+            .await
+            .unwrap();
+        let stop = cluster.stop_all(Duration::from_millis(300)).await;
+        assert_eq!(stop.killed, ["suizhou"]);
+    }
+}

@@ -1,0 +1,39 @@
+//! One module per subcommand (as in mini-redis's `cmd`), and the dispatch.
+//!
+//! Every command runs on a current-thread runtime: `up` mostly waits, and
+//! its children's `PR_SET_PDEATHSIG` is tied to the thread that spawned
+//! them, which must then live as long as the launcher (the main thread).
+
+pub mod ledger;
+pub mod node;
+pub mod pairings;
+pub mod report;
+pub mod status;
+pub mod up;
+
+use std::process::ExitCode;
+
+use crate::cli::{Cli, Command};
+
+/// Runs the command line; the error is printed by `main` as one line.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        // The node builds its own runtime, after its telemetry.
+        Command::Node(args) => node::run(args),
+        command => {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(async move {
+                match command {
+                    Command::Up(args) => up::run(args).await,
+                    Command::Status(args) => status::run(args).await,
+                    Command::Pairings(args) => pairings::run(args).await,
+                    Command::Ledger(args) => ledger::run(args).await,
+                    Command::Report(args) => report::run(args).await,
+                    Command::Node(_) => unreachable!("dispatched above"),
+                }
+            })
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! `pairctl node central|province|city` (hidden): runs one node in this
+//! process, the child `pairctl up` starts for each node of the scenario.
+//!
+//! It starts the node through its crate's `start`, prints the announce line
+//! (`LISTENING 127.0.0.1:PORT`) on stdout, and serves until SIGTERM or
+//! Ctrl-C; logs go to stderr. One thread each: a run has dozens of these
+//! processes on a couple of cores.
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{anyhow, Context};
+use counterpart_domain::scenario::Scenario;
+use node_kit::server::RunningNode;
+
+use crate::cli::{central_url, NodeArgs, NodeRole};
+use crate::plan::CENTRAL_ID;
+
+/// How long the node may take to stop once told; the launcher waits a
+/// little longer before it kills.
+const STOP_TIMEOUT: Duration = Duration::from_secs(4);
+
+pub fn run(args: NodeArgs) -> anyhow::Result<ExitCode> {
+    let id = node_id(&args)?;
+    node_kit::telemetry::init(&id);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(serve(args, id))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The node's id: `central` for central, else the required `--id`.
+fn node_id(args: &NodeArgs) -> anyhow::Result<String> {
+    match (args.role, &args.id) {
+        (NodeRole::Central, _) => Ok(CENTRAL_ID.to_string()),
+        (_, Some(id)) if !id.is_empty() => Ok(id.clone()),
+        (role, _) => Err(anyhow!("a {} node needs --id", role.as_str())),
+    }
+}
+
+async fn serve(args: NodeArgs, id: String) -> anyhow::Result<()> {
+    let scenario = counterpart_domain::scenario::load(&args.scenario)
+        .with_context(|| format!("cannot load scenario {}", args.scenario.display()))?;
+    let node = start(&args, id.clone(), Arc::new(scenario))
+        .await
+        .map_err(|e| anyhow!("{} {id} did not start: {e}", args.role.as_str()))?;
+    node_kit::server::announce(node.addr);
+    std::io::stdout().flush()?;
+
+    let signals = node_kit::shutdown::on_signals();
+    let RunningNode {
+        shutdown, mut task, ..
+    } = node;
+    tokio::select! {
+        _ = signals.cancelled() => {
+            shutdown.cancel();
+            match tokio::time::timeout(STOP_TIMEOUT, &mut task).await {
+                Ok(Ok(result)) => result.map_err(anyhow::Error::msg),
+                Ok(Err(join)) => Err(anyhow!("{id} failed while stopping: {join}")),
+                Err(_) => Err(anyhow!("{id} did not stop within {STOP_TIMEOUT:?}")),
+            }
+        }
+        ended = &mut task => {
+            // Nobody asked it to stop: the launcher will report the exit.
+            let result = ended.map_err(|join| anyhow!("{id} failed: {join}"))?;
+            result.map_err(|e| anyhow!("{id} stopped by itself: {e}"))?;
+            Err(anyhow!("{id} stopped by itself"))
+        }
+    }
+}
+
+async fn start(
+    args: &NodeArgs,
+    id: String,
+    scenario: Arc<Scenario>,
+) -> Result<RunningNode, String> {
+    let listen_addr = args.listen.clone();
+    let advertise = args.advertise.clone();
+    let central_endpoint = || {
+        args.central
+            .as_deref()
+            .map(central_url)
+            .ok_or_else(|| format!("a {} node needs --central", args.role.as_str()))
+    };
+    match args.role {
+        NodeRole::Central => {
+            central::start(central::CentralConfig {
+                scenario,
+                listen_addr,
+                day_ms: args.day_ms,
+                pairing_mode: args.pairing_mode.map(Into::into),
+            })
+            .await
+        }
+        NodeRole::Province => {
+            province_node::start(province_node::ProvinceConfig {
+                scenario,
+                province_id: id,
+                central_endpoint: central_endpoint()?,
+                listen_addr,
+                advertise,
+            })
+            .await
+        }
+        NodeRole::City => {
+            city_node::start(city_node::CityConfig {
+                scenario,
+                city_id: id,
+                central_endpoint: central_endpoint()?,
+                listen_addr,
+                advertise,
+            })
+            .await
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    fn node_args(args: &[&str]) -> NodeArgs {
+        let cli = Cli::try_parse_from(["pairctl", "node"].iter().chain(args)).unwrap();
+        let Command::Node(node) = cli.command else {
+            panic!("not node")
+        };
+        node
+    }
+
+    #[test]
+    fn central_is_always_called_central() {
+        let args = node_args(&["central", "--scenario", "s", "--id", "other"]);
+        assert_eq!(node_id(&args).unwrap(), "central");
+    }
+
+    #[test]
+    fn a_province_needs_an_id() {
+        let args = node_args(&["province", "--scenario", "s"]);
+        assert!(node_id(&args).unwrap_err().to_string().contains("--id"));
+        let args = node_args(&["city", "--scenario", "s", "--id", "wuhan"]);
+        assert_eq!(node_id(&args).unwrap(), "wuhan");
+    }
+}

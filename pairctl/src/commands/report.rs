@@ -1,0 +1,34 @@
+//! `pairctl report`: the run report's summary, and its JSON to `--out`.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use serde_json::Value;
+
+use crate::central_client::CentralClient;
+use crate::cli::{central_url, ReportArgs};
+use crate::report::{parse_report, RunSummary};
+
+pub async fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
+    let central = CentralClient::new(&central_url(&args.central.central))?;
+    let report = parse_report(&central.report().await?.json).map_err(anyhow::Error::msg)?;
+    if let Some(out) = &args.out {
+        write_report(out, &report)?;
+        println!("Report written to {}", out.display());
+    }
+    let summary = RunSummary::from_report(&report).map_err(anyhow::Error::msg)?;
+    print!("{}", summary.render());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes `report` pretty-printed, creating the parent directory.
+pub fn write_report(path: &Path, report: &Value) -> anyhow::Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    let text = serde_json::to_string_pretty(report)?;
+    std::fs::write(path, text + "\n")
+        .with_context(|| format!("cannot write the report to {}", path.display()))
+}

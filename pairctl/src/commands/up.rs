@@ -1,0 +1,247 @@
+//! `pairctl up`: runs a whole scenario on this machine, one process per node.
+//!
+//! Central starts first; once it has announced its address, every province
+//! and city starts with it. Then pairctl watches central's status until the
+//! run is finished (or the timeout passes, or a node dies), collects the
+//! pairings, ledger and report, stops every node, and prints the outcome.
+//! Whatever happens, every node is stopped before pairctl exits.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{anyhow, Context};
+use counterpart_domain::scenario::Scenario;
+use node_kit::retry::RetryPolicy;
+use pairing_proto::v1::{Ledger, PairingTable};
+use serde_json::Value;
+use tokio::time::Instant;
+
+use crate::central_client::CentralClient;
+use crate::cli::{scenario_path, UpArgs};
+use crate::cluster::{Cluster, StopOutcome, ANNOUNCE_TIMEOUT, STOP_GRACE};
+use crate::commands::report::write_report;
+use crate::plan::{self, ChildOptions};
+use crate::render::{self, CityNames};
+use crate::report::{merge_launch_facts, parse_report, RunSummary};
+
+/// How often pairctl asks central for its status.
+const POLL_INTERVAL: Duration = Duration::from_millis(200);
+/// How often a progress line is printed.
+const PROGRESS_INTERVAL: Duration = Duration::from_secs(1);
+/// Central not answering for this long ends the run as failed.
+const CENTRAL_SILENCE_LIMIT: Duration = Duration::from_secs(20);
+/// Collecting the results must get through a busy moment, but not hang.
+const COLLECT_POLICY: RetryPolicy = RetryPolicy {
+    max_attempts: 4,
+    initial_backoff_ms: 200,
+    max_backoff_ms: 2_000,
+};
+
+/// How the watch over a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RunEnd {
+    Finished,
+    TimedOut(Duration),
+}
+
+/// What pairctl gathers from central at the end of a run.
+#[derive(Debug)]
+struct RunResults {
+    end: RunEnd,
+    pairings: PairingTable,
+    ledger: Ledger,
+    /// Central's report with the launch facts merged in.
+    report: Value,
+}
+
+pub async fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
+    let path = scenario_path(args.scenario.clone());
+    let scenario = counterpart_domain::scenario::load(&path)
+        .with_context(|| format!("cannot load scenario {}", path.display()))?;
+    // Children may resolve paths differently: hand them an absolute one.
+    let path = path
+        .canonicalize()
+        .with_context(|| format!("cannot resolve {}", path.display()))?;
+    let exe = std::env::current_exe().context("cannot find pairctl's own executable")?;
+    let mut cluster = Cluster::new(exe, &args.log_dir)?;
+
+    let signals = node_kit::shutdown::on_signals();
+    let outcome = tokio::select! {
+        biased;
+        _ = signals.cancelled() => Err(anyhow!("interrupted")),
+        outcome = drive(&args, &scenario, &path, &mut cluster) => outcome,
+    };
+    println!("Stopping {} nodes...", cluster.nodes().len());
+    let stop = cluster.stop_all(STOP_GRACE).await;
+    warn_about_stop(&stop, &args.log_dir);
+    let results = outcome
+        .with_context(|| format!("stopped every node; logs in {}", args.log_dir.display()))?;
+    finish(&args, &scenario, results)
+}
+
+/// Starts the nodes, watches the run, collects the results.
+async fn drive(
+    args: &UpArgs,
+    scenario: &Scenario,
+    scenario_path: &Path,
+    cluster: &mut Cluster,
+) -> anyhow::Result<RunResults> {
+    let started = Instant::now();
+    let options = ChildOptions {
+        scenario_path,
+        day_ms: args.day_ms,
+        pairing_mode: args.pairing_mode,
+    };
+    let central = plan::central();
+    cluster.spawn(central.clone(), &plan::child_args(&central, &options, None))?;
+    cluster
+        .await_announces(Instant::now() + ANNOUNCE_TIMEOUT)
+        .await?;
+    let central_addr = cluster.nodes()[0].addr.expect("central has announced");
+    let endpoint = format!("http://{central_addr}");
+
+    let others = plan::donors_and_recipients(scenario);
+    for spec in &others {
+        cluster.spawn(
+            spec.clone(),
+            &plan::child_args(spec, &options, Some(&endpoint)),
+        )?;
+    }
+    cluster
+        .await_announces(Instant::now() + ANNOUNCE_TIMEOUT)
+        .await?;
+    println!(
+        "Scenario {}: central at {endpoint}, {} provinces, {} cities; logs in {}",
+        scenario.name,
+        scenario.provinces.len(),
+        scenario.cities.len(),
+        args.log_dir.display()
+    );
+
+    let client = CentralClient::new(&endpoint)?;
+    let timeout = plan::run_timeout(plan::scenario_days(scenario), args.day_ms, args.timeout_s);
+    let end = watch(&client, cluster, others.len(), timeout).await?;
+    let collected = collect(&client.with_retries(COLLECT_POLICY)).await;
+    let (pairings, ledger, report) = match (end, collected) {
+        (_, Ok(collected)) => collected,
+        (RunEnd::Finished, Err(e)) => return Err(e),
+        (RunEnd::TimedOut(after), Err(e)) => {
+            return Err(anyhow!(
+                "the run did not finish within {} s, and central's report could not be read: {e:#}",
+                after.as_secs()
+            ))
+        }
+    };
+    let wall_time_ms = started.elapsed().as_millis() as u64;
+    let report = merge_launch_facts(report, &cluster.launched(), wall_time_ms)
+        .map_err(anyhow::Error::msg)?;
+    Ok(RunResults {
+        end,
+        pairings,
+        ledger,
+        report,
+    })
+}
+
+/// Polls central's status until it reports the run finished, printing a
+/// progress line every second. Fails if a node exits or central goes
+/// silent.
+async fn watch(
+    central: &CentralClient,
+    cluster: &mut Cluster,
+    nodes_expected: usize,
+    timeout: Duration,
+) -> anyhow::Result<RunEnd> {
+    let deadline = Instant::now() + timeout;
+    let mut ticks = tokio::time::interval(POLL_INTERVAL);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_answer = Instant::now();
+    let mut last_progress: Option<Instant> = None;
+    loop {
+        ticks.tick().await;
+        cluster.check_alive()?;
+        if Instant::now() >= deadline {
+            return Ok(RunEnd::TimedOut(timeout));
+        }
+        let status = match central.status().await {
+            Ok(status) => status,
+            Err(e) if last_answer.elapsed() > CENTRAL_SILENCE_LIMIT => {
+                return Err(e.context(format!(
+                    "central has not answered for {} s",
+                    CENTRAL_SILENCE_LIMIT.as_secs()
+                )))
+            }
+            Err(_) => continue,
+        };
+        last_answer = Instant::now();
+        if status.finished || last_progress.is_none_or(|at| at.elapsed() >= PROGRESS_INTERVAL) {
+            println!("{}", render::progress_line(&status, nodes_expected));
+            last_progress = Some(Instant::now());
+        }
+        if status.finished {
+            return Ok(RunEnd::Finished);
+        }
+    }
+}
+
+async fn collect(central: &CentralClient) -> anyhow::Result<(PairingTable, Ledger, Value)> {
+    let pairings = central.pairings().await?;
+    let ledger = central.ledger().await?;
+    let report = parse_report(&central.report().await?.json).map_err(anyhow::Error::msg)?;
+    Ok((pairings, ledger, report))
+}
+
+/// Prints the pairings and the summary, writes the report; the exit code
+/// says whether every case was settled.
+fn finish(args: &UpArgs, scenario: &Scenario, results: RunResults) -> anyhow::Result<ExitCode> {
+    let names: CityNames = scenario
+        .cities
+        .iter()
+        .map(|c| (c.id.clone(), c.name_zh.clone()))
+        .collect();
+    println!();
+    print!("{}", render::pairings(&results.pairings, &names));
+    println!();
+    let summary = RunSummary::from_report(&results.report).map_err(anyhow::Error::msg)?;
+    print!("{}", summary.render());
+    println!();
+    print!("{}", render::donor_costs(&results.ledger));
+    if let Some(path) = &args.report {
+        write_report(path, &results.report)?;
+        println!("\nReport written to {}", path.display());
+    }
+    if let RunEnd::TimedOut(after) = results.end {
+        eprintln!(
+            "pairctl: the run did not finish within {} s (see --timeout-s); logs in {}",
+            after.as_secs(),
+            args.log_dir.display()
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    if !summary.all_cases_settled() {
+        eprintln!(
+            "pairctl: {} of {} cases are still open at the end of the run",
+            summary.cases_open,
+            summary.cases_total()
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn warn_about_stop(stop: &StopOutcome, log_dir: &Path) {
+    for id in &stop.killed {
+        eprintln!(
+            "pairctl: {id} did not stop within {} s of SIGTERM and was killed; see {}",
+            STOP_GRACE.as_secs(),
+            log_dir.join(format!("{id}.log")).display()
+        );
+    }
+    for (id, status) in &stop.failed {
+        eprintln!(
+            "pairctl: {id} stopped with {status}; see {}",
+            log_dir.join(format!("{id}.log")).display()
+        );
+    }
+}
