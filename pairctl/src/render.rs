@@ -31,8 +31,13 @@ fn cases_by_stage(status: &ClusterStatus) -> Vec<(String, usize)> {
     counts
 }
 
+/// Provinces and cities registered (central, if listed, does not register).
 fn registered(status: &ClusterStatus) -> usize {
-    status.nodes.iter().filter(|n| n.registered).count()
+    status
+        .nodes
+        .iter()
+        .filter(|n| n.registered && n.role != Role::Central as i32)
+        .count()
 }
 
 /// One line of progress: scenario time, nodes registered, cases by stage.
@@ -70,10 +75,14 @@ pub fn status(status: &ClusterStatus) -> String {
             "running"
         }
     );
+    let registering = status
+        .nodes
+        .iter()
+        .filter(|n| n.role != Role::Central as i32)
+        .count();
     out.push_str(&format!(
-        "Nodes: {}/{} registered\n\n",
+        "Nodes: {}/{registering} registered\n\n",
         registered(status),
-        status.nodes.len()
     ));
     let mut nodes = Table::new(&[
         ("node", Align::Left),
@@ -216,6 +225,7 @@ mod tests {
             scenario_now_ms: 0,
             scenario_now: "2020-02-11 06:00".into(),
             nodes: vec![
+                node("central", Role::Central, true),
                 node("jiangsu", Role::Province, true),
                 node("huangshi", Role::City, false),
             ],
