@@ -1,0 +1,160 @@
+//! The donor province's protocol logic, free of I/O: messages and scenario
+//! time in, acknowledgements and messages to send out.
+//!
+//! - [`Donor`] (this file): the state and read-only views of it.
+//! - `inbound`: central's messages (clock, assignment, evaluation,
+//!   adjustment, demobilisation) and the city's receipts.
+//! - `negotiation`: the city's needs updates and the donor's plan proposals.
+//! - `tick`: what to send at a given time, and the outcome of each send.
+//! - [`assignment`]: the donor's record of one assignment.
+//! - [`delivery`]: whether a message that must get through has.
+//! - `checks`: validation beyond `node_kit::validate`.
+
+pub mod assignment;
+mod checks;
+pub mod delivery;
+mod inbound;
+mod negotiation;
+mod tick;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use counterpart_domain::applied::AppliedIds;
+use counterpart_domain::clock::{Clock, ScenarioTime};
+use counterpart_domain::scenario::{Province, Scenario};
+use node_kit::header::HeaderFactory;
+use pairing_proto::v1::{Ack, MessageHeader};
+
+use self::assignment::AssignmentState;
+use self::delivery::Delivery;
+use crate::planner::Pool;
+
+pub use self::checks::CENTRAL_ID;
+
+/// Most assignments one donor takes on; far above any scenario (a province
+/// serves a handful of cases), it bounds memory against a faulty central.
+pub const MAX_ASSIGNMENTS: usize = 256;
+
+/// Whether central has the province's latest capacity.
+#[derive(Debug, Clone)]
+struct CapacityReporting {
+    /// Counts changes of pool or outbreak level.
+    revision: u64,
+    /// The latest revision central accepted.
+    reported: u64,
+    delivery: Delivery,
+}
+
+/// The donor province's state machine.
+#[derive(Debug)]
+pub struct Donor {
+    scenario: Arc<Scenario>,
+    province: Province,
+    headers: HeaderFactory,
+    clock: Option<Clock>,
+    applied: AppliedIds<Ack>,
+    pool: Pool,
+    /// The outbreak level last seen on a tick (`None` before the first).
+    outbreak_level: Option<i32>,
+    capacity: CapacityReporting,
+    assignments: BTreeMap<String, AssignmentState>,
+}
+
+impl Donor {
+    /// A donor for `province_id`, with the pool its prefectures contribute.
+    /// `headers` stamps outgoing messages (its ids carry the boot time).
+    pub fn new(
+        scenario: Arc<Scenario>,
+        province_id: &str,
+        headers: HeaderFactory,
+    ) -> Result<Donor, String> {
+        let province = scenario
+            .province(province_id)
+            .ok_or_else(|| {
+                format!(
+                    "province {province_id:?} is not in scenario {:?}",
+                    scenario.name
+                )
+            })?
+            .clone();
+        assert_eq!(
+            headers.node_id(),
+            province_id,
+            "headers must name this province"
+        );
+        Ok(Donor {
+            pool: Pool::of_province(&province),
+            province,
+            scenario,
+            headers,
+            clock: None,
+            applied: AppliedIds::default(),
+            outbreak_level: None,
+            capacity: CapacityReporting {
+                revision: 0,
+                reported: 0,
+                delivery: Delivery::Done,
+            },
+            assignments: BTreeMap::new(),
+        })
+    }
+
+    pub fn province_id(&self) -> &str {
+        &self.province.id
+    }
+
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+
+    /// The scenario clock, once central has started it.
+    pub fn clock(&self) -> Option<Clock> {
+        self.clock
+    }
+
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    pub fn assignment(&self, assignment_id: &str) -> Option<&AssignmentState> {
+        self.assignments.get(assignment_id)
+    }
+
+    pub fn assignments(&self) -> impl Iterator<Item = &AssignmentState> {
+        self.assignments.values()
+    }
+
+    /// The outbreak level last reported on a tick.
+    pub fn outbreak_level(&self) -> Option<i32> {
+        self.outbreak_level
+    }
+
+    /// The answer to a message id already applied: a resend changes nothing.
+    fn replay(&self, header: &MessageHeader) -> Option<Ack> {
+        self.applied
+            .reply_for(&header.message_id)
+            .map(|_| Ack { duplicate: true })
+    }
+
+    /// Remembers that `header`'s message was applied with `ack`.
+    fn remember(&mut self, header: &MessageHeader, ack: Ack) -> Ack {
+        self.applied.record(&header.message_id, ack);
+        ack
+    }
+
+    /// The pool or the outbreak level changed: central must hear of it.
+    fn capacity_changed(&mut self) {
+        self.capacity.revision += 1;
+        self.capacity.delivery.rearm();
+    }
+
+    /// A header for a message sent at `now` (never before scenario time 0,
+    /// which receivers refuse).
+    fn header(&self, now: ScenarioTime) -> MessageHeader {
+        self.headers.header(ScenarioTime(now.0.max(0)))
+    }
+}
