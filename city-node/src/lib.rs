@@ -1,1 +1,110 @@
-//! (being written)
+//! Counterpart's recipient city: it watches its own outbreak, asks central
+//! for help when local capacity falls short, receipts what its donors ship,
+//! negotiates with them, reports, and asks to stand down when quiet
+//! (docs/PROTOCOL.md, steps 1, 4, 7, 10-12, 16 and 18).
+//!
+//! - [`epidemic`]: the city's situation at a scenario time, from the
+//!   scenario's curve (pure).
+//! - [`recipient`]: the protocol state machine (pure): messages and time
+//!   in, messages to send out.
+//! - [`service`]: the `RecipientCity` gRPC service, a thin adapter around
+//!   the machine.
+//! - [`driver`]: registration and the tick loop that sends what the
+//!   machine asks for and feeds the outcomes back.
+//! - [`negotiation`]: the `NegotiatePlan` stream client, one stream per
+//!   donor.
+//!
+//! [`start`] puts it all together; the `city-node` binary and in-process
+//! tests both start a city with it.
+
+pub mod driver;
+pub mod epidemic;
+pub mod negotiation;
+pub mod recipient;
+pub mod service;
+#[cfg(test)]
+mod testing;
+
+use std::sync::{Arc, Mutex};
+
+use counterpart_domain::scenario::Scenario;
+use node_kit::counters::MessageCounters;
+use node_kit::header::HeaderFactory;
+use node_kit::server::RunningNode;
+use pairing_proto::v1::recipient_city_server::RecipientCityServer;
+use tokio_stream::wrappers::TcpListenerStream;
+use tokio_util::sync::CancellationToken;
+
+use driver::Driver;
+use recipient::Recipient;
+use service::CityService;
+
+/// What a city node needs to start.
+#[derive(Debug, Clone)]
+pub struct CityConfig {
+    pub scenario: Arc<Scenario>,
+    /// The city's id in the scenario, e.g. "huangshi".
+    pub city_id: String,
+    /// Central's endpoint, e.g. "http://127.0.0.1:50051".
+    pub central_endpoint: String,
+    /// Where to listen, e.g. "127.0.0.1:0" (port 0 picks a free port).
+    pub listen_addr: String,
+    /// The endpoint to register with central, when peers reach this node by
+    /// another address than the one it binds (containers).
+    pub advertise: Option<String>,
+}
+
+/// Binds, serves `RecipientCity`, registers with central and runs the tick
+/// loop until the returned node is stopped. Fails if the city is not in the
+/// scenario, the address cannot be bound, or the central endpoint is not a
+/// URI; the node's task ends with an error if registration fails.
+pub async fn start(config: CityConfig) -> Result<RunningNode, String> {
+    let headers = Arc::new(HeaderFactory::new(&config.city_id));
+    let machine = Recipient::new(config.scenario.clone(), &config.city_id, headers.clone())?;
+    let machine = Arc::new(Mutex::new(machine));
+    let counters = Arc::new(MessageCounters::default());
+    let shutdown = CancellationToken::new();
+    let driver = Driver::new(
+        machine.clone(),
+        counters.clone(),
+        headers,
+        &config.central_endpoint,
+        shutdown.clone(),
+    )?;
+    let (listener, addr) = node_kit::server::bind(&config.listen_addr)
+        .await
+        .map_err(|e| e.to_string())?;
+    let endpoint = config.advertise.unwrap_or_else(|| format!("http://{addr}"));
+
+    let (router, health) = node_kit::server::router();
+    health
+        .set_serving::<RecipientCityServer<CityService>>()
+        .await;
+    let serve = router
+        .add_service(RecipientCityServer::new(CityService::new(
+            machine, counters,
+        )))
+        .serve_with_incoming_shutdown(
+            TcpListenerStream::new(listener),
+            shutdown.clone().cancelled_owned(),
+        );
+    let stop_all = shutdown.clone();
+    let drive = async move {
+        let driven = driver.run(endpoint).await;
+        if driven.is_err() {
+            stop_all.cancel(); // a city central does not know cannot act
+        }
+        driven
+    };
+    let task = tokio::spawn(async move {
+        let (served, driven) = tokio::join!(serve, drive);
+        driven?;
+        served.map_err(|e| format!("serving failed: {e}"))
+    });
+    tracing::info!(city = %config.city_id, %addr, "city node listening");
+    Ok(RunningNode {
+        addr,
+        shutdown,
+        task,
+    })
+}

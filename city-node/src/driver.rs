@@ -1,0 +1,291 @@
+//! The city's tick loop: registers with central, then on every tick asks
+//! the machine what to send and hands it to the courier (unary calls, with
+//! deadline and bounded retries) or to the negotiation streams; outcomes go
+//! back to the machine through `on_sent`.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use counterpart_domain::clock::unix_now_ms;
+use node_kit::client::request;
+use node_kit::counters::MessageCounters;
+use node_kit::courier::Courier;
+use node_kit::header::HeaderFactory;
+use node_kit::registration::{register, tick_period};
+use pairing_proto::v1::central_authority_client::CentralAuthorityClient;
+use pairing_proto::v1::donor_province_client::DonorProvinceClient;
+use pairing_proto::v1::Role;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::Channel;
+use tonic::Status;
+
+use crate::negotiation::Negotiations;
+use crate::recipient::{Outbound, Sent};
+use crate::service::{scenario_now, SharedRecipient};
+
+/// Tick period until the clock (and so the speed) is known.
+pub const IDLE_TICK: Duration = Duration::from_millis(250);
+/// Donor channels kept open at once; a run has a handful of donors.
+pub const MAX_CHANNELS: usize = 64;
+
+pub struct Driver {
+    machine: SharedRecipient,
+    counters: Arc<MessageCounters>,
+    headers: Arc<HeaderFactory>,
+    central_endpoint: String,
+    central: CentralAuthorityClient<Channel>,
+    /// One lazily connecting channel per donor endpoint.
+    channels: HashMap<String, Channel>,
+    negotiations: Negotiations,
+    courier: Courier,
+    shutdown: CancellationToken,
+}
+
+impl Driver {
+    pub fn new(
+        machine: SharedRecipient,
+        counters: Arc<MessageCounters>,
+        headers: Arc<HeaderFactory>,
+        central_endpoint: &str,
+        shutdown: CancellationToken,
+    ) -> Result<Self, String> {
+        let central = node_kit::client::channel(central_endpoint)
+            .map_err(|status| format!("--central: {}", status.message()))?;
+        let fed = machine.clone();
+        let on_proposal = Arc::new(move |donor_id: &str, proposal| {
+            let sent = Sent::PlanProposal {
+                donor_id: donor_id.to_string(),
+                outcome: Ok(proposal),
+            };
+            feed(&fed, sent);
+        });
+        Ok(Driver {
+            machine,
+            counters,
+            headers,
+            central_endpoint: central_endpoint.to_string(),
+            central: CentralAuthorityClient::new(central),
+            channels: HashMap::new(),
+            negotiations: Negotiations::new(on_proposal, shutdown.clone()),
+            courier: Courier::new(shutdown.clone()),
+            shutdown,
+        })
+    }
+
+    /// Registers `endpoint` with central, then ticks until shut down.
+    pub async fn run(mut self, endpoint: String) -> Result<(), String> {
+        let registration = register(
+            &self.central_endpoint,
+            &self.headers,
+            Role::City,
+            &endpoint,
+            &self.shutdown,
+        )
+        .await;
+        let registration = match registration {
+            None => return Ok(()),
+            Some(Err(status)) => return Err(format!("registering with central failed: {status}")),
+            Some(Ok(registration)) => registration,
+        };
+        tracing::info!(%endpoint, scenario = %registration.scenario, "registered with central");
+        if let Err(status) = self.lock().on_registration(&registration) {
+            tracing::error!(message = status.message(), "central's clock is unusable");
+        }
+        loop {
+            let period = self
+                .lock()
+                .clock()
+                .map_or(IDLE_TICK, |clock| tick_period(clock.day_ms));
+            tokio::select! {
+                _ = self.shutdown.cancelled() => break,
+                _ = tokio::time::sleep(period) => self.tick(),
+            }
+        }
+        let undelivered = self.lock().undelivered_receipts().len();
+        if undelivered > 0 {
+            tracing::warn!(
+                undelivered,
+                "stopping with receipts not confirmed to their donors"
+            );
+        }
+        Ok(())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, crate::recipient::Recipient> {
+        self.machine.lock().expect("city state lock poisoned")
+    }
+
+    fn tick(&mut self) {
+        let outbound = {
+            let mut machine = self.lock();
+            let Some(clock) = machine.clock() else { return };
+            machine.on_tick(clock.scenario_at(unix_now_ms()))
+        };
+        for message in outbound {
+            self.dispatch(message);
+        }
+    }
+
+    fn dispatch(&mut self, message: Outbound) {
+        match message {
+            Outbound::AssistanceRequest(r) => {
+                let message_id = message_id(&r.header);
+                tracing::info!(%message_id, needs = ?r.needs, "requesting assistance");
+                let client = self.central.clone();
+                self.carry(
+                    format!("AssistanceRequest {message_id}"),
+                    r,
+                    move |m| {
+                        let mut c = client.clone();
+                        async move { c.request_assistance(request(m)).await }
+                    },
+                    move |outcome| Sent::AssistanceRequest {
+                        message_id,
+                        outcome,
+                    },
+                );
+            }
+            Outbound::SupervisoryReport(mut r) => {
+                r.messages_received = self.counters.snapshot().into_iter().collect();
+                let message_id = message_id(&r.header);
+                let client = self.central.clone();
+                self.carry(
+                    format!("SupervisoryReport {} {message_id}", r.case_id),
+                    r,
+                    move |m| {
+                        let mut c = client.clone();
+                        async move { c.submit_report(request(m)).await }
+                    },
+                    move |outcome| Sent::SupervisoryReport {
+                        message_id,
+                        outcome: outcome.map(drop),
+                    },
+                );
+            }
+            Outbound::DemobilisationRequest(r) => {
+                let message_id = message_id(&r.header);
+                tracing::info!(case_id = %r.case_id, "requesting demobilisation");
+                let client = self.central.clone();
+                self.carry(
+                    format!("DemobilisationRequest {}", r.case_id),
+                    r,
+                    move |m| {
+                        let mut c = client.clone();
+                        async move { c.request_demobilisation(request(m)).await }
+                    },
+                    move |outcome| Sent::DemobilisationRequest {
+                        message_id,
+                        outcome: outcome.map(drop),
+                    },
+                );
+            }
+            Outbound::Receipt {
+                donor_id,
+                endpoint,
+                receipt,
+            } => {
+                let shipment_id = receipt.shipment_id.clone();
+                let Some(channel) = self.channel(&endpoint) else {
+                    let outcome = Err(Status::invalid_argument("donor endpoint is not a URI"));
+                    return feed(
+                        &self.machine,
+                        Sent::Receipt {
+                            shipment_id,
+                            outcome,
+                        },
+                    );
+                };
+                tracing::info!(donor = %donor_id, %shipment_id, "confirming receipt");
+                let client = DonorProvinceClient::new(channel);
+                self.carry(
+                    format!("Receipt {shipment_id} to {donor_id}"),
+                    receipt,
+                    move |m| {
+                        let mut c = client.clone();
+                        async move { c.confirm_receipt(request(m)).await }
+                    },
+                    move |outcome| Sent::Receipt {
+                        shipment_id,
+                        outcome: outcome.map(drop),
+                    },
+                );
+            }
+            Outbound::NeedsUpdate {
+                donor_id,
+                endpoint,
+                update,
+            } => {
+                let Some(channel) = self.channel(&endpoint) else {
+                    return;
+                };
+                self.negotiations
+                    .send(&donor_id, &endpoint, channel, update);
+            }
+        }
+    }
+
+    /// Sends `message` through the courier with `call`; the outcome goes
+    /// back to the machine as `to_sent(outcome)`.
+    fn carry<M, R, C, Fut>(
+        &self,
+        what: String,
+        message: M,
+        call: C,
+        to_sent: impl FnOnce(Result<R, Status>) -> Sent + Send + 'static,
+    ) where
+        M: Clone + Send + 'static,
+        R: Send + 'static,
+        C: Fn(M) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<tonic::Response<R>, Status>> + Send,
+    {
+        let machine = self.machine.clone();
+        self.courier.dispatch(
+            what,
+            move || {
+                let reply = call(message.clone());
+                async move { reply.await.map(tonic::Response::into_inner) }
+            },
+            move |outcome| feed(&machine, to_sent(outcome)),
+        );
+    }
+
+    /// The channel to a donor's endpoint, made once. An endpoint that is
+    /// not a URI is logged and skipped (the machine checked it is http(s)).
+    fn channel(&mut self, endpoint: &str) -> Option<Channel> {
+        if let Some(channel) = self.channels.get(endpoint) {
+            return Some(channel.clone());
+        }
+        if self.channels.len() >= MAX_CHANNELS {
+            self.channels.clear(); // donors moved many times: start afresh
+        }
+        match node_kit::client::channel(endpoint) {
+            Ok(channel) => {
+                self.channels.insert(endpoint.to_string(), channel.clone());
+                Some(channel)
+            }
+            Err(status) => {
+                tracing::error!(endpoint, message = status.message(), "cannot reach donor");
+                None
+            }
+        }
+    }
+}
+
+/// Hands an outcome back to the machine, at the scenario time it arrives.
+fn feed(machine: &SharedRecipient, sent: Sent) {
+    let Ok(mut machine) = machine.lock() else {
+        tracing::error!("city state lock poisoned; outcome dropped");
+        return;
+    };
+    let now = scenario_now(&machine);
+    machine.on_sent(sent, now);
+}
+
+fn message_id(header: &Option<pairing_proto::v1::MessageHeader>) -> String {
+    header
+        .as_ref()
+        .map(|h| h.message_id.clone())
+        .unwrap_or_default()
+}

@@ -1,0 +1,73 @@
+//! `city-node`: one recipient city of a Counterpart run, as a process.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use city_node::CityConfig;
+use clap::Parser;
+
+/// A recipient city of the pairing-assistance protocol.
+#[derive(Debug, Parser)]
+#[command(name = "city-node", version, about)]
+struct Args {
+    /// The scenario file every node of the run reads.
+    #[arg(long, env = "PAIRING_SCENARIO")]
+    scenario: PathBuf,
+    /// This city's id in the scenario, e.g. huangshi.
+    #[arg(long, env = "PAIRING_NODE_ID")]
+    id: String,
+    /// Central's endpoint, e.g. http://127.0.0.1:50051.
+    #[arg(long, env = "PAIRING_CENTRAL")]
+    central: String,
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, env = "PAIRING_LISTEN", default_value = "127.0.0.1:0")]
+    listen: String,
+    /// Endpoint to register with central, if peers reach this node by
+    /// another address (containers).
+    #[arg(long, env = "PAIRING_ADVERTISE")]
+    advertise: Option<String>,
+}
+
+// One thread: a run puts dozens of nodes on a couple of cores.
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    node_kit::telemetry::init(&format!("city-{}", args.id));
+    let scenario = match counterpart_domain::scenario::load(&args.scenario) {
+        Ok(scenario) => scenario,
+        Err(e) => {
+            eprintln!("city-node: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let config = CityConfig {
+        scenario: Arc::new(scenario),
+        city_id: args.id,
+        central_endpoint: args.central,
+        listen_addr: args.listen,
+        advertise: args.advertise,
+    };
+    let node = match city_node::start(config).await {
+        Ok(node) => node,
+        Err(e) => {
+            eprintln!("city-node: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    node_kit::server::announce(node.addr);
+    let signals = node_kit::shutdown::on_signals();
+    let node_stopped = node.shutdown.clone();
+    // Stop on a signal, or when the node stops by itself (registration failed).
+    tokio::select! {
+        _ = signals.cancelled() => {}
+        _ = node_stopped.cancelled() => {}
+    }
+    match node.stop().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("city-node: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,287 @@
+//! The recipient city's protocol state machine, free of I/O: it takes the
+//! messages that arrive and the scenario time, and returns the messages to
+//! send. The gRPC service and the driver are thin adapters around it.
+//!
+//! - `mod.rs` (this file): the machine's state and what it knows of the
+//!   city (capacity, needs, situation).
+//! - `inbound`: what central and the donors send (clock, decision,
+//!   shipment, closure), checked and applied.
+//! - `outbound`: what is due at a tick ([`Recipient::on_tick`]) and what a
+//!   send's outcome changes ([`Recipient::on_sent`]).
+//! - `receipt`: manifest validation and the receipt for a shipment.
+//! - `outgoing`: one outgoing message and its bounded resends.
+
+mod inbound;
+mod outbound;
+mod outgoing;
+mod receipt;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use counterpart_domain::applied::AppliedIds;
+use counterpart_domain::clock::{Clock, ScenarioTime};
+use counterpart_domain::needs::{self, TreatmentResources};
+use counterpart_domain::scenario::{City, Scenario};
+use node_kit::header::HeaderFactory;
+use pairing_proto::resource::{Category, ResourceType};
+use pairing_proto::v1::{
+    Ack, AssistanceRequest, AssistanceRequestAck, DemobilisationRequest, NeedsUpdate, PlanProposal,
+    Receipt, Situation, SupervisoryReport,
+};
+use tonic::Status;
+
+use crate::epidemic;
+use outgoing::Outgoing;
+
+/// Requests a city may make in one run (protocol step 4).
+pub const MAX_REQUESTS: u32 = 3;
+/// Scenario days a city waits after a rejection before asking again.
+pub const RETRY_AFTER_REJECTION_DAYS: f64 = 3.0;
+
+/// A message the machine wants sent, with its destination.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outbound {
+    /// To central: open a case (step 4).
+    AssistanceRequest(AssistanceRequest),
+    /// To central: the open case's situation and receipts (step 12).
+    SupervisoryReport(SupervisoryReport),
+    /// To central: the city has been quiet long enough (step 16).
+    DemobilisationRequest(DemobilisationRequest),
+    /// To the donor that shipped (step 10).
+    Receipt {
+        donor_id: String,
+        endpoint: String,
+        receipt: Receipt,
+    },
+    /// On the negotiation stream to a donor of the open case (step 11).
+    NeedsUpdate {
+        donor_id: String,
+        endpoint: String,
+        update: NeedsUpdate,
+    },
+}
+
+/// The outcome of sending an [`Outbound`], fed back by the driver.
+#[derive(Debug, Clone)]
+pub enum Sent {
+    AssistanceRequest {
+        message_id: String,
+        outcome: Result<AssistanceRequestAck, Status>,
+    },
+    SupervisoryReport {
+        message_id: String,
+        outcome: Result<(), Status>,
+    },
+    DemobilisationRequest {
+        message_id: String,
+        outcome: Result<(), Status>,
+    },
+    Receipt {
+        shipment_id: String,
+        outcome: Result<(), Status>,
+    },
+    /// A donor's answer to a NeedsUpdate on the negotiation stream.
+    PlanProposal {
+        donor_id: String,
+        outcome: Result<PlanProposal, Status>,
+    },
+}
+
+/// Where the city's current case stands.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Stage {
+    /// Asked for; central has not decided.
+    Requested,
+    Accepted,
+    Rejected {
+        at: ScenarioTime,
+    },
+    Closed {
+        at: ScenarioTime,
+    },
+}
+
+/// A donor of the case, as the latest decision revision names it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DonorLink {
+    pub endpoint: String,
+    /// False once a later revision dropped the donor (released). Its
+    /// shipments still in transit are receipted; it gets no NeedsUpdate.
+    pub active: bool,
+}
+
+/// Demobilisation (step 16): a fresh report first, then the request.
+#[derive(Debug, Clone, PartialEq)]
+enum Demobilisation {
+    NotYet,
+    /// The report that must reach central before the request is on its way.
+    ReportSent {
+        message_id: String,
+    },
+    ReportDelivered,
+    Requested(Outgoing<DemobilisationRequest>),
+}
+
+/// The city's current (latest) assistance case.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Case {
+    /// Set by central's reply to the request, or by its decision if that
+    /// comes first.
+    pub id: Option<String>,
+    pub stage: Stage,
+    pub revision: u32,
+    pub donors: BTreeMap<String, DonorLink>,
+    request: Outgoing<AssistanceRequest>,
+    next_report_at: Option<ScenarioTime>,
+    demobilisation: Demobilisation,
+}
+
+/// A shipment the city has received and the receipt it owes the donor.
+#[derive(Debug, Clone, PartialEq)]
+struct ReceivedShipment {
+    donor_id: String,
+    /// Where the donor was when the shipment arrived.
+    endpoint: String,
+    case_id: String,
+    received: BTreeMap<ResourceType, i64>,
+    receipt: Outgoing<Receipt>,
+}
+
+/// The recipient city's protocol state.
+#[derive(Debug)]
+pub struct Recipient {
+    scenario: Arc<Scenario>,
+    city_index: usize,
+    headers: Arc<HeaderFactory>,
+    clock: Option<Clock>,
+    requests_made: u32,
+    case: Option<Case>,
+    /// Ids of the cases the current one replaced (at most MAX_REQUESTS).
+    earlier_case_ids: Vec<String>,
+    /// By shipment id; bounded by [`receipt::MAX_SHIPMENTS`].
+    shipments: BTreeMap<String, ReceivedShipment>,
+    /// The latest plan each donor proposed on the negotiation stream.
+    proposals: BTreeMap<String, PlanProposal>,
+    applied: AppliedIds<Ack>,
+}
+
+impl Recipient {
+    /// The machine for city `city_id` of `scenario`; `headers` stamps every
+    /// message it sends (shared with registration so ids never repeat).
+    pub fn new(
+        scenario: Arc<Scenario>,
+        city_id: &str,
+        headers: Arc<HeaderFactory>,
+    ) -> Result<Self, String> {
+        let city_index = scenario
+            .cities
+            .iter()
+            .position(|c| c.id == city_id)
+            .ok_or_else(|| format!("city {city_id:?} is not in scenario {:?}", scenario.name))?;
+        Ok(Recipient {
+            scenario,
+            city_index,
+            headers,
+            clock: None,
+            requests_made: 0,
+            case: None,
+            earlier_case_ids: Vec::new(),
+            shipments: BTreeMap::new(),
+            proposals: BTreeMap::new(),
+            applied: AppliedIds::default(),
+        })
+    }
+
+    pub fn city(&self) -> &City {
+        &self.scenario.cities[self.city_index]
+    }
+
+    pub fn clock(&self) -> Option<Clock> {
+        self.clock
+    }
+
+    pub fn case(&self) -> Option<&Case> {
+        self.case.as_ref()
+    }
+
+    pub fn requests_made(&self) -> u32 {
+        self.requests_made
+    }
+
+    pub fn proposal_from(&self, donor_id: &str) -> Option<&PlanProposal> {
+        self.proposals.get(donor_id)
+    }
+
+    /// What arrived of each type in shipment `shipment_id`, if it arrived.
+    pub fn received_in(&self, shipment_id: &str) -> Option<&BTreeMap<ResourceType, i64>> {
+        self.shipments.get(shipment_id).map(|s| &s.received)
+    }
+
+    /// Shipments whose receipt has not reached the donor (yet, or at all).
+    pub fn undelivered_receipts(&self) -> Vec<&str> {
+        self.shipments
+            .iter()
+            .filter(|(_, s)| s.receipt.delivery() != outgoing::Delivery::Delivered)
+            .map(|(id, _)| id.as_str())
+            .collect()
+    }
+
+    /// The id of the case that is open (accepted, not closed).
+    pub fn open_case_id(&self) -> Option<&str> {
+        self.case
+            .as_ref()
+            .filter(|c| c.stage == Stage::Accepted)
+            .and_then(|c| c.id.as_deref())
+    }
+
+    /// What the city has to treat with, per type: its own doctors and
+    /// nurses, the teams of the open case (teams go home when a case
+    /// closes), and every material and fund received in the run.
+    pub fn on_hand(&self) -> BTreeMap<ResourceType, i64> {
+        let city = self.city();
+        let mut on_hand = BTreeMap::from([
+            (ResourceType::Doctor, city.local_doctors),
+            (ResourceType::Nurse, city.local_nurses),
+        ]);
+        let open = self.open_case_id();
+        for shipment in self.shipments.values() {
+            for (&t, &q) in &shipment.received {
+                let team_at_home =
+                    t.category() == Category::Personnel && open != Some(shipment.case_id.as_str());
+                if !team_at_home {
+                    *on_hand.entry(t).or_insert(0) += q;
+                }
+            }
+        }
+        on_hand
+    }
+
+    /// Active cases the city can treat now (step 4).
+    pub fn capacity_cases(&self) -> i64 {
+        let on_hand = self.on_hand();
+        let resources = TreatmentResources {
+            beds: self.city().beds,
+            doctors: on_hand[&ResourceType::Doctor],
+            nurses: on_hand[&ResourceType::Nurse],
+        };
+        needs::capacity_cases(resources, &self.scenario.needs_per_active_case)
+    }
+
+    /// The situation at `now`, from the scenario's curve.
+    pub fn situation(&self, now: ScenarioTime) -> Situation {
+        epidemic::situation(&self.scenario, self.city(), now)
+    }
+
+    /// Needs beyond what the city has, per type (step 4).
+    pub fn needs(&self, active_cases: i64) -> BTreeMap<ResourceType, i64> {
+        needs::needs(
+            active_cases,
+            &self.on_hand(),
+            &self.scenario.needs_per_active_case,
+        )
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests;
