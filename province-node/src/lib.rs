@@ -8,7 +8,104 @@
 //!   scenario time in, replies and messages to send out.
 //! - [`planner`]: the pool per prefecture and what each shipment carries.
 //! - [`outbound`]: the messages the machine wants sent, and their keys.
+//! - [`service`]: the `DonorProvince` gRPC service around the machine.
+//! - [`driver`]: registration and the tick loop that sends what the machine
+//!   returns.
+//! - [`start`] (this file): binds, serves, registers and ticks.
 
 pub mod donor;
+pub mod driver;
 pub mod outbound;
 pub mod planner;
+pub mod service;
+
+use std::sync::Arc;
+
+use counterpart_domain::scenario::Scenario;
+use node_kit::header::HeaderFactory;
+use node_kit::server::RunningNode;
+use pairing_proto::v1::donor_province_server::DonorProvinceServer;
+use tokio_stream::wrappers::TcpListenerStream;
+use tokio_util::sync::CancellationToken;
+
+use crate::donor::Donor;
+use crate::driver::Driver;
+use crate::service::{ProvinceService, SharedDonor};
+
+/// What a province node needs to start.
+#[derive(Debug, Clone)]
+pub struct ProvinceConfig {
+    pub scenario: Arc<Scenario>,
+    /// The province's id in the scenario, e.g. "jiangsu".
+    pub province_id: String,
+    /// Central's endpoint, e.g. "http://127.0.0.1:50051".
+    pub central_endpoint: String,
+    /// Where to listen, e.g. "127.0.0.1:0" (port 0 picks a free port).
+    pub listen_addr: String,
+    /// The endpoint to register; default "http://<bound addr>".
+    pub advertise: Option<String>,
+}
+
+/// Starts a province node with its own shutdown token.
+pub async fn start(config: ProvinceConfig) -> Result<RunningNode, String> {
+    start_with_shutdown(config, CancellationToken::new()).await
+}
+
+/// Starts a province node that stops when `shutdown` is cancelled (or when
+/// it fails, which cancels `shutdown` too): binds, serves the
+/// `DonorProvince` service with health and reflection, registers with
+/// central and runs the tick loop.
+pub async fn start_with_shutdown(
+    config: ProvinceConfig,
+    shutdown: CancellationToken,
+) -> Result<RunningNode, String> {
+    let headers = Arc::new(HeaderFactory::new(&config.province_id));
+    let donor = Donor::new(
+        config.scenario.clone(),
+        &config.province_id,
+        headers.clone(),
+    )?;
+    let (listener, addr) = node_kit::server::bind(&config.listen_addr)
+        .await
+        .map_err(|e| e.to_string())?;
+    let advertised = config.advertise.unwrap_or_else(|| format!("http://{addr}"));
+    let shared = Arc::new(SharedDonor::new(donor));
+
+    let (router, health) = node_kit::server::router();
+    health
+        .set_serving::<DonorProvinceServer<ProvinceService>>()
+        .await;
+    let server = router
+        .add_service(DonorProvinceServer::new(ProvinceService::new(
+            shared.clone(),
+        )))
+        .serve_with_incoming_shutdown(
+            TcpListenerStream::new(listener),
+            shutdown.clone().cancelled_owned(),
+        );
+    let driver = Driver::new(shared, headers, config.central_endpoint, shutdown.clone());
+
+    let stop = shutdown.clone();
+    let task = tokio::spawn(async move {
+        let serving = async {
+            let served = server.await.map_err(|e| format!("server failed: {e}"));
+            stop.cancel();
+            served
+        };
+        let ticking = async {
+            let ran = driver.run(advertised, stop.clone()).await;
+            if ran.is_err() {
+                stop.cancel();
+            }
+            ran
+        };
+        let (served, ran) = tokio::join!(serving, ticking);
+        served.and(ran)
+    });
+    tracing::info!(province = %config.province_id, %addr, "province node started");
+    Ok(RunningNode {
+        addr,
+        shutdown,
+        task,
+    })
+}

@@ -54,7 +54,7 @@ struct CapacityReporting {
 pub struct Donor {
     scenario: Arc<Scenario>,
     province: Province,
-    headers: HeaderFactory,
+    headers: Arc<HeaderFactory>,
     clock: Option<Clock>,
     applied: AppliedIds<Ack>,
     pool: Pool,
@@ -66,11 +66,13 @@ pub struct Donor {
 
 impl Donor {
     /// A donor for `province_id`, with the pool its prefectures contribute.
-    /// `headers` stamps outgoing messages (its ids carry the boot time).
+    /// `headers` stamps outgoing messages (its ids carry the boot time); the
+    /// node shares it with whatever else sends as this province, so no two
+    /// messages get the same id.
     pub fn new(
         scenario: Arc<Scenario>,
         province_id: &str,
-        headers: HeaderFactory,
+        headers: Arc<HeaderFactory>,
     ) -> Result<Donor, String> {
         let province = scenario
             .province(province_id)

@@ -131,7 +131,7 @@ pub(super) fn donor() -> Donor {
     Donor::new(
         Arc::new(scenario()),
         "jiangsu",
-        HeaderFactory::new("jiangsu"),
+        Arc::new(HeaderFactory::new("jiangsu")),
     )
     .unwrap()
 }

@@ -1,0 +1,192 @@
+//! The tick loop: registers with central, then on every tick asks the
+//! [`Donor`](crate::donor::Donor) what to send now, hands each message to the
+//! courier, and reports each outcome back to the machine.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use node_kit::client::{channel, request};
+use node_kit::courier::Courier;
+use node_kit::header::HeaderFactory;
+use node_kit::registration::{register, tick_period};
+use pairing_proto::v1::central_authority_client::CentralAuthorityClient;
+use pairing_proto::v1::recipient_city_client::RecipientCityClient;
+use pairing_proto::v1::Role;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::Channel;
+use tonic::Status;
+
+use crate::outbound::{Destination, Outbound};
+use crate::service::{scenario_now, SharedDonor};
+
+/// Tick period before central has given the clock (and with it the speed).
+pub const IDLE_TICK: Duration = Duration::from_millis(100);
+/// Endpoints with a cached channel: central plus the cities of a scenario,
+/// far fewer than this.
+pub const MAX_CHANNELS: usize = 256;
+
+pub struct Driver {
+    shared: Arc<SharedDonor>,
+    headers: Arc<HeaderFactory>,
+    central_endpoint: String,
+    courier: Courier,
+    /// One lazily connecting channel per peer endpoint.
+    channels: HashMap<String, Channel>,
+}
+
+impl Driver {
+    pub fn new(
+        shared: Arc<SharedDonor>,
+        headers: Arc<HeaderFactory>,
+        central_endpoint: String,
+        shutdown: CancellationToken,
+    ) -> Self {
+        Driver {
+            shared,
+            headers,
+            central_endpoint,
+            courier: Courier::new(shutdown),
+            channels: HashMap::new(),
+        }
+    }
+
+    /// Registers `advertised` with central, then ticks until `shutdown`.
+    /// Fails if central cannot be reached at all.
+    pub async fn run(
+        mut self,
+        advertised: String,
+        shutdown: CancellationToken,
+    ) -> Result<(), String> {
+        let registration = register(
+            &self.central_endpoint,
+            &self.headers,
+            Role::Province,
+            &advertised,
+            &shutdown,
+        )
+        .await;
+        let registration = match registration {
+            None => return Ok(()),
+            Some(Err(status)) => {
+                return Err(format!(
+                    "registration with central at {} failed: {}",
+                    self.central_endpoint,
+                    status.message()
+                ))
+            }
+            Some(Ok(registration)) => registration,
+        };
+        tracing::info!(endpoint = %advertised, scenario = %registration.scenario, "registered");
+        if let Some(clock) = registration.clock {
+            if let Err(status) = self.shared.lock().on_registered_clock(&clock) {
+                tracing::error!(
+                    message = status.message(),
+                    "clock from registration refused"
+                );
+            }
+        }
+        loop {
+            let period = self
+                .shared
+                .lock()
+                .clock()
+                .map_or(IDLE_TICK, |c| tick_period(c.day_ms));
+            tokio::select! {
+                _ = shutdown.cancelled() => return Ok(()),
+                _ = tokio::time::sleep(period) => {}
+            }
+            self.tick();
+        }
+    }
+
+    fn tick(&mut self) {
+        let outbound = {
+            let mut donor = self.shared.lock();
+            if donor.clock().is_none() {
+                return;
+            }
+            let now = scenario_now(&donor);
+            donor.on_tick(now)
+        };
+        for message in outbound {
+            self.send(message);
+        }
+    }
+
+    /// Hands `message` to the courier; its outcome goes back to the machine.
+    fn send(&mut self, message: Outbound) {
+        let key = message.key();
+        let what = message.describe();
+        let shared = self.shared.clone();
+        let on_done = move |outcome: Result<(), Status>| {
+            let mut donor = shared.lock();
+            let now = scenario_now(&donor);
+            donor.on_sent(&key, outcome, now);
+        };
+        let channel = match self.channel(&message.destination()) {
+            Ok(channel) => channel,
+            Err(status) => return on_done(Err(status)),
+        };
+        let central = CentralAuthorityClient::new(channel.clone());
+        match message {
+            Outbound::Capacity { report, .. } => self.courier.dispatch(
+                what,
+                move || {
+                    let (mut client, report) = (central.clone(), report.clone());
+                    async move { client.report_capacity(request(report)).await.map(drop) }
+                },
+                on_done,
+            ),
+            Outbound::Acknowledgement(ack) => self.courier.dispatch(
+                what,
+                move || {
+                    let (mut client, ack) = (central.clone(), ack.clone());
+                    async move { client.acknowledge_assignment(request(ack)).await.map(drop) }
+                },
+                on_done,
+            ),
+            Outbound::Report { mut report, .. } => {
+                report.messages_received = self.shared.counters.snapshot().into_iter().collect();
+                self.courier.dispatch(
+                    what,
+                    move || {
+                        let (mut client, report) = (central.clone(), report.clone());
+                        async move { client.submit_report(request(report)).await.map(drop) }
+                    },
+                    on_done,
+                )
+            }
+            Outbound::Shipment { shipment, .. } => {
+                let city = RecipientCityClient::new(channel);
+                self.courier.dispatch(
+                    what,
+                    move || {
+                        let (mut client, shipment) = (city.clone(), shipment.clone());
+                        async move { client.deliver_shipment(request(shipment)).await.map(drop) }
+                    },
+                    on_done,
+                )
+            }
+        }
+    }
+
+    /// The cached channel to `destination`, made on first use.
+    fn channel(&mut self, destination: &Destination) -> Result<Channel, Status> {
+        let endpoint = match destination {
+            Destination::Central => &self.central_endpoint,
+            Destination::City { endpoint } => endpoint,
+        };
+        if let Some(channel) = self.channels.get(endpoint) {
+            return Ok(channel.clone());
+        }
+        if self.channels.len() >= MAX_CHANNELS {
+            // Only a faulty central hands out this many endpoints; start over
+            // rather than grow.
+            self.channels.clear();
+        }
+        let made = channel(endpoint)?;
+        self.channels.insert(endpoint.clone(), made.clone());
+        Ok(made)
+    }
+}
