@@ -50,6 +50,7 @@ async fn main() -> ExitCode {
     };
     let node = match city_node::start(config).await {
         Ok(node) => node,
+        // Unknown city, address in use, bad central URL: configuration.
         Err(e) => {
             eprintln!("city-node: {e}");
             return ExitCode::from(2);

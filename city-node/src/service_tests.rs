@@ -241,9 +241,9 @@ async fn a_case_runs_from_request_to_closure() {
     };
     run.client.close_case(closure).await.unwrap();
     let day = Duration::from_millis(TEST_DAY_MS as u64);
-    tokio::time::sleep(day * 2).await; // reports already on their way land
+    tokio::time::sleep(day * 5).await; // reports already on their way land
     while run.at_central.try_recv().is_ok() {}
-    tokio::time::sleep(day * 3).await;
+    tokio::time::sleep(day * 5).await;
     let late: Vec<_> = std::iter::from_fn(|| run.at_central.try_recv().ok()).collect();
     assert!(
         late.iter().all(|e| !matches!(e, AtCentral::Report(_))),

@@ -213,11 +213,6 @@ impl Recipient {
         self.proposals.get(donor_id)
     }
 
-    /// What arrived of each type in shipment `shipment_id`, if it arrived.
-    pub fn received_in(&self, shipment_id: &str) -> Option<&BTreeMap<ResourceType, i64>> {
-        self.shipments.get(shipment_id).map(|s| &s.received)
-    }
-
     /// Shipments whose receipt has not reached the donor (yet, or at all).
     pub fn undelivered_receipts(&self) -> Vec<&str> {
         self.shipments
