@@ -75,10 +75,9 @@ pub async fn start_with_shutdown(
     health
         .set_serving::<DonorProvinceServer<ProvinceService>>()
         .await;
+    let service = ProvinceService::new(shared.clone(), shutdown.clone());
     let server = router
-        .add_service(DonorProvinceServer::new(ProvinceService::new(
-            shared.clone(),
-        )))
+        .add_service(DonorProvinceServer::new(service))
         .serve_with_incoming_shutdown(
             TcpListenerStream::new(listener),
             shutdown.clone().cancelled_owned(),

@@ -13,6 +13,7 @@ use pairing_proto::v1::{
 };
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::donor::Donor;
@@ -60,11 +61,14 @@ pub fn scenario_now(donor: &Donor) -> ScenarioTime {
 #[derive(Debug, Clone)]
 pub struct ProvinceService {
     shared: Arc<SharedDonor>,
+    /// Ends open negotiation streams, which would otherwise hold up the
+    /// server's graceful shutdown for as long as a city keeps them open.
+    shutdown: CancellationToken,
 }
 
 impl ProvinceService {
-    pub fn new(shared: Arc<SharedDonor>) -> Self {
-        ProvinceService { shared }
+    pub fn new(shared: Arc<SharedDonor>, shutdown: CancellationToken) -> Self {
+        ProvinceService { shared, shutdown }
     }
 
     /// Counts `kind`, applies `message` to the machine, logs a refusal.
@@ -127,10 +131,11 @@ impl DonorProvince for ProvinceService {
     ) -> Result<Response<Self::NegotiatePlanStream>, Status> {
         let mut updates = request.into_inner();
         let (proposals, rx) = mpsc::channel(PROPOSAL_QUEUE);
-        let shared = self.shared.clone();
+        let (shared, shutdown) = (self.shared.clone(), self.shutdown.clone());
         tokio::spawn(async move {
             loop {
                 let next = tokio::select! {
+                    _ = shutdown.cancelled() => break,
                     _ = proposals.closed() => break,
                     next = updates.message() => next,
                 };

@@ -208,3 +208,16 @@ async fn a_province_missing_from_the_scenario_does_not_start() {
     .unwrap_err();
     assert!(err.contains("atlantis"), "{err}");
 }
+
+#[tokio::test]
+async fn an_open_negotiation_stream_does_not_hold_up_shutdown() {
+    let (node, mut client) = started_node().await;
+    // A city that keeps its side open and never sends anything.
+    let (_keep_open, updates) = tokio::sync::mpsc::channel::<NeedsUpdate>(1);
+    let _proposals = client
+        .negotiate_plan(tokio_stream::wrappers::ReceiverStream::new(updates))
+        .await
+        .unwrap();
+    let stopped = tokio::time::timeout(std::time::Duration::from_secs(5), node.stop()).await;
+    assert!(matches!(stopped, Ok(Ok(()))), "{stopped:?}");
+}
