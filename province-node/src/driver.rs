@@ -26,6 +26,7 @@ pub const IDLE_TICK: Duration = Duration::from_millis(100);
 /// far fewer than this.
 pub const MAX_CHANNELS: usize = 256;
 
+/// Registration and the tick loop of one province node.
 pub struct Driver {
     shared: Arc<SharedDonor>,
     headers: Arc<HeaderFactory>,

@@ -5,7 +5,7 @@
 use counterpart_domain::clock::{Clock, ScenarioTime};
 use node_kit::validate;
 use pairing_proto::v1::{
-    AcknowledgementKind, Adjustment, AdjustmentKind, Assignment, AssignmentAcknowledgement,
+    Ack, AcknowledgementKind, Adjustment, AdjustmentKind, Assignment, AssignmentAcknowledgement,
     ClockStart, DemobilisationOrder, Evaluation, EvaluationKind, Objective, Receipt, ScenarioClock,
 };
 use tonic::Status;
@@ -18,7 +18,6 @@ use super::checks;
 use super::delivery::Delivery;
 use super::{Donor, MAX_ASSIGNMENTS};
 use crate::planner::Quantities;
-use pairing_proto::v1::Ack;
 
 const FRESH: Ack = Ack { duplicate: false };
 const DUPLICATE: Ack = Ack { duplicate: true };
