@@ -1,1 +1,300 @@
-//! (being written)
+//! The centre as decision-maker (PROTOCOL.md step 5): is the city's local
+//! capacity really exceeded, how severe is it, what must the donors deliver,
+//! and towards which objectives. Pure: a situation in, an outcome out.
+//!
+//! Central does not take the city's word for its needs: it recomputes them from
+//! the reported situation with the scenario's rates (`counterpart_domain::needs`,
+//! the same arithmetic the city uses), and never targets more than
+//! `intensity_cap` times that assessed need (the "Dutch disease" of over-aid).
+
+use std::collections::BTreeMap;
+
+use counterpart_domain::needs::{self, TreatmentResources};
+use counterpart_domain::scenario::Rules;
+use pairing_proto::resource::ResourceType;
+use pairing_proto::v1::{Objective, Severity, Situation};
+
+/// The centre's assessment of one request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AssessmentOutcome {
+    pub accepted: bool,
+    /// `Severity::Unspecified` when rejected.
+    pub severity: Severity,
+    /// Why accepted or rejected, with the numbers.
+    pub reason: String,
+    /// Local treatment capacity, in active cases.
+    pub capacity_cases: i64,
+    /// Central's own computation of the need, per type.
+    pub assessed_need: BTreeMap<ResourceType, i64>,
+    /// What the donors together must deliver; empty when rejected.
+    pub targets: BTreeMap<ResourceType, i64>,
+    /// Empty when rejected.
+    pub objectives: Vec<Objective>,
+}
+
+/// Assesses a request: `requested` is what the city asked for, `rates` the
+/// scenario's `needs_per_active_case`. Accepted iff active cases exceed the
+/// local capacity; severity from active / capacity (above 1 moderate, above 2
+/// severe, above 4 critical; no capacity at all is critical). Targets per
+/// type are min(requested, floor(intensity_cap x assessed need)), for types
+/// where both are positive.
+pub fn assess(
+    situation: &Situation,
+    requested: &BTreeMap<ResourceType, i64>,
+    rules: &Rules,
+    rates: &BTreeMap<ResourceType, f64>,
+) -> AssessmentOutcome {
+    let active = situation.active_cases;
+    let local = TreatmentResources {
+        beds: situation.beds,
+        doctors: situation.local_doctors,
+        nurses: situation.local_nurses,
+    };
+    let capacity = needs::capacity_cases(local, rates);
+    let on_hand = BTreeMap::from([
+        (ResourceType::Doctor, situation.local_doctors),
+        (ResourceType::Nurse, situation.local_nurses),
+    ]);
+    let assessed_need = needs::needs(active, &on_hand, rates);
+    if active <= capacity {
+        return AssessmentOutcome {
+            accepted: false,
+            severity: Severity::Unspecified,
+            reason: format!(
+                "within local capacity: {active} active cases do not exceed the local treatment capacity of {capacity} cases"
+            ),
+            capacity_cases: capacity,
+            assessed_need,
+            targets: BTreeMap::new(),
+            objectives: Vec::new(),
+        };
+    }
+    let severity = severity_of(active, capacity);
+    let targets = capped_targets(requested, &assessed_need, rules.intensity_cap);
+    let ratio = if capacity > 0 {
+        format!("{:.2}x", active as f64 / capacity as f64)
+    } else {
+        "no".to_string()
+    };
+    AssessmentOutcome {
+        accepted: true,
+        severity,
+        reason: format!(
+            "local capacity exceeded: {active} active cases against a local treatment capacity of {capacity} cases ({ratio} capacity), {}",
+            severity_word(severity)
+        ),
+        capacity_cases: capacity,
+        assessed_need,
+        targets,
+        objectives: objectives(situation, rules),
+    }
+}
+
+/// How much an uncovered target of a case counts when pairing: moderate 1,
+/// severe 2, critical 3 (unspecified counts as moderate).
+pub fn severity_weight(severity: Severity) -> f64 {
+    match severity {
+        Severity::Unspecified | Severity::Moderate => 1.0,
+        Severity::Severe => 2.0,
+        Severity::Critical => 3.0,
+    }
+}
+
+/// Only called when `active > capacity`.
+fn severity_of(active: i64, capacity: i64) -> Severity {
+    if capacity <= 0 {
+        return Severity::Critical;
+    }
+    let ratio = active as f64 / capacity as f64;
+    if ratio > 4.0 {
+        Severity::Critical
+    } else if ratio > 2.0 {
+        Severity::Severe
+    } else {
+        Severity::Moderate
+    }
+}
+
+fn severity_word(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Unspecified => "unspecified",
+        Severity::Moderate => "moderate",
+        Severity::Severe => "severe",
+        Severity::Critical => "critical",
+    }
+}
+
+/// min(requested, floor(cap x need)) for types where both are positive.
+fn capped_targets(
+    requested: &BTreeMap<ResourceType, i64>,
+    assessed_need: &BTreeMap<ResourceType, i64>,
+    intensity_cap: f64,
+) -> BTreeMap<ResourceType, i64> {
+    requested
+        .iter()
+        .filter_map(|(&t, &asked)| {
+            let need = assessed_need.get(&t).copied().unwrap_or(0);
+            // `as` saturates, so an absurd cap cannot overflow.
+            let cap = (intensity_cap * need as f64).floor() as i64;
+            let target = asked.min(cap);
+            (asked > 0 && need > 0 && target > 0).then_some((t, target))
+        })
+        .collect()
+}
+
+fn objectives(situation: &Situation, rules: &Rules) -> Vec<Objective> {
+    let quiet_days = rules.quiet_days_to_demobilise;
+    vec![
+        Objective {
+            code: "treat_all_active".into(),
+            description: format!("treat all {} active cases", situation.active_cases),
+            target: situation.active_cases,
+        },
+        Objective {
+            code: "critical_care".into(),
+            description: format!(
+                "give intensive care to all {} critical cases",
+                situation.critical
+            ),
+            target: situation.critical,
+        },
+        Objective {
+            code: "zero_new_cases".into(),
+            description: format!("reach {quiet_days} consecutive days without a new case"),
+            target: i64::from(quiet_days),
+        },
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pairing::fixtures::rules;
+    use ResourceType::{Doctor, MaskN95, Nurse, Ventilator};
+
+    fn rates() -> BTreeMap<ResourceType, f64> {
+        BTreeMap::from([(Doctor, 0.25), (Nurse, 0.5), (MaskN95, 10.0)])
+    }
+
+    /// Huangshi-like: beds for 1000, but staff for only 200 cases.
+    fn situation(active: i64) -> Situation {
+        Situation {
+            active_cases: active,
+            confirmed_total: active,
+            critical: active / 20,
+            severe: active / 7,
+            beds: 1000,
+            local_doctors: 50,
+            local_nurses: 100,
+            ..Default::default()
+        }
+    }
+
+    fn asked(doctors: i64, nurses: i64, masks: i64) -> BTreeMap<ResourceType, i64> {
+        BTreeMap::from([(Doctor, doctors), (Nurse, nurses), (MaskN95, masks)])
+    }
+
+    #[test]
+    fn within_capacity_is_rejected_with_the_numbers() {
+        let outcome = assess(&situation(200), &asked(10, 10, 10), &rules(), &rates());
+        assert!(!outcome.accepted);
+        assert_eq!(outcome.severity, Severity::Unspecified);
+        assert_eq!(outcome.capacity_cases, 200);
+        assert!(
+            outcome.reason.starts_with("within local capacity"),
+            "{}",
+            outcome.reason
+        );
+        assert!(
+            outcome.reason.contains("200 active") && outcome.reason.contains("200 cases"),
+            "{}",
+            outcome.reason
+        );
+        assert!(outcome.targets.is_empty() && outcome.objectives.is_empty());
+    }
+
+    #[test]
+    fn severity_follows_the_ratio_to_capacity() {
+        let severity =
+            |active| assess(&situation(active), &BTreeMap::new(), &rules(), &rates()).severity;
+        assert_eq!(severity(201), Severity::Moderate);
+        assert_eq!(severity(400), Severity::Moderate);
+        assert_eq!(severity(401), Severity::Severe);
+        assert_eq!(severity(800), Severity::Severe);
+        assert_eq!(severity(801), Severity::Critical);
+    }
+
+    #[test]
+    fn no_capacity_at_all_is_critical() {
+        let mut s = situation(10);
+        s.beds = 0;
+        let outcome = assess(&s, &BTreeMap::new(), &rules(), &rates());
+        assert!(outcome.accepted);
+        assert_eq!(outcome.severity, Severity::Critical);
+        s.active_cases = 0;
+        assert!(!assess(&s, &BTreeMap::new(), &rules(), &rates()).accepted);
+    }
+
+    #[test]
+    fn targets_are_capped_at_the_intensity_cap_of_the_assessed_need() {
+        // 835 active: doctors ceil(208.75) - 50 = 159, nurses 418 - 100 = 318,
+        // masks 8350. Cap 1.5: 238, 477, 12525.
+        let outcome = assess(
+            &situation(835),
+            &asked(1000, 300, 20_000),
+            &rules(),
+            &rates(),
+        );
+        assert!(outcome.accepted);
+        assert_eq!(outcome.severity, Severity::Critical);
+        assert_eq!(outcome.assessed_need, asked(159, 318, 8350));
+        assert_eq!(outcome.targets, asked(238, 300, 12_525));
+        assert!(
+            outcome.reason.contains("835 active") && outcome.reason.contains("critical"),
+            "{}",
+            outcome.reason
+        );
+    }
+
+    #[test]
+    fn types_not_requested_or_not_needed_get_no_target() {
+        let requested = BTreeMap::from([
+            (Doctor, 0),
+            (Nurse, 50),
+            (Ventilator, 5),
+            (MaskN95, i64::MAX),
+        ]);
+        let outcome = assess(&situation(300), &requested, &rules(), &rates());
+        // Doctors: not requested. Ventilators: no rate, so no assessed need.
+        assert_eq!(
+            outcome.targets,
+            BTreeMap::from([(Nurse, 50), (MaskN95, 4500)])
+        );
+    }
+
+    #[test]
+    fn objectives_are_explicit() {
+        let outcome = assess(&situation(835), &BTreeMap::new(), &rules(), &rates());
+        let codes: Vec<(&str, i64)> = outcome
+            .objectives
+            .iter()
+            .map(|o| (o.code.as_str(), o.target))
+            .collect();
+        assert_eq!(
+            codes,
+            [
+                ("treat_all_active", 835),
+                ("critical_care", 41),
+                ("zero_new_cases", 14)
+            ]
+        );
+        assert!(outcome.objectives.iter().all(|o| !o.description.is_empty()));
+    }
+
+    #[test]
+    fn severity_weights_grow_with_severity() {
+        assert_eq!(severity_weight(Severity::Moderate), 1.0);
+        assert_eq!(severity_weight(Severity::Severe), 2.0);
+        assert_eq!(severity_weight(Severity::Critical), 3.0);
+    }
+}
