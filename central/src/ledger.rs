@@ -1,1 +1,370 @@
-//! (being written)
+//! The ledger of shipments and receipts per case and donor (PROTOCOL.md steps
+//! 12-13 and 18): what each donor says it shipped, what each city says it
+//! received, cross-checked line by line. Pure data, no I/O.
+//!
+//! Reports are cumulative, so the same record arrives again and again: merging
+//! is idempotent by shipment id. A record that comes back with different
+//! content is refused, and so is a receipt that does not add up to its
+//! shipment (received + discrepancy = shipped, per type), whichever of the two
+//! arrives first. A refused batch changes nothing. So every type of every
+//! pair always balances: shipped = received + discrepancy + in transit.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use pairing_proto::resource::ResourceType;
+use pairing_proto::v1::{DonorCost, LedgerLine};
+
+use crate::evaluation::AssignmentProgress;
+
+/// What a donor reported it shipped (one `ShipmentRecord`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShipmentEntry {
+    pub shipment_id: String,
+    pub case_id: String,
+    pub province_id: String,
+    pub departed_at_ms: i64,
+    pub lines: BTreeMap<ResourceType, i64>,
+}
+
+/// What a city reported it received of one shipment (one `ReceiptRecord`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceiptEntry {
+    pub shipment_id: String,
+    pub case_id: String,
+    pub received_at_ms: i64,
+    pub received: BTreeMap<ResourceType, i64>,
+    /// Explained shortfall per type, all reasons together.
+    pub discrepancy: BTreeMap<ResourceType, i64>,
+}
+
+/// Why a batch of records was refused; nothing of the batch was applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LedgerError {
+    /// A shipment already recorded (or repeated in the batch) differs.
+    ShipmentChanged { shipment_id: String },
+    /// A receipt already recorded (or repeated in the batch) differs.
+    ReceiptChanged { shipment_id: String },
+    /// received + discrepancy != shipped for this type of the shipment.
+    ReceiptDoesNotAddUp {
+        shipment_id: String,
+        resource_type: ResourceType,
+    },
+    /// The receipt and the shipment name different cases.
+    CaseMismatch {
+        shipment_id: String,
+        shipment_case_id: String,
+        receipt_case_id: String,
+    },
+}
+
+impl fmt::Display for LedgerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LedgerError::ShipmentChanged { shipment_id } => {
+                write!(f, "shipment {shipment_id:?} differs from the record already reported")
+            }
+            LedgerError::ReceiptChanged { shipment_id } => {
+                write!(f, "receipt of shipment {shipment_id:?} differs from the record already reported")
+            }
+            LedgerError::ReceiptDoesNotAddUp { shipment_id, resource_type } => write!(
+                f,
+                "shipment {shipment_id:?}: received + discrepancy of {resource_type} does not add up to what was shipped"
+            ),
+            LedgerError::CaseMismatch { shipment_id, shipment_case_id, receipt_case_id } => write!(
+                f,
+                "shipment {shipment_id:?} belongs to case {shipment_case_id:?}, its receipt names case {receipt_case_id:?}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for LedgerError {}
+
+/// A case and one of its donors.
+type Pair = (String, String);
+
+/// Every shipment and receipt reported, targets and costs, per case and donor.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Ledger {
+    shipments: BTreeMap<String, ShipmentEntry>,
+    /// By shipment id; may arrive before its shipment.
+    receipts: BTreeMap<String, ReceiptEntry>,
+    shipments_by_pair: BTreeMap<Pair, BTreeSet<String>>,
+    targets: BTreeMap<Pair, BTreeMap<ResourceType, i64>>,
+    city_of_case: BTreeMap<String, String>,
+    costs: BTreeMap<Pair, i64>,
+}
+
+impl Ledger {
+    /// Sets (or replaces) a donor's targets on a case, and the case's city.
+    pub fn set_targets(
+        &mut self,
+        case_id: &str,
+        city_id: &str,
+        province_id: &str,
+        targets: BTreeMap<ResourceType, i64>,
+    ) {
+        self.city_of_case
+            .insert(case_id.to_string(), city_id.to_string());
+        self.targets.insert(pair(case_id, province_id), targets);
+    }
+
+    /// Merges a donor's shipment records; returns how many were new. Records
+    /// already known are skipped; any conflict refuses the whole batch.
+    pub fn record_shipments(&mut self, entries: Vec<ShipmentEntry>) -> Result<usize, LedgerError> {
+        let mut fresh: BTreeMap<String, ShipmentEntry> = BTreeMap::new();
+        for mut entry in entries {
+            drop_zeros(&mut entry.lines);
+            let known = self
+                .shipments
+                .get(&entry.shipment_id)
+                .or_else(|| fresh.get(&entry.shipment_id));
+            match known {
+                Some(known) if *known == entry => continue,
+                Some(_) => {
+                    return Err(LedgerError::ShipmentChanged {
+                        shipment_id: entry.shipment_id,
+                    })
+                }
+                None => {}
+            }
+            if let Some(receipt) = self.receipts.get(&entry.shipment_id) {
+                check_adds_up(&entry, receipt)?;
+            }
+            fresh.insert(entry.shipment_id.clone(), entry);
+        }
+        let new = fresh.len();
+        for (id, entry) in fresh {
+            self.shipments_by_pair
+                .entry(pair(&entry.case_id, &entry.province_id))
+                .or_default()
+                .insert(id.clone());
+            self.shipments.insert(id, entry);
+        }
+        Ok(new)
+    }
+
+    /// Merges a city's receipt records; returns how many were new. Records
+    /// already known are skipped; any conflict refuses the whole batch.
+    pub fn record_receipts(&mut self, entries: Vec<ReceiptEntry>) -> Result<usize, LedgerError> {
+        let mut fresh: BTreeMap<String, ReceiptEntry> = BTreeMap::new();
+        for mut entry in entries {
+            drop_zeros(&mut entry.received);
+            drop_zeros(&mut entry.discrepancy);
+            let known = self
+                .receipts
+                .get(&entry.shipment_id)
+                .or_else(|| fresh.get(&entry.shipment_id));
+            match known {
+                Some(known) if *known == entry => continue,
+                Some(_) => {
+                    return Err(LedgerError::ReceiptChanged {
+                        shipment_id: entry.shipment_id,
+                    })
+                }
+                None => {}
+            }
+            if let Some(shipment) = self.shipments.get(&entry.shipment_id) {
+                check_adds_up(shipment, &entry)?;
+            }
+            fresh.insert(entry.shipment_id.clone(), entry);
+        }
+        let new = fresh.len();
+        self.receipts.extend(fresh);
+        Ok(new)
+    }
+
+    /// The donor's cost so far on the case, as last reported.
+    pub fn record_cost(&mut self, case_id: &str, province_id: &str, cost_cny: i64) {
+        self.costs.insert(pair(case_id, province_id), cost_cny);
+    }
+
+    /// The donor's shipments to the case, by departure (then id).
+    pub fn shipments_of(&self, case_id: &str, province_id: &str) -> Vec<&ShipmentEntry> {
+        let mut shipments: Vec<&ShipmentEntry> =
+            self.pair_shipments(case_id, province_id).collect();
+        shipments.sort_by(|a, b| {
+            (a.departed_at_ms, &a.shipment_id).cmp(&(b.departed_at_ms, &b.shipment_id))
+        });
+        shipments
+    }
+
+    pub fn receipt_for(&self, shipment_id: &str) -> Option<&ReceiptEntry> {
+        self.receipts.get(shipment_id)
+    }
+
+    /// The pair's figures per type, for evaluation: shipped lines with a
+    /// receipt count as received and discrepancy, the others as in transit.
+    pub fn progress(
+        &self,
+        case_id: &str,
+        province_id: &str,
+        days_since_acknowledged: f64,
+    ) -> AssignmentProgress {
+        let mut progress = AssignmentProgress {
+            targets: self
+                .targets
+                .get(&pair(case_id, province_id))
+                .cloned()
+                .unwrap_or_default(),
+            days_since_acknowledged,
+            ..Default::default()
+        };
+        for shipment in self.pair_shipments(case_id, province_id) {
+            add_all(&mut progress.shipped, &shipment.lines);
+            match self.receipts.get(&shipment.shipment_id) {
+                Some(receipt) => {
+                    add_all(&mut progress.received, &receipt.received);
+                    add_all(&mut progress.discrepancy, &receipt.discrepancy);
+                }
+                None => add_all(&mut progress.in_transit, &shipment.lines),
+            }
+        }
+        progress
+    }
+
+    /// Every shipment this donor recorded for the case has a receipt.
+    pub fn all_receipted(&self, case_id: &str, province_id: &str) -> bool {
+        self.pair_shipments(case_id, province_id)
+            .all(|s| self.receipts.contains_key(&s.shipment_id))
+    }
+
+    /// (shipped by every donor, received as the city reported) for the case.
+    pub fn case_totals(
+        &self,
+        case_id: &str,
+    ) -> (BTreeMap<ResourceType, i64>, BTreeMap<ResourceType, i64>) {
+        let mut shipped = BTreeMap::new();
+        for s in self.shipments.values().filter(|s| s.case_id == case_id) {
+            add_all(&mut shipped, &s.lines);
+        }
+        let mut received = BTreeMap::new();
+        for r in self.case_receipts(case_id) {
+            add_all(&mut received, &r.received);
+        }
+        (shipped, received)
+    }
+
+    /// When the first receipted shipment of the case arrived.
+    pub fn first_arrival_ms(&self, case_id: &str) -> Option<i64> {
+        self.case_receipts(case_id).map(|r| r.received_at_ms).min()
+    }
+
+    /// One line per case, donor and type (targeted or shipped), in that order.
+    pub fn lines(&self) -> Vec<LedgerLine> {
+        let pairs: BTreeSet<&Pair> = self
+            .targets
+            .keys()
+            .chain(self.shipments_by_pair.keys())
+            .collect();
+        let mut lines = Vec::new();
+        for (case_id, province_id) in pairs {
+            let p = self.progress(case_id, province_id, 0.0);
+            let city_id = self.city_of_case.get(case_id).cloned().unwrap_or_default();
+            let types: BTreeSet<ResourceType> =
+                p.targets.keys().chain(p.shipped.keys()).copied().collect();
+            for t in types {
+                let get = |m: &BTreeMap<ResourceType, i64>| m.get(&t).copied().unwrap_or(0);
+                lines.push(LedgerLine {
+                    case_id: case_id.clone(),
+                    city_id: city_id.clone(),
+                    province_id: province_id.clone(),
+                    resource_type: t.as_str().to_string(),
+                    target: get(&p.targets),
+                    shipped: get(&p.shipped),
+                    received: get(&p.received),
+                    discrepancy: get(&p.discrepancy),
+                    in_transit: get(&p.in_transit),
+                });
+            }
+        }
+        lines
+    }
+
+    /// Each donor's cost, summed over its cases, by province id.
+    pub fn costs(&self) -> Vec<DonorCost> {
+        let mut by_province: BTreeMap<&str, i64> = BTreeMap::new();
+        for ((_, province_id), &cost) in &self.costs {
+            let total = by_province.entry(province_id).or_insert(0);
+            *total = total.saturating_add(cost);
+        }
+        by_province
+            .into_iter()
+            .map(|(province_id, cost_cny)| DonorCost {
+                province_id: province_id.to_string(),
+                cost_cny,
+            })
+            .collect()
+    }
+
+    fn pair_shipments<'a>(
+        &'a self,
+        case_id: &str,
+        province_id: &str,
+    ) -> impl Iterator<Item = &'a ShipmentEntry> + 'a {
+        self.shipments_by_pair
+            .get(&pair(case_id, province_id))
+            .into_iter()
+            .flatten()
+            .map(|id| {
+                self.shipments
+                    .get(id)
+                    .expect("the pair index names recorded shipments")
+            })
+    }
+
+    fn case_receipts<'a>(
+        &'a self,
+        case_id: &'a str,
+    ) -> impl Iterator<Item = &'a ReceiptEntry> + 'a {
+        self.receipts.values().filter(move |r| r.case_id == case_id)
+    }
+}
+
+fn pair(case_id: &str, province_id: &str) -> Pair {
+    (case_id.to_string(), province_id.to_string())
+}
+
+/// A zero line says nothing; dropping it makes equal records compare equal.
+fn drop_zeros(quantities: &mut BTreeMap<ResourceType, i64>) {
+    quantities.retain(|_, q| *q != 0);
+}
+
+fn add_all(total: &mut BTreeMap<ResourceType, i64>, quantities: &BTreeMap<ResourceType, i64>) {
+    for (&t, &q) in quantities {
+        let sum = total.entry(t).or_insert(0);
+        *sum = sum.saturating_add(q);
+    }
+}
+
+/// The cross-check of one shipment against its receipt.
+fn check_adds_up(shipment: &ShipmentEntry, receipt: &ReceiptEntry) -> Result<(), LedgerError> {
+    if shipment.case_id != receipt.case_id {
+        return Err(LedgerError::CaseMismatch {
+            shipment_id: shipment.shipment_id.clone(),
+            shipment_case_id: shipment.case_id.clone(),
+            receipt_case_id: receipt.case_id.clone(),
+        });
+    }
+    let types: BTreeSet<&ResourceType> = shipment
+        .lines
+        .keys()
+        .chain(receipt.received.keys())
+        .chain(receipt.discrepancy.keys())
+        .collect();
+    for &t in types {
+        let get = |m: &BTreeMap<ResourceType, i64>| i128::from(m.get(&t).copied().unwrap_or(0));
+        if get(&receipt.received) + get(&receipt.discrepancy) != get(&shipment.lines) {
+            return Err(LedgerError::ReceiptDoesNotAddUp {
+                shipment_id: shipment.shipment_id.clone(),
+                resource_type: t,
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[path = "ledger_tests.rs"]
+mod tests;
