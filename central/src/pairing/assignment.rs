@@ -29,6 +29,8 @@ pub fn min_cost_assignment(cost: &[Vec<f64>]) -> Vec<Option<usize>> {
 
 /// Same as [`min_cost_assignment`] for a flat row-major `rows x cols` matrix,
 /// without copying it when it is all finite and not taller than wide.
+///
+/// Panics if `cost.len() != rows * cols` (a caller's bug, not bad input).
 pub fn min_cost_assignment_flat(cost: &[f64], rows: usize, cols: usize) -> Vec<Option<usize>> {
     assert_eq!(
         cost.len(),

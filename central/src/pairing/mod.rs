@@ -1,8 +1,10 @@
 //! Who helps whom: pairing accepted cases with donor provinces (PROTOCOL.md
 //! step 6, and the replacement of step 15). Pure functions, deterministic.
 //!
-//! - this file: the types both modes share, the split of a case's targets
-//!   among its donors, and the replacement of a released donor.
+//! - this file: the types both modes share, and the replacement of a
+//!   released donor.
+//! - `shares`: [`split_targets`], a case's targets split among its donors in
+//!   proportion to their pools.
 //! - [`historical`]: replays the scenario's pinned pairings (the 2020 table).
 //! - [`optimized`]: computes the pairing from capacity and need, round by
 //!   round, each round an exact min-cost assignment.
