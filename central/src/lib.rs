@@ -1,13 +1,43 @@
-//! Counterpart's central authority (being written).
+//! Counterpart's central authority: the decision-maker, coordinator and
+//! supervisor of the pairing-assistance protocol (docs/PROTOCOL.md).
+//!
+//! Protocol logic, free of I/O:
+//! - [`authority`]: the state machine; every incoming message and every tick.
+//! - [`case`]: one assistance case, its assignments and its event log.
+//! - [`assessment`]: is local capacity exceeded, how severe, what targets.
+//! - [`pairing`]: historical and optimized pairing, target splitting.
+//! - [`ledger`]: shipments and receipts per case and donor, cross-checked.
+//! - [`evaluation`]: commendation, warning or accountability.
+//! - [`report`]: the run report.
+//!
+//! At the I/O edge:
+//! - [`service`]: the gRPC adapter around the authority.
+//! - [`driver`]: the tick loop that sends what the authority returns.
+//! - [`cli`]: the `central` binary's flags and main loop.
 
 pub mod assessment;
+pub mod authority;
+pub mod case;
+pub mod cli;
+pub mod driver;
 pub mod evaluation;
 pub mod ledger;
 pub mod pairing;
+pub mod report;
+pub mod service;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use counterpart_domain::scenario::{PairingMode, Scenario};
+use node_kit::counters::MessageCounters;
+use node_kit::server::RunningNode;
+use pairing_proto::v1::central_authority_server::CentralAuthorityServer;
+use tokio_stream::wrappers::TcpListenerStream;
+use tokio_util::sync::CancellationToken;
+
+use crate::authority::Authority;
+use crate::driver::Driver;
+use crate::service::CentralService;
 
 /// How to run central.
 #[derive(Debug, Clone)]
@@ -21,7 +51,40 @@ pub struct CentralConfig {
     pub pairing_mode: Option<PairingMode>,
 }
 
-/// Starts central in-process (placeholder until the service lands).
-pub async fn start(_config: CentralConfig) -> Result<node_kit::server::RunningNode, String> {
-    Err("central is being written".into())
+/// Starts central in-process: binds, serves the `CentralAuthority` service
+/// with health and reflection, and runs the driver until shut down.
+pub async fn start(config: CentralConfig) -> Result<RunningNode, String> {
+    if config.day_ms < 1 {
+        return Err(format!("day_ms: {} must be at least 1", config.day_ms));
+    }
+    let (listener, addr) = node_kit::server::bind(&config.listen_addr)
+        .await
+        .map_err(|e| e.to_string())?;
+    let authority = Arc::new(Mutex::new(Authority::new(
+        config.scenario.clone(),
+        config.day_ms,
+        config.pairing_mode,
+    )));
+    let service = CentralService::new(authority.clone(), Arc::new(MessageCounters::default()));
+    let (router, health) = node_kit::server::router();
+    health
+        .set_serving::<CentralAuthorityServer<CentralService>>()
+        .await;
+    let shutdown = CancellationToken::new();
+    let tick = node_kit::registration::tick_period(config.day_ms);
+    tokio::spawn(Driver::new(authority, shutdown.clone(), tick).run(shutdown.clone()));
+    let server = router
+        .add_service(CentralAuthorityServer::new(service))
+        .serve_with_incoming_shutdown(
+            TcpListenerStream::new(listener),
+            shutdown.clone().cancelled_owned(),
+        );
+    let task =
+        tokio::spawn(async move { server.await.map_err(|e| format!("central server: {e}")) });
+    tracing::info!(%addr, scenario = %config.scenario.name, "central listening");
+    Ok(RunningNode {
+        addr,
+        shutdown,
+        task,
+    })
 }

@@ -1,0 +1,184 @@
+//! Launch: nodes register, central starts the clock, provinces report their
+//! standing capacity and their own outbreak.
+
+use counterpart_domain::clock::Clock;
+use node_kit::validate;
+use pairing_proto::v1::{
+    Ack, CapacityReport, ClockStart, RegisterNode, Registration, Role, ScenarioClock,
+};
+use tonic::Status;
+
+use super::outbound::{Message, ToCity, ToProvince};
+use super::{Authority, DonorStanding, NodeEntry, Now};
+
+/// Wall milliseconds between starting the clock and scenario time 0, so
+/// every node hears of the epoch before it arrives.
+pub const CLOCK_LEAD_MS: i64 = 300;
+/// Outbreak levels run from 0 (none) to 4 (overwhelmed).
+pub const MAX_OUTBREAK_LEVEL: i32 = 4;
+/// Pools a capacity report may list: one per resource type at most.
+const MAX_POOLS: usize = 16;
+
+impl Authority {
+    pub fn register(&mut self, msg: &RegisterNode, now: Now) -> Result<Registration, Status> {
+        let header = validate::header(msg.header.as_ref())?;
+        validate::text("endpoint", &msg.endpoint)?;
+        if !msg.endpoint.starts_with("http://") && !msg.endpoint.starts_with("https://") {
+            return Err(Status::invalid_argument(format!(
+                "endpoint: {:?} is not an http(s) URL",
+                msg.endpoint
+            )));
+        }
+        let role = Role::try_from(msg.role)
+            .ok()
+            .filter(|r| *r != Role::Unspecified && *r != Role::Central)
+            .ok_or_else(|| {
+                Status::invalid_argument(format!("role: {} is not PROVINCE or CITY", msg.role))
+            })?;
+        let id = &header.sender_id;
+        let expected = self.scenario_role(id).ok_or_else(|| {
+            Status::not_found(format!(
+                "header.sender_id: {id:?} is no node of scenario {:?}",
+                self.scenario.name
+            ))
+        })?;
+        if expected != role {
+            return Err(Status::permission_denied(format!(
+                "role: {id:?} is a {expected:?} in the scenario, not a {role:?}"
+            )));
+        }
+        let entry = NodeEntry {
+            role,
+            endpoint: msg.endpoint.clone(),
+        };
+        let is_new = self.nodes.insert(id.clone(), entry).is_none();
+        if is_new {
+            tracing::info!(node = %id, endpoint = %msg.endpoint, "registered");
+        }
+        if self.clock.is_none() && self.everyone_registered() {
+            self.start_clock(now);
+        }
+        Ok(Registration {
+            scenario: self.scenario.name.clone(),
+            clock: self.clock.map(|c| self.wire_clock(c)),
+        })
+    }
+
+    pub fn report_capacity(&mut self, msg: &CapacityReport, now: Now) -> Result<Ack, Status> {
+        let header = validate::header(msg.header.as_ref())?;
+        if let Some(ack) = self.replay(header) {
+            return Ok(ack);
+        }
+        self.registered_sender(header, Role::Province)?;
+        let standing = validate_capacity(msg)?;
+        let province = header.sender_id.clone();
+        let level = standing.outbreak_level;
+        self.donors.insert(province.clone(), standing);
+        if level > self.scenario.rules.max_outbreak_level {
+            self.release_donor_everywhere(&province, level, now.scenario);
+        }
+        Ok(self.remember(header))
+    }
+
+    fn scenario_role(&self, id: &str) -> Option<Role> {
+        if self.scenario.province(id).is_some() {
+            Some(Role::Province)
+        } else if self.scenario.city(id).is_some() {
+            Some(Role::City)
+        } else {
+            None
+        }
+    }
+
+    fn everyone_registered(&self) -> bool {
+        let s = &self.scenario;
+        s.provinces.iter().all(|p| self.nodes.contains_key(&p.id))
+            && s.cities.iter().all(|c| self.nodes.contains_key(&c.id))
+    }
+
+    fn start_clock(&mut self, now: Now) {
+        let clock = Clock::new(
+            now.unix_ms + CLOCK_LEAD_MS,
+            self.day_ms,
+            self.scenario.start_date,
+        );
+        self.clock = Some(clock);
+        tracing::info!(
+            day_ms = self.day_ms,
+            nodes = self.nodes.len(),
+            "every node registered: clock started"
+        );
+        let wire = self.wire_clock(clock);
+        let ids: Vec<(String, Role)> = self
+            .nodes
+            .iter()
+            .map(|(id, n)| (id.clone(), n.role))
+            .collect();
+        for (id, role) in ids {
+            let start = ClockStart {
+                header: Some(self.header(now.scenario)),
+                clock: Some(wire.clone()),
+            };
+            let message = match role {
+                Role::Province => Message::Province(ToProvince::ClockStart(start)),
+                _ => Message::City(ToCity::ClockStart(start)),
+            };
+            self.send(&id, message);
+        }
+    }
+
+    pub(super) fn wire_clock(&self, clock: Clock) -> ScenarioClock {
+        ScenarioClock {
+            epoch_unix_ms: clock.epoch_unix_ms,
+            day_ms: clock.day_ms,
+            start_date: clock.start_date.format("%Y-%m-%d").to_string(),
+        }
+    }
+}
+
+/// Checks a capacity report field by field; returns the standing it states.
+fn validate_capacity(msg: &CapacityReport) -> Result<DonorStanding, Status> {
+    if !(0..=MAX_OUTBREAK_LEVEL).contains(&msg.outbreak_level) {
+        return Err(Status::invalid_argument(format!(
+            "outbreak_level: {} is outside 0..={MAX_OUTBREAK_LEVEL}",
+            msg.outbreak_level
+        )));
+    }
+    validate::list_len("pools", msg.pools.len(), MAX_POOLS)?;
+    let mut standing = DonorStanding {
+        outbreak_level: msg.outbreak_level,
+        ..Default::default()
+    };
+    for (i, pool) in msg.pools.iter().enumerate() {
+        let t = validate::resource_type(&format!("pools[{i}].resource_type"), &pool.resource_type)?;
+        let q = validate::quantity(&format!("pools[{i}].quantity"), t, pool.quantity)?;
+        validate::list_len(
+            &format!("pools[{i}].contributions"),
+            pool.contributions.len(),
+            validate::MAX_LINES,
+        )?;
+        let mut sum: i64 = 0;
+        for (k, c) in pool.contributions.iter().enumerate() {
+            validate::text(
+                &format!("pools[{i}].contributions[{k}].prefecture"),
+                &c.prefecture,
+            )?;
+            sum += validate::quantity(
+                &format!("pools[{i}].contributions[{k}].quantity"),
+                t,
+                c.quantity,
+            )?;
+        }
+        if sum != q {
+            return Err(Status::invalid_argument(format!(
+                "pools[{i}].contributions: sum to {sum}, but the pool of {t} is {q}"
+            )));
+        }
+        if standing.pool.insert(t, q).is_some() {
+            return Err(Status::invalid_argument(format!(
+                "pools[{i}].resource_type: {t} appears more than once"
+            )));
+        }
+    }
+    Ok(standing)
+}

@@ -1,0 +1,225 @@
+//! The central authority's state machine: plain code, no I/O.
+//!
+//! Every incoming message is a method that validates it, changes state only
+//! when it is acceptable, and answers; [`Authority::on_tick`] advances what
+//! the passage of scenario time triggers (the decision window, evaluations,
+//! closures) and returns the messages to send. The gRPC service and the
+//! driver are thin adapters around it, so tests drive the real logic with
+//! any times and messages they like.
+//!
+//! - `launch`: registration, the clock, capacity reports.
+//! - `decision`: requests, assessment, pairing, acknowledgements.
+//! - `implementation`: reports, evaluations, adjustments, demobilisation
+//!   and closure.
+//! - `outbound`: what central sends, and the resend queue.
+//! - `queries`: status, pairing table, ledger and run report for operators.
+
+mod decision;
+mod implementation;
+mod launch;
+pub mod outbound;
+mod queries;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use counterpart_domain::applied::AppliedIds;
+use counterpart_domain::clock::{Clock, ScenarioTime};
+use counterpart_domain::scenario::{PairingMode, Scenario};
+use node_kit::header::HeaderFactory;
+use pairing_proto::resource::ResourceType;
+use pairing_proto::v1::{Ack, MessageHeader, Role};
+use tonic::Status;
+
+use crate::case::Case;
+use crate::ledger::Ledger;
+use outbound::{Message, Outbound, ResendQueue};
+
+/// The node id central registers nodes under and signs its messages with.
+pub const CENTRAL_ID: &str = "central";
+
+/// The present moment as central sees it: scenario time for the protocol,
+/// wall time for measuring latency and starting the clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Now {
+    pub scenario: ScenarioTime,
+    pub unix_ms: i64,
+}
+
+/// A registered node.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeEntry {
+    pub role: Role,
+    pub endpoint: String,
+}
+
+/// A donor's standing as last reported.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DonorStanding {
+    pub pool: BTreeMap<ResourceType, i64>,
+    pub outbreak_level: i32,
+}
+
+#[derive(Debug)]
+pub struct Authority {
+    scenario: Arc<Scenario>,
+    mode: PairingMode,
+    day_ms: i64,
+    headers: HeaderFactory,
+    clock: Option<Clock>,
+    nodes: BTreeMap<String, NodeEntry>,
+    donors: BTreeMap<String, DonorStanding>,
+    cases: BTreeMap<String, Case>,
+    /// Requests so far per city, for case ids.
+    requests_per_city: BTreeMap<String, u32>,
+    /// The case each request message opened, so a resent request gets the
+    /// same case id back.
+    request_ids: BTreeMap<String, String>,
+    /// The case of each assignment id.
+    assignment_cases: BTreeMap<String, String>,
+    /// When the first request arrived: the decision window runs from it.
+    first_request_at: Option<ScenarioTime>,
+    /// Latest request or closure: the run is over when it is long past.
+    last_activity_at: ScenarioTime,
+    ledger: Ledger,
+    applied: AppliedIds<Ack>,
+    /// Message counters reported by each node.
+    node_messages: BTreeMap<String, BTreeMap<String, u64>>,
+    outbox: Vec<Outbound>,
+    resends: ResendQueue,
+}
+
+impl Authority {
+    pub fn new(scenario: Arc<Scenario>, day_ms: i64, mode: Option<PairingMode>) -> Self {
+        assert!(day_ms >= 1, "day_ms must be at least 1");
+        let mode = mode.unwrap_or(scenario.rules.pairing_mode);
+        Authority {
+            scenario,
+            mode,
+            day_ms,
+            headers: HeaderFactory::new(CENTRAL_ID),
+            clock: None,
+            nodes: BTreeMap::new(),
+            donors: BTreeMap::new(),
+            cases: BTreeMap::new(),
+            requests_per_city: BTreeMap::new(),
+            request_ids: BTreeMap::new(),
+            assignment_cases: BTreeMap::new(),
+            first_request_at: None,
+            last_activity_at: ScenarioTime(0),
+            ledger: Ledger::default(),
+            applied: AppliedIds::default(),
+            node_messages: BTreeMap::new(),
+            outbox: Vec::new(),
+            resends: ResendQueue::default(),
+        }
+    }
+
+    pub fn clock(&self) -> Option<Clock> {
+        self.clock
+    }
+
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+
+    pub fn cases(&self) -> impl Iterator<Item = &Case> {
+        self.cases.values()
+    }
+
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+
+    /// Advances what time triggers and returns every message to send now.
+    pub fn on_tick(&mut self, now: Now) -> Vec<Outbound> {
+        if self.clock.is_some() {
+            self.decide_due_pairings(now.scenario, now.unix_ms);
+            self.evaluate_due_assignments(now.scenario);
+            self.close_finished_cases(now.scenario);
+        }
+        let mut out = std::mem::take(&mut self.outbox);
+        out.extend(self.resends.take_due(now.scenario));
+        out
+    }
+
+    /// The outcome of sending `outbound`: a failed send gets another round
+    /// later, up to a bound.
+    pub fn on_sent(&mut self, outbound: Outbound, outcome: Result<(), Status>, now: ScenarioTime) {
+        let Err(status) = outcome else { return };
+        let kind = outbound.kind();
+        let to = outbound.to.clone();
+        if !self.resends.schedule(outbound, now) {
+            tracing::error!(kind, %to, code = ?status.code(), "giving up on message after all rounds");
+        }
+    }
+
+    // ---- helpers shared by the submodules ----
+
+    fn header(&self, now: ScenarioTime) -> MessageHeader {
+        self.headers.header(now)
+    }
+
+    fn send(&mut self, to: &str, message: Message) {
+        let Some(node) = self.nodes.get(to) else {
+            // Pairing only picks registered donors and cities must register
+            // before they can ask for help, so this is a bug, not bad input.
+            debug_assert!(false, "send to unregistered node {to}");
+            tracing::error!(%to, "cannot send: node not registered");
+            return;
+        };
+        self.outbox.push(Outbound {
+            to: to.to_string(),
+            endpoint: node.endpoint.clone(),
+            message,
+            rounds: 0,
+        });
+    }
+
+    /// The registered sender of `header`, which must have `role`.
+    fn registered_sender(&self, header: &MessageHeader, role: Role) -> Result<&NodeEntry, Status> {
+        let node = self.nodes.get(&header.sender_id).ok_or_else(|| {
+            Status::not_found(format!(
+                "header.sender_id: {:?} is not registered",
+                header.sender_id
+            ))
+        })?;
+        if node.role != role {
+            return Err(Status::permission_denied(format!(
+                "header.sender_id: {:?} is registered as {:?}, not {:?}",
+                header.sender_id, node.role, role
+            )));
+        }
+        Ok(node)
+    }
+
+    fn require_clock(&self) -> Result<Clock, Status> {
+        self.clock.ok_or_else(|| {
+            Status::failed_precondition(
+                "the scenario clock has not started: not every node has registered",
+            )
+        })
+    }
+
+    fn case_of(&self, case_id: &str) -> Result<&Case, Status> {
+        self.cases
+            .get(case_id)
+            .ok_or_else(|| Status::not_found(format!("case_id: unknown case {case_id:?}")))
+    }
+
+    /// Answers a message already applied, if it was.
+    fn replay(&self, header: &MessageHeader) -> Option<Ack> {
+        self.applied
+            .reply_for(&header.message_id)
+            .map(|_| Ack { duplicate: true })
+    }
+
+    fn remember(&mut self, header: &MessageHeader) -> Ack {
+        let ack = Ack { duplicate: false };
+        self.applied.record(&header.message_id, ack.clone());
+        ack
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,90 @@
+//! What central sends, to whom, and how a message that could not be
+//! delivered is tried again later.
+
+use counterpart_domain::clock::ScenarioTime;
+use pairing_proto::v1::{
+    Adjustment, Assignment, CaseClosure, CaseDecision, ClockStart, DemobilisationOrder, Evaluation,
+};
+
+/// A message for a donor province.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ToProvince {
+    ClockStart(ClockStart),
+    Assignment(Assignment),
+    Evaluation(Evaluation),
+    Adjustment(Adjustment),
+    Demobilisation(DemobilisationOrder),
+}
+
+/// A message for a recipient city.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ToCity {
+    ClockStart(ClockStart),
+    Decision(CaseDecision),
+    Closure(CaseClosure),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Message {
+    Province(ToProvince),
+    City(ToCity),
+}
+
+/// One message to send, with the node id and endpoint of its recipient.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outbound {
+    pub to: String,
+    pub endpoint: String,
+    pub message: Message,
+    /// Earlier whole-send failures of this message (each send already
+    /// retries; this counts rounds of that).
+    pub rounds: u32,
+}
+
+impl Outbound {
+    pub fn kind(&self) -> &'static str {
+        match &self.message {
+            Message::Province(ToProvince::ClockStart(_)) | Message::City(ToCity::ClockStart(_)) => {
+                "ClockStart"
+            }
+            Message::Province(ToProvince::Assignment(_)) => "Assignment",
+            Message::Province(ToProvince::Evaluation(_)) => "Evaluation",
+            Message::Province(ToProvince::Adjustment(_)) => "Adjustment",
+            Message::Province(ToProvince::Demobilisation(_)) => "DemobilisationOrder",
+            Message::City(ToCity::Decision(_)) => "CaseDecision",
+            Message::City(ToCity::Closure(_)) => "CaseClosure",
+        }
+    }
+}
+
+/// Whole-send rounds for one message before central gives up on it; each
+/// round is itself a bounded retry of about a minute.
+pub const MAX_ROUNDS: u32 = 3;
+/// Scenario days between two rounds.
+pub const ROUND_GAP_DAYS: f64 = 1.0;
+
+/// Messages whose send failed, waiting for their next round.
+#[derive(Debug, Default)]
+pub struct ResendQueue {
+    waiting: Vec<(ScenarioTime, Outbound)>,
+}
+
+impl ResendQueue {
+    /// Schedules another round, unless the message has had its rounds;
+    /// returns false when it is given up.
+    pub fn schedule(&mut self, mut outbound: Outbound, now: ScenarioTime) -> bool {
+        outbound.rounds += 1;
+        if outbound.rounds >= MAX_ROUNDS {
+            return false;
+        }
+        self.waiting.push((now.plus_days(ROUND_GAP_DAYS), outbound));
+        true
+    }
+
+    /// The messages due at `now`, removed from the queue.
+    pub fn take_due(&mut self, now: ScenarioTime) -> Vec<Outbound> {
+        let (due, later): (Vec<_>, Vec<_>) = self.waiting.drain(..).partition(|(at, _)| *at <= now);
+        self.waiting = later;
+        due.into_iter().map(|(_, o)| o).collect()
+    }
+}

@@ -1,0 +1,75 @@
+//! The `central` binary: flags (also from the environment, for compose),
+//! start, announce, run until Ctrl-C or SIGTERM.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use counterpart_domain::scenario::{self, PairingMode};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "central",
+    about = "The central authority of a Counterpart cluster"
+)]
+pub struct Args {
+    /// Scenario file (TOML).
+    #[arg(long, env = "PAIRING_SCENARIO")]
+    pub scenario: PathBuf,
+    /// Address to listen on.
+    #[arg(long, env = "PAIRING_LISTEN", default_value = "127.0.0.1:50051")]
+    pub listen: String,
+    /// Wall milliseconds per scenario day.
+    #[arg(long, env = "PAIRING_DAY_MS", default_value_t = 500)]
+    pub day_ms: i64,
+    /// Override the scenario's pairing mode: historical or optimized.
+    #[arg(long, env = "PAIRING_MODE", value_parser = parse_mode)]
+    pub pairing_mode: Option<PairingMode>,
+}
+
+pub fn parse_mode(s: &str) -> Result<PairingMode, String> {
+    match s {
+        "historical" => Ok(PairingMode::Historical),
+        "optimized" => Ok(PairingMode::Optimized),
+        other => Err(format!("{other:?} is not historical or optimized")),
+    }
+}
+
+/// Runs central with `args` until a shutdown signal.
+pub async fn run(args: Args) -> ExitCode {
+    node_kit::telemetry::init("central");
+    let scenario = match scenario::load(&args.scenario) {
+        Ok(s) => Arc::new(s),
+        Err(e) => {
+            eprintln!("central: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let config = crate::CentralConfig {
+        scenario,
+        listen_addr: args.listen,
+        day_ms: args.day_ms,
+        pairing_mode: args.pairing_mode,
+    };
+    let node = match crate::start(config).await {
+        Ok(node) => node,
+        Err(e) => {
+            eprintln!("central: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    node_kit::server::announce(node.addr);
+    let signals = node_kit::shutdown::on_signals();
+    tokio::select! {
+        _ = signals.cancelled() => {}
+        _ = node.shutdown.cancelled() => {}
+    }
+    match node.stop().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("central: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

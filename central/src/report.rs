@@ -1,0 +1,240 @@
+//! The run report: what happened to every case, as JSON a person can read
+//! and a program can check. Built from the authority's records and ledger;
+//! `pairctl` adds the processes it started (`nodes`).
+
+use std::collections::BTreeMap;
+
+use counterpart_domain::clock::ScenarioTime;
+use pairing_proto::resource::ResourceType;
+use serde::Serialize;
+
+use crate::authority::Authority;
+use crate::case::{Case, CaseEvent, Step};
+
+#[derive(Debug, Serialize)]
+pub struct RunReport {
+    pub scenario: String,
+    pub mode: String,
+    pub day_ms: i64,
+    pub start_date: String,
+    pub finished_at: String,
+    pub pairings: Vec<PairingRow>,
+    pub cases: Vec<CaseReport>,
+    pub ledger: Vec<LedgerRow>,
+    pub costs: BTreeMap<String, i64>,
+    pub messages: BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PairingRow {
+    pub city: String,
+    pub provinces: Vec<String>,
+    pub mode: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CaseReport {
+    pub case_id: String,
+    pub city: String,
+    pub provinces: Vec<String>,
+    pub status: String,
+    pub severity: String,
+    pub reason: String,
+    pub requested_at: String,
+    pub decided_at: Option<String>,
+    pub first_arrival_at: Option<String>,
+    pub closed_at: Option<String>,
+    pub decision_latency_ms: Option<i64>,
+    pub targets: BTreeMap<String, i64>,
+    pub shipped: BTreeMap<String, i64>,
+    pub received: BTreeMap<String, i64>,
+    pub discrepancy: BTreeMap<String, i64>,
+    pub evaluations: Vec<EvaluationRow>,
+    pub events: Vec<EventRow>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EvaluationRow {
+    pub province: String,
+    pub kind: String,
+    pub delivered_fraction: f64,
+    pub reason: String,
+    pub at: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EventRow {
+    pub at: String,
+    pub at_ms: i64,
+    pub step: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub province: Option<String>,
+    pub detail: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LedgerRow {
+    pub case_id: String,
+    pub city: String,
+    pub province: String,
+    pub resource_type: String,
+    pub target: i64,
+    pub shipped: i64,
+    pub received: i64,
+    pub discrepancy: i64,
+    pub in_transit: i64,
+}
+
+/// Builds the report as of scenario time `now`.
+pub fn build(
+    authority: &Authority,
+    now: ScenarioTime,
+    messages: BTreeMap<String, u64>,
+) -> RunReport {
+    let start = authority.scenario().start_date;
+    let fmt = |t: ScenarioTime| t.format(start);
+    let table = authority.pairings();
+    let ledger = authority.ledger_reply();
+    RunReport {
+        scenario: authority.scenario().name.clone(),
+        mode: authority.mode().as_str().to_string(),
+        day_ms: authority.day_ms(),
+        start_date: start.format("%Y-%m-%d").to_string(),
+        finished_at: fmt(now),
+        pairings: table
+            .pairings
+            .iter()
+            .map(|p| PairingRow {
+                city: p.city_id.clone(),
+                provinces: p.donors.iter().map(|d| d.province_id.clone()).collect(),
+                mode: p.mode.clone(),
+            })
+            .collect(),
+        cases: authority
+            .cases()
+            .map(|c| case_report(authority, c))
+            .collect(),
+        ledger: ledger
+            .lines
+            .into_iter()
+            .map(|l| LedgerRow {
+                case_id: l.case_id,
+                city: l.city_id,
+                province: l.province_id,
+                resource_type: l.resource_type,
+                target: l.target,
+                shipped: l.shipped,
+                received: l.received,
+                discrepancy: l.discrepancy,
+                in_transit: l.in_transit,
+            })
+            .collect(),
+        costs: ledger
+            .costs
+            .into_iter()
+            .map(|c| (c.province_id, c.cost_cny))
+            .collect(),
+        messages,
+    }
+}
+
+fn case_report(authority: &Authority, case: &Case) -> CaseReport {
+    let start = authority.scenario().start_date;
+    let fmt = |t: ScenarioTime| t.format(start);
+    let ledger = authority.ledger();
+    let (shipped, received) = ledger.case_totals(&case.case_id);
+    let mut discrepancy: BTreeMap<ResourceType, i64> = BTreeMap::new();
+    for a in &case.assignments {
+        for (t, q) in ledger
+            .progress(&case.case_id, &a.province_id, 0.0)
+            .discrepancy
+        {
+            *discrepancy.entry(t).or_insert(0) += q;
+        }
+    }
+    CaseReport {
+        case_id: case.case_id.clone(),
+        city: case.city_id.clone(),
+        provinces: case
+            .assignments
+            .iter()
+            .map(|a| a.province_id.clone())
+            .collect(),
+        status: case.stage.as_str().to_string(),
+        severity: case
+            .severity
+            .as_str_name()
+            .trim_start_matches("SEVERITY_")
+            .to_lowercase(),
+        reason: case.reason.clone(),
+        requested_at: fmt(case.requested_at),
+        decided_at: case.decided_at.map(fmt),
+        first_arrival_at: ledger
+            .first_arrival_ms(&case.case_id)
+            .map(|ms| fmt(ScenarioTime(ms))),
+        closed_at: case.closed_at.map(fmt),
+        decision_latency_ms: case.decided_unix_ms.map(|d| d - case.requested_unix_ms),
+        targets: by_name(&case.targets),
+        shipped: by_name(&shipped),
+        received: by_name(&received),
+        discrepancy: by_name(&discrepancy),
+        evaluations: case
+            .evaluations
+            .iter()
+            .map(|e| EvaluationRow {
+                province: e.province_id.clone(),
+                kind: e
+                    .kind
+                    .as_str_name()
+                    .trim_start_matches("EVALUATION_KIND_")
+                    .to_lowercase(),
+                delivered_fraction: e.delivered_fraction,
+                reason: e.reason.clone(),
+                at: fmt(e.at),
+            })
+            .collect(),
+        events: timeline(authority, case)
+            .into_iter()
+            .map(|e| EventRow {
+                at: fmt(e.at),
+                at_ms: e.at.0,
+                step: e.step.as_str().to_string(),
+                province: e.province,
+                detail: e.detail,
+            })
+            .collect(),
+    }
+}
+
+/// The case's events, with shipments and receipts from the ledger placed at
+/// their own scenario times, in time order (ties in protocol order).
+pub fn timeline(authority: &Authority, case: &Case) -> Vec<CaseEvent> {
+    let ledger = authority.ledger();
+    let mut events = case.events.clone();
+    for a in &case.assignments {
+        for s in ledger.shipments_of(&case.case_id, &a.province_id) {
+            events.push(CaseEvent {
+                at: ScenarioTime(s.departed_at_ms),
+                step: Step::Shipped,
+                province: Some(a.province_id.clone()),
+                detail: s.shipment_id.clone(),
+            });
+            if let Some(r) = ledger.receipt_for(&s.shipment_id) {
+                events.push(CaseEvent {
+                    at: ScenarioTime(r.received_at_ms),
+                    step: Step::Received,
+                    province: Some(a.province_id.clone()),
+                    detail: s.shipment_id.clone(),
+                });
+            }
+        }
+    }
+    events.sort_by(|a, b| (a.at, a.step).cmp(&(b.at, b.step)));
+    events
+}
+
+fn by_name(map: &BTreeMap<ResourceType, i64>) -> BTreeMap<String, i64> {
+    map.iter()
+        .map(|(t, q)| (t.as_str().to_string(), *q))
+        .collect()
+}
