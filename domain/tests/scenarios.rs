@@ -330,3 +330,27 @@ fn hubei_says_which_figures_are_estimates() {
         "Wuxi is a guess"
     );
 }
+
+#[test]
+fn outbreak_beta_alone_covers_souths_need_so_it_is_paired_first() {
+    let s = shipped("outbreak.toml");
+    let south = s.city("south").expect("south");
+    let on_hand = BTreeMap::from([
+        (ResourceType::Doctor, south.local_doctors),
+        (ResourceType::Nurse, south.local_nurses),
+    ]);
+    let need = needs(
+        active_at(&s, south, ScenarioTime(0)),
+        &on_hand,
+        &s.needs_per_active_case,
+    );
+    let short_of = |id: &str| -> Vec<ResourceType> {
+        let pool = s.province(id).expect("province").total_pool();
+        let short = need
+            .iter()
+            .filter(|(t, &q)| pool.get(t).copied().unwrap_or(0) < q);
+        short.map(|(&t, _)| t).collect()
+    };
+    assert_eq!(short_of("beta"), []);
+    assert_eq!(short_of("gamma"), [ResourceType::Ventilator]);
+}
