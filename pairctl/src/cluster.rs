@@ -172,18 +172,24 @@ impl Cluster {
     }
 
     /// SIGTERM to every node still running, up to `grace` for all to stop,
-    /// then SIGKILL for the rest.
+    /// then SIGKILL for the rest. Nodes that had already exited are left
+    /// out of the outcome: whoever saw them exit has reported it.
     pub async fn stop_all(&mut self, grace: Duration) -> StopOutcome {
-        for node in &self.nodes {
+        let mut running = Vec::new();
+        for node in &mut self.nodes {
+            if !matches!(node.child.try_wait(), Ok(None)) {
+                continue;
+            }
             // `id()` is None once the child has been reaped: its pid may
             // already belong to another process.
             if let Some(pid) = node.child.id() {
                 terminate(pid);
+                running.push(node);
             }
         }
         let deadline = Instant::now() + grace;
         let mut outcome = StopOutcome::default();
-        for node in &mut self.nodes {
+        for node in running {
             let status = match tokio::time::timeout_at(deadline, node.child.wait()).await {
                 Ok(status) => status,
                 Err(_) => {
@@ -266,7 +272,7 @@ mod tests {
     async fn learns_the_address_after_garbage_and_stops_the_node() {
         let dir = temp_dir("announce");
         let mut cluster = sh_cluster(&dir);
-        let body = "echo noise; echo 'LISTENING 127.0.0.1:4242'; echo oops >&2; exec sleep 30";
+        let body = "echo noise; echo oops >&2; echo 'LISTENING 127.0.0.1:4242'; exec sleep 30";
         cluster.spawn(spec("huangshi"), &script(body)).unwrap();
         cluster
             .await_announces(Instant::now() + Duration::from_secs(10))
@@ -280,8 +286,7 @@ mod tests {
         let stop = cluster.stop_all(Duration::from_secs(5)).await;
         assert!(stop.killed.is_empty(), "sleep stops on SIGTERM");
         assert_eq!(stop.failed.len(), 1, "killed by a signal is not success");
-        // stderr went to the node's log.
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        // stderr went to the node's log (written before the announce).
         let log = std::fs::read_to_string(dir.join("huangshi.log")).unwrap();
         assert_eq!(log.trim(), "oops");
     }

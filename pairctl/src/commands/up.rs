@@ -75,8 +75,12 @@ pub async fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
     println!("Stopping {} nodes...", cluster.nodes().len());
     let stop = cluster.stop_all(STOP_GRACE).await;
     warn_about_stop(&stop, &args.log_dir);
-    let results = outcome
-        .with_context(|| format!("stopped every node; logs in {}", args.log_dir.display()))?;
+    let results = outcome.with_context(|| {
+        format!(
+            "run failed, every node stopped (logs in {})",
+            args.log_dir.display()
+        )
+    })?;
     finish(&args, &scenario, results)
 }
 
@@ -172,7 +176,14 @@ async fn watch(
                     CENTRAL_SILENCE_LIMIT.as_secs()
                 )))
             }
-            Err(_) => continue,
+            Err(e) => {
+                // Say so once a second: a silent launcher looks hung.
+                if last_progress.is_none_or(|at| at.elapsed() >= PROGRESS_INTERVAL) {
+                    println!("(no answer from central yet: {e})");
+                    last_progress = Some(Instant::now());
+                }
+                continue;
+            }
         };
         last_answer = Instant::now();
         if status.finished || last_progress.is_none_or(|at| at.elapsed() >= PROGRESS_INTERVAL) {
