@@ -78,7 +78,7 @@ pub struct UpArgs {
     /// Override the scenario's pairing mode.
     #[arg(long, value_enum)]
     pub pairing_mode: Option<PairingModeArg>,
-    /// Each node's log (its stderr) goes to DIR/<node-id>.log.
+    /// Each node's log (its stderr) goes to DIR/NODE-ID.log.
     #[arg(long, default_value = "target/pairctl-logs")]
     pub log_dir: PathBuf,
     /// Give up after this many seconds [default: 2 x scenario days x day-ms + 60 s]
