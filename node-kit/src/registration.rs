@@ -54,8 +54,9 @@ pub async fn register(
     }
 }
 
-/// How often a node's tick loop runs: a few times per scenario hour at slow
-/// speeds, never more often than every 2 ms nor less than every 250 ms.
+/// How often a node's tick loop runs: about once per scenario hour, but
+/// never more often than every 5 ms (36 processes share 2 cores: at 2 ms a
+/// debug build starved central) nor less often than every 250 ms.
 pub fn tick_period(day_ms: i64) -> Duration {
-    Duration::from_millis((day_ms / 48).clamp(2, 250) as u64)
+    Duration::from_millis((day_ms / 24).clamp(5, 250) as u64)
 }

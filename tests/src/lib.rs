@@ -1,1 +1,23 @@
-//! (being written)
+//! Integration harness for Counterpart clusters.
+//!
+//! - [`cluster`]: start a whole scenario in-process on loopback ports, or
+//!   find the `pairctl` binary to start one as child processes.
+//! - [`checks`]: the properties every run must have, checked on the run
+//!   report: the pairing table, the legal order of each case's steps,
+//!   receipts that match shipments, every case closed.
+
+pub mod checks;
+pub mod cluster;
+
+/// The repository root, for scenario files.
+pub fn repo_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// A scenario file under deploy/scenarios.
+pub fn scenario_path(name: &str) -> std::path::PathBuf {
+    repo_root().join("deploy/scenarios").join(format!("{name}.toml"))
+}

@@ -1,0 +1,149 @@
+//! Starting clusters for tests.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use counterpart_domain::scenario::{self, PairingMode, Scenario};
+use node_kit::client;
+use node_kit::server::RunningNode;
+use pairing_proto::v1::central_authority_client::CentralAuthorityClient;
+use pairing_proto::v1::{ClusterStatus, ReportQuery, StatusQuery};
+use tonic::transport::Channel;
+
+/// A whole scenario running in this process: every node its own server on
+/// its own loopback port, talking real gRPC.
+pub struct Cluster {
+    pub scenario: Arc<Scenario>,
+    pub central: RunningNode,
+    pub provinces: Vec<RunningNode>,
+    pub cities: Vec<RunningNode>,
+}
+
+impl Cluster {
+    pub async fn start(path: &Path, day_ms: i64, mode: Option<PairingMode>) -> Cluster {
+        let scenario = Arc::new(scenario::load(path).unwrap_or_else(|e| panic!("{e}")));
+        let central = central::start(central::CentralConfig {
+            scenario: scenario.clone(),
+            listen_addr: "127.0.0.1:0".into(),
+            day_ms,
+            pairing_mode: mode,
+        })
+        .await
+        .expect("central starts");
+        let central_endpoint = central.endpoint();
+        let mut provinces = Vec::new();
+        for p in &scenario.provinces {
+            provinces.push(
+                province_node::start(province_node::ProvinceConfig {
+                    scenario: scenario.clone(),
+                    province_id: p.id.clone(),
+                    central_endpoint: central_endpoint.clone(),
+                    listen_addr: "127.0.0.1:0".into(),
+                    advertise: None,
+                })
+                .await
+                .expect("province starts"),
+            );
+        }
+        let mut cities = Vec::new();
+        for c in &scenario.cities {
+            cities.push(
+                city_node::start(city_node::CityConfig {
+                    scenario: scenario.clone(),
+                    city_id: c.id.clone(),
+                    central_endpoint: central_endpoint.clone(),
+                    listen_addr: "127.0.0.1:0".into(),
+                    advertise: None,
+                })
+                .await
+                .expect("city starts"),
+            );
+        }
+        Cluster { scenario, central, provinces, cities }
+    }
+
+    pub fn central_client(&self) -> CentralAuthorityClient<Channel> {
+        central_client(&self.central.endpoint())
+    }
+
+    pub fn province(&self, id: &str) -> &RunningNode {
+        let i = self.scenario.provinces.iter().position(|p| p.id == id).expect("province in scenario");
+        &self.provinces[i]
+    }
+
+    pub fn city(&self, id: &str) -> &RunningNode {
+        let i = self.scenario.cities.iter().position(|c| c.id == id).expect("city in scenario");
+        &self.cities[i]
+    }
+
+    /// Waits until central reports the run finished; panics after `limit`.
+    pub async fn wait_finished(&self, limit: Duration) -> ClusterStatus {
+        wait_finished(&self.central.endpoint(), limit).await
+    }
+
+    /// The run report as JSON.
+    pub async fn report(&self) -> serde_json::Value {
+        report(&self.central.endpoint()).await
+    }
+
+    pub async fn stop(self) {
+        for node in self.cities.into_iter().chain(self.provinces) {
+            let _ = node.stop().await;
+        }
+        let _ = self.central.stop().await;
+    }
+}
+
+pub fn central_client(endpoint: &str) -> CentralAuthorityClient<Channel> {
+    CentralAuthorityClient::new(client::channel(endpoint).expect("valid endpoint"))
+}
+
+pub async fn status(endpoint: &str) -> ClusterStatus {
+    central_client(endpoint)
+        .get_status(client::request(StatusQuery {}))
+        .await
+        .expect("status")
+        .into_inner()
+}
+
+pub async fn wait_finished(endpoint: &str, limit: Duration) -> ClusterStatus {
+    let started = Instant::now();
+    loop {
+        let s = status(endpoint).await;
+        if s.finished {
+            return s;
+        }
+        assert!(
+            started.elapsed() < limit,
+            "run not finished after {limit:?}: at {}, cases {:?}",
+            s.scenario_now,
+            s.cases.iter().map(|c| format!("{}={}", c.case_id, c.stage)).collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+pub async fn report(endpoint: &str) -> serde_json::Value {
+    let json = central_client(endpoint)
+        .get_report(client::request(ReportQuery {}))
+        .await
+        .expect("report")
+        .into_inner()
+        .json;
+    serde_json::from_str(&json).expect("report is JSON")
+}
+
+/// The `pairctl` binary built beside this test binary (cargo builds the
+/// workspace's binaries before running its tests).
+pub fn pairctl_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps");
+    let bin = dir.join("pairctl");
+    assert!(
+        bin.exists(),
+        "{} not found: build it first with `cargo build -p pairctl` (cargo test --workspace does)",
+        bin.display()
+    );
+    bin
+}
