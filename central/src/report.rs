@@ -100,7 +100,7 @@ pub fn build(
         mode: authority.mode().as_str().to_string(),
         day_ms: authority.day_ms(),
         start_date: start.format("%Y-%m-%d").to_string(),
-        finished_at: fmt(now),
+        finished_at: fmt(authority.finished_at().unwrap_or(now)),
         pairings: table
             .pairings
             .iter()
@@ -229,7 +229,7 @@ pub fn timeline(authority: &Authority, case: &Case) -> Vec<CaseEvent> {
             }
         }
     }
-    events.sort_by(|a, b| (a.at, a.step).cmp(&(b.at, b.step)));
+    events.sort_by_key(|e| (e.at, e.step));
     events
 }
 

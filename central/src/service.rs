@@ -31,8 +31,8 @@ impl CentralService {
         }
     }
 
-    /// Counts the message, then runs `apply` on the authority at the present
-    /// time. The lock is never held across an await.
+    /// Counts the protocol message, then runs `apply` on the authority at the
+    /// present time. The lock is never held across an await.
     fn handle<T, R>(
         &self,
         kind: &str,
@@ -40,6 +40,16 @@ impl CentralService {
         apply: impl FnOnce(&mut Authority, &T, Now) -> Result<R, Status>,
     ) -> Result<Response<R>, Status> {
         self.counters.count(kind);
+        self.query(request, apply)
+    }
+
+    /// Runs `apply` without counting: operator queries are not protocol
+    /// messages, and the run report counts only those.
+    fn query<T, R>(
+        &self,
+        request: Request<T>,
+        apply: impl FnOnce(&mut Authority, &T, Now) -> Result<R, Status>,
+    ) -> Result<Response<R>, Status> {
         let message = request.into_inner();
         let mut authority = self
             .authority
@@ -119,18 +129,18 @@ impl CentralAuthority for CentralService {
         &self,
         request: Request<StatusQuery>,
     ) -> Result<Response<ClusterStatus>, Status> {
-        self.handle("StatusQuery", request, |a, _, now| Ok(a.status(now)))
+        self.query(request, |a, _, now| Ok(a.status(now)))
     }
 
     async fn list_pairings(
         &self,
         request: Request<PairingsQuery>,
     ) -> Result<Response<PairingTable>, Status> {
-        self.handle("PairingsQuery", request, |a, _, _| Ok(a.pairings()))
+        self.query(request, |a, _, _| Ok(a.pairings()))
     }
 
     async fn get_ledger(&self, request: Request<LedgerQuery>) -> Result<Response<Ledger>, Status> {
-        self.handle("LedgerQuery", request, |a, _, _| Ok(a.ledger_reply()))
+        self.query(request, |a, _, _| Ok(a.ledger_reply()))
     }
 
     async fn get_report(
@@ -138,7 +148,7 @@ impl CentralAuthority for CentralService {
         request: Request<ReportQuery>,
     ) -> Result<Response<RunReport>, Status> {
         let counters = self.counters.clone();
-        self.handle("ReportQuery", request, move |a, _, now| {
+        self.query(request, move |a, _, now| {
             let messages = a.message_totals(&counters.snapshot());
             let run = report::build(a, now.scenario, messages);
             let json = serde_json::to_string(&run)

@@ -60,7 +60,11 @@ mod tests {
 
     #[test]
     fn capacity_is_the_scarcest_resource() {
-        let r = TreatmentResources { beds: 1000, doctors: 100, nurses: 100 };
+        let r = TreatmentResources {
+            beds: 1000,
+            doctors: 100,
+            nurses: 100,
+        };
         assert_eq!(capacity_cases(r, &rates()), 200); // nurses: 100 / 0.5
     }
 

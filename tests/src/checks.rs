@@ -29,7 +29,12 @@ pub fn historical_pairings(report: &Value, scenario: &Scenario) -> Vec<String> {
         .flatten()
         .map(|p| {
             let provinces = p["provinces"].as_array().into_iter().flatten();
-            (str_of(p, "city").to_string(), provinces.filter_map(|v| v.as_str().map(String::from)).collect())
+            (
+                str_of(p, "city").to_string(),
+                provinces
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect(),
+            )
         })
         .collect();
     let mut violations = Vec::new();
@@ -44,7 +49,10 @@ pub fn historical_pairings(report: &Value, scenario: &Scenario) -> Vec<String> {
         }
         match actual.get(&city.id) {
             Some(got) if *got == expected => {}
-            got => violations.push(format!("{}: paired with {got:?}, expected {expected:?}", city.id)),
+            got => violations.push(format!(
+                "{}: paired with {got:?}, expected {expected:?}",
+                city.id
+            )),
         }
     }
     violations
@@ -61,31 +69,58 @@ fn case_order(case: &Value) -> Vec<String> {
         .as_array()
         .into_iter()
         .flatten()
-        .map(|e| (str_of(e, "step"), e["at_ms"].as_i64().unwrap_or(-1), str_of(e, "province"), str_of(e, "detail")))
+        .map(|e| {
+            (
+                str_of(e, "step"),
+                e["at_ms"].as_i64().unwrap_or(-1),
+                str_of(e, "province"),
+                str_of(e, "detail"),
+            )
+        })
         .collect();
     let mut v = Vec::new();
     if events.first().map(|e| e.0) != Some("requested") {
-        v.push(format!("{id}: first step is {:?}, not requested", events.first().map(|e| e.0)));
+        v.push(format!(
+            "{id}: first step is {:?}, not requested",
+            events.first().map(|e| e.0)
+        ));
     }
     if events.windows(2).any(|w| w[0].1 > w[1].1) {
         v.push(format!("{id}: events are not in time order"));
     }
-    let first = |step: &str, province: &str| events.iter().find(|e| e.0 == step && (province.is_empty() || e.2 == province)).map(|e| e.1);
-    let last = |step: &str, province: &str| events.iter().rev().find(|e| e.0 == step && (province.is_empty() || e.2 == province)).map(|e| e.1);
+    let first = |step: &str, province: &str| {
+        events
+            .iter()
+            .find(|e| e.0 == step && (province.is_empty() || e.2 == province))
+            .map(|e| e.1)
+    };
+    let last = |step: &str, province: &str| {
+        events
+            .iter()
+            .rev()
+            .find(|e| e.0 == step && (province.is_empty() || e.2 == province))
+            .map(|e| e.1)
+    };
     if str_of(case, "status") == "rejected" {
         if first("assigned", "").is_some() || first("shipped", "").is_some() {
             v.push(format!("{id}: rejected, yet assigned or shipped"));
         }
         return v;
     }
-    let provinces: BTreeSet<&str> = events.iter().filter(|e| e.0 == "assigned").map(|e| e.2).collect();
+    let provinces: BTreeSet<&str> = events
+        .iter()
+        .filter(|e| e.0 == "assigned")
+        .map(|e| e.2)
+        .collect();
     for p in provinces {
         let assigned = first("assigned", p);
         let acknowledged = first("acknowledged", p);
         let shipped = first("shipped", p);
         if let Some(s) = shipped {
             if acknowledged.is_none_or(|a| a > s) {
-                v.push(format!("{id}: {p} shipped at {s} before its acknowledgement ({acknowledged:?})"));
+                v.push(format!(
+                    "{id}: {p} shipped at {s} before its acknowledgement ({acknowledged:?})"
+                ));
             }
         }
         if acknowledged.is_some_and(|a| assigned.is_none_or(|x| x > a)) {
@@ -93,43 +128,74 @@ fn case_order(case: &Value) -> Vec<String> {
         }
         if let (Some(fin), Some(rec)) = (first("final_report", p), last("received", p)) {
             if fin < rec {
-                v.push(format!("{id}: {p} final report at {fin} before its last receipt at {rec}"));
+                v.push(format!(
+                    "{id}: {p} final report at {fin} before its last receipt at {rec}"
+                ));
             }
         }
     }
     for shipment in events.iter().filter(|e| e.0 == "shipped") {
-        let received = events.iter().find(|e| e.0 == "received" && e.3 == shipment.3);
+        let received = events
+            .iter()
+            .find(|e| e.0 == "received" && e.3 == shipment.3);
         if let Some(r) = received {
             if r.1 < shipment.1 {
-                v.push(format!("{id}: {} received before it was shipped", shipment.3));
+                v.push(format!(
+                    "{id}: {} received before it was shipped",
+                    shipment.3
+                ));
             }
         }
     }
     if let Some(closed) = first("closed", "") {
-        if last("received", "").is_some_and(|r| r > closed) || last("shipped", "").is_some_and(|s| s > closed) {
-            v.push(format!("{id}: closed at {closed} before its last shipment or receipt"));
+        if last("received", "").is_some_and(|r| r > closed)
+            || last("shipped", "").is_some_and(|s| s > closed)
+        {
+            v.push(format!(
+                "{id}: closed at {closed} before its last shipment or receipt"
+            ));
         }
         if first("demobilisation_requested", "").is_none_or(|d| d > closed) {
-            v.push(format!("{id}: closed without a demobilisation request before it"));
+            v.push(format!(
+                "{id}: closed without a demobilisation request before it"
+            ));
         }
     }
     v
 }
 
-/// Every receipt matches its shipment: per ledger line, shipped = received
-/// + discrepancy + in transit, and nothing is in transit once a case is
-/// closed.
+/// Every receipt matches its shipment: per ledger line, shipped equals
+/// received plus discrepancy plus in transit, and nothing is in transit once
+/// a case is closed.
 pub fn receipts_match(report: &Value) -> Vec<String> {
-    let closed: BTreeSet<&str> = cases(report).iter().filter(|c| str_of(c, "status") == "closed").map(|c| str_of(c, "case_id")).collect();
+    let closed: BTreeSet<&str> = cases(report)
+        .iter()
+        .filter(|c| str_of(c, "status") == "closed")
+        .map(|c| str_of(c, "case_id"))
+        .collect();
     let mut v = Vec::new();
     for line in report["ledger"].as_array().into_iter().flatten() {
         let n = |k: &str| line[k].as_i64().unwrap_or(i64::MIN);
-        let what = format!("{} {} {}", str_of(line, "case_id"), str_of(line, "province"), str_of(line, "resource_type"));
+        let what = format!(
+            "{} {} {}",
+            str_of(line, "case_id"),
+            str_of(line, "province"),
+            str_of(line, "resource_type")
+        );
         if n("shipped") != n("received") + n("discrepancy") + n("in_transit") {
-            v.push(format!("{what}: shipped {} != received {} + discrepancy {} + in transit {}", n("shipped"), n("received"), n("discrepancy"), n("in_transit")));
+            v.push(format!(
+                "{what}: shipped {} != received {} + discrepancy {} + in transit {}",
+                n("shipped"),
+                n("received"),
+                n("discrepancy"),
+                n("in_transit")
+            ));
         }
         if closed.contains(str_of(line, "case_id")) && n("in_transit") != 0 {
-            v.push(format!("{what}: {} still in transit after closure", n("in_transit")));
+            v.push(format!(
+                "{what}: {} still in transit after closure",
+                n("in_transit")
+            ));
         }
     }
     v
@@ -139,7 +205,9 @@ pub fn receipts_match(report: &Value) -> Vec<String> {
 pub fn all_closed(report: &Value, rejected_ok: bool) -> Vec<String> {
     cases(report)
         .iter()
-        .filter(|c| !(str_of(c, "status") == "closed" || (rejected_ok && str_of(c, "status") == "rejected")))
+        .filter(|c| {
+            !(str_of(c, "status") == "closed" || (rejected_ok && str_of(c, "status") == "rejected"))
+        })
         .map(|c| format!("{}: {}", str_of(c, "case_id"), str_of(c, "status")))
         .collect()
 }
@@ -147,7 +215,11 @@ pub fn all_closed(report: &Value, rejected_ok: bool) -> Vec<String> {
 /// Asserts that a check found nothing, printing every violation.
 #[track_caller]
 pub fn assert_holds(name: &str, violations: Vec<String>) {
-    assert!(violations.is_empty(), "{name} violated:\n  {}", violations.join("\n  "));
+    assert!(
+        violations.is_empty(),
+        "{name} violated:\n  {}",
+        violations.join("\n  ")
+    );
 }
 
 #[cfg(test)]
@@ -166,7 +238,10 @@ mod tests {
             event("shipped", 2, "p", "s1"), event("acknowledged", 3, "p", ""),
         ]}]});
         let v = legal_order(&report);
-        assert!(v.iter().any(|m| m.contains("before its acknowledgement")), "{v:?}");
+        assert!(
+            v.iter().any(|m| m.contains("before its acknowledgement")),
+            "{v:?}"
+        );
     }
 
     #[test]

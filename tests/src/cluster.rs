@@ -60,7 +60,12 @@ impl Cluster {
                 .expect("city starts"),
             );
         }
-        Cluster { scenario, central, provinces, cities }
+        Cluster {
+            scenario,
+            central,
+            provinces,
+            cities,
+        }
     }
 
     pub fn central_client(&self) -> CentralAuthorityClient<Channel> {
@@ -68,12 +73,22 @@ impl Cluster {
     }
 
     pub fn province(&self, id: &str) -> &RunningNode {
-        let i = self.scenario.provinces.iter().position(|p| p.id == id).expect("province in scenario");
+        let i = self
+            .scenario
+            .provinces
+            .iter()
+            .position(|p| p.id == id)
+            .expect("province in scenario");
         &self.provinces[i]
     }
 
     pub fn city(&self, id: &str) -> &RunningNode {
-        let i = self.scenario.cities.iter().position(|c| c.id == id).expect("city in scenario");
+        let i = self
+            .scenario
+            .cities
+            .iter()
+            .position(|c| c.id == id)
+            .expect("city in scenario");
         &self.cities[i]
     }
 
@@ -118,7 +133,10 @@ pub async fn wait_finished(endpoint: &str, limit: Duration) -> ClusterStatus {
             started.elapsed() < limit,
             "run not finished after {limit:?}: at {}, cases {:?}",
             s.scenario_now,
-            s.cases.iter().map(|c| format!("{}={}", c.case_id, c.stage)).collect::<Vec<_>>()
+            s.cases
+                .iter()
+                .map(|c| format!("{}={}", c.case_id, c.stage))
+                .collect::<Vec<_>>()
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -138,7 +156,10 @@ pub async fn report(endpoint: &str) -> serde_json::Value {
 /// workspace's binaries before running its tests).
 pub fn pairctl_binary() -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
-    let dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/deps");
     let bin = dir.join("pairctl");
     assert!(
         bin.exists(),

@@ -19,5 +19,7 @@ pub fn repo_root() -> std::path::PathBuf {
 
 /// A scenario file under deploy/scenarios.
 pub fn scenario_path(name: &str) -> std::path::PathBuf {
-    repo_root().join("deploy/scenarios").join(format!("{name}.toml"))
+    repo_root()
+        .join("deploy/scenarios")
+        .join(format!("{name}.toml"))
 }

@@ -31,24 +31,57 @@ fn hubei_2020_replays_the_nhc_table_and_closes_every_case() {
         output.status,
         String::from_utf8_lossy(&output.stderr)
     );
-    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&report_path).unwrap()).unwrap();
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report_path).unwrap()).unwrap();
     let scenario = scenario::load(&path).unwrap();
 
     assert_eq!(scenario.cities.len(), 16);
     assert_eq!(scenario.provinces.len(), 19);
-    assert_eq!(report["nodes"].as_array().map(Vec::len), Some(36), "one process per node");
-    let pids: std::collections::BTreeSet<i64> = report["nodes"].as_array().unwrap().iter().filter_map(|n| n["pid"].as_i64()).collect();
+    assert_eq!(
+        report["nodes"].as_array().map(Vec::len),
+        Some(36),
+        "one process per node"
+    );
+    let pids: std::collections::BTreeSet<i64> = report["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|n| n["pid"].as_i64())
+        .collect();
     assert_eq!(pids.len(), 36, "every node is its own process");
-    assert_holds("historical pairing", checks::historical_pairings(&report, &scenario));
+    assert_holds(
+        "historical pairing",
+        checks::historical_pairings(&report, &scenario),
+    );
     assert_holds("legal order", checks::legal_order(&report));
     assert_holds("receipts match shipments", checks::receipts_match(&report));
     assert_holds("every case closed", checks::all_closed(&report, false));
-    assert_eq!(report["cases"].as_array().map(Vec::len), Some(16), "one case per city");
+    assert_eq!(
+        report["cases"].as_array().map(Vec::len),
+        Some(16),
+        "one case per city"
+    );
 
     // Jiangsu's team reached Huangshi: 103 doctors and 200 nurses, from its pools.
-    let huangshi = report["cases"].as_array().unwrap().iter().find(|c| c["city"] == "huangshi").unwrap();
+    let huangshi = report["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["city"] == "huangshi")
+        .unwrap();
     assert_eq!(huangshi["provinces"][0], "jiangsu");
-    assert!(huangshi["received"]["personnel/doctor"].as_i64().unwrap_or(0) > 0, "{huangshi}");
-    assert!(report["messages"]["AssistanceRequest"].as_u64().unwrap_or(0) >= 16);
+    assert!(
+        huangshi["received"]["personnel/doctor"]
+            .as_i64()
+            .unwrap_or(0)
+            > 0,
+        "{huangshi}"
+    );
+    assert!(
+        report["messages"]["AssistanceRequest"]
+            .as_u64()
+            .unwrap_or(0)
+            >= 16
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -14,7 +14,7 @@ use pairing_proto::v1::{
 use tonic::Status;
 
 use super::outbound::{Message, ToCity, ToProvince};
-use super::{Authority, Now};
+use super::{applied_key, Authority, Now};
 use crate::assessment::{self, severity_weight};
 use crate::case::{assignment_id, AssignmentRecord, AssignmentStage, Case, CaseStage, Step};
 use crate::pairing::{self, CaseNeed, ChosenDonor, DonorCapacity};
@@ -29,7 +29,7 @@ impl Authority {
         now: Now,
     ) -> Result<AssistanceRequestAck, Status> {
         let header = validate::header(msg.header.as_ref())?;
-        if let Some(case) = self.case_requested_by(&header.message_id) {
+        if let Some(case) = self.case_requested_by(&applied_key(header)) {
             return Ok(AssistanceRequestAck {
                 case_id: case,
                 duplicate: true,
@@ -37,7 +37,7 @@ impl Authority {
         }
         self.registered_sender(header, Role::City)?;
         self.require_clock()?;
-        let situation = validate::situation("situation", msg.situation.as_ref())?.clone();
+        let situation = *validate::situation("situation", msg.situation.as_ref())?;
         let requested = validate::quantities("needs", &msg.needs)?;
         let city = header.sender_id.clone();
         if let Some(open) = self.open_case_of(&city) {
@@ -89,7 +89,7 @@ impl Authority {
         );
         case.record(t, Step::Assessed, None, outcome.reason.clone());
         self.request_ids
-            .insert(header.message_id.clone(), case_id.clone());
+            .insert(applied_key(header), case_id.clone());
         self.last_activity_at = t;
         if outcome.accepted {
             self.first_request_at.get_or_insert(t);

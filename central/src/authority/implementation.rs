@@ -136,7 +136,7 @@ impl Authority {
         msg: &SupervisoryReport,
         now: Now,
     ) -> Result<(), Status> {
-        let situation = validate::situation("situation", msg.situation.as_ref())?.clone();
+        let situation = *validate::situation("situation", msg.situation.as_ref())?;
         let entries = receipt_entries(&msg.case_id, &msg.receipts)?;
         let new = self
             .ledger
@@ -360,9 +360,24 @@ impl Authority {
         if !outgrown {
             return;
         }
-        let raised: BTreeMap<ResourceType, i64> = capped
+        // Only the increase is split, by what each donor still has: a donor
+        // keeps its current share, so no share drops below what it shipped.
+        let increase: BTreeMap<ResourceType, i64> = capped
             .iter()
-            .map(|(t, q)| (*t, (*q).max(case.targets.get(t).copied().unwrap_or(0))))
+            .map(|(t, q)| (*t, (q - case.targets.get(t).copied().unwrap_or(0)).max(0)))
+            .filter(|(_, q)| *q > 0)
+            .collect();
+        let raised: BTreeMap<ResourceType, i64> = case
+            .targets
+            .keys()
+            .chain(increase.keys())
+            .map(|t| {
+                (
+                    *t,
+                    case.targets.get(t).copied().unwrap_or(0)
+                        + increase.get(t).copied().unwrap_or(0),
+                )
+            })
             .collect();
         let donors: Vec<(String, String, BTreeMap<ResourceType, i64>)> = case
             .active_donors()
@@ -382,14 +397,17 @@ impl Authority {
             return;
         }
         let pools: Vec<&BTreeMap<ResourceType, i64>> = donors.iter().map(|(_, _, p)| p).collect();
-        let shares = pairing::split_targets(&raised, &pools);
+        let increases = pairing::split_targets(&increase, &pools);
         let case = self.cases.get_mut(case_id).expect("exists");
         case.targets = raised;
         case.target_changes += 1;
         let mut sends = Vec::new();
-        for ((assignment_id, province, _), share) in donors.into_iter().zip(shares) {
+        for ((assignment_id, province, _), added) in donors.into_iter().zip(increases) {
             let a = case.assignment_mut(&assignment_id).expect("exists");
-            a.targets = share.clone();
+            for (t, q) in added {
+                *a.targets.entry(t).or_insert(0) += q;
+            }
+            let share = a.targets.clone();
             a.adjustments_sent += 1;
             let id = format!("adj-{assignment_id}-{}", a.adjustments_sent);
             case.record(

@@ -81,6 +81,8 @@ pub struct Authority {
     first_request_at: Option<ScenarioTime>,
     /// Latest request or closure: the run is over when it is long past.
     last_activity_at: ScenarioTime,
+    /// When the run was first seen finished.
+    finished_at: Option<ScenarioTime>,
     ledger: Ledger,
     applied: AppliedIds<Ack>,
     /// Message counters reported by each node.
@@ -107,6 +109,7 @@ impl Authority {
             assignment_cases: BTreeMap::new(),
             first_request_at: None,
             last_activity_at: ScenarioTime(0),
+            finished_at: None,
             ledger: Ledger::default(),
             applied: AppliedIds::default(),
             node_messages: BTreeMap::new(),
@@ -127,6 +130,11 @@ impl Authority {
         self.cases.values()
     }
 
+    /// When the run finished (see `is_finished`), once it has.
+    pub fn finished_at(&self) -> Option<ScenarioTime> {
+        self.finished_at
+    }
+
     pub fn ledger(&self) -> &Ledger {
         &self.ledger
     }
@@ -137,6 +145,9 @@ impl Authority {
             self.decide_due_pairings(now.scenario, now.unix_ms);
             self.evaluate_due_assignments(now.scenario);
             self.close_finished_cases(now.scenario);
+            if self.finished_at.is_none() && self.is_finished(now.scenario) {
+                self.finished_at = Some(now.scenario);
+            }
         }
         let mut out = std::mem::take(&mut self.outbox);
         out.extend(self.resends.take_due(now.scenario));
@@ -207,18 +218,23 @@ impl Authority {
             .ok_or_else(|| Status::not_found(format!("case_id: unknown case {case_id:?}")))
     }
 
-    /// Answers a message already applied, if it was.
+    /// Answers a message already applied, if it was. Ids are remembered per
+    /// sender, so no node can suppress another's message by reusing its id.
     fn replay(&self, header: &MessageHeader) -> Option<Ack> {
         self.applied
-            .reply_for(&header.message_id)
+            .reply_for(&applied_key(header))
             .map(|_| Ack { duplicate: true })
     }
 
     fn remember(&mut self, header: &MessageHeader) -> Ack {
         let ack = Ack { duplicate: false };
-        self.applied.record(&header.message_id, ack.clone());
+        self.applied.record(&applied_key(header), ack);
         ack
     }
+}
+
+fn applied_key(header: &MessageHeader) -> String {
+    format!("{}/{}", header.sender_id, header.message_id)
 }
 
 #[cfg(test)]

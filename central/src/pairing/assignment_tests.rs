@@ -168,21 +168,3 @@ fn a_few_hundred_rows_solve_quickly_and_consistently() {
     };
     assert!((sum(&cost, &a) - sum(&transposed, &b)).abs() < 1e-9);
 }
-
-/// `cargo test -p central --release -- --ignored three_thousand` prints the time.
-#[test]
-#[ignore = "scale check, run in release"]
-fn three_thousand_square_dense() {
-    let n = 3000;
-    let cost = uniform_matrix(n, 42);
-    let started = std::time::Instant::now();
-    let a = min_cost_assignment_flat(&cost, n, n);
-    let elapsed = started.elapsed();
-    assert!(a.iter().all(Option::is_some));
-    let sum: f64 = a
-        .iter()
-        .enumerate()
-        .map(|(r, c)| cost[r * n + c.unwrap()])
-        .sum();
-    println!("3000 x 3000 uniform: total {sum:.6} in {elapsed:?}");
-}
