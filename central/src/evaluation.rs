@@ -14,6 +14,14 @@ pub const EXPECTED_DELIVERY_DAYS: f64 = 14.0;
 /// A donor earns a commendation at this fraction of the expected delivery.
 pub const COMMENDATION_SHARE: f64 = 0.8;
 
+/// "Punish indolence": below this fraction of the expected delivery, once at
+/// least half the delivery was expected, a donor is held accountable. The
+/// ledger refuses records that do not add up, so this, not the cross-check,
+/// is what usually calls a donor to account.
+pub const INDOLENCE_SHARE: f64 = 0.25;
+/// Expected fraction from which indolence is judged (a week in, at 14 days).
+pub const INDOLENCE_FROM_EXPECTED: f64 = 0.5;
+
 /// One assignment's figures, per resource type, as the ledger has them.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct AssignmentProgress {
@@ -39,7 +47,8 @@ pub struct Verdict {
 }
 
 /// ACCOUNTABILITY when some type has an unexplained difference (shipped -
-/// received - discrepancy differs from what is in transit, either way);
+/// received - discrepancy differs from what is in transit, either way), or
+/// for indolence (delivered < 0.25 x expected once half was expected);
 /// otherwise COMMENDATION when delivered >= 0.8 x expected, else WARNING.
 pub fn evaluate(progress: &AssignmentProgress) -> Verdict {
     let delivered_fraction = delivered_fraction(progress);
@@ -59,6 +68,13 @@ pub fn evaluate(progress: &AssignmentProgress) -> Verdict {
             get(&progress.in_transit, t),
         );
         (EvaluationKind::Accountability, reason)
+    } else if expected_fraction >= INDOLENCE_FROM_EXPECTED
+        && delivered_fraction < INDOLENCE_SHARE * expected_fraction
+    {
+        (
+            EvaluationKind::Accountability,
+            format!("indolence: {delivered}"),
+        )
     } else if delivered_fraction >= COMMENDATION_SHARE * expected_fraction {
         (
             EvaluationKind::Commendation,
@@ -112,6 +128,15 @@ fn get(quantities: &BTreeMap<ResourceType, i64>, t: ResourceType) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn indolence_is_called_to_account_but_only_a_week_in() {
+        let early = evaluate(&progress(0, 0, 3.0));
+        assert_eq!(early.kind, EvaluationKind::Warning, "{}", early.reason);
+        let late = evaluate(&progress(5, 0, 10.0));
+        assert_eq!(late.kind, EvaluationKind::Accountability, "{}", late.reason);
+        assert!(late.reason.starts_with("indolence"));
+    }
     use ResourceType::{Doctor, MaskN95};
 
     /// Targets 100 doctors and 1000 masks; `received` of each arrived whole.
