@@ -31,9 +31,11 @@ pub fn request<T>(message: T) -> Request<T> {
     request_with_deadline(message, CALL_DEADLINE)
 }
 
-/// Wraps `message` in a request carrying `deadline`.
+/// Wraps `message` in a request carrying `deadline` and the current span's
+/// trace context (W3C `traceparent`), so the receiver's span is its child.
 pub fn request_with_deadline<T>(message: T, deadline: Duration) -> Request<T> {
     let mut request = Request::new(message);
     request.set_timeout(deadline);
+    crate::trace::inject(&tracing::Span::current(), request.metadata_mut());
     request
 }

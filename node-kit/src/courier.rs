@@ -61,7 +61,10 @@ impl Courier {
             return;
         }
         let courier = self.clone();
-        tokio::spawn(async move {
+        // The send runs in the dispatcher's span, so every attempt carries
+        // that span's trace context.
+        let span = tracing::Span::current();
+        let task = async move {
             let outcome = tokio::select! {
                 _ = courier.shutdown.cancelled() => None,
                 outcome = courier.carry(call) => Some(outcome),
@@ -72,7 +75,8 @@ impl Courier {
                 tracing::warn!(%what, code = ?status.code(), message = status.message(), "send failed");
             }
             on_done(outcome);
-        });
+        };
+        tokio::spawn(tracing::Instrument::instrument(task, span));
     }
 
     async fn carry<T, C, Fut>(&self, call: C) -> Result<T, Status>

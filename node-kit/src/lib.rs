@@ -11,7 +11,8 @@
 //! - [`header`]: message ids and headers for outgoing messages.
 //! - [`validate`]: checks of incoming fields, as gRPC statuses naming the field.
 //! - [`counters`]: messages received, by kind, for the run report.
-//! - [`telemetry`]: the tracing subscriber.
+//! - [`telemetry`]: the tracing subscriber and the OTLP span exporter.
+//! - [`trace`]: one case, one trace: spans, propagation, case contexts.
 
 pub mod client;
 pub mod counters;
@@ -22,4 +23,5 @@ pub mod retry;
 pub mod server;
 pub mod shutdown;
 pub mod telemetry;
+pub mod trace;
 pub mod validate;
