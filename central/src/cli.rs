@@ -38,7 +38,7 @@ pub fn parse_mode(s: &str) -> Result<PairingMode, String> {
 
 /// Runs central with `args` until a shutdown signal.
 pub async fn run(args: Args) -> ExitCode {
-    node_kit::telemetry::init("central");
+    let telemetry = node_kit::telemetry::init("central");
     let scenario = match scenario::load(&args.scenario) {
         Ok(s) => Arc::new(s),
         Err(e) => {
@@ -65,7 +65,9 @@ pub async fn run(args: Args) -> ExitCode {
         _ = signals.cancelled() => {}
         _ = node.shutdown.cancelled() => {}
     }
-    match node.stop().await {
+    let stopped = node.stop().await;
+    telemetry.shutdown().await;
+    match stopped {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("central: {e}");

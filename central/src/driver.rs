@@ -7,11 +7,14 @@ use std::time::Duration;
 
 use node_kit::client;
 use node_kit::courier::Courier;
+use node_kit::trace::{self, key, CaseTraces, Stage};
 use pairing_proto::v1::donor_province_client::DonorProvinceClient;
 use pairing_proto::v1::recipient_city_client::RecipientCityClient;
+use pairing_proto::v1::EvaluationKind;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 use tonic::Status;
+use tracing::Span;
 
 use crate::authority::outbound::{Message, Outbound, ToCity, ToProvince};
 use crate::authority::Authority;
@@ -19,6 +22,7 @@ use crate::service::now_for;
 
 pub struct Driver {
     authority: Arc<Mutex<Authority>>,
+    traces: Arc<CaseTraces>,
     courier: Courier,
     channels: HashMap<String, Channel>,
     tick: Duration,
@@ -27,11 +31,13 @@ pub struct Driver {
 impl Driver {
     pub fn new(
         authority: Arc<Mutex<Authority>>,
+        traces: Arc<CaseTraces>,
         shutdown: CancellationToken,
         tick: Duration,
     ) -> Self {
         Driver {
             authority,
+            traces,
             courier: Courier::new(shutdown),
             channels: HashMap::new(),
             tick,
@@ -71,10 +77,17 @@ impl Driver {
         let what = format!("{} to {}", outbound.kind(), outbound.to);
         let authority = self.authority.clone();
         let message = outbound.message.clone();
+        // The courier sends inside the current span: the message carries it.
+        let span = self.span_for(&outbound);
+        let _entered = span.enter();
+        let sent_in = span.clone();
         self.courier.dispatch(
             what,
             move || deliver(channel.clone(), message.clone()),
             move |outcome| {
+                if let Err(status) = &outcome {
+                    trace::fail(&sent_in, status.message());
+                }
                 let Ok(mut authority) = authority.lock() else {
                     return;
                 };
@@ -84,6 +97,46 @@ impl Driver {
         );
     }
 
+    /// The sender's span for `outbound`: in its case's trace, named after
+    /// what central does, annotated with the recipient and the quantities.
+    fn span_for(&self, outbound: &Outbound) -> Span {
+        let (name, stage) = span_name(&outbound.message);
+        let span = match outbound.case_id() {
+            Some(case_id) => self.traces.client_span(name, stage, case_id),
+            None => trace::client_span(name, stage, None),
+        };
+        let role_key = match outbound.message {
+            Message::Province(_) => key::PROVINCE,
+            Message::City(_) => key::CITY,
+        };
+        trace::annotate(&span, role_key, &outbound.to);
+        match &outbound.message {
+            Message::Province(ToProvince::Assignment(m)) => {
+                trace::annotate(&span, key::ASSIGNMENT_ID, &m.assignment_id);
+                trace::annotate(&span, key::CITY, &m.recipient_city_id);
+                trace::quantities(&span, &m.targets);
+            }
+            Message::Province(ToProvince::Evaluation(m)) => {
+                trace::annotate(&span, key::ASSIGNMENT_ID, &m.assignment_id);
+                if m.kind != EvaluationKind::Commendation as i32 {
+                    // A warning or an accountability is a penalty.
+                    trace::fail(&span, &m.reason);
+                }
+            }
+            Message::Province(ToProvince::Adjustment(m)) => {
+                trace::annotate(&span, key::ASSIGNMENT_ID, &m.assignment_id);
+                trace::quantities(&span, &m.new_targets);
+            }
+            Message::City(ToCity::Decision(m))
+                if m.assessment.as_ref().is_some_and(|a| !a.accepted) =>
+            {
+                trace::fail(&span, "request rejected");
+            }
+            _ => {}
+        }
+        span
+    }
+
     fn channel(&mut self, endpoint: &str) -> Result<Channel, Status> {
         if let Some(channel) = self.channels.get(endpoint) {
             return Ok(channel.clone());
@@ -91,6 +144,23 @@ impl Driver {
         let channel = client::channel(endpoint)?;
         self.channels.insert(endpoint.to_string(), channel.clone());
         Ok(channel)
+    }
+}
+
+/// The span name and stage of each message central sends.
+fn span_name(message: &Message) -> (&'static str, Stage) {
+    match message {
+        Message::Province(ToProvince::ClockStart(_)) | Message::City(ToCity::ClockStart(_)) => {
+            ("central.clock_start", Stage::Launch)
+        }
+        Message::Province(ToProvince::Assignment(_)) => ("central.assign", Stage::Decision),
+        Message::City(ToCity::Decision(_)) => ("central.decide", Stage::Decision),
+        Message::Province(ToProvince::Evaluation(_)) => ("central.evaluate", Stage::Implementation),
+        Message::Province(ToProvince::Adjustment(_)) => ("central.adjust", Stage::Implementation),
+        Message::Province(ToProvince::Demobilisation(_)) => {
+            ("central.demobilise", Stage::Demobilisation)
+        }
+        Message::City(ToCity::Closure(_)) => ("central.close", Stage::Demobilisation),
     }
 }
 

@@ -31,6 +31,7 @@ use std::sync::{Arc, Mutex};
 use counterpart_domain::scenario::{PairingMode, Scenario};
 use node_kit::counters::MessageCounters;
 use node_kit::server::RunningNode;
+use node_kit::trace::CaseTraces;
 use pairing_proto::v1::central_authority_server::CentralAuthorityServer;
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
@@ -65,14 +66,19 @@ pub async fn start(config: CentralConfig) -> Result<RunningNode, String> {
         config.day_ms,
         config.pairing_mode,
     )));
-    let service = CentralService::new(authority.clone(), Arc::new(MessageCounters::default()));
+    let traces = Arc::new(CaseTraces::default());
+    let service = CentralService::new(
+        authority.clone(),
+        Arc::new(MessageCounters::default()),
+        traces.clone(),
+    );
     let (router, health) = node_kit::server::router();
     health
         .set_serving::<CentralAuthorityServer<CentralService>>()
         .await;
     let shutdown = CancellationToken::new();
     let tick = node_kit::registration::tick_period(config.day_ms);
-    tokio::spawn(Driver::new(authority, shutdown.clone(), tick).run(shutdown.clone()));
+    tokio::spawn(Driver::new(authority, traces, shutdown.clone(), tick).run(shutdown.clone()));
     let server = router
         .add_service(CentralAuthorityServer::new(service))
         .serve_with_incoming_shutdown(

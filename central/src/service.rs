@@ -6,13 +6,16 @@ use std::sync::{Arc, Mutex};
 
 use counterpart_domain::clock::{unix_now_ms, ScenarioTime};
 use node_kit::counters::MessageCounters;
+use node_kit::trace::{self, key, CaseTraces, Stage};
 use pairing_proto::v1::central_authority_server::CentralAuthority;
 use pairing_proto::v1::{
     Ack, AssignmentAcknowledgement, AssistanceRequest, AssistanceRequestAck, CapacityReport,
-    ClusterStatus, DemobilisationRequest, Ledger, LedgerQuery, PairingTable, PairingsQuery,
-    RegisterNode, Registration, ReportQuery, RunReport, StatusQuery, SupervisoryReport,
+    ClusterStatus, DemobilisationRequest, Ledger, LedgerQuery, MessageHeader, PairingTable,
+    PairingsQuery, RegisterNode, Registration, ReportQuery, Role, RunReport, StatusQuery,
+    SupervisoryReport,
 };
 use tonic::{Request, Response, Status};
+use tracing::Span;
 
 use crate::authority::{Authority, Now};
 use crate::report;
@@ -21,26 +24,78 @@ use crate::report;
 pub struct CentralService {
     authority: Arc<Mutex<Authority>>,
     counters: Arc<MessageCounters>,
+    traces: Arc<CaseTraces>,
 }
 
+/// How one protocol RPC is counted and traced.
+struct Rpc {
+    kind: &'static str,
+    span: &'static str,
+    stage: Stage,
+}
+
+const REGISTER: Rpc = Rpc {
+    kind: "RegisterNode",
+    span: "central.register",
+    stage: Stage::Launch,
+};
+const CAPACITY: Rpc = Rpc {
+    kind: "CapacityReport",
+    span: "central.capacity",
+    stage: Stage::Launch,
+};
+const ASSESS: Rpc = Rpc {
+    kind: "AssistanceRequest",
+    span: "central.assess",
+    stage: Stage::Decision,
+};
+const ACKNOWLEDGEMENT: Rpc = Rpc {
+    kind: "AssignmentAcknowledgement",
+    span: "central.acknowledgement",
+    stage: Stage::Decision,
+};
+const REPORT: Rpc = Rpc {
+    kind: "SupervisoryReport",
+    span: "central.report",
+    stage: Stage::Implementation,
+};
+const DEMOBILISATION: Rpc = Rpc {
+    kind: "DemobilisationRequest",
+    span: "central.demobilisation",
+    stage: Stage::Demobilisation,
+};
+
 impl CentralService {
-    pub fn new(authority: Arc<Mutex<Authority>>, counters: Arc<MessageCounters>) -> Self {
+    pub fn new(
+        authority: Arc<Mutex<Authority>>,
+        counters: Arc<MessageCounters>,
+        traces: Arc<CaseTraces>,
+    ) -> Self {
         CentralService {
             authority,
             counters,
+            traces,
         }
     }
 
-    /// Counts the protocol message, then runs `apply` on the authority at the
-    /// present time. The lock is never held across an await.
+    /// Opens the RPC's span as a child of the caller's, counts the message,
+    /// then runs `apply` (inside the span: it may annotate
+    /// `Span::current()`) on the authority at the present time. A refusal
+    /// marks the span as an error. The lock is never held across an await.
     fn handle<T, R>(
         &self,
-        kind: &str,
+        rpc: Rpc,
         request: Request<T>,
         apply: impl FnOnce(&mut Authority, &T, Now) -> Result<R, Status>,
     ) -> Result<Response<R>, Status> {
-        self.counters.count(kind);
-        self.query(request, apply)
+        let span = trace::server_span(rpc.span, rpc.stage, request.metadata());
+        let _entered = span.enter();
+        self.counters.count(rpc.kind);
+        let result = self.query(request, apply);
+        if let Err(status) = &result {
+            trace::fail(&span, status.message());
+        }
+        result
     }
 
     /// Runs `apply` without counting: operator queries are not protocol
@@ -60,6 +115,22 @@ impl CentralService {
     }
 }
 
+/// Annotates the current span with the case and the node that sent a
+/// message about it, under the key of the node's role.
+fn annotate_case(authority: &Authority, case_id: &str, sender: &str) {
+    let span = Span::current();
+    trace::annotate(&span, key::CASE_ID, case_id);
+    let role_key = match authority.role_of(sender) {
+        Some(Role::Province) => key::PROVINCE,
+        _ => key::CITY,
+    };
+    trace::annotate(&span, role_key, sender);
+}
+
+fn sender(header: &Option<MessageHeader>) -> &str {
+    header.as_ref().map_or("", |h| h.sender_id.as_str())
+}
+
 /// The present time for `authority`: scenario time 0 until the clock starts
 /// (and before its epoch).
 pub fn now_for(authority: &Authority) -> Now {
@@ -77,14 +148,15 @@ impl CentralAuthority for CentralService {
         &self,
         request: Request<RegisterNode>,
     ) -> Result<Response<Registration>, Status> {
-        self.handle("RegisterNode", request, |a, m, now| a.register(m, now))
+        self.handle(REGISTER, request, |a, m, now| a.register(m, now))
     }
 
     async fn report_capacity(
         &self,
         request: Request<CapacityReport>,
     ) -> Result<Response<Ack>, Status> {
-        self.handle("CapacityReport", request, |a, m, now| {
+        self.handle(CAPACITY, request, |a, m, now| {
+            trace::annotate(&Span::current(), key::PROVINCE, sender(&m.header));
             a.report_capacity(m, now)
         })
     }
@@ -93,8 +165,18 @@ impl CentralAuthority for CentralService {
         &self,
         request: Request<AssistanceRequest>,
     ) -> Result<Response<AssistanceRequestAck>, Status> {
-        self.handle("AssistanceRequest", request, |a, m, now| {
-            a.request_assistance(m, now)
+        let traces = self.traces.clone();
+        self.handle(ASSESS, request, move |a, m, now| {
+            let ack = a.request_assistance(m, now)?;
+            let span = Span::current();
+            annotate_case(a, &ack.case_id, sender(&m.header));
+            trace::quantities(&span, &m.needs);
+            // The case's trace: every later step of the case joins it.
+            traces.remember(&ack.case_id, &span);
+            if a.is_rejected(&ack.case_id) {
+                trace::fail(&span, "request rejected: within local capacity");
+            }
+            Ok(ack)
         })
     }
 
@@ -102,7 +184,11 @@ impl CentralAuthority for CentralService {
         &self,
         request: Request<AssignmentAcknowledgement>,
     ) -> Result<Response<Ack>, Status> {
-        self.handle("AssignmentAcknowledgement", request, |a, m, now| {
+        self.handle(ACKNOWLEDGEMENT, request, |a, m, now| {
+            trace::annotate(&Span::current(), key::ASSIGNMENT_ID, &m.assignment_id);
+            if let Some(case_id) = a.case_id_of_assignment(&m.assignment_id) {
+                annotate_case(a, &case_id, sender(&m.header));
+            }
             a.acknowledge_assignment(m, now)
         })
     }
@@ -111,7 +197,8 @@ impl CentralAuthority for CentralService {
         &self,
         request: Request<SupervisoryReport>,
     ) -> Result<Response<Ack>, Status> {
-        self.handle("SupervisoryReport", request, |a, m, now| {
+        self.handle(REPORT, request, |a, m, now| {
+            annotate_case(a, &m.case_id, sender(&m.header));
             a.submit_report(m, now)
         })
     }
@@ -120,7 +207,8 @@ impl CentralAuthority for CentralService {
         &self,
         request: Request<DemobilisationRequest>,
     ) -> Result<Response<Ack>, Status> {
-        self.handle("DemobilisationRequest", request, |a, m, now| {
+        self.handle(DEMOBILISATION, request, |a, m, now| {
+            annotate_case(a, &m.case_id, sender(&m.header));
             a.request_demobilisation(m, now)
         })
     }

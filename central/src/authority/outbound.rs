@@ -42,6 +42,21 @@ pub struct Outbound {
 }
 
 impl Outbound {
+    /// The case the message is about; `None` for the clock start.
+    pub fn case_id(&self) -> Option<&str> {
+        match &self.message {
+            Message::Province(ToProvince::ClockStart(_)) | Message::City(ToCity::ClockStart(_)) => {
+                None
+            }
+            Message::Province(ToProvince::Assignment(m)) => Some(&m.case_id),
+            Message::Province(ToProvince::Evaluation(m)) => Some(&m.case_id),
+            Message::Province(ToProvince::Adjustment(m)) => Some(&m.case_id),
+            Message::Province(ToProvince::Demobilisation(m)) => Some(&m.case_id),
+            Message::City(ToCity::Decision(m)) => Some(&m.case_id),
+            Message::City(ToCity::Closure(m)) => Some(&m.case_id),
+        }
+    }
+
     pub fn kind(&self) -> &'static str {
         match &self.message {
             Message::Province(ToProvince::ClockStart(_)) | Message::City(ToCity::ClockStart(_)) => {

@@ -136,6 +136,21 @@ impl Authority {
         totals
     }
 
+    /// The role a node id has in the scenario.
+    pub fn role_of(&self, id: &str) -> Option<Role> {
+        self.nodes.get(id).map(|n| n.role)
+    }
+
+    pub fn is_rejected(&self, case_id: &str) -> bool {
+        self.cases
+            .get(case_id)
+            .is_some_and(|c| c.stage == CaseStage::Rejected)
+    }
+
+    pub fn case_id_of_assignment(&self, assignment_id: &str) -> Option<String> {
+        self.assignment_cases.get(assignment_id).cloned()
+    }
+
     pub fn mode(&self) -> counterpart_domain::scenario::PairingMode {
         self.mode
     }
