@@ -2,6 +2,10 @@
 //! the machine what to send and hands it to the courier (unary calls, with
 //! deadline and bounded retries) or to the negotiation streams; outcomes go
 //! back to the machine through `on_sent`.
+//!
+//! Each message goes out in its sender's span (see [`crate::spans`]): the
+//! courier carries that span's context with every attempt, and a send that
+//! fails for good marks the span as an error.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -14,16 +18,19 @@ use node_kit::counters::MessageCounters;
 use node_kit::courier::Courier;
 use node_kit::header::HeaderFactory;
 use node_kit::registration::{register, tick_period};
+use node_kit::trace;
 use pairing_proto::v1::central_authority_client::CentralAuthorityClient;
 use pairing_proto::v1::donor_province_client::DonorProvinceClient;
-use pairing_proto::v1::Role;
+use pairing_proto::v1::{Registration, Role};
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 use tonic::Status;
+use tracing::{Instrument, Span};
 
 use crate::negotiation::Negotiations;
 use crate::recipient::{Outbound, Sent};
 use crate::service::{scenario_now, SharedRecipient};
+use crate::spans::CityTraces;
 
 /// Tick period until the clock (and so the speed) is known.
 pub const IDLE_TICK: Duration = Duration::from_millis(250);
@@ -34,6 +41,7 @@ pub struct Driver {
     machine: SharedRecipient,
     counters: Arc<MessageCounters>,
     headers: Arc<HeaderFactory>,
+    traces: Arc<CityTraces>,
     central_endpoint: String,
     central: CentralAuthorityClient<Channel>,
     /// One lazily connecting channel per donor endpoint.
@@ -48,6 +56,7 @@ impl Driver {
         machine: SharedRecipient,
         counters: Arc<MessageCounters>,
         headers: Arc<HeaderFactory>,
+        traces: Arc<CityTraces>,
         central_endpoint: &str,
         shutdown: CancellationToken,
     ) -> Result<Self, String> {
@@ -65,6 +74,7 @@ impl Driver {
             machine,
             counters,
             headers,
+            traces,
             central_endpoint: central_endpoint.to_string(),
             central: CentralAuthorityClient::new(central),
             channels: HashMap::new(),
@@ -76,15 +86,7 @@ impl Driver {
 
     /// Registers `endpoint` with central, then ticks until shut down.
     pub async fn run(mut self, endpoint: String) -> Result<(), String> {
-        let registration = register(
-            &self.central_endpoint,
-            &self.headers,
-            Role::City,
-            &endpoint,
-            &self.shutdown,
-        )
-        .await;
-        let registration = match registration {
+        let registration = match self.register(&endpoint).await {
             None => return Ok(()),
             Some(Err(status)) => return Err(format!("registering with central failed: {status}")),
             Some(Ok(registration)) => registration,
@@ -113,6 +115,24 @@ impl Driver {
         Ok(())
     }
 
+    /// Registers `endpoint` with central, in a trace of its own.
+    async fn register(&self, endpoint: &str) -> Option<Result<Registration, Status>> {
+        let span = self.traces.registration();
+        let registration = register(
+            &self.central_endpoint,
+            &self.headers,
+            Role::City,
+            endpoint,
+            &self.shutdown,
+        )
+        .instrument(span.clone())
+        .await;
+        if let Some(Err(status)) = &registration {
+            trace::fail(&span, status.message());
+        }
+        registration
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, crate::recipient::Recipient> {
         self.machine.lock().expect("city state lock poisoned")
     }
@@ -128,22 +148,33 @@ impl Driver {
         }
     }
 
+    /// Hands `message` to the courier (or its negotiation stream) inside
+    /// the message's span, which the courier's attempts carry.
     fn dispatch(&mut self, message: Outbound) {
+        let span = self.traces.outbound(&message);
         match message {
             Outbound::AssistanceRequest(r) => {
                 let message_id = message_id(&r.header);
                 tracing::info!(%message_id, needs = ?r.needs, "requesting assistance");
                 let client = self.central.clone();
+                // Central's reply names the case: this span is its root.
+                let (traces, root) = (self.traces.clone(), span.clone());
                 self.carry(
                     format!("AssistanceRequest {message_id}"),
+                    span,
                     r,
                     move |m| {
                         let mut c = client.clone();
                         async move { c.request_assistance(request(m)).await }
                     },
-                    move |outcome| Sent::AssistanceRequest {
-                        message_id,
-                        outcome,
+                    move |outcome| {
+                        if let Ok(ack) = &outcome {
+                            traces.remember(&ack.case_id, &root);
+                        }
+                        Sent::AssistanceRequest {
+                            message_id,
+                            outcome,
+                        }
                     },
                 );
             }
@@ -153,6 +184,7 @@ impl Driver {
                 let client = self.central.clone();
                 self.carry(
                     format!("SupervisoryReport {} {message_id}", r.case_id),
+                    span,
                     r,
                     move |m| {
                         let mut c = client.clone();
@@ -166,10 +198,11 @@ impl Driver {
             }
             Outbound::DemobilisationRequest(r) => {
                 let message_id = message_id(&r.header);
-                tracing::info!(case_id = %r.case_id, "requesting demobilisation");
+                span.in_scope(|| tracing::info!(case_id = %r.case_id, "requesting demobilisation"));
                 let client = self.central.clone();
                 self.carry(
                     format!("DemobilisationRequest {}", r.case_id),
+                    span,
                     r,
                     move |m| {
                         let mut c = client.clone();
@@ -189,6 +222,7 @@ impl Driver {
                 let shipment_id = receipt.shipment_id.clone();
                 let Some(channel) = self.channel(&endpoint) else {
                     let outcome = Err(Status::invalid_argument("donor endpoint is not a URI"));
+                    trace::fail(&span, "donor endpoint is not a URI");
                     return feed(
                         &self.machine,
                         Sent::Receipt {
@@ -197,10 +231,13 @@ impl Driver {
                         },
                     );
                 };
-                tracing::info!(donor = %donor_id, %shipment_id, "confirming receipt");
+                span.in_scope(
+                    || tracing::info!(donor = %donor_id, %shipment_id, "confirming receipt"),
+                );
                 let client = DonorProvinceClient::new(channel);
                 self.carry(
                     format!("Receipt {shipment_id} to {donor_id}"),
+                    span,
                     receipt,
                     move |m| {
                         let mut c = client.clone();
@@ -218,19 +255,22 @@ impl Driver {
                 update,
             } => {
                 let Some(channel) = self.channel(&endpoint) else {
+                    trace::fail(&span, "donor endpoint is not a URI");
                     return;
                 };
                 self.negotiations
-                    .send(&donor_id, &endpoint, channel, update);
+                    .send(&donor_id, &endpoint, channel, update, span);
             }
         }
     }
 
-    /// Sends `message` through the courier with `call`; the outcome goes
-    /// back to the machine as `to_sent(outcome)`.
+    /// Sends `message` through the courier with `call`, inside `span`; the
+    /// outcome goes back to the machine as `to_sent(outcome)`, and a
+    /// failure marks the span.
     fn carry<M, R, C, Fut>(
         &self,
         what: String,
+        span: Span,
         message: M,
         call: C,
         to_sent: impl FnOnce(Result<R, Status>) -> Sent + Send + 'static,
@@ -241,13 +281,21 @@ impl Driver {
         Fut: Future<Output = Result<tonic::Response<R>, Status>> + Send,
     {
         let machine = self.machine.clone();
+        let sender = span.clone();
+        // The courier runs every attempt in the span current here.
+        let _entered = span.enter();
         self.courier.dispatch(
             what,
             move || {
                 let reply = call(message.clone());
                 async move { reply.await.map(tonic::Response::into_inner) }
             },
-            move |outcome| feed(&machine, to_sent(outcome)),
+            move |outcome| {
+                if let Err(status) = &outcome {
+                    trace::fail(&sender, status.message());
+                }
+                feed(&machine, to_sent(outcome));
+            },
         );
     }
 

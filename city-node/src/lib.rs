@@ -13,6 +13,8 @@
 //!   machine asks for and feeds the outcomes back.
 //! - [`negotiation`]: the `NegotiatePlan` stream client, one stream per
 //!   donor.
+//! - [`spans`]: the spans the service and the driver open, so that one
+//!   case is one trace across central, the donors and the city.
 //!
 //! [`start`] puts it all together; the `city-node` binary and in-process
 //! tests both start a city with it.
@@ -22,6 +24,7 @@ pub mod epidemic;
 pub mod negotiation;
 pub mod recipient;
 pub mod service;
+pub mod spans;
 #[cfg(test)]
 mod testing;
 
@@ -38,6 +41,7 @@ use tokio_util::sync::CancellationToken;
 use driver::Driver;
 use recipient::Recipient;
 use service::CityService;
+use spans::CityTraces;
 
 /// What a city node needs to start.
 #[derive(Debug, Clone)]
@@ -63,11 +67,13 @@ pub async fn start(config: CityConfig) -> Result<RunningNode, String> {
     let machine = Recipient::new(config.scenario.clone(), &config.city_id, headers.clone())?;
     let machine = Arc::new(Mutex::new(machine));
     let counters = Arc::new(MessageCounters::default());
+    let traces = Arc::new(CityTraces::new(&config.city_id));
     let shutdown = CancellationToken::new();
     let driver = Driver::new(
         machine.clone(),
         counters.clone(),
         headers,
+        traces.clone(),
         &config.central_endpoint,
         shutdown.clone(),
     )?;
@@ -82,7 +88,7 @@ pub async fn start(config: CityConfig) -> Result<RunningNode, String> {
         .await;
     let serve = router
         .add_service(RecipientCityServer::new(CityService::new(
-            machine, counters,
+            machine, counters, traces,
         )))
         .serve_with_incoming_shutdown(
             TcpListenerStream::new(listener),

@@ -33,7 +33,15 @@ struct Args {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let args = Args::parse();
-    node_kit::telemetry::init(&format!("city-{}", args.id));
+    let telemetry = node_kit::telemetry::init(&format!("city-{}", args.id));
+    let code = run(args).await;
+    // After the node has stopped: its last spans are flushed, not lost.
+    telemetry.shutdown().await;
+    code
+}
+
+/// Runs the city until a signal, or until it stops by itself.
+async fn run(args: Args) -> ExitCode {
     let scenario = match counterpart_domain::scenario::load(&args.scenario) {
         Ok(scenario) => scenario,
         Err(e) => {

@@ -6,11 +6,17 @@
 //! fails, or reaches its deadline is dropped; the next update opens a new
 //! one. Updates wait in a bounded queue: when the stream is behind, an update
 //! is dropped (the next one carries the needs as they then stand).
+//!
+//! Each update travels with its `city.negotiate` span, which lasts until the
+//! donor answers it and is marked as an error if the update is dropped or
+//! the stream fails before the answer. The stream is opened inside its
+//! first update's span, so the donor's side of the stream joins that trace.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use node_kit::trace;
 use pairing_proto::v1::donor_province_client::DonorProvinceClient;
 use pairing_proto::v1::{NeedsUpdate, PlanProposal};
 use tokio::sync::mpsc::{self, error::TrySendError};
@@ -19,6 +25,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 use tonic::Status;
+use tracing::Span;
 
 /// Wall time a donor has to answer an update with a proposal.
 pub const PROPOSAL_TIMEOUT: Duration = Duration::from_secs(5);
@@ -40,7 +47,13 @@ pub struct Negotiations {
 
 struct Stream {
     endpoint: String,
-    updates: mpsc::Sender<NeedsUpdate>,
+    updates: mpsc::Sender<TracedUpdate>,
+}
+
+/// A NeedsUpdate and its sender's span.
+struct TracedUpdate {
+    update: NeedsUpdate,
+    span: Span,
 }
 
 impl Negotiations {
@@ -54,17 +67,24 @@ impl Negotiations {
 
     /// Pushes `update` into the stream to `donor_id` at `endpoint`, opening
     /// the stream over `channel` if there is none (or it closed, or the
-    /// donor moved).
-    pub fn send(&mut self, donor_id: &str, endpoint: &str, channel: Channel, update: NeedsUpdate) {
+    /// donor moved). `span` is the update's: it ends when the donor answers.
+    pub fn send(
+        &mut self,
+        donor_id: &str,
+        endpoint: &str,
+        channel: Channel,
+        update: NeedsUpdate,
+        span: Span,
+    ) {
         self.streams.retain(|_, s| !s.updates.is_closed());
+        let update = TracedUpdate { update, span };
         let update = match self.streams.get(donor_id) {
             Some(stream) if stream.endpoint == endpoint => match stream.updates.try_send(update) {
                 Ok(()) => return,
-                Err(TrySendError::Full(_)) => {
-                    tracing::warn!(
-                        donor = donor_id,
-                        "negotiation stream behind; needs update dropped"
-                    );
+                Err(TrySendError::Full(dropped)) => {
+                    const BEHIND: &str = "negotiation stream behind; needs update dropped";
+                    trace::fail(&dropped.span, BEHIND);
+                    tracing::warn!(donor = donor_id, "{BEHIND}");
                     return;
                 }
                 Err(TrySendError::Closed(update)) => update,
@@ -94,31 +114,46 @@ impl Negotiations {
 async fn negotiate(
     mut client: DonorProvinceClient<Channel>,
     donor_id: String,
-    mut updates: mpsc::Receiver<NeedsUpdate>,
+    mut updates: mpsc::Receiver<TracedUpdate>,
     on_proposal: ProposalSink,
     shutdown: CancellationToken,
 ) {
+    // The span of the update the donor has yet to answer.
+    let mut awaiting = Span::none();
     let outcome = tokio::select! {
         _ = shutdown.cancelled() => return,
-        outcome = converse(&mut client, &donor_id, &mut updates, &on_proposal) => outcome,
+        outcome = converse(&mut client, &donor_id, &mut updates, &on_proposal, &mut awaiting) => outcome,
     };
     match outcome {
         Ok(()) => tracing::debug!(donor = %donor_id, "negotiation stream closed at its deadline"),
-        Err(status) => tracing::warn!(
-            donor = %donor_id,
-            code = ?status.code(),
-            message = status.message(),
-            "negotiation stream dropped; the next update reopens it"
-        ),
+        Err(status) => {
+            tracing::warn!(
+                donor = %donor_id,
+                code = ?status.code(),
+                message = status.message(),
+                "negotiation stream dropped; the next update reopens it"
+            );
+            trace::fail(&awaiting, status.message());
+        }
+    }
+    // Updates still queued go with the stream: the next update reopens it.
+    updates.close();
+    while let Ok(lost) = updates.try_recv() {
+        trace::fail(
+            &lost.span,
+            "negotiation stream closed before this update went out",
+        );
     }
 }
 
-/// One proposal per update, each within [`PROPOSAL_TIMEOUT`].
+/// One proposal per update, each within [`PROPOSAL_TIMEOUT`]; `awaiting`
+/// holds the span of the update the donor has yet to answer.
 async fn converse(
     client: &mut DonorProvinceClient<Channel>,
     donor_id: &str,
-    updates: &mut mpsc::Receiver<NeedsUpdate>,
+    updates: &mut mpsc::Receiver<TracedUpdate>,
     on_proposal: &ProposalSink,
+    awaiting: &mut Span,
 ) -> Result<(), Status> {
     let deadline = Instant::now() + STREAM_DEADLINE;
     let (to_donor, outgoing) = mpsc::channel(UPDATES_QUEUED);
@@ -128,11 +163,14 @@ async fn converse(
         .recv()
         .await
         .ok_or_else(|| Status::cancelled("no update to send"))?;
+    *awaiting = first.span;
     to_donor
-        .try_send(first)
+        .try_send(first.update)
         .expect("a new queue has room for one update");
-    let request =
-        node_kit::client::request_with_deadline(ReceiverStream::new(outgoing), STREAM_DEADLINE);
+    // Opened in the first update's span: its metadata carries that context.
+    let request = awaiting.in_scope(|| {
+        node_kit::client::request_with_deadline(ReceiverStream::new(outgoing), STREAM_DEADLINE)
+    });
     let mut proposals = timeout(PROPOSAL_TIMEOUT, client.negotiate_plan(request))
         .await
         .map_err(|_| Status::deadline_exceeded("the donor did not open the stream in time"))??
@@ -144,14 +182,19 @@ async fn converse(
                 Status::deadline_exceeded(format!("no proposal within {PROPOSAL_TIMEOUT:?}"))
             })??
             .ok_or_else(|| Status::unavailable("the donor ended the stream"))?;
-        tracing::debug!(donor = donor_id, case_id = %proposal.case_id, "plan proposal");
+        awaiting.in_scope(|| {
+            tracing::debug!(donor = donor_id, case_id = %proposal.case_id, "plan proposal");
+        });
+        // Answered: the update's span ends here.
+        *awaiting = Span::none();
         on_proposal(donor_id, proposal);
         let Ok(next) = timeout_at(deadline, updates.recv()).await else {
             return Ok(()); // the deadline passed while idle
         };
         let Some(next) = next else { return Ok(()) };
+        *awaiting = next.span;
         to_donor
-            .send(next)
+            .send(next.update)
             .await
             .map_err(|_| Status::unavailable("the request stream closed"))?;
     }

@@ -1,16 +1,24 @@
 //! The `RecipientCity` gRPC service: a thin adapter that counts each
 //! message, hands it to the [`Recipient`] machine under its lock and returns
 //! the machine's answer. The lock is never held across an `.await`.
+//!
+//! Each handler runs in its own span (`city.decision`, `city.shipment`,
+//! `city.closure`, `city.clock`), child of the caller's; a message about a
+//! case that the machine takes makes that span the case's context, if the
+//! city knows none yet (see [`crate::spans`]).
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use counterpart_domain::clock::{unix_now_ms, ScenarioTime};
 use node_kit::counters::MessageCounters;
+use node_kit::trace::{self, Stage};
 use pairing_proto::v1::recipient_city_server::RecipientCity;
 use pairing_proto::v1::{Ack, CaseClosure, CaseDecision, ClockStart, Shipment};
 use tonic::{Request, Response, Status};
+use tracing::Span;
 
 use crate::recipient::Recipient;
+use crate::spans::{self, CityTraces};
 
 /// The city's state, shared by the service, the driver and the courier's
 /// callbacks.
@@ -20,17 +28,41 @@ pub type SharedRecipient = Arc<Mutex<Recipient>>;
 pub struct CityService {
     machine: SharedRecipient,
     counters: Arc<MessageCounters>,
+    traces: Arc<CityTraces>,
 }
 
 impl CityService {
-    pub fn new(machine: SharedRecipient, counters: Arc<MessageCounters>) -> Self {
-        CityService { machine, counters }
+    pub fn new(
+        machine: SharedRecipient,
+        counters: Arc<MessageCounters>,
+        traces: Arc<CityTraces>,
+    ) -> Self {
+        CityService {
+            machine,
+            counters,
+            traces,
+        }
     }
 
     fn machine(&self) -> Result<MutexGuard<'_, Recipient>, Status> {
         self.machine
             .lock()
             .map_err(|_| Status::internal("city state lock poisoned"))
+    }
+
+    /// Ends a handler's work: a refusal marks the span, a message the
+    /// machine took about `case_id` may make the span the case's context.
+    fn answer(
+        &self,
+        span: &Span,
+        case_id: &str,
+        outcome: Result<Ack, Status>,
+    ) -> Result<Response<Ack>, Status> {
+        match &outcome {
+            Ok(_) => self.traces.remember(case_id, span),
+            Err(status) => trace::fail(span, status.message()),
+        }
+        outcome.map(Response::new)
     }
 }
 
@@ -49,8 +81,13 @@ pub fn scenario_now(machine: &Recipient) -> ScenarioTime {
 impl RecipientCity for CityService {
     async fn start_clock(&self, request: Request<ClockStart>) -> Result<Response<Ack>, Status> {
         self.counters.count("ClockStart");
-        let ack = self.machine()?.on_clock_start(request.get_ref())?;
-        Ok(Response::new(ack))
+        let span = self
+            .traces
+            .server_span("city.clock", Stage::Launch, request.metadata());
+        let start = request.into_inner();
+        let outcome = span.in_scope(|| self.machine()?.on_clock_start(&start));
+        // The clock is about no case: nothing to remember.
+        self.answer(&span, "", outcome)
     }
 
     async fn notify_decision(
@@ -58,24 +95,56 @@ impl RecipientCity for CityService {
         request: Request<CaseDecision>,
     ) -> Result<Response<Ack>, Status> {
         self.counters.count("CaseDecision");
-        let mut machine = self.machine()?;
-        let now = scenario_now(&machine);
-        let ack = machine.on_decision(request.get_ref(), now)?;
-        Ok(Response::new(ack))
+        let span = self
+            .traces
+            .server_span("city.decision", Stage::Decision, request.metadata());
+        let decision = request.into_inner();
+        spans::annotate_decision(&span, &decision);
+        let outcome = span.in_scope(|| {
+            let mut machine = self.machine()?;
+            let now = scenario_now(&machine);
+            machine.on_decision(&decision, now)
+        });
+        if let (Ok(_), Some(why)) = (&outcome, spans::rejection(&decision)) {
+            trace::fail(&span, &why);
+        }
+        self.answer(&span, &decision.case_id, outcome)
     }
 
     async fn close_case(&self, request: Request<CaseClosure>) -> Result<Response<Ack>, Status> {
         self.counters.count("CaseClosure");
-        let ack = self.machine()?.on_closure(request.get_ref())?;
-        Ok(Response::new(ack))
+        let span =
+            self.traces
+                .server_span("city.closure", Stage::Demobilisation, request.metadata());
+        let closure = request.into_inner();
+        spans::annotate_case(&span, &closure.case_id);
+        let outcome = span.in_scope(|| self.machine()?.on_closure(&closure));
+        self.answer(&span, &closure.case_id, outcome)
     }
 
     async fn deliver_shipment(&self, request: Request<Shipment>) -> Result<Response<Ack>, Status> {
         self.counters.count("Shipment");
-        let mut machine = self.machine()?;
-        let now = scenario_now(&machine);
-        let ack = machine.on_shipment(request.get_ref(), now)?;
-        Ok(Response::new(ack))
+        let span =
+            self.traces
+                .server_span("city.shipment", Stage::Implementation, request.metadata());
+        let shipment = request.into_inner();
+        spans::annotate_shipment(&span, &shipment);
+        let outcome = span.in_scope(|| {
+            let mut machine = self.machine()?;
+            let now = scenario_now(&machine);
+            let ack = machine.on_shipment(&shipment, now)?;
+            let discrepancy = machine
+                .receipt_of(&shipment.shipment_id)
+                .and_then(|r| spans::discrepancy(&r.discrepancies));
+            Ok((ack, discrepancy))
+        });
+        let outcome = outcome.map(|(ack, discrepancy)| {
+            if let Some(discrepancy) = discrepancy {
+                trace::fail(&span, &discrepancy);
+            }
+            ack
+        });
+        self.answer(&span, &shipment.case_id, outcome)
     }
 }
 

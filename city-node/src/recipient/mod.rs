@@ -213,6 +213,11 @@ impl Recipient {
         self.proposals.get(donor_id)
     }
 
+    /// The receipt the city made for shipment `shipment_id`, if it has one.
+    pub fn receipt_of(&self, shipment_id: &str) -> Option<&Receipt> {
+        self.shipments.get(shipment_id).map(|s| s.receipt.message())
+    }
+
     /// Shipments whose receipt has not reached the donor (yet, or at all).
     pub fn undelivered_receipts(&self) -> Vec<&str> {
         self.shipments
