@@ -2,10 +2,12 @@
 //!
 //! `pairctl up` runs a whole scenario on one machine, one process per node,
 //! and reports the outcome; `status`, `pairings`, `ledger` and `report`
-//! query a running central. The modules:
+//! query a running central; `compose` and `probe` serve the container
+//! deployment (deploy/). The modules:
 //!
 //! - [`cli`]: the command line (clap derive) and its defaults.
 //! - [`commands`]: one module per subcommand, and the dispatch.
+//! - [`compose`]: the docker compose file of a scenario, rendered.
 //! - [`plan`]: which nodes `up` starts, with which arguments, for how long.
 //! - [`cluster`]: the node processes: spawn, learn their address, watch,
 //!   stop.
@@ -16,13 +18,31 @@
 //!   run summary.
 //! - [`render`]: status, pairings and ledger as terminal text.
 //! - [`table`]: aligned text columns.
+//! - [`traces`]: a run's spans (OTLP, Jaeger JSON) and the protocol checker
+//!   over them (`check-traces`).
 
 pub mod announce;
 pub mod central_client;
 pub mod cli;
 pub mod cluster;
 pub mod commands;
+pub mod compose;
 pub mod plan;
 pub mod render;
 pub mod report;
 pub mod table;
+pub mod traces;
+
+/// The whole `pairctl` program: parse the command line, run it, turn an
+/// error into one line on stderr and exit code 1. The integration tests
+/// build the same program under another name (see tests/src/bin).
+pub fn main_entry() -> std::process::ExitCode {
+    use clap::Parser;
+    match commands::run(cli::Cli::parse()) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("pairctl: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

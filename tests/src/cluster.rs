@@ -1,6 +1,6 @@
 //! Starting clusters for tests.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -150,21 +150,4 @@ pub async fn report(endpoint: &str) -> serde_json::Value {
         .into_inner()
         .json;
     serde_json::from_str(&json).expect("report is JSON")
-}
-
-/// The `pairctl` binary built beside this test binary (cargo builds the
-/// workspace's binaries before running its tests).
-pub fn pairctl_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>/deps");
-    let bin = dir.join("pairctl");
-    assert!(
-        bin.exists(),
-        "{} not found: build it first with `cargo build -p pairctl` (cargo test --workspace does)",
-        bin.display()
-    );
-    bin
 }

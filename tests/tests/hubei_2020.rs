@@ -1,12 +1,11 @@
 //! The built-in hubei-2020 scenario end to end, the way a user runs it:
-//! `pairctl up` starting central, 19 provinces and 16 cities as 36 separate
+//! `pairctl up` (built for the tests as `pairctl-under-test`) starting central, 19 provinces and 16 cities as 36 separate
 //! processes on loopback, at high speed. Asserts the report it writes.
 
 use std::process::Command;
 
 use counterpart_domain::scenario;
 use counterpart_tests::checks::{self, assert_holds};
-use counterpart_tests::cluster::pairctl_binary;
 use counterpart_tests::scenario_path;
 
 #[test]
@@ -15,7 +14,7 @@ fn hubei_2020_replays_the_nhc_table_and_closes_every_case() {
     std::fs::create_dir_all(&dir).unwrap();
     let report_path = dir.join("report.json");
     let path = scenario_path("hubei-2020");
-    let output = Command::new(pairctl_binary())
+    let output = Command::new(env!("CARGO_BIN_EXE_pairctl-under-test"))
         .args(["up", "--day-ms", "50", "--scenario"])
         .arg(&path)
         .arg("--report")

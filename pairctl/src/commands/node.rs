@@ -24,12 +24,27 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(4);
 
 pub fn run(args: NodeArgs) -> anyhow::Result<ExitCode> {
     let id = node_id(&args)?;
-    node_kit::telemetry::init(&id);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(serve(args, id))?;
+    runtime.block_on(async {
+        // The OTLP exporter needs the runtime; spans are flushed on the way
+        // out, whether the node stopped cleanly or not.
+        let telemetry = node_kit::telemetry::init(&service_name(args.role, &id));
+        let served = serve(args, id).await;
+        telemetry.shutdown().await;
+        served
+    })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The OpenTelemetry service name: `central`, `province-<id>`, `city-<id>`.
+fn service_name(role: NodeRole, id: &str) -> String {
+    match role {
+        NodeRole::Central => CENTRAL_ID.to_string(),
+        NodeRole::Province => format!("province-{id}"),
+        NodeRole::City => format!("city-{id}"),
+    }
 }
 
 /// The node's id: `central` for central, else the required `--id`.
