@@ -44,6 +44,10 @@ pub enum Command {
     /// Runs one node in this process (what `up` starts as a child).
     #[command(hide = true)]
     Node(NodeArgs),
+    /// Checks a run's traces against the protocol: one trace per case,
+    /// three services, real call edges, stages in order; exit 1 on a
+    /// violation.
+    CheckTraces(CheckTracesArgs),
 }
 
 /// Where central listens, for the query commands.
@@ -84,6 +88,12 @@ pub struct UpArgs {
     /// Give up after this many seconds [default: 2 x scenario days x day-ms + 60 s]
     #[arg(long)]
     pub timeout_s: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckTracesArgs {
+    /// A Jaeger JSON export ({"data": [...]}) or a JSON array of spans.
+    pub file: PathBuf,
 }
 
 /// The role of a node started by `pairctl node`.

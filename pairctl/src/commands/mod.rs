@@ -4,6 +4,7 @@
 //! its children's `PR_SET_PDEATHSIG` is tied to the thread that spawned
 //! them, which must then live as long as the launcher (the main thread).
 
+pub mod check_traces;
 pub mod ledger;
 pub mod node;
 pub mod pairings;
@@ -20,6 +21,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         // The node builds its own runtime, after its telemetry.
         Command::Node(args) => node::run(args),
+        Command::CheckTraces(args) => check_traces::run(args),
         command => {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -31,7 +33,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     Command::Pairings(args) => pairings::run(args).await,
                     Command::Ledger(args) => ledger::run(args).await,
                     Command::Report(args) => report::run(args).await,
-                    Command::Node(_) => unreachable!("dispatched above"),
+                    Command::CheckTraces(_) | Command::Node(_) => unreachable!("dispatched above"),
                 }
             })
         }
