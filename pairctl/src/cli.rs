@@ -48,6 +48,39 @@ pub enum Command {
     /// three services, real call edges, stages in order; exit 1 on a
     /// violation.
     CheckTraces(CheckTracesArgs),
+    /// Asks a node's gRPC health service whether it serves: exit 0 if so,
+    /// 1 otherwise (the containers' health check).
+    Probe(ProbeArgs),
+    /// Writes the docker compose file of a scenario.
+    Compose(ComposeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// The node's address: host:port or a URL.
+    #[arg(long, default_value = "127.0.0.1:50051")]
+    pub addr: String,
+    /// The gRPC service to ask about; empty asks about the server as a whole.
+    #[arg(long, default_value = "")]
+    pub service: String,
+    /// Fail when no answer came within this many milliseconds.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    pub timeout_ms: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct ComposeArgs {
+    /// Scenario file [default: deploy/scenarios/hubei-2020.toml]; the image
+    /// must hold it under /scenarios.
+    #[arg(long)]
+    pub scenario: Option<PathBuf>,
+    /// Wall milliseconds per scenario day (PAIRING_DAY_MS overrides it when
+    /// compose runs).
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(i64).range(1..=86_400_000))]
+    pub day_ms: i64,
+    /// Write the file here instead of stdout.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 /// Where central listens, for the query commands.

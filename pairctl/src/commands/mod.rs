@@ -5,9 +5,11 @@
 //! them, which must then live as long as the launcher (the main thread).
 
 pub mod check_traces;
+pub mod compose;
 pub mod ledger;
 pub mod node;
 pub mod pairings;
+pub mod probe;
 pub mod report;
 pub mod status;
 pub mod up;
@@ -22,6 +24,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         // The node builds its own runtime, after its telemetry.
         Command::Node(args) => node::run(args),
         Command::CheckTraces(args) => check_traces::run(args),
+        Command::Compose(args) => compose::run(args),
         command => {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -33,7 +36,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     Command::Pairings(args) => pairings::run(args).await,
                     Command::Ledger(args) => ledger::run(args).await,
                     Command::Report(args) => report::run(args).await,
-                    Command::CheckTraces(_) | Command::Node(_) => unreachable!("dispatched above"),
+                    Command::Probe(args) => probe::run(args).await,
+                    Command::CheckTraces(_) | Command::Node(_) | Command::Compose(_) => {
+                        unreachable!("dispatched above")
+                    }
                 }
             })
         }

@@ -1,0 +1,404 @@
+//! The compose file of a scenario, rendered by hand: central, one service
+//! per province and per city, and Jaeger. The 36 node blocks of hubei-2020
+//! differ only in role and id, so they are generated rather than written;
+//! the output is deterministic (scenario order, fixed layout), so the
+//! committed `deploy/docker-compose.yml` is checked against it.
+//!
+//! A fixed shape needs no YAML library. Every value written is either a
+//! constant of this module or an id checked by [`dns_label`], so nothing
+//! needs escaping. The file keeps to what both Docker Compose v2 and
+//! Debian's docker-compose 1.29 accept: no `version`, no top-level `name`,
+//! `profiles`, `healthcheck` with `start_period`,
+//! `depends_on: condition: service_healthy`.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use counterpart_domain::scenario::Scenario;
+
+use crate::cli::NodeRole;
+use crate::plan::CENTRAL_ID;
+
+/// The node image; `COUNTERPART_IMAGE` picks another tag.
+pub const NODE_IMAGE: &str = "${COUNTERPART_IMAGE:-counterpart:dev}";
+/// Jaeger 2.x all-in-one: OTLP gRPC on 4317, UI on 16686.
+pub const JAEGER_IMAGE: &str = "jaegertracing/jaeger:2.6.0";
+/// The compose profile that starts Jaeger. Nodes do not depend on it, so
+/// the cluster runs without it where the image cannot be pulled.
+pub const JAEGER_PROFILE: &str = "jaeger";
+/// Where the nodes send spans. Unset: Jaeger; set: that endpoint; set
+/// empty (`OTLP_ENDPOINT=`): no export at all (`-` rather than `:-`, so
+/// an empty value is kept).
+pub const OTLP_ENDPOINT: &str = "${OTLP_ENDPOINT-http://jaeger:4317}";
+/// Every node listens on this port in its own container.
+pub const NODE_PORT: u16 = 50051;
+/// Where the image keeps the scenario files.
+pub const SCENARIO_DIR: &str = "/scenarios";
+/// Health probe period. Docker 20.10 runs the first probe one interval
+/// after start, and provinces and cities wait for central's, so start-up
+/// takes about two intervals; each probe is a process in the container,
+/// so a shorter period costs CPU across 36 containers.
+pub const HEALTH_INTERVAL_S: u32 = 2;
+/// Restarts after a crash, bounded: a node that cannot load its scenario
+/// would otherwise restart for ever. A restarted node registers again.
+pub const RESTART_POLICY: &str = "on-failure:5";
+
+/// What the compose file is made from: the scenario's file name (as found
+/// in the image), its nodes, and the clock speed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComposePlan {
+    pub scenario_name: String,
+    pub scenario_file: String,
+    pub day_ms: i64,
+    pub provinces: Vec<String>,
+    pub cities: Vec<String>,
+}
+
+impl ComposePlan {
+    /// The plan for `scenario`, read from `path`. Refuses a file name or a
+    /// node id that cannot be a path in the image or a DNS name (service
+    /// names are the nodes' host names).
+    pub fn from_scenario(scenario: &Scenario, path: &Path, day_ms: i64) -> Result<Self, String> {
+        let scenario_file = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .filter(|n| {
+                n.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+            })
+            .filter(|n| !n.starts_with('.'))
+            .ok_or_else(|| {
+                format!(
+                    "scenario file name {:?}: use letters, digits, '.', '_' and '-'",
+                    path.display()
+                )
+            })?
+            .to_string();
+        if day_ms <= 0 {
+            return Err(format!("day_ms: {day_ms} is not positive"));
+        }
+        let ids = |field: &str, ids: Vec<&str>| -> Result<Vec<String>, String> {
+            ids.into_iter()
+                .enumerate()
+                .map(|(i, id)| dns_label(id).map_err(|e| format!("{field}[{i}].id: {e}")))
+                .collect()
+        };
+        Ok(ComposePlan {
+            scenario_name: scenario.name.clone(),
+            scenario_file,
+            day_ms,
+            provinces: ids(
+                "provinces",
+                scenario.provinces.iter().map(|p| p.id.as_str()).collect(),
+            )?,
+            cities: ids(
+                "cities",
+                scenario.cities.iter().map(|c| c.id.as_str()).collect(),
+            )?,
+        })
+    }
+
+    fn scenario_in_image(&self) -> String {
+        format!("{SCENARIO_DIR}/{}", self.scenario_file)
+    }
+}
+
+/// `id` if it can be part of a DNS label: lowercase letters, digits and
+/// inner hyphens, short enough for `province-` in front.
+pub fn dns_label(id: &str) -> Result<String, String> {
+    let fits = !id.is_empty()
+        && id.len() <= 50
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !id.starts_with('-')
+        && !id.ends_with('-');
+    if fits {
+        Ok(id.to_string())
+    } else {
+        Err(format!(
+            "{id:?} cannot be a host name: use 1 to 50 lowercase letters, digits and inner '-'"
+        ))
+    }
+}
+
+/// The compose service (and host name, and OTel service name) of a node.
+pub fn service_name(role: NodeRole, id: &str) -> String {
+    match role {
+        NodeRole::Central => CENTRAL_ID.to_string(),
+        NodeRole::Province => format!("province-{id}"),
+        NodeRole::City => format!("city-{id}"),
+    }
+}
+
+/// The binary in the image that runs `role`.
+pub fn binary(role: NodeRole) -> &'static str {
+    match role {
+        NodeRole::Central => "/central",
+        NodeRole::Province => "/province-node",
+        NodeRole::City => "/city-node",
+    }
+}
+
+/// The whole compose file.
+pub fn render(plan: &ComposePlan) -> String {
+    let mut out = String::new();
+    header(&mut out, plan);
+    out.push_str("services:\n");
+    central_service(&mut out, plan);
+    for id in &plan.provinces {
+        node_service(&mut out, plan, NodeRole::Province, id);
+    }
+    for id in &plan.cities {
+        node_service(&mut out, plan, NodeRole::City, id);
+    }
+    jaeger_service(&mut out);
+    out
+}
+
+fn header(out: &mut String, plan: &ComposePlan) {
+    let nodes = 1 + plan.provinces.len() + plan.cities.len();
+    let _ = writeln!(
+        out,
+        "# Generated by `pairctl compose` (pairctl/src/compose.rs) for scenario {}: do not edit.\n\
+         # Regenerate: cargo run -p pairctl -- compose --scenario deploy/scenarios/{} \\\n\
+         #     --day-ms {} --out deploy/docker-compose.yml\n\
+         # {nodes} nodes: central, {} provinces, {} cities; Jaeger in profile `{JAEGER_PROFILE}`.\n\
+         # See deploy/README.md.",
+        plan.scenario_name,
+        plan.scenario_file,
+        plan.day_ms,
+        plan.provinces.len(),
+        plan.cities.len(),
+    );
+}
+
+fn central_service(out: &mut String, plan: &ComposePlan) {
+    let name = service_name(NodeRole::Central, CENTRAL_ID);
+    service_head(out, &name, NodeRole::Central);
+    environment(
+        out,
+        &[
+            ("PAIRING_SCENARIO", plan.scenario_in_image()),
+            ("PAIRING_LISTEN", format!("0.0.0.0:{NODE_PORT}")),
+            (
+                "PAIRING_DAY_MS",
+                format!("${{PAIRING_DAY_MS:-{}}}", plan.day_ms),
+            ),
+            ("OTEL_SERVICE_NAME", name.clone()),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", OTLP_ENDPOINT.to_string()),
+        ],
+    );
+    // Loopback only: pairctl on this machine reaches central, nobody else.
+    let _ = writeln!(
+        out,
+        "    ports:\n      - \"127.0.0.1:{NODE_PORT}:{NODE_PORT}\""
+    );
+    node_tail(out, None);
+}
+
+fn node_service(out: &mut String, plan: &ComposePlan, role: NodeRole, id: &str) {
+    let name = service_name(role, id);
+    service_head(out, &name, role);
+    environment(
+        out,
+        &[
+            ("PAIRING_SCENARIO", plan.scenario_in_image()),
+            ("PAIRING_NODE_ID", id.to_string()),
+            (
+                "PAIRING_CENTRAL",
+                format!("http://{CENTRAL_ID}:{NODE_PORT}"),
+            ),
+            ("PAIRING_LISTEN", format!("0.0.0.0:{NODE_PORT}")),
+            ("PAIRING_ADVERTISE", format!("http://{name}:{NODE_PORT}")),
+            ("OTEL_SERVICE_NAME", name.clone()),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", OTLP_ENDPOINT.to_string()),
+        ],
+    );
+    node_tail(out, Some(CENTRAL_ID));
+}
+
+fn service_head(out: &mut String, name: &str, role: NodeRole) {
+    let _ = writeln!(
+        out,
+        "  {name}:\n    image: \"{NODE_IMAGE}\"\n    command: [\"{}\"]",
+        binary(role)
+    );
+}
+
+fn environment(out: &mut String, vars: &[(&str, String)]) {
+    out.push_str("    environment:\n");
+    for (key, value) in vars {
+        debug_assert!(
+            !value.contains('"') && !value.contains('\\'),
+            "{key}: {value}"
+        );
+        let _ = writeln!(out, "      {key}: \"{value}\"");
+    }
+}
+
+/// Health check (the image has no shell: `pairctl probe` asks the node's
+/// gRPC health service), restart policy, and the wait for central.
+fn node_tail(out: &mut String, after: Option<&str>) {
+    let _ = writeln!(
+        out,
+        "    healthcheck:\n      \
+         test: [\"CMD\", \"/pairctl\", \"probe\", \"--addr\", \"127.0.0.1:{NODE_PORT}\", \"--timeout-ms\", \"1500\"]\n      \
+         interval: {HEALTH_INTERVAL_S}s\n      \
+         timeout: 3s\n      \
+         retries: 5\n      \
+         start_period: 10s\n    \
+         restart: \"{RESTART_POLICY}\""
+    );
+    if let Some(service) = after {
+        let _ = writeln!(
+            out,
+            "    depends_on:\n      {service}:\n        condition: service_healthy"
+        );
+    }
+}
+
+fn jaeger_service(out: &mut String) {
+    let _ = writeln!(
+        out,
+        "  jaeger:\n    \
+         image: \"{JAEGER_IMAGE}\"\n    \
+         profiles: [\"{JAEGER_PROFILE}\"]\n    \
+         environment:\n      \
+         JAEGER_LISTEN_HOST: \"0.0.0.0\"\n    \
+         ports:\n      \
+         - \"127.0.0.1:16686:16686\"\n      \
+         - \"127.0.0.1:4317:4317\"\n    \
+         restart: \"{RESTART_POLICY}\""
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+    use std::path::PathBuf;
+
+    fn small() -> (Scenario, PathBuf) {
+        let path = PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../deploy/scenarios/small.toml"
+        ));
+        (counterpart_domain::scenario::load(&path).unwrap(), path)
+    }
+
+    fn small_file() -> String {
+        let (scenario, path) = small();
+        render(&ComposePlan::from_scenario(&scenario, &path, 200).unwrap())
+    }
+
+    /// Each service's lines, by service name.
+    fn services(file: &str) -> BTreeMap<String, String> {
+        let mut blocks = BTreeMap::<String, String>::new();
+        let mut current = None;
+        for line in file.lines() {
+            if line.starts_with("  ") && !line.starts_with("   ") {
+                current = Some(line.trim().trim_end_matches(':').to_string());
+            }
+            if let Some(name) = &current {
+                let block = blocks.entry(name.clone()).or_default();
+                block.push_str(line);
+                block.push('\n');
+            }
+        }
+        blocks
+    }
+
+    fn block(file: &str, name: &str) -> String {
+        services(file)
+            .remove(name)
+            .unwrap_or_else(|| panic!("no service {name} in\n{file}"))
+    }
+
+    #[test]
+    fn every_node_of_the_scenario_is_a_service() {
+        let file = small_file();
+        let names: Vec<String> = services(&file).into_keys().collect();
+        let (scenario, _) = small();
+        assert_eq!(
+            names.len(),
+            1 + scenario.provinces.len() + scenario.cities.len() + 1
+        );
+        for name in [
+            "central",
+            "province-alpha",
+            "province-beta",
+            "city-north",
+            "jaeger",
+        ] {
+            assert!(
+                names.iter().any(|n| n == name),
+                "{name} missing from {names:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_province_advertises_its_service_name_and_waits_for_central() {
+        let file = small_file();
+        let alpha = block(&file, "province-alpha");
+        for line in [
+            "command: [\"/province-node\"]",
+            "PAIRING_NODE_ID: \"alpha\"",
+            "PAIRING_CENTRAL: \"http://central:50051\"",
+            "PAIRING_LISTEN: \"0.0.0.0:50051\"",
+            "PAIRING_ADVERTISE: \"http://province-alpha:50051\"",
+            "OTEL_SERVICE_NAME: \"province-alpha\"",
+            "OTEL_EXPORTER_OTLP_ENDPOINT: \"${OTLP_ENDPOINT-http://jaeger:4317}\"",
+            "PAIRING_SCENARIO: \"/scenarios/small.toml\"",
+            "condition: service_healthy",
+            "\"/pairctl\", \"probe\"",
+            "restart: \"on-failure:5\"",
+        ] {
+            assert!(alpha.contains(line), "missing {line} in\n{alpha}");
+        }
+    }
+
+    #[test]
+    fn only_central_publishes_a_port_and_on_loopback() {
+        let file = small_file();
+        let central = block(&file, "central");
+        assert!(central.contains("\"127.0.0.1:50051:50051\""), "{central}");
+        assert!(central.contains("PAIRING_DAY_MS: \"${PAIRING_DAY_MS:-200}\""));
+        assert!(!central.contains("depends_on"), "central waits for nobody");
+        assert!(central.contains("healthcheck:"));
+        let published = file.lines().filter(|l| l.contains(":50051:")).count();
+        assert_eq!(published, 1);
+        assert!(
+            !file.contains("0.0.0.0:16686"),
+            "Jaeger's UI stays on loopback"
+        );
+    }
+
+    #[test]
+    fn jaeger_is_optional_and_nobody_depends_on_it() {
+        let file = small_file();
+        assert!(block(&file, "jaeger").contains("profiles: [\"jaeger\"]"));
+        assert!(
+            !file.contains("      jaeger:\n"),
+            "a node depends on jaeger"
+        );
+    }
+
+    #[test]
+    fn an_id_that_cannot_be_a_host_name_is_refused() {
+        let (mut scenario, path) = small();
+        scenario.cities[1].id = "North_2".into();
+        let err = ComposePlan::from_scenario(&scenario, &path, 200).unwrap_err();
+        assert!(err.starts_with("cities[1].id: \"North_2\""), "{err}");
+        assert!(dns_label("-a").is_err() && dns_label("").is_err());
+        assert!(dns_label("enshi-2").is_ok());
+    }
+
+    #[test]
+    fn a_scenario_file_name_that_needs_quoting_is_refused() {
+        let (scenario, _) = small();
+        let err = ComposePlan::from_scenario(&scenario, Path::new("/x/my \"s\".toml"), 200);
+        assert!(err.unwrap_err().starts_with("scenario file name"));
+    }
+}
