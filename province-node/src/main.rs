@@ -34,7 +34,15 @@ struct Cli {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    node_kit::telemetry::init(&format!("province-{}", cli.id));
+    let telemetry = node_kit::telemetry::init(&format!("province-{}", cli.id));
+    let code = run(cli).await;
+    // The node has stopped: flush the spans it has not exported yet.
+    telemetry.shutdown().await;
+    code
+}
+
+/// Loads the scenario and runs the node until a signal or its own failure.
+async fn run(cli: Cli) -> ExitCode {
     let scenario = match counterpart_domain::scenario::load(&cli.scenario) {
         Ok(scenario) => Arc::new(scenario),
         Err(e) => {
