@@ -1,6 +1,7 @@
 //! The tick loop: registers with central, then on every tick asks the
 //! [`Donor`](crate::donor::Donor) what to send now, hands each message to the
-//! courier, and reports each outcome back to the machine.
+//! courier inside its sender span (in the case's trace), and reports each
+//! outcome back to the machine.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -10,15 +11,18 @@ use node_kit::client::{channel, request};
 use node_kit::courier::Courier;
 use node_kit::header::HeaderFactory;
 use node_kit::registration::{register, tick_period};
+use node_kit::trace::{self, key, Stage};
 use pairing_proto::v1::central_authority_client::CentralAuthorityClient;
 use pairing_proto::v1::recipient_city_client::RecipientCityClient;
-use pairing_proto::v1::Role;
+use pairing_proto::v1::{Registration, Role};
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 use tonic::Status;
+use tracing::Instrument;
 
 use crate::outbound::{Destination, Outbound};
 use crate::service::{scenario_now, SharedDonor};
+use crate::spans::{self, CaseOfMessage};
 
 /// Tick period before central has given the clock (and with it the speed).
 pub const IDLE_TICK: Duration = Duration::from_millis(100);
@@ -59,14 +63,7 @@ impl Driver {
         advertised: String,
         shutdown: CancellationToken,
     ) -> Result<(), String> {
-        let registration = register(
-            &self.central_endpoint,
-            &self.headers,
-            Role::Province,
-            &advertised,
-            &shutdown,
-        )
-        .await;
+        let registration = self.register(&advertised, &shutdown).await;
         let registration = match registration {
             None => return Ok(()),
             Some(Err(status)) => {
@@ -101,26 +98,71 @@ impl Driver {
         }
     }
 
+    /// Registers with central in a `province.register` span, the root of a
+    /// trace of its own (registration is about no case), which ends here.
+    async fn register(
+        &self,
+        advertised: &str,
+        shutdown: &CancellationToken,
+    ) -> Option<Result<Registration, Status>> {
+        let span = trace::client_span(spans::name::REGISTER, Stage::Launch, None);
+        trace::annotate(&span, key::PROVINCE, self.headers.node_id());
+        let registration = register(
+            &self.central_endpoint,
+            &self.headers,
+            Role::Province,
+            advertised,
+            shutdown,
+        )
+        .instrument(span.clone())
+        .await;
+        if let Some(Err(status)) = &registration {
+            trace::fail(&span, status.message());
+        }
+        registration
+    }
+
+    /// Runs outside any span, so that messages about no case start traces
+    /// of their own.
     fn tick(&mut self) {
-        let outbound = {
+        let outbound: Vec<(Outbound, Option<CaseOfMessage>)> = {
             let mut donor = self.shared.lock();
             if donor.clock().is_none() {
                 return;
             }
             let now = scenario_now(&donor);
-            donor.on_tick(now)
+            let outbound = donor.on_tick(now);
+            outbound
+                .into_iter()
+                .map(|message| {
+                    let case = spans::case_of(&donor, &message);
+                    (message, case)
+                })
+                .collect()
         };
-        for message in outbound {
-            self.send(message);
+        for (message, case) in outbound {
+            let span = spans::outbound_span(
+                &self.shared.traces,
+                self.headers.node_id(),
+                &message,
+                case.as_ref(),
+            );
+            // The courier sends in the span current at dispatch.
+            let _entered = span.enter();
+            self.send(message, span.clone());
         }
     }
 
-    /// Hands `message` to the courier; its outcome goes back to the machine.
-    fn send(&mut self, message: Outbound) {
+    /// Hands `message` to the courier; its outcome goes back to the machine
+    /// and a failure marks `span`, the message's sender span.
+    fn send(&mut self, message: Outbound, span: tracing::Span) {
         let key = message.key();
         let what = message.describe();
         let shared = self.shared.clone();
         let on_done = move |outcome: Result<(), Status>| {
+            if let Err(status) = &outcome {
+                trace::fail(&span, status.message());
+            }
             let mut donor = shared.lock();
             let now = scenario_now(&donor);
             donor.on_sent(&key, outcome, now);

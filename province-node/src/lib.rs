@@ -11,6 +11,8 @@
 //! - [`service`]: the `DonorProvince` gRPC service around the machine.
 //! - [`driver`]: registration and the tick loop that sends what the machine
 //!   returns.
+//! - [`spans`]: what each traced message's span is called and records, so
+//!   that one case is one trace across the nodes.
 //! - [`start`] (this file): binds, serves, registers and ticks.
 
 pub mod donor;
@@ -18,6 +20,7 @@ pub mod driver;
 pub mod outbound;
 pub mod planner;
 pub mod service;
+pub mod spans;
 
 use std::sync::Arc;
 

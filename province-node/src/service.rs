@@ -1,11 +1,14 @@
-//! The `DonorProvince` gRPC service: a thin adapter that counts each
-//! message, hands it to the [`Donor`] machine with the scenario time, and
-//! returns the machine's answer. The lock is never held across an await.
+//! The `DonorProvince` gRPC service: a thin adapter that opens each
+//! message's span (a child of the caller's), counts the message, hands it to
+//! the [`Donor`] machine with the scenario time, and returns the machine's
+//! answer. The lock is never held across an await, nor a span entered.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use counterpart_domain::clock::{unix_now_ms, ScenarioTime};
 use node_kit::counters::MessageCounters;
+use node_kit::trace::{self, CaseTraces};
+use opentelemetry::trace::TraceId;
 use pairing_proto::v1::donor_province_server::DonorProvince;
 use pairing_proto::v1::{
     Ack, Adjustment, Assignment, ClockStart, DemobilisationOrder, Evaluation, NeedsUpdate,
@@ -14,21 +17,25 @@ use pairing_proto::v1::{
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
+use tonic::metadata::MetadataMap;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::donor::Donor;
+use crate::spans::{self, Inbound};
 
 /// Plan proposals waiting to be written to one negotiation stream. The city
 /// sends one update per report interval, so a few suffice; a city that
 /// stops reading stalls only its own stream.
 pub const PROPOSAL_QUEUE: usize = 4;
 
-/// The donor machine shared by the service and the driver, and the
-/// messages received so far.
+/// The donor machine shared by the service and the driver, the messages
+/// received so far, and the trace of each case (the service remembers it,
+/// the driver's sends join it).
 #[derive(Debug)]
 pub struct SharedDonor {
     donor: Mutex<Donor>,
     pub counters: MessageCounters,
+    pub traces: CaseTraces,
 }
 
 impl SharedDonor {
@@ -36,6 +43,7 @@ impl SharedDonor {
         SharedDonor {
             donor: Mutex::new(donor),
             counters: MessageCounters::default(),
+            traces: CaseTraces::default(),
         }
     }
 
@@ -71,54 +79,111 @@ impl ProvinceService {
         ProvinceService { shared, shutdown }
     }
 
-    /// Counts `kind`, applies `message` to the machine, logs a refusal.
-    fn apply<M>(
+    /// Opens the message's span as a child of the caller's, counts the
+    /// message, applies it to the machine and records the outcome on the
+    /// span. An accepted message about a case makes its span the case's
+    /// trace context if the province has none yet; a refused one changes
+    /// nothing, not even that.
+    fn apply<M: Inbound>(
         &self,
-        kind: &'static str,
         request: Request<M>,
         handler: impl FnOnce(&mut Donor, &M, ScenarioTime) -> Result<Ack, Status>,
     ) -> Result<Response<Ack>, Status> {
-        self.shared.counters.count(kind);
+        let span = trace::server_span(M::SPAN, M::STAGE, request.metadata());
+        let _entered = span.enter();
+        self.shared.counters.count(M::KIND);
         let message = request.into_inner();
+        message.annotate(&span);
         let outcome = {
             let mut donor = self.shared.lock();
             let now = scenario_now(&donor);
-            handler(&mut donor, &message, now)
+            let outcome = handler(&mut donor, &message, now);
+            spans::annotate_case(&span, &donor, &message);
+            outcome
         };
-        if let Err(status) = &outcome {
-            tracing::warn!(kind, code = ?status.code(), message = status.message(), "refused");
+        match &outcome {
+            Err(status) => {
+                tracing::warn!(kind = M::KIND, code = ?status.code(), message = status.message(), "refused");
+                trace::fail(&span, status.message());
+            }
+            Ok(_) => {
+                if let Some(trouble) = message.trouble() {
+                    trace::fail(&span, &trouble);
+                }
+                if let Some(case_id) = message.case_id() {
+                    self.shared.traces.remember(case_id, &span);
+                }
+            }
         }
         outcome.map(Response::new)
+    }
+}
+
+/// What one negotiation stream shares between its updates: the stream's
+/// own trace context, from the metadata sent when the city opened it.
+struct NegotiationStream {
+    shared: Arc<SharedDonor>,
+    metadata: MetadataMap,
+    trace_id: Option<TraceId>,
+}
+
+impl NegotiationStream {
+    /// Answers one needs update inside its own `province.plan` span.
+    fn answer(&self, update: &NeedsUpdate) -> Result<PlanProposal, Status> {
+        let span = spans::plan_span(
+            &self.shared.traces,
+            &self.metadata,
+            self.trace_id,
+            &update.case_id,
+        );
+        let _entered = span.enter();
+        self.shared.counters.count(NeedsUpdate::KIND);
+        update.annotate(&span);
+        let answer = {
+            let mut donor = self.shared.lock();
+            let now = scenario_now(&donor);
+            let answer = donor.on_needs_update(update, now);
+            spans::annotate_case(&span, &donor, update);
+            answer
+        };
+        match &answer {
+            Err(status) => {
+                tracing::warn!(code = ?status.code(), message = status.message(), "needs update refused");
+                trace::fail(&span, status.message());
+            }
+            Ok(_) => self.shared.traces.remember(&update.case_id, &span),
+        }
+        answer
     }
 }
 
 #[tonic::async_trait]
 impl DonorProvince for ProvinceService {
     async fn start_clock(&self, request: Request<ClockStart>) -> Result<Response<Ack>, Status> {
-        self.apply("ClockStart", request, |d, m, _| d.on_clock_start(m))
+        self.apply(request, |d, m, _| d.on_clock_start(m))
     }
 
     async fn assign(&self, request: Request<Assignment>) -> Result<Response<Ack>, Status> {
-        self.apply("Assignment", request, Donor::on_assignment)
+        self.apply(request, Donor::on_assignment)
     }
 
     async fn evaluate(&self, request: Request<Evaluation>) -> Result<Response<Ack>, Status> {
-        self.apply("Evaluation", request, Donor::on_evaluation)
+        self.apply(request, Donor::on_evaluation)
     }
 
     async fn adjust(&self, request: Request<Adjustment>) -> Result<Response<Ack>, Status> {
-        self.apply("Adjustment", request, Donor::on_adjustment)
+        self.apply(request, Donor::on_adjustment)
     }
 
     async fn demobilise(
         &self,
         request: Request<DemobilisationOrder>,
     ) -> Result<Response<Ack>, Status> {
-        self.apply("DemobilisationOrder", request, Donor::on_demobilisation)
+        self.apply(request, Donor::on_demobilisation)
     }
 
     async fn confirm_receipt(&self, request: Request<Receipt>) -> Result<Response<Ack>, Status> {
-        self.apply("Receipt", request, Donor::on_receipt)
+        self.apply(request, Donor::on_receipt)
     }
 
     type NegotiatePlanStream = ReceiverStream<Result<PlanProposal, Status>>;
@@ -129,9 +194,14 @@ impl DonorProvince for ProvinceService {
         &self,
         request: Request<Streaming<NeedsUpdate>>,
     ) -> Result<Response<Self::NegotiatePlanStream>, Status> {
+        let stream = NegotiationStream {
+            shared: self.shared.clone(),
+            trace_id: spans::stream_trace(request.metadata()),
+            metadata: request.metadata().clone(),
+        };
         let mut updates = request.into_inner();
         let (proposals, rx) = mpsc::channel(PROPOSAL_QUEUE);
-        let (shared, shutdown) = (self.shared.clone(), self.shutdown.clone());
+        let shutdown = self.shutdown.clone();
         tokio::spawn(async move {
             loop {
                 let next = tokio::select! {
@@ -147,16 +217,8 @@ impl DonorProvince for ProvinceService {
                         break;
                     }
                 };
-                shared.counters.count("NeedsUpdate");
-                let answer = {
-                    let mut donor = shared.lock();
-                    let now = scenario_now(&donor);
-                    donor.on_needs_update(&update, now)
-                };
+                let answer = stream.answer(&update);
                 let refused = answer.is_err();
-                if let Err(status) = &answer {
-                    tracing::warn!(code = ?status.code(), message = status.message(), "needs update refused");
-                }
                 if proposals.send(answer).await.is_err() || refused {
                     break;
                 }
