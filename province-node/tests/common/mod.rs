@@ -113,6 +113,17 @@ pub struct CentralInbox {
     pub capacity: Vec<CapacityReport>,
     pub acknowledgements: Vec<AssignmentAcknowledgement>,
     pub reports: Vec<SupervisoryReport>,
+    /// The `traceparent` of each message, by kind ("" when absent).
+    pub traceparents: Vec<(&'static str, String)>,
+}
+
+/// The `traceparent` a request carries, "" when none.
+pub fn traceparent<T>(r: &Request<T>) -> String {
+    r.metadata()
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// A central that accepts everything and records it; it hands out
@@ -130,18 +141,18 @@ fn ack() -> Result<Response<Ack>, Status> {
 #[tonic::async_trait]
 impl CentralAuthority for FakeCentral {
     async fn register(&self, r: Request<RegisterNode>) -> Result<Response<Registration>, Status> {
-        self.inbox
-            .lock()
-            .unwrap()
-            .registrations
-            .push(r.into_inner());
+        let mut inbox = self.inbox.lock().unwrap();
+        inbox.traceparents.push(("RegisterNode", traceparent(&r)));
+        inbox.registrations.push(r.into_inner());
         Ok(Response::new(Registration {
             scenario: "test".into(),
             clock: self.clock.clone(),
         }))
     }
     async fn report_capacity(&self, r: Request<CapacityReport>) -> Result<Response<Ack>, Status> {
-        self.inbox.lock().unwrap().capacity.push(r.into_inner());
+        let mut inbox = self.inbox.lock().unwrap();
+        inbox.traceparents.push(("CapacityReport", traceparent(&r)));
+        inbox.capacity.push(r.into_inner());
         ack()
     }
     async fn request_assistance(
@@ -154,15 +165,19 @@ impl CentralAuthority for FakeCentral {
         &self,
         r: Request<AssignmentAcknowledgement>,
     ) -> Result<Response<Ack>, Status> {
-        self.inbox
-            .lock()
-            .unwrap()
-            .acknowledgements
-            .push(r.into_inner());
+        let mut inbox = self.inbox.lock().unwrap();
+        inbox
+            .traceparents
+            .push(("AssignmentAcknowledgement", traceparent(&r)));
+        inbox.acknowledgements.push(r.into_inner());
         ack()
     }
     async fn submit_report(&self, r: Request<SupervisoryReport>) -> Result<Response<Ack>, Status> {
-        self.inbox.lock().unwrap().reports.push(r.into_inner());
+        let mut inbox = self.inbox.lock().unwrap();
+        inbox
+            .traceparents
+            .push(("SupervisoryReport", traceparent(&r)));
+        inbox.reports.push(r.into_inner());
         ack()
     }
     async fn request_demobilisation(
@@ -192,6 +207,8 @@ impl CentralAuthority for FakeCentral {
 #[derive(Debug, Clone, Default)]
 pub struct FakeCity {
     pub shipments: Arc<Mutex<Vec<Shipment>>>,
+    /// The `traceparent` of each shipment, in order ("" when absent).
+    pub traceparents: Arc<Mutex<Vec<String>>>,
 }
 
 #[tonic::async_trait]
@@ -206,6 +223,7 @@ impl RecipientCity for FakeCity {
         ack()
     }
     async fn deliver_shipment(&self, r: Request<Shipment>) -> Result<Response<Ack>, Status> {
+        self.traceparents.lock().unwrap().push(traceparent(&r));
         self.shipments.lock().unwrap().push(r.into_inner());
         ack()
     }
