@@ -8,7 +8,8 @@
 //! 2. the case's trace spans at least three services (city, central, a
 //!    donor) once the case was paired; two (city and central) before that
 //!    or when it was rejected, since no donor has a part in it yet;
-//! 3. the root is the one `city.request` and has no parent; every other
+//! 3. the root is the one `city.request` (found by the case id, or at the
+//!    top of the case's parent chains) and has no parent; every other
 //!    span has its parent among the spans; a server span's parent is a
 //!    client span of another service, the one the conventions name (a
 //!    real call edge);
@@ -16,13 +17,14 @@
 //!
 //! Each violation names the case, the span and the rule.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use serde::Serialize;
 
+use super::case::{Case, SpanIndex};
 use super::conventions::{self, CITY_REQUEST};
-use super::model::{Span, STAGE};
+use super::model::Span;
 use super::order;
 
 /// The rules the checker applies, one per kind of violation.
@@ -137,7 +139,7 @@ pub fn check(spans: &[Span]) -> CheckReport {
         ..CheckReport::default()
     };
     for (case_id, case_spans) in by_case {
-        let case = Case::new(case_id, case_spans);
+        let case = Case::new(case_id, case_spans, &index);
         let before = report.violations.len();
         check_root(&case, &mut report.violations);
         check_parents(&case, &index, &mut report.violations);
@@ -148,120 +150,6 @@ pub fn check(spans: &[Span]) -> CheckReport {
             .push(case.summary(report.violations.len() - before));
     }
     report
-}
-
-/// Every span by (trace id, span id), to find parents.
-pub(crate) struct SpanIndex<'a> {
-    spans: HashMap<(&'a str, &'a str), &'a Span>,
-}
-
-impl<'a> SpanIndex<'a> {
-    fn new(spans: &'a [Span]) -> Self {
-        let spans = spans
-            .iter()
-            .map(|s| ((s.trace_id.as_str(), s.span_id.as_str()), s))
-            .collect();
-        SpanIndex { spans }
-    }
-
-    /// The parent of `span` in its trace, if it has one and it is known.
-    pub(crate) fn parent(&self, span: &Span) -> Option<&'a Span> {
-        let parent_id = span.parent_span_id.as_deref()?;
-        self.spans
-            .get(&(span.trace_id.as_str(), parent_id))
-            .copied()
-    }
-}
-
-/// One case's spans, by start time, and the trace they should all be in.
-pub(crate) struct Case<'a> {
-    pub(crate) id: &'a str,
-    pub(crate) spans: Vec<&'a Span>,
-    pub(crate) root: Option<&'a Span>,
-    pub(crate) trace_id: &'a str,
-}
-
-impl<'a> Case<'a> {
-    fn new(id: &'a str, mut spans: Vec<&'a Span>) -> Self {
-        assert!(!spans.is_empty(), "a case is made from its spans");
-        spans.sort_by(|a, b| (a.start_unix_ns, &a.span_id).cmp(&(b.start_unix_ns, &b.span_id)));
-        // A parentless request first; a request with a parent is still the
-        // best guess of which trace the case meant to be in.
-        let requests = || spans.iter().copied().filter(|s| s.name == CITY_REQUEST);
-        let root = requests()
-            .find(|s| s.parent_span_id.is_none())
-            .or_else(|| requests().next());
-        let trace_id = match root {
-            Some(root) => root.trace_id.as_str(),
-            None => most_common_trace(&spans),
-        };
-        Case {
-            id,
-            spans,
-            root,
-            trace_id,
-        }
-    }
-
-    /// The span a case-wide violation names: the root, else the first.
-    fn anchor(&self) -> &'a Span {
-        self.root.unwrap_or(self.spans[0])
-    }
-
-    pub(crate) fn violation(&self, span: &Span, rule: Rule, message: String) -> Violation {
-        Violation {
-            case_id: self.id.to_string(),
-            span_id: span.span_id.clone(),
-            span_name: span.name.clone(),
-            rule,
-            message,
-        }
-    }
-
-    /// The spans of the case named `name`, by start time.
-    pub(crate) fn named<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'a Span> + 's {
-        self.spans.iter().copied().filter(move |s| s.name == name)
-    }
-
-    fn paired(&self) -> bool {
-        self.spans
-            .iter()
-            .any(|s| s.name == "central.assign" || s.name == "province.assignment")
-    }
-
-    fn summary(&self, violations: usize) -> CaseSummary {
-        let services: BTreeSet<&str> = self.spans.iter().map(|s| s.service.as_str()).collect();
-        let mut stages = self.spans.iter().filter_map(|s| s.attribute(STAGE));
-        let first_stage = stages.next().map(str::to_string);
-        let last_stage = stages
-            .next_back()
-            .map(str::to_string)
-            .or(first_stage.clone());
-        CaseSummary {
-            case_id: self.id.to_string(),
-            trace_id: self.trace_id.to_string(),
-            spans: self.spans.len(),
-            services: services.into_iter().map(str::to_string).collect(),
-            first_stage,
-            last_stage,
-            paired: self.paired(),
-            violations,
-        }
-    }
-}
-
-/// The trace most of `spans` are in; a tie goes to the earliest span's.
-fn most_common_trace<'a>(spans: &[&'a Span]) -> &'a str {
-    let mut counts: HashMap<&str, usize> = HashMap::new();
-    for span in spans {
-        *counts.entry(span.trace_id.as_str()).or_default() += 1;
-    }
-    let best = counts.values().copied().max().unwrap_or(0);
-    spans
-        .iter()
-        .map(|s| s.trace_id.as_str())
-        .find(|t| counts[t] == best)
-        .expect("a case has spans")
 }
 
 /// Rule 3, the root: one `city.request` without a parent.

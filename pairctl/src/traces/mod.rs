@@ -12,11 +12,13 @@
 //! - [`otlp`]: OTLP trace requests to spans, and an in-memory OTLP/gRPC
 //!   trace receiver for tests.
 //! - [`jaeger`]: a Jaeger JSON export (UI download or query API) to spans.
+//! - [`case`]: one case's spans, its root and trace; the parent index.
 //! - [`check`]: the checker: one trace per case, three services, call
 //!   edges, with per-case summaries and violations.
 //! - [`order`]: the checker's stage-order rule (no shipment before an
 //!   acknowledgement, no receipt before a shipment, ...).
 
+pub mod case;
 pub mod check;
 pub mod conventions;
 pub mod jaeger;

@@ -12,7 +12,8 @@
 
 use std::collections::HashMap;
 
-use super::check::{Case, Rule, SpanIndex, Violation};
+use super::case::{Case, SpanIndex};
+use super::check::{Rule, Violation};
 use super::conventions::{
     CENTRAL_ACKNOWLEDGEMENT, CENTRAL_CLOSE, CITY_SHIPMENT, PROVINCE_RECEIPT, PROVINCE_SHIP,
     PROVINCE_STAND_DOWN,

@@ -382,3 +382,15 @@ fn a_rejected_case_needs_only_city_and_central() {
     let alone = &t.spans[..1];
     assert_one(&check(alone), Rule::Services, "city.request");
 }
+
+#[test]
+fn a_request_sent_before_the_case_had_an_id_is_still_its_root() {
+    let mut spans = paired_case();
+    span_mut(&mut spans, "city.request")
+        .attributes
+        .remove(CASE_ID);
+    let report = check(&spans);
+    assert!(report.is_clean(), "{:#?}", report.violations);
+    assert_eq!(report.cases[0].spans, 20);
+    assert_eq!(report.cases[0].first_stage.as_deref(), Some("launch"));
+}
