@@ -151,3 +151,7 @@ impl RecipientCity for CityService {
 #[cfg(test)]
 #[path = "service_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "service_trace_tests.rs"]
+mod trace_tests;

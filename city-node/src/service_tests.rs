@@ -251,3 +251,62 @@ async fn a_case_runs_from_request_to_closure() {
     );
     run.stop().await;
 }
+
+/// Everything the city sends about a case joins the trace its request
+/// opened (central's reply names the case), and each call carries its
+/// sender's span to the peer; registration has a trace of its own.
+#[tokio::test]
+async fn a_case_is_one_trace_from_the_request_on() {
+    use crate::testing::otel::{self, attribute};
+    use node_kit::trace::key;
+    use opentelemetry::trace::SpanId;
+
+    let recorder = otel::record();
+    let mut run = launch().await;
+    // The request's span ends once central's reply has named the case.
+    let request = recorder.first("city.request", PATIENCE).await;
+    assert_eq!(request.parent_span_id, SpanId::INVALID, "the case's root");
+    let case_trace = request.span_context.trace_id();
+    let register = recorder.first("city.register", PATIENCE).await;
+    assert_ne!(register.span_context.trace_id(), case_trace);
+
+    run.client.notify_decision(run.decision()).await.unwrap();
+    let s = shipment("s1", "jiangsu", 1, masks_and_doctors());
+    deliver(&mut run, s).await.unwrap();
+    let receipt = recorder.first("city.receipt", PATIENCE).await;
+    let report = recorder.first("city.report", PATIENCE).await;
+    let update = recorder.first("city.negotiate", PATIENCE).await;
+    run.stop().await;
+
+    for span in [&receipt, &report, &update] {
+        assert_eq!(span.span_context.trace_id(), case_trace, "{}", span.name);
+        assert_eq!(span.parent_span_id, request.span_context.span_id());
+        assert_eq!(attribute(span, key::CASE_ID).as_deref(), Some(CASE));
+        assert_eq!(attribute(span, key::CITY).as_deref(), Some(CITY));
+    }
+    assert_eq!(
+        attribute(&receipt, key::PROVINCE).as_deref(),
+        Some("jiangsu")
+    );
+    assert_eq!(
+        attribute(&update, key::PROVINCE).as_deref(),
+        Some("jiangsu")
+    );
+    // Each peer's span is the child of the city's span that called it (the
+    // negotiation stream: of the update it was opened for).
+    for (sent, received) in [
+        ("city.request", "peer.request"),
+        ("city.receipt", "peer.receipt"),
+        ("city.report", "peer.report"),
+        ("city.negotiate", "peer.negotiate"),
+    ] {
+        let senders: Vec<SpanId> = recorder
+            .named(sent)
+            .iter()
+            .map(|s| s.span_context.span_id())
+            .collect();
+        let peer = recorder.first(received, PATIENCE).await;
+        assert_eq!(peer.span_context.trace_id(), case_trace, "{received}");
+        assert!(senders.contains(&peer.parent_span_id), "{received}");
+    }
+}

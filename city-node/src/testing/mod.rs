@@ -81,4 +81,5 @@ pub fn outbreak() -> Scenario {
     scenario_with(city_with_curve(&[(0, 0), (10, 1000)]))
 }
 
+pub mod otel;
 pub mod peers;

@@ -1,7 +1,10 @@
 //! Fake peers for in-process tests: a central and a donor that record what
-//! the city sends them and answer as the protocol says.
+//! the city sends them and answer as the protocol says. Like real nodes,
+//! they open a `peer.*` span as the child of each call's `traceparent`, so a
+//! test that records spans sees the edges from the city's calls.
 
 use counterpart_domain::clock::unix_now_ms;
+use node_kit::trace::{server_span, Stage};
 use pairing_proto::v1::central_authority_server::{CentralAuthority, CentralAuthorityServer};
 use pairing_proto::v1::donor_province_server::{DonorProvince, DonorProvinceServer};
 use pairing_proto::v1::*;
@@ -95,6 +98,7 @@ impl CentralAuthority for FakeCentral {
         &self,
         r: Request<AssistanceRequest>,
     ) -> Result<Response<AssistanceRequestAck>, Status> {
+        let _span = server_span("peer.request", Stage::Decision, r.metadata());
         let _ = self.events.send(AtCentral::Request(r.into_inner()));
         Ok(Response::new(AssistanceRequestAck {
             case_id: "case-huangshi-1".into(),
@@ -108,6 +112,7 @@ impl CentralAuthority for FakeCentral {
         Err(Status::unimplemented("not a city message"))
     }
     async fn submit_report(&self, r: Request<SupervisoryReport>) -> Result<Response<Ack>, Status> {
+        let _span = server_span("peer.report", Stage::Implementation, r.metadata());
         let _ = self.events.send(AtCentral::Report(r.into_inner()));
         ack()
     }
@@ -155,6 +160,7 @@ impl DonorProvince for FakeDonor {
         ack()
     }
     async fn confirm_receipt(&self, r: Request<Receipt>) -> Result<Response<Ack>, Status> {
+        let _span = server_span("peer.receipt", Stage::Implementation, r.metadata());
         let _ = self.events.send(AtDonor::Receipt(r.into_inner()));
         ack()
     }
@@ -163,6 +169,7 @@ impl DonorProvince for FakeDonor {
         &self,
         r: Request<Streaming<NeedsUpdate>>,
     ) -> Result<Response<Self::NegotiatePlanStream>, Status> {
+        let _span = server_span("peer.negotiate", Stage::Implementation, r.metadata());
         let stream = self
             .streams
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
