@@ -120,9 +120,16 @@ async fn negotiate(
 ) {
     // The span of the update the donor has yet to answer.
     let mut awaiting = Span::none();
+    let conversation = converse(
+        &mut client,
+        &donor_id,
+        &mut updates,
+        &on_proposal,
+        &mut awaiting,
+    );
     let outcome = tokio::select! {
         _ = shutdown.cancelled() => return,
-        outcome = converse(&mut client, &donor_id, &mut updates, &on_proposal, &mut awaiting) => outcome,
+        outcome = conversation => outcome,
     };
     match outcome {
         Ok(()) => tracing::debug!(donor = %donor_id, "negotiation stream closed at its deadline"),
