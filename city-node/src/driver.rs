@@ -169,6 +169,13 @@ impl Driver {
                     },
                     move |outcome| {
                         if let Ok(ack) = &outcome {
+                            // The root is still open: name its case, so a
+                            // search by case id finds the whole trace.
+                            node_kit::trace::annotate(
+                                &root,
+                                node_kit::trace::key::CASE_ID,
+                                &ack.case_id,
+                            );
                             traces.remember(&ack.case_id, &root);
                         }
                         Sent::AssistanceRequest {

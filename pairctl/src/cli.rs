@@ -121,6 +121,11 @@ pub struct UpArgs {
     /// Give up after this many seconds [default: 2 x scenario days x day-ms + 60 s]
     #[arg(long)]
     pub timeout_s: Option<u64>,
+    /// Send every node's spans to this OTLP/gRPC collector (e.g. Jaeger at
+    /// http://127.0.0.1:4317); sets OTEL_EXPORTER_OTLP_ENDPOINT for them.
+    /// Without it, the variable pairctl itself was given (if any) applies.
+    #[arg(long)]
+    pub otlp: Option<String>,
 }
 
 #[derive(Debug, Args)]

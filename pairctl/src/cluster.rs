@@ -70,6 +70,8 @@ pub struct Cluster {
     exe: PathBuf,
     log_dir: PathBuf,
     nodes: Vec<NodeProcess>,
+    /// Extra environment for every node (e.g. the OTLP endpoint).
+    env: Vec<(String, String)>,
 }
 
 impl Cluster {
@@ -81,7 +83,13 @@ impl Cluster {
             exe,
             log_dir: log_dir.to_path_buf(),
             nodes: Vec::new(),
+            env: Vec::new(),
         })
+    }
+
+    /// Sets an environment variable for every node started from now on.
+    pub fn set_env(&mut self, key: &str, value: &str) {
+        self.env.push((key.to_string(), value.to_string()));
     }
 
     pub fn nodes(&self) -> &[NodeProcess] {
@@ -96,6 +104,7 @@ impl Cluster {
         let mut command = Command::new(&self.exe);
         command
             .args(args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))

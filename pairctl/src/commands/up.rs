@@ -65,6 +65,9 @@ pub async fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot resolve {}", path.display()))?;
     let exe = std::env::current_exe().context("cannot find pairctl's own executable")?;
     let mut cluster = Cluster::new(exe, &args.log_dir)?;
+    if let Some(url) = &args.otlp {
+        cluster.set_env("OTEL_EXPORTER_OTLP_ENDPOINT", url);
+    }
 
     let signals = node_kit::shutdown::on_signals();
     let outcome = tokio::select! {
