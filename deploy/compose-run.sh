@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Runs deploy/docker-compose.yml from `up` to a finished scenario: waits for
+# every node to be healthy, polls central (published on 127.0.0.1:50051)
+# until the run is finished, writes the run report, takes the cluster down,
+# and prints the timings deploy/README.md quotes. Needs the image
+# (deploy/build-images.sh) and a pairctl on the host.
+#
+# Usage: deploy/compose-run.sh [REPORT]          (default /tmp/compose-report.json)
+# Environment: PAIRING_DAY_MS (default 50), OTLP_ENDPOINT (see the README),
+#   PAIRCTL (default target/release/pairctl), COMPOSE_PROJECT (default
+#   counterpart), TIMEOUT_S (default 600).
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+report=${1:-/tmp/compose-report.json}
+project=${COMPOSE_PROJECT:-counterpart}
+timeout_s=${TIMEOUT_S:-600}
+export PAIRING_DAY_MS=${PAIRING_DAY_MS:-50}
+pairctl=${PAIRCTL:-$repo/target/release/pairctl}
+file="$repo/deploy/docker-compose.yml"
+
+# Users mostly have the v2 plugin; Debian ships docker-compose 1.29.
+if docker compose version >/dev/null 2>&1; then
+    compose=(docker compose)
+elif command -v docker-compose >/dev/null; then
+    compose=(docker-compose)
+else
+    echo "compose-run: neither 'docker compose' nor 'docker-compose' answers" >&2
+    exit 1
+fi
+compose+=(-p "$project" -f "$file")
+[ -x "$pairctl" ] || { echo "compose-run: no pairctl at $pairctl (set PAIRCTL)" >&2; exit 1; }
+
+now_ms() { date +%s%3N; }
+elapsed_s() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b - a) / 1000 }'; }
+down() { "${compose[@]}" down --remove-orphans --timeout 10 >/dev/null 2>&1 || true; }
+trap down EXIT
+
+nodes=$(grep -c '"/pairctl", "probe"' "$file")
+echo "==> ${compose[*]} up -d ($nodes nodes, PAIRING_DAY_MS=$PAIRING_DAY_MS)"
+started=$(now_ms)
+"${compose[@]}" up -d >/dev/null 2>&1 || { "${compose[@]}" up -d; exit 1; }
+# up returns once every container is created and started; the provinces
+# and cities only after central was healthy.
+up_returned=$(now_ms)
+echo "==> up returned after $(elapsed_s "$started" "$up_returned") s"
+
+deadline=$(( $(date +%s) + timeout_s ))
+while :; do
+    healthy=$(docker ps -q --filter "label=com.docker.compose.project=$project" \
+        --filter health=healthy | wc -l)
+    [ "$healthy" -ge "$nodes" ] && break
+    [ "$(date +%s)" -lt "$deadline" ] || { echo "compose-run: $healthy/$nodes healthy at the timeout" >&2; exit 1; }
+    sleep 0.2
+done
+healthy_at=$(now_ms)
+echo "==> all $nodes nodes healthy after $(elapsed_s "$started" "$healthy_at") s"
+
+finished() {
+    local status
+    status=$("$pairctl" status --central http://127.0.0.1:50051 2>/dev/null) || return 1
+    [[ ${status%%$'\n'*} == *"; finished" ]]
+}
+while ! finished; do
+    [ "$(date +%s)" -lt "$deadline" ] || { echo "compose-run: not finished at the timeout" >&2; exit 1; }
+    sleep 1
+done
+finished_at=$(now_ms)
+echo "==> finished after $(elapsed_s "$started" "$finished_at") s"
+
+"$pairctl" status --central http://127.0.0.1:50051 | sed -n 1,2p
+"$pairctl" report --central http://127.0.0.1:50051 --out "$report"
+down
+trap - EXIT
+stopped=$(now_ms)
+echo "==> up -> healthy $(elapsed_s "$started" "$healthy_at") s; up -> finished" \
+     "$(elapsed_s "$started" "$finished_at") s; up -> down done $(elapsed_s "$started" "$stopped") s"
