@@ -48,11 +48,24 @@ pub enum Command {
     /// three services, real call edges, stages in order; exit 1 on a
     /// violation.
     CheckTraces(CheckTracesArgs),
+    /// Collect OTLP traces in memory and write them out on Ctrl-C (for
+    /// machines without Jaeger; check them with check-traces).
+    OtlpSink(OtlpSinkArgs),
     /// Asks a node's gRPC health service whether it serves: exit 0 if so,
     /// 1 otherwise (the containers' health check).
     Probe(ProbeArgs),
     /// Writes the docker compose file of a scenario.
     Compose(ComposeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct OtlpSinkArgs {
+    /// Where to listen for OTLP/gRPC exports.
+    #[arg(long, default_value = "127.0.0.1:4317")]
+    pub listen: String,
+    /// Where to write the spans (a JSON array) when stopped.
+    #[arg(long, default_value = "spans.json")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Args)]

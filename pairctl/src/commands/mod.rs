@@ -8,6 +8,7 @@ pub mod check_traces;
 pub mod compose;
 pub mod ledger;
 pub mod node;
+pub mod otlp_sink;
 pub mod pairings;
 pub mod probe;
 pub mod report;
@@ -37,6 +38,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     Command::Ledger(args) => ledger::run(args).await,
                     Command::Report(args) => report::run(args).await,
                     Command::Probe(args) => probe::run(args).await,
+                    Command::OtlpSink(args) => otlp_sink::run(args).await,
                     Command::CheckTraces(_) | Command::Node(_) | Command::Compose(_) => {
                         unreachable!("dispatched above")
                     }
