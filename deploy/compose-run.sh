@@ -8,7 +8,9 @@
 # Usage: deploy/compose-run.sh [REPORT]          (default /tmp/compose-report.json)
 # Environment: PAIRING_DAY_MS (default 50), OTLP_ENDPOINT (see the README),
 #   PAIRCTL (default target/release/pairctl), COMPOSE_PROJECT (default
-#   counterpart), TIMEOUT_S (default 600).
+#   counterpart), TIMEOUT_S (default 600), SPANS (a file: run the project's
+#   OTLP receiver too, collect the spans there and check them with
+#   `pairctl check-traces`).
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,6 +31,11 @@ else
     exit 1
 fi
 compose+=(-p "$project" -f "$file")
+spans=${SPANS:-}
+if [ -n "$spans" ]; then
+    compose+=(--profile otlp-sink)
+    export OTLP_ENDPOINT=http://otlp-sink:4317
+fi
 [ -x "$pairctl" ] || { echo "compose-run: no pairctl at $pairctl (set PAIRCTL)" >&2; exit 1; }
 
 now_ms() { date +%s%3N; }
@@ -70,6 +77,22 @@ echo "==> finished after $(elapsed_s "$started" "$finished_at") s"
 
 "$pairctl" status --central http://127.0.0.1:50051 | sed -n 1,2p
 "$pairctl" report --central http://127.0.0.1:50051 --out "$report"
+if [ -n "$spans" ]; then
+    # The nodes export in batches every 5 s (the SDK's default): wait for
+    # the last one, then stop the sink, which writes the spans on SIGTERM.
+    sleep 6
+    "${compose[@]}" stop otlp-sink >/dev/null 2>&1
+    sink=$(docker ps -aq --filter "label=com.docker.compose.project=$project" \
+        --filter "label=com.docker.compose.service=otlp-sink")
+    docker cp "$sink:/spans/spans.json" "$spans"
+    if verdict=$("$pairctl" check-traces "$spans"); then
+        echo "==> spans in $spans: ${verdict##*$'\n'}"
+    else
+        echo "$verdict"
+        echo "compose-run: check-traces found violations in $spans" >&2
+        exit 1
+    fi
+fi
 down
 trap - EXIT
 stopped=$(now_ms)

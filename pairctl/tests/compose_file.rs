@@ -43,7 +43,7 @@ fn the_committed_compose_file_is_the_generators_output() {
 
 #[test]
 fn the_committed_file_runs_every_node_of_hubei_2020() {
-    // 1 central + 19 provinces + 16 cities, and Jaeger.
+    // 1 central + 19 provinces + 16 cities, Jaeger and the OTLP sink.
     let committed = std::fs::read_to_string(repo_file("deploy/docker-compose.yml")).unwrap();
     let services = committed
         .lines()
@@ -54,7 +54,7 @@ fn the_committed_file_runs_every_node_of_hubei_2020() {
         19
     );
     assert_eq!(names.iter().filter(|n| n.starts_with("city-")).count(), 16);
-    assert_eq!(names.len(), 1 + 19 + 16 + 1, "{names:?}");
+    assert_eq!(names.len(), 1 + 19 + 16 + 2, "{names:?}");
     assert!(names.contains(&"province-jiangsu") && names.contains(&"city-huangshi"));
     let healthchecks = committed.matches("\"/pairctl\", \"probe\"").count();
     assert_eq!(healthchecks, 36, "every node has a health check");

@@ -19,9 +19,9 @@ pub fn run(args: ComposeArgs) -> anyhow::Result<ExitCode> {
             std::fs::write(out, &file)
                 .with_context(|| format!("cannot write {}", out.display()))?;
             eprintln!(
-                "Wrote {} ({} services) for scenario {}",
+                "Wrote {} ({} nodes) for scenario {}",
                 out.display(),
-                1 + plan.provinces.len() + plan.cities.len() + 1,
+                1 + plan.provinces.len() + plan.cities.len(),
                 plan.scenario_name
             );
         }
