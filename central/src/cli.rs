@@ -59,19 +59,7 @@ pub async fn run(args: Args) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    node_kit::server::announce(node.addr);
-    let signals = node_kit::shutdown::on_signals();
-    tokio::select! {
-        _ = signals.cancelled() => {}
-        _ = node.shutdown.cancelled() => {}
-    }
-    let stopped = node.stop().await;
+    let code = node_kit::server::run_until_signalled("central", node).await;
     telemetry.shutdown().await;
-    match stopped {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("central: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    code
 }

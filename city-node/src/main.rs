@@ -64,19 +64,5 @@ async fn run(args: Args) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    node_kit::server::announce(node.addr);
-    let signals = node_kit::shutdown::on_signals();
-    let node_stopped = node.shutdown.clone();
-    // Stop on a signal, or when the node stops by itself (registration failed).
-    tokio::select! {
-        _ = signals.cancelled() => {}
-        _ = node_stopped.cancelled() => {}
-    }
-    match node.stop().await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("city-node: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    node_kit::server::run_until_signalled("city-node", node).await
 }

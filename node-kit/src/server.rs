@@ -74,3 +74,35 @@ impl RunningNode {
             .map_err(|e| format!("node task failed: {e}"))?
     }
 }
+
+/// How long a node may take to stop once told, before its binary gives up
+/// on it (a launcher waits a little longer before it kills).
+pub const STOP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(4);
+
+/// What every node binary does once its node has started: print the
+/// announce line, run until Ctrl-C / SIGTERM or the node's own failure,
+/// stop it (bounded by [`STOP_TIMEOUT`]), and turn the outcome into the exit
+/// code, with one line on stderr naming `program` when it failed.
+pub async fn run_until_signalled(program: &str, node: RunningNode) -> std::process::ExitCode {
+    announce(node.addr);
+    let signals = crate::shutdown::on_signals();
+    let RunningNode {
+        shutdown, mut task, ..
+    } = node;
+    let ended = tokio::select! {
+        _ = signals.cancelled() => {
+            shutdown.cancel();
+            tokio::time::timeout(STOP_TIMEOUT, &mut task)
+                .await
+                .unwrap_or_else(|_| Ok(Err(format!("did not stop within {STOP_TIMEOUT:?}"))))
+        }
+        ended = &mut task => ended,
+    };
+    let failure = match ended {
+        Ok(Ok(())) => return std::process::ExitCode::SUCCESS,
+        Ok(Err(e)) => e,
+        Err(join) => format!("node task failed: {join}"),
+    };
+    eprintln!("{program}: {failure}");
+    std::process::ExitCode::FAILURE
+}

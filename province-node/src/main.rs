@@ -65,17 +65,5 @@ async fn run(cli: Cli) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-    node_kit::server::announce(node.addr);
-    // The node stops when a signal trips the token, or on its own failure.
-    match node.task.await {
-        Ok(Ok(())) => ExitCode::SUCCESS,
-        Ok(Err(e)) => {
-            eprintln!("province-node: {e}");
-            ExitCode::FAILURE
-        }
-        Err(e) => {
-            eprintln!("province-node: node task failed: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    node_kit::server::run_until_signalled("province-node", node).await
 }

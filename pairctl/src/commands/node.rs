@@ -6,10 +6,8 @@
 //! Ctrl-C; logs go to stderr. One thread each: a run has dozens of these
 //! processes on a couple of cores.
 
-use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::{anyhow, Context};
 use counterpart_domain::scenario::Scenario;
@@ -17,10 +15,6 @@ use node_kit::server::RunningNode;
 
 use crate::cli::{central_url, NodeArgs, NodeRole};
 use crate::plan::CENTRAL_ID;
-
-/// How long the node may take to stop once told; the launcher waits a
-/// little longer before it kills.
-const STOP_TIMEOUT: Duration = Duration::from_secs(4);
 
 pub fn run(args: NodeArgs) -> anyhow::Result<ExitCode> {
     let id = node_id(&args)?;
@@ -34,8 +28,7 @@ pub fn run(args: NodeArgs) -> anyhow::Result<ExitCode> {
         let served = serve(args, id).await;
         telemetry.shutdown().await;
         served
-    })?;
-    Ok(ExitCode::SUCCESS)
+    })
 }
 
 /// The OpenTelemetry service name: `central`, `province-<id>`, `city-<id>`.
@@ -56,35 +49,13 @@ fn node_id(args: &NodeArgs) -> anyhow::Result<String> {
     }
 }
 
-async fn serve(args: NodeArgs, id: String) -> anyhow::Result<()> {
+async fn serve(args: NodeArgs, id: String) -> anyhow::Result<ExitCode> {
     let scenario = counterpart_domain::scenario::load(&args.scenario)
         .with_context(|| format!("cannot load scenario {}", args.scenario.display()))?;
     let node = start(&args, id.clone(), Arc::new(scenario))
         .await
         .map_err(|e| anyhow!("{} {id} did not start: {e}", args.role.as_str()))?;
-    node_kit::server::announce(node.addr);
-    std::io::stdout().flush()?;
-
-    let signals = node_kit::shutdown::on_signals();
-    let RunningNode {
-        shutdown, mut task, ..
-    } = node;
-    tokio::select! {
-        _ = signals.cancelled() => {
-            shutdown.cancel();
-            match tokio::time::timeout(STOP_TIMEOUT, &mut task).await {
-                Ok(Ok(result)) => result.map_err(anyhow::Error::msg),
-                Ok(Err(join)) => Err(anyhow!("{id} failed while stopping: {join}")),
-                Err(_) => Err(anyhow!("{id} did not stop within {STOP_TIMEOUT:?}")),
-            }
-        }
-        ended = &mut task => {
-            // Nobody asked it to stop: the launcher will report the exit.
-            let result = ended.map_err(|join| anyhow!("{id} failed: {join}"))?;
-            result.map_err(|e| anyhow!("{id} stopped by itself: {e}"))?;
-            Err(anyhow!("{id} stopped by itself"))
-        }
-    }
+    Ok(node_kit::server::run_until_signalled(&id, node).await)
 }
 
 async fn start(
