@@ -57,8 +57,11 @@ pub fn export_requested() -> bool {
 /// Must run inside a Tokio runtime (the OTLP exporter's channel needs one).
 pub fn init(service: &str) -> Telemetry {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // Colour only on a terminal: log files and `docker logs` get plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let logs = fmt::layer()
         .with_writer(std::io::stderr)
+        .with_ansi(ansi)
         .with_target(false)
         .with_filter(filter);
     let provider = if export_requested() {
