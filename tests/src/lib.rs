@@ -5,9 +5,14 @@
 //! - [`checks`]: the properties every run must have, checked on the run
 //!   report: the pairing table, the legal order of each case's steps,
 //!   receipts that match shipments, every case closed.
+//! - [`docker`]: for the container suites: whether a Docker engine answers
+//!   (required when `CI=true`), the node image built from the current
+//!   sources, per-run names, a guard that removes what a test created, and
+//!   a scenario's cluster in containers with its faults.
 
 pub mod checks;
 pub mod cluster;
+pub mod docker;
 
 /// The repository root, for scenario files.
 pub fn repo_root() -> std::path::PathBuf {
