@@ -1,0 +1,301 @@
+//! The small scenario in containers, one node per container of the local
+//! `counterpart:dev` image (testcontainers), on a private network per run,
+//! with one fault in the middle of implementation per test: a donor killed
+//! and started again, a city cut off the network for some days, central
+//! restarted. Each test starts its own cluster and removes it at the end.
+//!
+//! Where the current design recovers, the test asserts what a user expects
+//! of the finished run. Where it cannot (no durable state yet, issue 5), the
+//! test asserts the failure a user sees instead, and says so.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use counterpart_tests::checks::{self, assert_holds};
+use counterpart_tests::cluster::{report, status};
+use counterpart_tests::docker::cluster::{summary, ContainerCluster};
+use serde_json::Value;
+
+/// Fast enough that the 68-day scenario takes about 20 s, slow enough that
+/// a fault lands between two shipments (one every 4 days, 1.2 s).
+const DAY_MS: i64 = 300;
+/// From the clock's start to the fault's trigger (about 5 scenario days).
+const TRIGGER_LIMIT: Duration = Duration::from_secs(30);
+/// From the fault to the end of the run: the scenario's 68 days are 20 s.
+const RUN_LIMIT: Duration = Duration::from_secs(90);
+/// The end date of small.toml: a run with a case left open ends only then.
+const END_DATE: &str = "2020-04-15";
+
+async fn small_cluster(test: &str) -> Option<ContainerCluster> {
+    ContainerCluster::start(test, "small", DAY_MS).await
+}
+
+fn cases(report: &Value) -> &[Value] {
+    report["cases"].as_array().map_or(&[], Vec::as_slice)
+}
+
+fn case<'a>(report: &'a Value, city: &str) -> &'a Value {
+    cases(report)
+        .iter()
+        .find(|c| c["city"] == city)
+        .unwrap_or_else(|| panic!("no case of {city}: {}", report["cases"]))
+}
+
+fn events(case: &Value) -> &[Value] {
+    case["events"].as_array().map_or(&[], Vec::as_slice)
+}
+
+/// Whether `case` has an event `step` by `province` ("" for central or the
+/// city).
+fn has_event(case: &Value, step: &str, province: &str) -> bool {
+    events(case)
+        .iter()
+        .any(|e| e["step"] == step && e["province"].as_str().unwrap_or("") == province)
+}
+
+/// Nothing counted twice: every shipment id is shipped once and received at
+/// most once, and no case received more of a type than was shipped.
+fn counted_once(report: &Value) -> Vec<String> {
+    let mut violations = Vec::new();
+    for case in cases(report) {
+        let id = case["case_id"].as_str().unwrap_or("?");
+        for step in ["shipped", "received"] {
+            let mut seen = BTreeSet::new();
+            for e in events(case).iter().filter(|e| e["step"] == step) {
+                if !seen.insert(e["detail"].as_str().unwrap_or("")) {
+                    violations.push(format!("{id}: {} {step} twice", e["detail"]));
+                }
+            }
+        }
+        for (kind, received) in case["received"].as_object().into_iter().flatten() {
+            let shipped = case["shipped"][kind].as_i64().unwrap_or(0);
+            if received.as_i64().unwrap_or(0) > shipped {
+                violations.push(format!(
+                    "{id}: received {received} {kind}, shipped {shipped}"
+                ));
+            }
+        }
+    }
+    violations
+}
+
+/// The ledger lines (of `province`, or all with "") not settled: settled is
+/// shipped = received + discrepancy with nothing in transit.
+fn unsettled(report: &Value, province: &str) -> Vec<String> {
+    report["ledger"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|l| province.is_empty() || l["province"] == province)
+        .filter(|l| {
+            let n = |k: &str| l[k].as_i64().unwrap_or(i64::MIN);
+            n("in_transit") != 0 || n("shipped") != n("received") + n("discrepancy")
+        })
+        .map(|l| {
+            format!(
+                "{} {} {}: shipped {}, received {}, discrepancy {}, in transit {}",
+                l["case_id"],
+                l["province"],
+                l["resource_type"],
+                l["shipped"],
+                l["received"],
+                l["discrepancy"],
+                l["in_transit"]
+            )
+        })
+        .collect()
+}
+
+/// What holds whatever a fault did: nothing lost or counted twice, every
+/// step in order, west rejected (it never needed help).
+fn assert_consistent(report: &Value) {
+    assert_holds("receipts match shipments", checks::receipts_match(report));
+    assert_holds("nothing counted twice", counted_once(report));
+    assert_holds("legal order", checks::legal_order(report));
+    assert_eq!(case(report, "west")["status"], "rejected");
+}
+
+/// What a user expects of a run that recovered from its fault.
+fn assert_recovered(report: &Value) {
+    assert_consistent(report);
+    assert_holds(
+        "every case closed or rejected",
+        checks::all_closed(report, true),
+    );
+    assert_holds("every ledger line settled", unsettled(report, ""));
+    assert_eq!(case(report, "north")["status"], "closed");
+    assert_eq!(case(report, "south")["status"], "closed");
+}
+
+fn print_cases(report: &Value) {
+    for c in cases(report) {
+        println!(
+            "  {} {} {}: received {}",
+            c["case_id"], c["status"], c["provinces"], c["received"]
+        );
+    }
+    for line in unsettled(report, "") {
+        println!("  unsettled: {line}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_donor_killed_mid_implementation_and_started_again() {
+    let Some(cluster) = small_cluster("kill").await else {
+        return;
+    };
+    cluster
+        .wait_mid_implementation("alpha", TRIGGER_LIMIT)
+        .await;
+    let alpha = cluster.node("alpha");
+    alpha.stop_with_timeout(Some(0)).await.expect("kill alpha");
+    let running = alpha.is_running().await.ok();
+    assert_eq!(running, Some(false), "alpha survived the kill");
+    println!("killed alpha; starting it again under the same name");
+    alpha.start().await.expect("start alpha again");
+    let report = cluster.finish(RUN_LIMIT).await;
+    print_cases(&report);
+
+    assert_consistent(&report);
+    // beta, never killed, delivered everything and reported its end.
+    assert_holds("beta's ledger lines settled", unsettled(&report, "beta"));
+    assert!(has_event(case(&report, "north"), "final_report", "beta"));
+
+    // KNOWN GAP (issue 5: durable state). A restarted province forgets its
+    // assignments and shipments: it answers the demobilisation order with
+    // NOT_FOUND, never sends its final report, and the cases it served
+    // cannot close. What a user sees: the run ends only at the scenario's
+    // end date, with those cases open and central naming them. When
+    // issue 5 lands, this fails: assert `assert_recovered` instead.
+    assert!(
+        report["finished_at"]
+            .as_str()
+            .is_some_and(|t| t.starts_with(END_DATE)),
+        "known gap (issue 5: durable state): expected the run to end only at the \
+         scenario's end date, it ended at {}; if every case closed, the donor now \
+         recovers: assert recovery instead",
+        report["finished_at"]
+    );
+    for city in ["north", "south"] {
+        let c = case(&report, city);
+        assert!(
+            c["status"] == "demobilising"
+                && has_event(c, "demobilisation_requested", "")
+                && !has_event(c, "final_report", "alpha"),
+            "known gap (issue 5: durable state): {city}'s case was expected to stay \
+             open (demobilising, no final report from the restarted alpha); got {} \
+             with events {}; if it closed, the donor now recovers: assert recovery \
+             instead",
+            c["status"],
+            c["events"]
+        );
+    }
+    println!("kill test: {:.1} s", cluster.seconds());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_city_cut_off_the_network_for_five_days() {
+    let Some(cluster) = small_cluster("partition").await else {
+        return;
+    };
+    cluster
+        .wait_mid_implementation("alpha", TRIGGER_LIMIT)
+        .await;
+    let cut_at_ms = status(&cluster.endpoint).await.scenario_now_ms;
+    cluster.set_connected("north", false).await;
+    // Longer than the 4 days between shipments: every donor's next
+    // shipment to north leaves while north cannot be reached.
+    tokio::time::sleep(Duration::from_millis(5 * DAY_MS as u64)).await;
+    let back_at_ms = status(&cluster.endpoint).await.scenario_now_ms;
+    cluster.set_connected("north", true).await;
+    let report = cluster.finish(RUN_LIMIT).await;
+    print_cases(&report);
+    assert_recovered(&report);
+
+    // The cut did bite: a shipment left for north while it was away and
+    // was receipted only once it was back (the donor's retries carried it).
+    let late = late_deliveries(case(&report, "north"), cut_at_ms, back_at_ms);
+    println!("shipments to north receipted after the cut: {late:?}");
+    assert!(
+        !late.is_empty(),
+        "no shipment to north left between {cut_at_ms} and {back_at_ms} ms and was \
+         receipted after: {}",
+        case(&report, "north")["events"]
+    );
+    println!("partition test: {:.1} s", cluster.seconds());
+}
+
+/// Shipments of `case` that left in [from_ms, to_ms) and were receipted at
+/// or after `to_ms`.
+fn late_deliveries(case: &Value, from_ms: i64, to_ms: i64) -> Vec<String> {
+    let at = |step: &str, id: &Value| {
+        events(case)
+            .iter()
+            .find(|e| e["step"] == step && e["detail"] == *id)
+            .and_then(|e| e["at_ms"].as_i64())
+    };
+    events(case)
+        .iter()
+        .filter(|e| e["step"] == "shipped")
+        .filter(|e| {
+            let shipped = at("shipped", &e["detail"]).unwrap_or(i64::MIN);
+            let received = at("received", &e["detail"]).unwrap_or(i64::MIN);
+            (from_ms..to_ms).contains(&shipped) && received >= to_ms
+        })
+        .map(|e| e["detail"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+/// How long the test watches central after its restart for any sign of
+/// recovery: about 30 scenario days, the rest of the run's active part.
+const WATCH_AFTER_RESTART: Duration = Duration::from_secs(10);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn central_restarted_mid_run() {
+    let Some(mut cluster) = small_cluster("central").await else {
+        return;
+    };
+    cluster
+        .wait_mid_implementation("alpha", TRIGGER_LIMIT)
+        .await;
+    cluster.restart_central().await;
+
+    // KNOWN GAP (issue 5: durable state). Central keeps everything in
+    // memory and the nodes register only when they start, so a restarted
+    // central knows no node, no clock and no case, and the run can never
+    // finish. What a user sees, for as long as this test watches: central
+    // answering with an empty run while every node is still up. When
+    // issue 5 lands, this fails: assert recovery (`finish`,
+    // `assert_recovered`) instead.
+    let watched = Instant::now();
+    while watched.elapsed() < WATCH_AFTER_RESTART {
+        let s = status(&cluster.endpoint).await;
+        assert!(
+            s.clock.is_none()
+                && !s.finished
+                && s.cases.is_empty()
+                && s.nodes.iter().all(|n| !n.registered),
+            "known gap (issue 5: durable state): a restarted central was expected to \
+             stay empty (no clock, no node registered, no case); now {}; if the run \
+             resumed, central recovers: assert recovery instead",
+            summary(&s)
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let s = status(&cluster.endpoint).await;
+    println!("after watching {WATCH_AFTER_RESTART:?}: {}", summary(&s));
+    assert_eq!(s.nodes.len(), 5, "central still lists the scenario's nodes");
+    for (id, node) in &cluster.nodes {
+        assert_eq!(
+            node.is_running().await.ok(),
+            Some(true),
+            "{id} stopped: the empty run should be central's loss alone"
+        );
+    }
+    assert!(
+        cases(&report(&cluster.endpoint).await).is_empty(),
+        "known gap (issue 5: durable state): the restarted central's report was \
+         expected to hold no case"
+    );
+    println!("central restart test: {:.1} s", cluster.seconds());
+}
