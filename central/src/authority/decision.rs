@@ -231,14 +231,10 @@ impl Authority {
     /// Assigns one donor to a case with its share of the targets.
     pub(super) fn assign(&mut self, case_id: &str, donor: ChosenDonor, now: ScenarioTime) {
         let header = self.header(now);
+        let city_id = self.cases[case_id].city_id.clone();
+        let recipient_endpoint = self.endpoint_of(&city_id);
         let case = self.cases.get_mut(case_id).expect("assign to a known case");
         let id = assignment_id(case_id, &donor.province_id);
-        let city_id = case.city_id.clone();
-        let recipient_endpoint = self
-            .nodes
-            .get(&city_id)
-            .map(|n| n.endpoint.clone())
-            .unwrap_or_default();
         let assignment = Assignment {
             header: Some(header),
             assignment_id: id.clone(),
@@ -281,25 +277,16 @@ impl Authority {
     /// Sends the city the decision on its case, with the current donors.
     pub(super) fn send_decision(&mut self, case_id: &str, now: ScenarioTime) {
         let header = self.header(now);
+        let donors: Vec<Donor> = self.cases[case_id]
+            .active_donors()
+            .map(|a| self.donor_of(a))
+            .collect();
         let case = self
             .cases
             .get_mut(case_id)
             .expect("decision for a known case");
         case.revision += 1;
         let accepted = case.stage != CaseStage::Rejected;
-        let donors: Vec<Donor> = case
-            .active_donors()
-            .map(|a| Donor {
-                province_id: a.province_id.clone(),
-                endpoint: self
-                    .nodes
-                    .get(&a.province_id)
-                    .map(|n| n.endpoint.clone())
-                    .unwrap_or_default(),
-                reason: a.reason.clone(),
-                score: a.score,
-            })
-            .collect();
         let decision = CaseDecision {
             header: Some(header),
             case_id: case_id.to_string(),

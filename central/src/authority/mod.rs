@@ -204,6 +204,24 @@ impl Authority {
         Ok(node)
     }
 
+    /// The endpoint `id` registered, or empty if it has not.
+    fn endpoint_of(&self, id: &str) -> String {
+        self.nodes
+            .get(id)
+            .map(|n| n.endpoint.clone())
+            .unwrap_or_default()
+    }
+
+    /// A donor of a case as the wire names it, with where to reach it.
+    fn donor_of(&self, a: &crate::case::AssignmentRecord) -> pairing_proto::v1::Donor {
+        pairing_proto::v1::Donor {
+            province_id: a.province_id.clone(),
+            endpoint: self.endpoint_of(&a.province_id),
+            reason: a.reason.clone(),
+            score: a.score,
+        }
+    }
+
     fn require_clock(&self) -> Result<Clock, Status> {
         self.clock.ok_or_else(|| {
             Status::failed_precondition(

@@ -28,11 +28,7 @@ impl Authority {
             .map(|(id, role)| NodeStatus {
                 node_id: id.to_string(),
                 role: role as i32,
-                endpoint: self
-                    .nodes
-                    .get(id)
-                    .map(|n| n.endpoint.clone())
-                    .unwrap_or_default(),
+                endpoint: self.endpoint_of(id),
                 registered: self.nodes.contains_key(id),
             })
             .collect();
@@ -82,18 +78,7 @@ impl Authority {
             .filter(|c| c.stage != CaseStage::Rejected && c.decided_at.is_some())
         {
             let donors = by_city.entry(case.city_id.as_str()).or_default();
-            for a in &case.assignments {
-                donors.push(Donor {
-                    province_id: a.province_id.clone(),
-                    endpoint: self
-                        .nodes
-                        .get(&a.province_id)
-                        .map(|n| n.endpoint.clone())
-                        .unwrap_or_default(),
-                    reason: a.reason.clone(),
-                    score: a.score,
-                });
-            }
+            donors.extend(case.assignments.iter().map(|a| self.donor_of(a)));
         }
         // Scenario order (the NHC table's order) reads better than sorted ids.
         let pairings = self
