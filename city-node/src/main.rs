@@ -1,38 +1,23 @@
 //! `city-node`: one recipient city of a Counterpart run, as a process.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use city_node::CityConfig;
 use clap::Parser;
+use node_kit::cli::PeerArgs;
 
 /// A recipient city of the pairing-assistance protocol.
 #[derive(Debug, Parser)]
 #[command(name = "city-node", version, about)]
-struct Args {
-    /// The scenario file every node of the run reads.
-    #[arg(long, env = "PAIRING_SCENARIO")]
-    scenario: PathBuf,
-    /// This city's id in the scenario, e.g. huangshi.
-    #[arg(long, env = "PAIRING_NODE_ID")]
-    id: String,
-    /// Central's endpoint, e.g. http://127.0.0.1:50051.
-    #[arg(long, env = "PAIRING_CENTRAL")]
-    central: String,
-    /// Address to listen on; port 0 picks a free port.
-    #[arg(long, env = "PAIRING_LISTEN", default_value = "127.0.0.1:0")]
-    listen: String,
-    /// Endpoint to register with central, if peers reach this node by
-    /// another address (containers).
-    #[arg(long, env = "PAIRING_ADVERTISE")]
-    advertise: Option<String>,
+struct Cli {
+    #[command(flatten)]
+    node: PeerArgs,
 }
 
 // One thread: a run puts dozens of nodes on a couple of cores.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = Cli::parse().node;
     let telemetry = node_kit::telemetry::init(&format!("city-{}", args.id));
     let code = run(args).await;
     // After the node has stopped: its last spans are flushed, not lost.
@@ -41,16 +26,13 @@ async fn main() -> ExitCode {
 }
 
 /// Runs the city until a signal, or until it stops by itself.
-async fn run(args: Args) -> ExitCode {
-    let scenario = match counterpart_domain::scenario::load(&args.scenario) {
+async fn run(args: PeerArgs) -> ExitCode {
+    let scenario = match args.load_scenario("city-node") {
         Ok(scenario) => scenario,
-        Err(e) => {
-            eprintln!("city-node: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let config = CityConfig {
-        scenario: Arc::new(scenario),
+        scenario,
         city_id: args.id,
         central_endpoint: args.central,
         listen_addr: args.listen,

@@ -4,6 +4,7 @@
 //!
 //! - [`server`]: bind, announce the address, serve with health and reflection.
 //! - [`shutdown`]: one cancellation token, tripped by Ctrl-C or SIGTERM.
+//! - [`cli`]: the flags of the province and city binaries.
 //! - [`client`]: channels with a connect timeout, requests with a deadline.
 //! - [`courier`]: background sending with bounded retries and queues.
 //! - [`registration`]: registering with central; the tick period.
@@ -14,6 +15,7 @@
 //! - [`telemetry`]: the tracing subscriber and the OTLP span exporter.
 //! - [`trace`]: one case, one trace: spans, propagation, case contexts.
 
+pub mod cli;
 pub mod client;
 pub mod counters;
 pub mod courier;

@@ -1,61 +1,42 @@
 //! `province-node`: one donor province of a Counterpart scenario.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::Parser;
+use node_kit::cli::PeerArgs;
 use province_node::ProvinceConfig;
 
+/// A donor province of the pairing-assistance protocol.
 #[derive(Debug, Parser)]
-#[command(
-    name = "province-node",
-    about = "A donor province of the pairing-assistance protocol"
-)]
+#[command(name = "province-node", version, about)]
 struct Cli {
-    /// The scenario file every node of the run reads.
-    #[arg(long, env = "PAIRING_SCENARIO")]
-    scenario: PathBuf,
-    /// This province's id in the scenario, e.g. "jiangsu".
-    #[arg(long, env = "PAIRING_NODE_ID")]
-    id: String,
-    /// Central's endpoint, e.g. "http://127.0.0.1:50051".
-    #[arg(long, env = "PAIRING_CENTRAL")]
-    central: String,
-    /// Address to listen on; port 0 picks a free port.
-    #[arg(long, env = "PAIRING_LISTEN", default_value = "127.0.0.1:0")]
-    listen: String,
-    /// Endpoint to register with central (default: http://<bound address>).
-    #[arg(long, env = "PAIRING_ADVERTISE")]
-    advertise: Option<String>,
+    #[command(flatten)]
+    node: PeerArgs,
 }
 
 // One thread: a whole cluster of nodes shares two cores.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let telemetry = node_kit::telemetry::init(&format!("province-{}", cli.id));
-    let code = run(cli).await;
+    let args = Cli::parse().node;
+    let telemetry = node_kit::telemetry::init(&format!("province-{}", args.id));
+    let code = run(args).await;
     // The node has stopped: flush the spans it has not exported yet.
     telemetry.shutdown().await;
     code
 }
 
 /// Loads the scenario and runs the node until a signal or its own failure.
-async fn run(cli: Cli) -> ExitCode {
-    let scenario = match counterpart_domain::scenario::load(&cli.scenario) {
-        Ok(scenario) => Arc::new(scenario),
-        Err(e) => {
-            eprintln!("province-node: cannot load the scenario: {e}");
-            return ExitCode::from(2);
-        }
+async fn run(args: PeerArgs) -> ExitCode {
+    let scenario = match args.load_scenario("province-node") {
+        Ok(scenario) => scenario,
+        Err(code) => return code,
     };
     let config = ProvinceConfig {
         scenario,
-        province_id: cli.id,
-        central_endpoint: cli.central,
-        listen_addr: cli.listen,
-        advertise: cli.advertise,
+        province_id: args.id,
+        central_endpoint: args.central,
+        listen_addr: args.listen,
+        advertise: args.advertise,
     };
     let node =
         match province_node::start_with_shutdown(config, node_kit::shutdown::on_signals()).await {

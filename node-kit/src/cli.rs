@@ -1,0 +1,39 @@
+//! The flags every province and city binary takes: which scenario, which
+//! node of it, where central is, where to listen. Each also reads from the
+//! environment (`PAIRING_*`), which is how compose configures containers.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use counterpart_domain::scenario::{self, Scenario};
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct PeerArgs {
+    /// The scenario file every node of the run reads.
+    #[arg(long, env = "PAIRING_SCENARIO")]
+    pub scenario: PathBuf,
+    /// This node's id in the scenario, e.g. jiangsu or huangshi.
+    #[arg(long, env = "PAIRING_NODE_ID")]
+    pub id: String,
+    /// Central's endpoint, e.g. http://127.0.0.1:50051.
+    #[arg(long, env = "PAIRING_CENTRAL")]
+    pub central: String,
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, env = "PAIRING_LISTEN", default_value = "127.0.0.1:0")]
+    pub listen: String,
+    /// Endpoint to register with central, if peers reach this node by
+    /// another address (containers). Default: http://<bound address>.
+    #[arg(long, env = "PAIRING_ADVERTISE")]
+    pub advertise: Option<String>,
+}
+
+impl PeerArgs {
+    /// Loads the scenario, or prints why not (naming file, line and field)
+    /// as `program: ...` and gives the exit code for a bad scenario.
+    pub fn load_scenario(&self, program: &str) -> Result<Arc<Scenario>, std::process::ExitCode> {
+        scenario::load(&self.scenario).map(Arc::new).map_err(|e| {
+            eprintln!("{program}: cannot load the scenario: {e}");
+            std::process::ExitCode::from(2)
+        })
+    }
+}
