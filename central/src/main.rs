@@ -2,7 +2,8 @@
 
 use clap::Parser;
 
-#[tokio::main(flavor = "current_thread")]
+// Two workers: central is the hub every node calls (see pairctl node).
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> std::process::ExitCode {
     central::cli::run(central::cli::Args::parse()).await
 }

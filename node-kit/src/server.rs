@@ -12,6 +12,10 @@ use tonic::transport::server::Router;
 use tonic::transport::Server;
 use tonic_health::server::HealthReporter;
 
+/// Streams a client may reset before the server accepts them, per
+/// connection, before the connection is closed (h2's default is 20).
+pub const MAX_PENDING_RESET_STREAMS: usize = 1_024;
+
 /// The line a node prints on stdout once it listens, so a launcher that
 /// asked for port 0 learns the real address: `LISTENING 127.0.0.1:50123`.
 pub const ANNOUNCE_PREFIX: &str = "LISTENING ";
@@ -45,6 +49,11 @@ pub fn router() -> (Router, HealthReporter) {
         // A stuck peer must not hold a connection forever.
         .timeout(Duration::from_secs(30))
         .tcp_nodelay(true)
+        // Clients reset streams whose deadline passed. When a node falls
+        // behind (a starved machine), h2's default of 20 such resets closes
+        // the whole connection, failing every call on it and feeding a retry
+        // storm; a higher bound keeps the protection against reset floods.
+        .http2_max_pending_accept_reset_streams(Some(MAX_PENDING_RESET_STREAMS))
         .add_service(health)
         .add_service(reflection);
     (router, reporter)

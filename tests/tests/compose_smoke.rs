@@ -1,6 +1,6 @@
 //! The committed `deploy/docker-compose.yml`, run the way a user runs it:
 //! hubei-2020's 36 nodes in containers of the local `counterpart:dev`
-//! image, without Jaeger (`OTLP_ENDPOINT=` empty), at 50 ms a scenario day,
+//! image, without Jaeger (`OTLP_ENDPOINT=` empty), at 100 ms a scenario day,
 //! under a project name of its own; every node healthy, the run finished,
 //! central's report checked, the project taken down whatever happens.
 
@@ -19,13 +19,13 @@ use counterpart_tests::{repo_root, scenario_path};
 
 /// Where the compose file publishes central, and where `pairctl` looks.
 const CENTRAL_ADDR: &str = "127.0.0.1:50051";
-const DAY_MS: &str = "50";
+const DAY_MS: &str = "100";
 /// Another cluster (a user's `counterpart` project, another test run) may
 /// hold central's port for a while: wait this long for it, then fail.
 const PORT_WAIT_LIMIT: Duration = Duration::from_secs(120);
 /// Measured: about 15 s to all 36 healthy on two busy cores.
 const HEALTHY_LIMIT: Duration = Duration::from_secs(240);
-/// hubei-2020 is about 70 days, 3.5 s at 50 ms a day.
+/// hubei-2020 is about 70 days, 7 s at 100 ms a day.
 const FINISH_LIMIT: Duration = Duration::from_secs(120);
 
 /// One compose project of the committed file; dropping it, on success or

@@ -10,7 +10,7 @@ use counterpart_tests::scenario_path;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn small_scenario_runs_every_case_to_closure() {
-    let cluster = Cluster::start(&scenario_path("small"), 40, None).await;
+    let cluster = Cluster::start(&scenario_path("small"), 150, None).await;
     cluster.wait_finished(Duration::from_secs(120)).await;
     let report = cluster.report().await;
 
@@ -59,7 +59,7 @@ async fn small_scenario_runs_every_case_to_closure() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn outbreak_in_a_donor_releases_it_and_repairs_the_city() {
-    let cluster = Cluster::start(&scenario_path("outbreak"), 40, None).await;
+    let cluster = Cluster::start(&scenario_path("outbreak"), 150, None).await;
     cluster.wait_finished(Duration::from_secs(120)).await;
     let report = cluster.report().await;
 

@@ -18,7 +18,7 @@ async fn traced_run(receiver: &Receiver) -> Vec<Span> {
         .args([
             "up",
             "--day-ms",
-            "50",
+            "150",
             "--otlp",
             &receiver.endpoint(),
             "--scenario",

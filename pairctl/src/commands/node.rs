@@ -18,9 +18,7 @@ use crate::plan::CENTRAL_ID;
 
 pub fn run(args: NodeArgs) -> anyhow::Result<ExitCode> {
     let id = node_id(&args)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let runtime = runtime_for(args.role)?;
     runtime.block_on(async {
         // The OTLP exporter needs the runtime; spans are flushed on the way
         // out, whether the node stopped cleanly or not.
@@ -29,6 +27,20 @@ pub fn run(args: NodeArgs) -> anyhow::Result<ExitCode> {
         telemetry.shutdown().await;
         served
     })
+}
+
+/// One thread per province or city (dozens share two cores); central, the
+/// hub every node calls, gets two, so it keeps up when the others wait.
+fn runtime_for(role: NodeRole) -> std::io::Result<tokio::runtime::Runtime> {
+    match role {
+        NodeRole::Central => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build(),
+        _ => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+    }
 }
 
 /// The OpenTelemetry service name: `central`, `province-<id>`, `city-<id>`.
