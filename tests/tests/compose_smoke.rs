@@ -209,7 +209,8 @@ async fn hubei_2020_runs_in_compose_and_closes_every_case() {
         "one case per city"
     );
     assert_eq!(report["scenario"], "hubei-2020");
-    assert_eq!(report["day_ms"], 50, "PAIRING_DAY_MS reached central");
+    let day_ms: i64 = DAY_MS.parse().expect("DAY_MS is a number");
+    assert_eq!(report["day_ms"], day_ms, "PAIRING_DAY_MS reached central");
 
     project.down();
     println!(
