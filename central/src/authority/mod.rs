@@ -9,16 +9,19 @@
 //!
 //! - `launch`: registration, the clock, capacity reports.
 //! - `decision`: requests, assessment, pairing, acknowledgements.
-//! - `implementation`: reports, evaluations, adjustments, demobilisation
-//!   and closure.
+//! - `reports`: supervisory reports into the ledger, cross-checked.
+//! - `adjustments`: release and replace a donor, raise targets.
+//! - `supervision`: evaluations, demobilisation and closure.
 //! - `outbound`: what central sends, and the resend queue.
 //! - `queries`: status, pairing table, ledger and run report for operators.
 
+mod adjustments;
 mod decision;
-mod implementation;
 mod launch;
 pub mod outbound;
 mod queries;
+mod reports;
+mod supervision;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -1,0 +1,203 @@
+//! Supervisory reports: both sides of a pairing report on a case; the
+//! ledger merges their records and cross-checks shipped against received.
+
+use std::collections::BTreeMap;
+
+use node_kit::validate;
+use pairing_proto::v1::{
+    Ack, MessageHeader, ReceiptRecord, Role, ShipmentRecord, SupervisoryReport,
+};
+use tonic::Status;
+
+use super::{Authority, Now};
+use crate::case::{AssignmentStage, Step};
+use crate::ledger::{ReceiptEntry, ShipmentEntry};
+
+/// Records one report may carry (cumulative over a case's life).
+const MAX_RECORDS: usize = 4_096;
+
+impl Authority {
+    pub fn submit_report(&mut self, msg: &SupervisoryReport, now: Now) -> Result<Ack, Status> {
+        let header = validate::header(msg.header.as_ref())?;
+        if let Some(ack) = self.replay(header) {
+            return Ok(ack);
+        }
+        self.require_clock()?;
+        let role = self
+            .nodes
+            .get(&header.sender_id)
+            .map(|n| n.role)
+            .ok_or_else(|| {
+                Status::not_found(format!(
+                    "header.sender_id: {:?} is not registered",
+                    header.sender_id
+                ))
+            })?;
+        let case = self.case_of(&msg.case_id)?;
+        match role {
+            Role::Province => {
+                if !case.has_donor(&header.sender_id) {
+                    return Err(Status::permission_denied(format!(
+                        "case_id: {:?} has no assignment for {:?}",
+                        msg.case_id, header.sender_id
+                    )));
+                }
+                self.apply_donor_report(header, msg, now)?;
+            }
+            _ => {
+                if case.city_id != header.sender_id {
+                    return Err(Status::permission_denied(format!(
+                        "case_id: {:?} belongs to {:?}, not {:?}",
+                        msg.case_id, case.city_id, header.sender_id
+                    )));
+                }
+                self.apply_city_report(header, msg, now)?;
+            }
+        }
+        self.node_messages.insert(
+            header.sender_id.clone(),
+            msg.messages_received
+                .iter()
+                .map(|(k, v)| (k.clone(), *v))
+                .collect(),
+        );
+        Ok(self.remember(header))
+    }
+
+    fn apply_donor_report(
+        &mut self,
+        header: &MessageHeader,
+        msg: &SupervisoryReport,
+        now: Now,
+    ) -> Result<(), Status> {
+        let province = header.sender_id.as_str();
+        let entries = shipment_entries(&msg.case_id, province, &msg.shipments)?;
+        if msg.cost_cny < 0 {
+            return Err(Status::invalid_argument(format!(
+                "cost_cny: {} is negative",
+                msg.cost_cny
+            )));
+        }
+        let new = self
+            .ledger
+            .record_shipments(entries)
+            .map_err(|e| Status::invalid_argument(format!("shipments: {e}")))?;
+        self.ledger
+            .record_cost(&msg.case_id, province, msg.cost_cny);
+        let t = now.scenario;
+        let case = self.cases.get_mut(&msg.case_id).expect("checked above");
+        case.record(
+            t,
+            Step::Reported,
+            Some(province),
+            format!(
+                "{} shipments ({new} new), cost CNY {}",
+                msg.shipments.len(),
+                msg.cost_cny
+            ),
+        );
+        if msg.r#final {
+            let a = case
+                .assignments
+                .iter_mut()
+                .find(|a| a.province_id == province)
+                .expect("has_donor checked");
+            if a.stage != AssignmentStage::Done {
+                a.stage = AssignmentStage::Done;
+                case.record(
+                    t,
+                    Step::FinalReport,
+                    Some(province),
+                    "teams returned".into(),
+                );
+            }
+        }
+        if msg.outbreak_level > self.scenario.rules.max_outbreak_level {
+            self.release_donor_everywhere(province, msg.outbreak_level, t);
+        }
+        Ok(())
+    }
+
+    fn apply_city_report(
+        &mut self,
+        header: &MessageHeader,
+        msg: &SupervisoryReport,
+        now: Now,
+    ) -> Result<(), Status> {
+        let situation = *validate::situation("situation", msg.situation.as_ref())?;
+        let entries = receipt_entries(&msg.case_id, &msg.receipts)?;
+        let new = self
+            .ledger
+            .record_receipts(entries)
+            .map_err(|e| Status::invalid_argument(format!("receipts: {e}")))?;
+        let case = self.cases.get_mut(&msg.case_id).expect("checked above");
+        case.record(
+            now.scenario,
+            Step::Reported,
+            None,
+            format!(
+                "{} active, {} receipts ({new} new)",
+                situation.active_cases,
+                msg.receipts.len()
+            ),
+        );
+        let _ = header;
+        self.retarget_if_outgrown(&msg.case_id, &situation, now.scenario);
+        Ok(())
+    }
+}
+
+fn shipment_entries(
+    case_id: &str,
+    province: &str,
+    records: &[ShipmentRecord],
+) -> Result<Vec<ShipmentEntry>, Status> {
+    validate::list_len("shipments", records.len(), MAX_RECORDS)?;
+    records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            validate::text(&format!("shipments[{i}].shipment_id"), &r.shipment_id)?;
+            validate::scenario_time(&format!("shipments[{i}].departed_at_ms"), r.departed_at_ms)?;
+            Ok(ShipmentEntry {
+                shipment_id: r.shipment_id.clone(),
+                case_id: case_id.to_string(),
+                province_id: province.to_string(),
+                departed_at_ms: r.departed_at_ms,
+                lines: validate::quantities(&format!("shipments[{i}].lines"), &r.lines)?,
+            })
+        })
+        .collect()
+}
+
+fn receipt_entries(case_id: &str, records: &[ReceiptRecord]) -> Result<Vec<ReceiptEntry>, Status> {
+    validate::list_len("receipts", records.len(), MAX_RECORDS)?;
+    records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            validate::text(&format!("receipts[{i}].shipment_id"), &r.shipment_id)?;
+            validate::scenario_time(&format!("receipts[{i}].received_at_ms"), r.received_at_ms)?;
+            let mut discrepancy = BTreeMap::new();
+            validate::list_len(
+                &format!("receipts[{i}].discrepancies"),
+                r.discrepancies.len(),
+                validate::MAX_LINES,
+            )?;
+            for (k, d) in r.discrepancies.iter().enumerate() {
+                let field = format!("receipts[{i}].discrepancies[{k}]");
+                let t =
+                    validate::resource_type(&format!("{field}.resource_type"), &d.resource_type)?;
+                let q = validate::quantity(&format!("{field}.quantity"), t, d.quantity)?;
+                *discrepancy.entry(t).or_insert(0) += q;
+            }
+            Ok(ReceiptEntry {
+                shipment_id: r.shipment_id.clone(),
+                case_id: case_id.to_string(),
+                received_at_ms: r.received_at_ms,
+                received: validate::quantities(&format!("receipts[{i}].received"), &r.received)?,
+                discrepancy,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,189 @@
+//! Supervision to the end of a case: periodic evaluations ("reward
+//! diligence, punish indolence"), demobilisation on the city's request, and
+//! closure once every donor is home and every shipment receipted.
+
+use counterpart_domain::clock::ScenarioTime;
+use node_kit::validate;
+use pairing_proto::v1::{
+    Ack, CaseClosure, DemobilisationOrder, DemobilisationRequest, Evaluation, Role,
+};
+use tonic::Status;
+
+use super::outbound::{Message, ToCity, ToProvince};
+use super::{Authority, Now};
+use crate::case::{AssignmentStage, CaseStage, EvaluationRecord, Step};
+use crate::evaluation;
+
+impl Authority {
+    pub fn request_demobilisation(
+        &mut self,
+        msg: &DemobilisationRequest,
+        now: Now,
+    ) -> Result<Ack, Status> {
+        let header = validate::header(msg.header.as_ref())?;
+        if let Some(ack) = self.replay(header) {
+            return Ok(ack);
+        }
+        self.registered_sender(header, Role::City)?;
+        validate::situation("situation", msg.situation.as_ref())?;
+        let case = self.case_of(&msg.case_id)?;
+        if case.city_id != header.sender_id {
+            return Err(Status::permission_denied(format!(
+                "case_id: {:?} belongs to {:?}",
+                msg.case_id, case.city_id
+            )));
+        }
+        match case.stage {
+            CaseStage::Implementing => {}
+            CaseStage::Demobilising | CaseStage::Closed => return Ok(Ack { duplicate: true }),
+            stage => {
+                return Err(Status::failed_precondition(format!(
+                    "case_id: {:?} is {}, not implementing",
+                    msg.case_id,
+                    stage.as_str()
+                )))
+            }
+        }
+        let t = now.scenario;
+        let case = self.cases.get_mut(&msg.case_id).expect("checked above");
+        case.stage = CaseStage::Demobilising;
+        case.record(
+            t,
+            Step::DemobilisationRequested,
+            None,
+            "no new cases for the quiet period".into(),
+        );
+        let standing: Vec<(String, String)> = case
+            .assignments
+            .iter_mut()
+            .filter(|a| {
+                matches!(
+                    a.stage,
+                    AssignmentStage::Sent | AssignmentStage::Acknowledged
+                )
+            })
+            .map(|a| {
+                a.stage = AssignmentStage::StandingDown;
+                (a.assignment_id.clone(), a.province_id.clone())
+            })
+            .collect();
+        for (assignment_id, province) in standing {
+            let order = DemobilisationOrder {
+                header: Some(self.header(t)),
+                order_id: format!("demob-{assignment_id}"),
+                case_id: msg.case_id.clone(),
+                assignment_id,
+            };
+            let case = self.cases.get_mut(&msg.case_id).expect("checked above");
+            case.record(
+                t,
+                Step::Demobilised,
+                Some(&province),
+                "stand down: ship nothing more, bring teams home".into(),
+            );
+            self.send(
+                &province,
+                Message::Province(ToProvince::Demobilisation(order)),
+            );
+        }
+        Ok(self.remember(header))
+    }
+
+    /// Sends each acknowledged assignment whose evaluation is due its
+    /// verdict: "reward diligence, punish indolence".
+    pub(super) fn evaluate_due_assignments(&mut self, now: ScenarioTime) {
+        let interval = self.scenario.rules.evaluation_interval_days;
+        let due: Vec<(String, String, String, f64)> = self
+            .cases
+            .values()
+            .filter(|c| c.stage == CaseStage::Implementing)
+            .flat_map(|c| {
+                c.active_donors()
+                    .filter(|a| {
+                        a.stage == AssignmentStage::Acknowledged
+                            && a.next_evaluation_at.is_some_and(|at| at <= now)
+                    })
+                    .map(|a| {
+                        (
+                            c.case_id.clone(),
+                            a.assignment_id.clone(),
+                            a.province_id.clone(),
+                            now.days() - a.acknowledged_at.expect("acknowledged").days(),
+                        )
+                    })
+            })
+            .collect();
+        for (case_id, assignment_id, province, days) in due {
+            let verdict = evaluation::evaluate(&self.ledger.progress(&case_id, &province, days));
+            let header = self.header(now);
+            let case = self.cases.get_mut(&case_id).expect("exists");
+            let a = case.assignment_mut(&assignment_id).expect("exists");
+            a.evaluations_sent += 1;
+            a.next_evaluation_at = Some(now.plus_days(interval));
+            let message = Evaluation {
+                header: Some(header),
+                evaluation_id: format!("eval-{assignment_id}-{}", a.evaluations_sent),
+                case_id: case_id.clone(),
+                assignment_id,
+                kind: verdict.kind as i32,
+                reason: verdict.reason.clone(),
+                delivered_fraction: verdict.delivered_fraction,
+            };
+            case.evaluations.push(EvaluationRecord {
+                at: now,
+                province_id: province.clone(),
+                kind: verdict.kind,
+                delivered_fraction: verdict.delivered_fraction,
+                reason: verdict.reason.clone(),
+            });
+            case.record(
+                now,
+                Step::Evaluated,
+                Some(&province),
+                format!("{}: {}", verdict.kind.as_str_name(), verdict.reason),
+            );
+            self.send(
+                &province,
+                Message::Province(ToProvince::Evaluation(message)),
+            );
+        }
+    }
+
+    /// Closes each demobilising case whose donors have all sent final
+    /// reports and whose every shipment has a receipt.
+    pub(super) fn close_finished_cases(&mut self, now: ScenarioTime) {
+        let done: Vec<String> = self
+            .cases
+            .values()
+            .filter(|c| c.stage == CaseStage::Demobilising)
+            .filter(|c| {
+                c.assignments.iter().all(|a| {
+                    a.stage == AssignmentStage::Done
+                        && self.ledger.all_receipted(&c.case_id, &a.province_id)
+                })
+            })
+            .map(|c| c.case_id.clone())
+            .collect();
+        for case_id in done {
+            let header = self.header(now);
+            let case = self.cases.get_mut(&case_id).expect("exists");
+            case.stage = CaseStage::Closed;
+            case.closed_at = Some(now);
+            case.record(
+                now,
+                Step::Closed,
+                None,
+                "every donor home, every shipment receipted".into(),
+            );
+            let city = case.city_id.clone();
+            self.last_activity_at = now;
+            tracing::info!(case = %case_id, "closed");
+            let closure = CaseClosure {
+                header: Some(header),
+                case_id,
+                closed_at_ms: now.0,
+            };
+            self.send(&city, Message::City(ToCity::Closure(closure)));
+        }
+    }
+}
