@@ -6,12 +6,9 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
-
 use common::*;
 use pairing_proto::v1::donor_province_client::DonorProvinceClient;
 use pairing_proto::v1::*;
-use province_node::{start, ProvinceConfig};
 
 const CASE: &str = "case-huangshi-1";
 const ASSIGNMENT: &str = "asg-case-huangshi-1-jiangsu";
@@ -27,21 +24,9 @@ fn quantities(list: &[(&str, i64)]) -> Vec<ResourceQuantity> {
 
 #[tokio::test]
 async fn an_assignment_runs_from_acknowledgement_to_final_report() {
-    let central = FakeCentral {
-        inbox: Arc::new(Mutex::new(CentralInbox::default())),
-        clock: Some(clock()),
-    };
     let city = FakeCity::default();
     let city_endpoint = serve_city(city.clone()).await;
-    let node = start(ProvinceConfig {
-        scenario: scenario(),
-        province_id: "jiangsu".into(),
-        central_endpoint: serve_central(central.clone()).await,
-        listen_addr: "127.0.0.1:0".into(),
-        advertise: None,
-    })
-    .await
-    .unwrap();
+    let (node, central) = start_jiangsu(Some(clock())).await;
     let mut province = DonorProvinceClient::connect(node.endpoint()).await.unwrap();
 
     let capacity = eventually("capacity report", || {

@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
-
 use common::*;
 use pairing_proto::v1::donor_province_client::DonorProvinceClient;
 use pairing_proto::v1::*;
@@ -19,19 +17,7 @@ async fn node() -> (
     DonorProvinceClient<Channel>,
     FakeCentral,
 ) {
-    let central = FakeCentral {
-        inbox: Arc::new(Mutex::new(CentralInbox::default())),
-        clock: None,
-    };
-    let node = start(ProvinceConfig {
-        scenario: scenario(),
-        province_id: "jiangsu".into(),
-        central_endpoint: serve_central(central.clone()).await,
-        listen_addr: "127.0.0.1:0".into(),
-        advertise: None,
-    })
-    .await
-    .unwrap();
+    let (node, central) = start_jiangsu(None).await;
     let client = DonorProvinceClient::connect(node.endpoint()).await.unwrap();
     (node, client, central)
 }

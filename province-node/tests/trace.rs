@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use common::*;
 use opentelemetry::trace::{
@@ -18,7 +18,6 @@ use pairing_proto::v1::donor_province_server::DonorProvince;
 use pairing_proto::v1::*;
 use province_node::donor::Donor;
 use province_node::service::{ProvinceService, SharedDonor};
-use province_node::{start, ProvinceConfig};
 use tokio_util::sync::CancellationToken;
 use tonic::Request;
 use tracing::subscriber::DefaultGuard;
@@ -186,19 +185,7 @@ async fn started_node() -> (
     DonorProvinceClient<tonic::transport::Channel>,
     FakeCentral,
 ) {
-    let central = FakeCentral {
-        inbox: Arc::new(Mutex::new(CentralInbox::default())),
-        clock: Some(clock()),
-    };
-    let node = start(ProvinceConfig {
-        scenario: scenario(),
-        province_id: "jiangsu".into(),
-        central_endpoint: serve_central(central.clone()).await,
-        listen_addr: "127.0.0.1:0".into(),
-        advertise: None,
-    })
-    .await
-    .unwrap();
+    let (node, central) = start_jiangsu(Some(clock())).await;
     eventually("capacity report", || {
         central.inbox.lock().unwrap().capacity.first().cloned()
     })

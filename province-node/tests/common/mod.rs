@@ -230,6 +230,27 @@ impl RecipientCity for FakeCity {
 }
 
 /// Serves `central` on a free port; returns its endpoint.
+/// Jiangsu started for real against a fake central that hands out `clock`
+/// on registration (`None`: the clock has not started).
+pub async fn start_jiangsu(
+    clock: Option<ScenarioClock>,
+) -> (node_kit::server::RunningNode, FakeCentral) {
+    let central = FakeCentral {
+        inbox: Arc::new(Mutex::new(CentralInbox::default())),
+        clock,
+    };
+    let node = province_node::start(province_node::ProvinceConfig {
+        scenario: scenario(),
+        province_id: "jiangsu".into(),
+        central_endpoint: serve_central(central.clone()).await,
+        listen_addr: "127.0.0.1:0".into(),
+        advertise: None,
+    })
+    .await
+    .unwrap();
+    (node, central)
+}
+
 pub async fn serve_central(central: FakeCentral) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
