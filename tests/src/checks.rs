@@ -212,6 +212,22 @@ pub fn all_closed(report: &Value, rejected_ok: bool) -> Vec<String> {
         .collect()
 }
 
+/// Asserts everything a finished run of a historical scenario must show:
+/// the scenario's pairing table, every case's steps in a legal order,
+/// receipts that match shipments, every case closed, one case per city.
+#[track_caller]
+pub fn assert_complete_historical_run(report: &Value, scenario: &Scenario) {
+    assert_holds("historical pairing", historical_pairings(report, scenario));
+    assert_holds("legal order", legal_order(report));
+    assert_holds("receipts match shipments", receipts_match(report));
+    assert_holds("every case closed", all_closed(report, false));
+    assert_eq!(
+        cases(report).len(),
+        scenario.cities.len(),
+        "one case per city"
+    );
+}
+
 /// Asserts that a check found nothing, printing every violation.
 #[track_caller]
 pub fn assert_holds(name: &str, violations: Vec<String>) {

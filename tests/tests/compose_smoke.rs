@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use counterpart_domain::scenario;
-use counterpart_tests::checks::{self, assert_holds};
+use counterpart_tests::checks;
 use counterpart_tests::cluster::{report, wait_finished};
 use counterpart_tests::docker::{
     docker, ensure_image, require_compose, require_docker, run_suffix, IMAGE_NAME, IMAGE_TAG,
@@ -196,18 +196,7 @@ async fn hubei_2020_runs_in_compose_and_closes_every_case() {
     );
     let report = report(&endpoint).await;
 
-    assert_holds(
-        "historical pairing",
-        checks::historical_pairings(&report, &scenario),
-    );
-    assert_holds("legal order", checks::legal_order(&report));
-    assert_holds("receipts match shipments", checks::receipts_match(&report));
-    assert_holds("every case closed", checks::all_closed(&report, false));
-    assert_eq!(
-        report["cases"].as_array().map(Vec::len),
-        Some(scenario.cities.len()),
-        "one case per city"
-    );
+    checks::assert_complete_historical_run(&report, &scenario);
     assert_eq!(report["scenario"], "hubei-2020");
     let day_ms: i64 = DAY_MS.parse().expect("DAY_MS is a number");
     assert_eq!(report["day_ms"], day_ms, "PAIRING_DAY_MS reached central");
