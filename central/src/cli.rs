@@ -26,6 +26,10 @@ pub struct Args {
     /// Override the scenario's pairing mode: historical or optimized.
     #[arg(long, env = "PAIRING_MODE", value_parser = parse_mode)]
     pub pairing_mode: Option<PairingMode>,
+    /// Directory for central's durable state (created if missing). A
+    /// restarted central resumes from it; without it, state is in memory.
+    #[arg(long, env = "PAIRING_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
 }
 
 pub fn parse_mode(s: &str) -> Result<PairingMode, String> {
@@ -51,6 +55,7 @@ pub async fn run(args: Args) -> ExitCode {
         listen_addr: args.listen,
         day_ms: args.day_ms,
         pairing_mode: args.pairing_mode,
+        data_dir: args.data_dir,
     };
     let node = match crate::start(config).await {
         Ok(node) => node,

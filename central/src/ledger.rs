@@ -18,7 +18,7 @@ use pairing_proto::v1::{DonorCost, LedgerLine};
 use crate::evaluation::AssignmentProgress;
 
 /// What a donor reported it shipped (one `ShipmentRecord`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ShipmentEntry {
     pub shipment_id: String,
     pub case_id: String,
@@ -28,7 +28,7 @@ pub struct ShipmentEntry {
 }
 
 /// What a city reported it received of one shipment (one `ReceiptRecord`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ReceiptEntry {
     pub shipment_id: String,
     pub case_id: String,
@@ -85,7 +85,7 @@ impl std::error::Error for LedgerError {}
 type Pair = (String, String);
 
 /// Every shipment and receipt reported, targets and costs, per case and donor.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Ledger {
     shipments: BTreeMap<String, ShipmentEntry>,
     /// By shipment id; may arrive before its shipment.

@@ -25,6 +25,10 @@ pub struct PeerArgs {
     /// another address (containers). Default: http://<bound address>.
     #[arg(long, env = "PAIRING_ADVERTISE")]
     pub advertise: Option<String>,
+    /// Directory for this node's durable state (created if missing). A
+    /// restarted node resumes from it; without it, state is in memory.
+    #[arg(long, env = "PAIRING_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
 }
 
 impl PeerArgs {

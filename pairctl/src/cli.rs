@@ -187,6 +187,9 @@ pub struct NodeArgs {
     pub day_ms: i64,
     #[arg(long, value_enum)]
     pub pairing_mode: Option<PairingModeArg>,
+    /// The node's durable state; a node restarted on it resumes its run.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
 }
 
 /// `--pairing-mode` on the command line.

@@ -77,6 +77,7 @@ async fn start(
 ) -> Result<RunningNode, String> {
     let listen_addr = args.listen.clone();
     let advertise = args.advertise.clone();
+    let data_dir = args.data_dir.clone();
     let central_endpoint = || {
         args.central
             .as_deref()
@@ -90,6 +91,7 @@ async fn start(
                 listen_addr,
                 day_ms: args.day_ms,
                 pairing_mode: args.pairing_mode.map(Into::into),
+                data_dir,
             })
             .await
         }
@@ -100,6 +102,7 @@ async fn start(
                 central_endpoint: central_endpoint()?,
                 listen_addr,
                 advertise,
+                data_dir,
             })
             .await
         }
@@ -110,6 +113,7 @@ async fn start(
                 central_endpoint: central_endpoint()?,
                 listen_addr,
                 advertise,
+                data_dir,
             })
             .await
         }
