@@ -14,7 +14,7 @@ use node_kit::counters::MessageCounters;
 use node_kit::durable::{Changing, Durable};
 use node_kit::trace::{self, Stage};
 use pairing_proto::v1::recipient_city_server::RecipientCity;
-use pairing_proto::v1::{Ack, CaseClosure, CaseDecision, ClockStart, Shipment};
+use pairing_proto::v1::{Ack, Books, BooksQuery, CaseClosure, CaseDecision, ClockStart, Shipment};
 use tonic::{Request, Response, Status};
 use tracing::Span;
 
@@ -146,6 +146,11 @@ impl RecipientCity for CityService {
             ack
         });
         self.answer(&span, &shipment.case_id, outcome)
+    }
+
+    /// An operator query, not a protocol message: not counted, no change.
+    async fn get_books(&self, _request: Request<BooksQuery>) -> Result<Response<Books>, Status> {
+        Ok(Response::new(self.machine.read().books()))
     }
 }
 

@@ -12,8 +12,8 @@ use node_kit::trace::{self, CaseTraces};
 use opentelemetry::trace::TraceId;
 use pairing_proto::v1::donor_province_server::DonorProvince;
 use pairing_proto::v1::{
-    Ack, Adjustment, Assignment, ClockStart, DemobilisationOrder, Evaluation, NeedsUpdate,
-    PlanProposal, Receipt,
+    Ack, Adjustment, Assignment, Books, BooksQuery, ClockStart, DemobilisationOrder, Evaluation,
+    NeedsUpdate, PlanProposal, Receipt,
 };
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -195,6 +195,11 @@ impl DonorProvince for ProvinceService {
 
     async fn confirm_receipt(&self, request: Request<Receipt>) -> Result<Response<Ack>, Status> {
         self.apply(request, Donor::on_receipt)
+    }
+
+    /// An operator query, not a protocol message: not counted, no change.
+    async fn get_books(&self, _request: Request<BooksQuery>) -> Result<Response<Books>, Status> {
+        Ok(Response::new(self.shared.read().books()))
     }
 
     type NegotiatePlanStream = ReceiverStream<Result<PlanProposal, Status>>;

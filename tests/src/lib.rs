@@ -5,6 +5,11 @@
 //! - [`checks`]: the properties every run must have, checked on the run
 //!   report: the pairing table, the legal order of each case's steps,
 //!   receipts that match shipments, every case closed.
+//! - [`host`]: one node on a thread and runtime of its own, to crash and
+//!   restart on its data directory.
+//! - [`resilient`]: a whole scenario of such nodes, with durable state.
+//! - [`conservation`]: every unit shipped accounted for exactly once, on
+//!   central's ledger and the nodes' own books.
 //! - [`docker`]: for the container suites: whether a Docker engine answers
 //!   (required when `CI=true`), the node image built from the current
 //!   sources, per-run names, a guard that removes what a test created, and
@@ -12,7 +17,10 @@
 
 pub mod checks;
 pub mod cluster;
+pub mod conservation;
 pub mod docker;
+pub mod host;
+pub mod resilient;
 
 /// The repository root, for scenario files.
 pub fn repo_root() -> std::path::PathBuf {

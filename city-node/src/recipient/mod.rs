@@ -11,7 +11,9 @@
 //! - `receipt`: manifest validation and the receipt for a shipment.
 //! - `outgoing`: one outgoing message and its bounded resends.
 //! - `persist`: the machine's durable form, saved after every change.
+//! - `books`: what the city itself recorded receiving, for reconciliation.
 
+mod books;
 mod inbound;
 mod outbound;
 mod outgoing;

@@ -9,9 +9,11 @@
 //! - [`assignment`]: the donor's record of one assignment.
 //! - [`delivery`]: whether a message that must get through has.
 //! - `persist`: the donor's durable form, saved after every change.
+//! - `books`: what the donor itself recorded shipping, for reconciliation.
 //! - `checks`: validation beyond `node_kit::validate`.
 
 pub mod assignment;
+mod books;
 mod checks;
 pub mod delivery;
 mod inbound;
