@@ -139,6 +139,14 @@ pub struct UpArgs {
     /// Without it, the variable pairctl itself was given (if any) applies.
     #[arg(long)]
     pub otlp: Option<String>,
+    /// Each node keeps its durable state in DIR/NODE-ID; a fresh run needs
+    /// a fresh DIR [default: target/pairctl-data/run-<unix ms>].
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// A node that dies is started again on its data directory, up to this
+    /// many times per node (0: a dead node ends the run).
+    #[arg(long, default_value_t = crate::cluster::DEFAULT_MAX_RESTARTS)]
+    pub max_restarts: u32,
 }
 
 #[derive(Debug, Args)]

@@ -48,6 +48,8 @@ pub struct ChildOptions<'a> {
     pub scenario_path: &'a Path,
     pub day_ms: i64,
     pub pairing_mode: Option<PairingModeArg>,
+    /// Each node's data directory is `<data_root>/<id>`.
+    pub data_root: &'a Path,
 }
 
 /// The arguments of `pairctl node ...` for `spec`. `central_endpoint` is
@@ -66,6 +68,8 @@ pub fn child_args(
         spec.id.clone(),
         "--listen".to_string(),
         "127.0.0.1:0".to_string(),
+        "--data-dir".to_string(),
+        options.data_root.join(&spec.id).display().to_string(),
     ];
     match spec.role {
         NodeRole::Central => {
@@ -109,6 +113,7 @@ mod tests {
             scenario_path: path,
             day_ms: 50,
             pairing_mode: Some(PairingModeArg::Optimized),
+            data_root: Path::new("/run/data"),
         }
     }
 
@@ -145,6 +150,8 @@ mod tests {
                 "central",
                 "--listen",
                 "127.0.0.1:0",
+                "--data-dir",
+                "/run/data/central",
                 "--day-ms",
                 "50",
                 "--pairing-mode",
@@ -163,6 +170,9 @@ mod tests {
         let args = child_args(&spec, &options(&path), Some("http://127.0.0.1:9"));
         assert_eq!(&args[..2], ["node", "city"]);
         assert!(args.windows(2).any(|w| w == ["--id", "huangshi"]));
+        assert!(args
+            .windows(2)
+            .any(|w| w == ["--data-dir", "/run/data/huangshi"]));
         assert!(args
             .windows(2)
             .any(|w| w == ["--central", "http://127.0.0.1:9"]));
