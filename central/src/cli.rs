@@ -51,6 +51,7 @@ pub async fn run(args: Args) -> ExitCode {
         listen_addr: args.listen,
         day_ms: args.day_ms,
         pairing_mode: args.pairing_mode,
+        faults: None,
     };
     let node = match crate::start(config).await {
         Ok(node) => node,

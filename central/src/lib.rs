@@ -30,13 +30,14 @@ use std::sync::{Arc, Mutex};
 
 use counterpart_domain::scenario::{PairingMode, Scenario};
 use node_kit::counters::MessageCounters;
+use node_kit::faults::{FaultLayer, FaultPlan};
 use node_kit::server::RunningNode;
 use node_kit::trace::CaseTraces;
 use pairing_proto::v1::central_authority_server::CentralAuthorityServer;
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 
-use crate::authority::Authority;
+use crate::authority::{Authority, CENTRAL_ID};
 use crate::driver::Driver;
 use crate::service::CentralService;
 
@@ -50,6 +51,9 @@ pub struct CentralConfig {
     pub day_ms: i64,
     /// Overrides the scenario's pairing mode when set.
     pub pairing_mode: Option<PairingMode>,
+    /// Faults to inject into the messages this node receives (fault
+    /// suites only; `None` in production).
+    pub faults: Option<Arc<FaultPlan>>,
 }
 
 /// Starts central in-process: binds, serves the `CentralAuthority` service
@@ -79,12 +83,17 @@ pub async fn start(config: CentralConfig) -> Result<RunningNode, String> {
     let shutdown = CancellationToken::new();
     let tick = node_kit::registration::tick_period(config.day_ms);
     tokio::spawn(Driver::new(authority, traces, shutdown.clone(), tick).run(shutdown.clone()));
-    let server = router
-        .add_service(CentralAuthorityServer::new(service))
-        .serve_with_incoming_shutdown(
-            TcpListenerStream::new(listener),
-            shutdown.clone().cancelled_owned(),
-        );
+    let service = CentralAuthorityServer::new(service)
+        .max_decoding_message_size(node_kit::server::MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(node_kit::server::MAX_MESSAGE_BYTES);
+    let router = match &config.faults {
+        Some(plan) => router.add_service(FaultLayer::new(plan.clone(), CENTRAL_ID).wrap(service)),
+        None => router.add_service(service),
+    };
+    let server = router.serve_with_incoming_shutdown(
+        TcpListenerStream::new(listener),
+        shutdown.clone().cancelled_owned(),
+    );
     let task =
         tokio::spawn(async move { server.await.map_err(|e| format!("central server: {e}")) });
     tracing::info!(%addr, scenario = %config.scenario.name, "central listening");

@@ -32,6 +32,7 @@ use std::sync::{Arc, Mutex};
 
 use counterpart_domain::scenario::Scenario;
 use node_kit::counters::MessageCounters;
+use node_kit::faults::{FaultLayer, FaultPlan};
 use node_kit::header::HeaderFactory;
 use node_kit::server::RunningNode;
 use pairing_proto::v1::recipient_city_server::RecipientCityServer;
@@ -56,6 +57,9 @@ pub struct CityConfig {
     /// The endpoint to register with central, when peers reach this node by
     /// another address than the one it binds (containers).
     pub advertise: Option<String>,
+    /// Faults to inject into the messages this node receives (fault
+    /// suites only; `None` in production).
+    pub faults: Option<Arc<FaultPlan>>,
 }
 
 /// Binds, serves `RecipientCity`, registers with central and runs the tick
@@ -86,14 +90,19 @@ pub async fn start(config: CityConfig) -> Result<RunningNode, String> {
     health
         .set_serving::<RecipientCityServer<CityService>>()
         .await;
-    let serve = router
-        .add_service(RecipientCityServer::new(CityService::new(
-            machine, counters, traces,
-        )))
-        .serve_with_incoming_shutdown(
-            TcpListenerStream::new(listener),
-            shutdown.clone().cancelled_owned(),
-        );
+    let service = RecipientCityServer::new(CityService::new(machine, counters, traces))
+        .max_decoding_message_size(node_kit::server::MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(node_kit::server::MAX_MESSAGE_BYTES);
+    let router = match &config.faults {
+        Some(plan) => {
+            router.add_service(FaultLayer::new(plan.clone(), &config.city_id).wrap(service))
+        }
+        None => router.add_service(service),
+    };
+    let serve = router.serve_with_incoming_shutdown(
+        TcpListenerStream::new(listener),
+        shutdown.clone().cancelled_owned(),
+    );
     let stop_all = shutdown.clone();
     let drive = async move {
         let driven = driver.run(endpoint).await;

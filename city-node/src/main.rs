@@ -37,6 +37,7 @@ async fn run(args: PeerArgs) -> ExitCode {
         central_endpoint: args.central,
         listen_addr: args.listen,
         advertise: args.advertise,
+        faults: None,
     };
     let node = match city_node::start(config).await {
         Ok(node) => node,

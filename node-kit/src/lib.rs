@@ -10,6 +10,7 @@
 //! - [`registration`]: registering with central; the tick period.
 //! - [`retry`]: bounded, jittered retries for calls that must get through.
 //! - [`header`]: message ids and headers for outgoing messages.
+//! - [`faults`]: seeded fault injection on the server side, for fault suites.
 //! - [`validate`]: checks of incoming fields, as gRPC statuses naming the field.
 //! - [`counters`]: messages received, by kind, for the run report.
 //! - [`telemetry`]: the tracing subscriber and the OTLP span exporter.
@@ -19,6 +20,7 @@ pub mod cli;
 pub mod client;
 pub mod counters;
 pub mod courier;
+pub mod faults;
 pub mod header;
 pub mod registration;
 pub mod retry;

@@ -16,6 +16,13 @@ use tonic_health::server::HealthReporter;
 /// connection, before the connection is closed (h2's default is 20).
 pub const MAX_PENDING_RESET_STREAMS: usize = 1_024;
 
+/// Largest encoded message a node accepts or sends, in bytes. The largest
+/// legitimate message is a cumulative `SupervisoryReport` late in a long
+/// case: a few hundred shipment records of a few lines each, well under
+/// 1 MiB. Four times that leaves room; anything bigger is refused by the
+/// decoder (OUT_OF_RANGE) before it is buffered whole or handled.
+pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
+
 /// The line a node prints on stdout once it listens, so a launcher that
 /// asked for port 0 learns the real address: `LISTENING 127.0.0.1:50123`.
 pub const ANNOUNCE_PREFIX: &str = "LISTENING ";

@@ -25,6 +25,7 @@ pub mod spans;
 use std::sync::Arc;
 
 use counterpart_domain::scenario::Scenario;
+use node_kit::faults::{FaultLayer, FaultPlan};
 use node_kit::header::HeaderFactory;
 use node_kit::server::RunningNode;
 use pairing_proto::v1::donor_province_server::DonorProvinceServer;
@@ -47,6 +48,9 @@ pub struct ProvinceConfig {
     pub listen_addr: String,
     /// The endpoint to register; default "http://<bound addr>".
     pub advertise: Option<String>,
+    /// Faults to inject into the messages this node receives (fault
+    /// suites only; `None` in production).
+    pub faults: Option<Arc<FaultPlan>>,
 }
 
 /// Starts a province node with its own shutdown token.
@@ -79,12 +83,19 @@ pub async fn start_with_shutdown(
         .set_serving::<DonorProvinceServer<ProvinceService>>()
         .await;
     let service = ProvinceService::new(shared.clone(), shutdown.clone());
-    let server = router
-        .add_service(DonorProvinceServer::new(service))
-        .serve_with_incoming_shutdown(
-            TcpListenerStream::new(listener),
-            shutdown.clone().cancelled_owned(),
-        );
+    let service = DonorProvinceServer::new(service)
+        .max_decoding_message_size(node_kit::server::MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(node_kit::server::MAX_MESSAGE_BYTES);
+    let router = match &config.faults {
+        Some(plan) => {
+            router.add_service(FaultLayer::new(plan.clone(), &config.province_id).wrap(service))
+        }
+        None => router.add_service(service),
+    };
+    let server = router.serve_with_incoming_shutdown(
+        TcpListenerStream::new(listener),
+        shutdown.clone().cancelled_owned(),
+    );
     let driver = Driver::new(shared, headers, config.central_endpoint, shutdown.clone());
 
     let stop = shutdown.clone();

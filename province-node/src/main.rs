@@ -37,6 +37,7 @@ async fn run(args: PeerArgs) -> ExitCode {
         central_endpoint: args.central,
         listen_addr: args.listen,
         advertise: args.advertise,
+        faults: None,
     };
     let node =
         match province_node::start_with_shutdown(config, node_kit::shutdown::on_signals()).await {

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use counterpart_domain::scenario::{self, PairingMode, Scenario};
 use node_kit::client;
+use node_kit::faults::FaultPlan;
 use node_kit::server::RunningNode;
 use pairing_proto::v1::central_authority_client::CentralAuthorityClient;
 use pairing_proto::v1::{ClusterStatus, ReportQuery, StatusQuery};
@@ -22,12 +23,24 @@ pub struct Cluster {
 
 impl Cluster {
     pub async fn start(path: &Path, day_ms: i64, mode: Option<PairingMode>) -> Cluster {
+        Cluster::start_with_faults(path, day_ms, mode, None).await
+    }
+
+    /// [`Cluster::start`] with `faults` injected into what every node
+    /// receives (one plan for the whole cluster, so partitions name links).
+    pub async fn start_with_faults(
+        path: &Path,
+        day_ms: i64,
+        mode: Option<PairingMode>,
+        faults: Option<Arc<FaultPlan>>,
+    ) -> Cluster {
         let scenario = Arc::new(scenario::load(path).unwrap_or_else(|e| panic!("{e}")));
         let central = central::start(central::CentralConfig {
             scenario: scenario.clone(),
             listen_addr: "127.0.0.1:0".into(),
             day_ms,
             pairing_mode: mode,
+            faults: faults.clone(),
         })
         .await
         .expect("central starts");
@@ -41,6 +54,7 @@ impl Cluster {
                     central_endpoint: central_endpoint.clone(),
                     listen_addr: "127.0.0.1:0".into(),
                     advertise: None,
+                    faults: faults.clone(),
                 })
                 .await
                 .expect("province starts"),
@@ -55,6 +69,7 @@ impl Cluster {
                     central_endpoint: central_endpoint.clone(),
                     listen_addr: "127.0.0.1:0".into(),
                     advertise: None,
+                    faults: faults.clone(),
                 })
                 .await
                 .expect("city starts"),

@@ -90,6 +90,7 @@ async fn start(
                 listen_addr,
                 day_ms: args.day_ms,
                 pairing_mode: args.pairing_mode.map(Into::into),
+                faults: None,
             })
             .await
         }
@@ -100,6 +101,7 @@ async fn start(
                 central_endpoint: central_endpoint()?,
                 listen_addr,
                 advertise,
+                faults: None,
             })
             .await
         }
@@ -110,6 +112,7 @@ async fn start(
                 central_endpoint: central_endpoint()?,
                 listen_addr,
                 advertise,
+                faults: None,
             })
             .await
         }
