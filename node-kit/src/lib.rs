@@ -2,6 +2,7 @@
 //! The protocol logic itself lives in each node's crate, free of I/O; this
 //! crate is the thin layer that puts it on the network.
 //!
+//! - `arbitrary` (feature): random and malformed messages for property tests.
 //! - [`server`]: bind, announce the address, serve with health and reflection.
 //! - [`shutdown`]: one cancellation token, tripped by Ctrl-C or SIGTERM.
 //! - [`cli`]: the flags of the province and city binaries.
@@ -16,6 +17,8 @@
 //! - [`telemetry`]: the tracing subscriber and the OTLP span exporter.
 //! - [`trace`]: one case, one trace: spans, propagation, case contexts.
 
+#[cfg(feature = "arbitrary")]
+pub mod arbitrary;
 pub mod cli;
 pub mod client;
 pub mod counters;

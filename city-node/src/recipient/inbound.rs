@@ -4,7 +4,7 @@
 //! `Ack { duplicate: true }` and changes nothing either.
 
 use chrono::NaiveDate;
-use counterpart_domain::clock::{Clock, ScenarioTime};
+use counterpart_domain::clock::{Clock, ScenarioTime, DAY_MS};
 use node_kit::validate;
 use pairing_proto::v1::{
     Ack, CaseClosure, CaseDecision, ClockStart, MessageHeader, Registration, ScenarioClock,
@@ -18,6 +18,9 @@ use super::{DonorLink, ReceivedShipment, Recipient, Stage};
 
 /// Node id of the central authority.
 pub const CENTRAL_ID: &str = "central";
+/// Latest clock epoch accepted (the year 3000): far beyond any run, and far
+/// enough from `i64::MAX` that time arithmetic on it cannot overflow.
+pub const MAX_EPOCH_UNIX_MS: i64 = 32_503_680_000_000;
 
 const APPLIED: Ack = Ack { duplicate: false };
 const NOTHING_CHANGED: Ack = Ack { duplicate: true };
@@ -215,15 +218,15 @@ impl Recipient {
 
     fn clock_from_wire(&self, field: &str, wire: Option<&ScenarioClock>) -> Result<Clock, Status> {
         let wire = wire.ok_or_else(|| Status::invalid_argument(format!("{field}: missing")))?;
-        if wire.day_ms < 1 {
+        if !(1..=DAY_MS).contains(&wire.day_ms) {
             return Err(Status::invalid_argument(format!(
-                "{field}.day_ms: {} is below 1",
+                "{field}.day_ms: {} is outside 1..={DAY_MS}",
                 wire.day_ms
             )));
         }
-        if wire.epoch_unix_ms <= 0 {
+        if !(1..=MAX_EPOCH_UNIX_MS).contains(&wire.epoch_unix_ms) {
             return Err(Status::invalid_argument(format!(
-                "{field}.epoch_unix_ms: {} is not a wall time",
+                "{field}.epoch_unix_ms: {} is not a wall time in 1..={MAX_EPOCH_UNIX_MS}",
                 wire.epoch_unix_ms
             )));
         }
@@ -267,6 +270,16 @@ fn check_decision(decision: &CaseDecision) -> Result<(), Status> {
         .as_ref()
         .ok_or_else(|| Status::invalid_argument("assessment: missing"))?;
     validate::bounded_text("assessment.reason", &assessment.reason)?;
+    validate::list_len(
+        "assessment.objectives",
+        assessment.objectives.len(),
+        validate::MAX_LINES,
+    )?;
+    validate::list_len(
+        "assessment.targets",
+        assessment.targets.len(),
+        validate::MAX_LINES,
+    )?;
     validate::list_len("donors", decision.donors.len(), validate::MAX_LINES)?;
     if !assessment.accepted && !decision.donors.is_empty() {
         return Err(Status::invalid_argument(format!(
@@ -277,6 +290,7 @@ fn check_decision(decision: &CaseDecision) -> Result<(), Status> {
     for (i, donor) in decision.donors.iter().enumerate() {
         validate::text(&format!("donors[{i}].province_id"), &donor.province_id)?;
         validate::text(&format!("donors[{i}].endpoint"), &donor.endpoint)?;
+        validate::bounded_text(&format!("donors[{i}].reason"), &donor.reason)?;
         if !(donor.endpoint.starts_with("http://") || donor.endpoint.starts_with("https://")) {
             return Err(Status::invalid_argument(format!(
                 "donors[{i}].endpoint: {:?} is not an http(s) URL",
