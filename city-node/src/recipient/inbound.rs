@@ -29,12 +29,12 @@ impl Recipient {
     /// Central starts the scenario clock (launch step 2).
     pub fn on_clock_start(&mut self, message: &ClockStart) -> Result<Ack, Status> {
         let header = from_central(message.header.as_ref())?;
-        if self.applied.reply_for(&header.message_id).is_some() {
+        if self.applied.reply_for(&applied_key(header)).is_some() {
             return Ok(NOTHING_CHANGED);
         }
         let clock = self.clock_from_wire("clock", message.clock.as_ref())?;
         self.clock = Some(clock);
-        self.applied.record(&header.message_id, APPLIED);
+        self.applied.record(&applied_key(header), APPLIED);
         Ok(APPLIED)
     }
 
@@ -56,7 +56,7 @@ impl Recipient {
     ) -> Result<Ack, Status> {
         let header = from_central(decision.header.as_ref())?;
         self.clock_started()?;
-        if self.applied.reply_for(&header.message_id).is_some() {
+        if self.applied.reply_for(&applied_key(header)).is_some() {
             return Ok(NOTHING_CHANGED);
         }
         check_decision(decision)?;
@@ -114,7 +114,7 @@ impl Recipient {
         }
         // An older or equal revision (a resend under a new id) changes nothing.
         let ack = if newer { APPLIED } else { NOTHING_CHANGED };
-        self.applied.record(&header.message_id, ack);
+        self.applied.record(&applied_key(header), ack);
         Ok(ack)
     }
 
@@ -122,7 +122,7 @@ impl Recipient {
     pub fn on_shipment(&mut self, shipment: &Shipment, now: ScenarioTime) -> Result<Ack, Status> {
         let header = validate::header(shipment.header.as_ref())?;
         self.clock_started()?;
-        if self.applied.reply_for(&header.message_id).is_some() {
+        if self.applied.reply_for(&applied_key(header)).is_some() {
             return Ok(NOTHING_CHANGED);
         }
         validate::text("shipment_id", &shipment.shipment_id)?;
@@ -152,7 +152,7 @@ impl Recipient {
         let endpoint = donor.endpoint.clone();
         // The same shipment under a new message id counts once.
         if self.shipments.contains_key(&shipment.shipment_id) {
-            self.applied.record(&header.message_id, NOTHING_CHANGED);
+            self.applied.record(&applied_key(header), NOTHING_CHANGED);
             return Ok(NOTHING_CHANGED);
         }
         if self.shipments.len() >= MAX_SHIPMENTS {
@@ -171,7 +171,7 @@ impl Recipient {
             receipt: Outgoing::new(receipt),
         };
         self.shipments.insert(shipment.shipment_id.clone(), entry);
-        self.applied.record(&header.message_id, APPLIED);
+        self.applied.record(&applied_key(header), APPLIED);
         Ok(APPLIED)
     }
 
@@ -179,7 +179,7 @@ impl Recipient {
     pub fn on_closure(&mut self, closure: &CaseClosure) -> Result<Ack, Status> {
         let header = from_central(closure.header.as_ref())?;
         self.clock_started()?;
-        if self.applied.reply_for(&header.message_id).is_some() {
+        if self.applied.reply_for(&applied_key(header)).is_some() {
             return Ok(NOTHING_CHANGED);
         }
         validate::text("case_id", &closure.case_id)?;
@@ -203,7 +203,7 @@ impl Recipient {
             }
         };
         self.proposals.clear();
-        self.applied.record(&header.message_id, ack);
+        self.applied.record(&applied_key(header), ack);
         Ok(ack)
     }
 
@@ -253,6 +253,12 @@ fn from_central(header: Option<&MessageHeader>) -> Result<&MessageHeader, Status
         )));
     }
     Ok(header)
+}
+
+/// The key a message is remembered under: ids are unique per sender only,
+/// so no node can suppress another's message by reusing its id.
+fn applied_key(header: &MessageHeader) -> String {
+    format!("{}/{}", header.sender_id, header.message_id)
 }
 
 fn not_this_case(case_id: &str) -> Status {

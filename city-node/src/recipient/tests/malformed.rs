@@ -156,3 +156,26 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn another_sender_reusing_a_message_id_suppresses_nothing() {
+    let mut m = started();
+    let h = open_case(&mut m);
+    // A donor's shipment happens to carry the id of central's closure.
+    let mut s = shipment(
+        "central-close-1",
+        "jiangsu",
+        1,
+        vec![line("personnel/doctor", 10)],
+    );
+    s.header.as_mut().unwrap().message_id = "central-close-1".into();
+    m.on_shipment(&s, hours(h + 12)).unwrap();
+    let closure = CaseClosure {
+        header: super::header("central-close-1", "central"),
+        case_id: CASE.into(),
+        closed_at_ms: hours(h + 24).0,
+    };
+    let ack = m.on_closure(&closure).unwrap();
+    assert!(!ack.duplicate, "central's closure was taken for a resend");
+    assert_eq!(m.open_case_id(), None, "the case closed");
+}
