@@ -17,10 +17,12 @@ use tonic_health::server::HealthReporter;
 pub const MAX_PENDING_RESET_STREAMS: usize = 1_024;
 
 /// Largest encoded message a node accepts or sends, in bytes. The largest
-/// legitimate message is a cumulative `SupervisoryReport` late in a long
-/// case: a few hundred shipment records of a few lines each, well under
-/// 1 MiB. Four times that leaves room; anything bigger is refused by the
-/// decoder (OUT_OF_RANGE) before it is buffered whole or handled.
+/// legitimate message is a donor's cumulative `SupervisoryReport` at the end
+/// of a long case: a shipment every two scenario days for a few months, so
+/// some tens of records of a few lines each, tens of kilobytes. 4 MiB (the
+/// gRPC default, named here so every server states it) leaves a wide
+/// margin; anything bigger is refused by the decoder (OUT_OF_RANGE) before
+/// a handler sees it.
 pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 
 /// The line a node prints on stdout once it listens, so a launcher that

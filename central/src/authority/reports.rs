@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use node_kit::validate;
 use pairing_proto::v1::{
-    Ack, MessageHeader, ReceiptRecord, Role, ShipmentRecord, SupervisoryReport,
+    Ack, DiscrepancyReason, MessageHeader, ReceiptRecord, Role, ShipmentRecord, SupervisoryReport,
 };
 use tonic::Status;
 
@@ -229,6 +229,15 @@ fn receipt_entries(case_id: &str, records: &[ReceiptRecord]) -> Result<Vec<Recei
                 let t =
                     validate::resource_type(&format!("{field}.resource_type"), &d.resource_type)?;
                 let q = validate::quantity(&format!("{field}.quantity"), t, d.quantity)?;
+                let reason = DiscrepancyReason::try_from(d.reason)
+                    .ok()
+                    .filter(|r| *r != DiscrepancyReason::Unspecified);
+                if reason.is_none() {
+                    return Err(Status::invalid_argument(format!(
+                        "{field}.reason: {} is not a known reason (unspecified is refused)",
+                        d.reason
+                    )));
+                }
                 *discrepancy.entry(t).or_insert(0) += q;
             }
             Ok(ReceiptEntry {
