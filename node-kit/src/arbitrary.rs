@@ -34,6 +34,7 @@ pub fn some_id() -> impl Strategy<Value = String> {
         .prop_map(String::from),
         1 => Just(String::new()),
         1 => Just("é".repeat(300)),
+        1 => Just("i".repeat(5_000)),
         1 => "[a-z0-9-]{1,24}",
         1 => "\\PC{0,16}",
     ]
@@ -76,6 +77,7 @@ pub fn resource_type() -> impl Strategy<Value = String> {
         .prop_map(String::from),
         1 => Just("Personnel/Doctor".to_string()),
         1 => Just("personnel/".to_string()),
+        1 => Just("t".repeat(5_000)),
         1 => "\\PC{0,12}",
     ]
 }
@@ -114,25 +116,38 @@ fn count() -> impl Strategy<Value = i64> {
     prop_oneof![4 => 0i64..5_000, 1 => Just(-5i64), 1 => Just(i64::MAX)]
 }
 
+/// A situation: mostly plausible (so the checks after it are reached),
+/// sometimes with negative or huge counts, or missing.
 pub fn situation() -> impl Strategy<Value = Option<Situation>> {
-    option::weighted(
-        0.85,
-        (
-            (count(), count(), count(), count(), count()),
-            (count(), count(), count(), count()),
-        )
-            .prop_map(|((a, b, c, d, e), (f, g, h, i))| Situation {
-                confirmed_total: a,
-                active_cases: b,
-                severe: c,
-                critical: d,
-                beds: e,
-                local_doctors: f,
-                local_nurses: g,
-                new_cases_today: h,
-                days_without_new_cases: i,
-            }),
+    let plausible = (0i64..5_000, 0i64..5_000, 0i64..500, 0i64..100, 0i64..2_000).prop_map(
+        |(confirmed, active, severe, critical, beds)| Situation {
+            confirmed_total: confirmed.max(active),
+            active_cases: active,
+            severe,
+            critical,
+            beds,
+            local_doctors: 100,
+            local_nurses: 200,
+            new_cases_today: 10,
+            days_without_new_cases: 0,
+        },
+    );
+    let malformed = (
+        (count(), count(), count(), count(), count()),
+        (count(), count(), count(), count()),
     )
+        .prop_map(|((a, b, c, d, e), (f, g, h, i))| Situation {
+            confirmed_total: a,
+            active_cases: b,
+            severe: c,
+            critical: d,
+            beds: e,
+            local_doctors: f,
+            local_nurses: g,
+            new_cases_today: h,
+            days_without_new_cases: i,
+        });
+    option::weighted(0.9, prop_oneof![3 => plausible, 1 => malformed])
 }
 
 fn enum_value() -> impl Strategy<Value = i32> {
@@ -545,6 +560,34 @@ pub fn names_a_field(message: &str) -> bool {
         && field
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_.[]".contains(c))
+}
+
+/// Longest refusal message expected: a status message travels in an
+/// HTTP/2 header, so a refusal names the field and what is wrong without
+/// echoing a long value.
+pub const MAX_REFUSAL_LEN: usize = 2_048;
+
+/// What every refusal of bad input must be: an expected code, a message
+/// that names a field, of bounded length. Returns what is wrong.
+pub fn check_refusal(status: &tonic::Status) -> Result<(), String> {
+    let shown = || {
+        let shown: String = status.message().chars().take(200).collect();
+        format!("{:?}: {shown}", status.code())
+    };
+    if !refusal_code_is_expected(status.code()) {
+        return Err(format!("unexpected code: {}", shown()));
+    }
+    if status.message().len() > MAX_REFUSAL_LEN {
+        return Err(format!(
+            "a refusal of {} bytes: {}",
+            status.message().len(),
+            shown()
+        ));
+    }
+    if !names_a_field(status.message()) {
+        return Err(format!("no field named: {}", shown()));
+    }
+    Ok(())
 }
 
 /// The codes a refusal of bad input may carry.

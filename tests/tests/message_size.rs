@@ -79,7 +79,7 @@ async fn oversized_messages_are_refused_without_harm() {
         ..Default::default()
     });
     let err = central
-        .request_assistance(client::request(long))
+        .request_assistance(client::request(long.clone()))
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
@@ -88,6 +88,24 @@ async fn oversized_messages_are_refused_without_harm() {
         "needs: 300 entries, more than the limit of 64",
         "{err:?}"
     );
+
+    // Under the bound, one resource type of 3 MiB: the refusal names the
+    // field without echoing the value (a status message travels in an
+    // HTTP/2 header).
+    let mut echo = ask_with(1, 3 * 1024 * 1024);
+    echo.header.as_mut().unwrap().message_id = "m-echo".into();
+    echo.situation = long.situation.clone();
+    let err = central
+        .request_assistance(client::request(echo))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
+    assert!(
+        err.message().starts_with("needs[0].resource_type: "),
+        "{}",
+        &err.message()[..err.message().len().min(200)]
+    );
+    assert!(err.message().len() < 1_024, "{} bytes", err.message().len());
 
     // Still serving.
     central

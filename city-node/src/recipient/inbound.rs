@@ -230,6 +230,7 @@ impl Recipient {
                 wire.epoch_unix_ms
             )));
         }
+        validate::text(&format!("{field}.start_date"), &wire.start_date)?;
         let start_date = NaiveDate::parse_from_str(&wire.start_date, "%Y-%m-%d").map_err(|e| {
             Status::invalid_argument(format!("{field}.start_date: {:?}: {e}", wire.start_date))
         })?;

@@ -57,6 +57,7 @@ pub fn clock(
             c.day_ms
         )));
     }
+    validate::text(&format!("{field}.start_date"), &c.start_date)?;
     let start = NaiveDate::parse_from_str(&c.start_date, "%Y-%m-%d").map_err(|e| {
         Status::invalid_argument(format!(
             "{field}.start_date: {:?} is not a date: {e}",
