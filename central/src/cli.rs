@@ -56,6 +56,7 @@ pub async fn run(args: Args) -> ExitCode {
         day_ms: args.day_ms,
         pairing_mode: args.pairing_mode,
         data_dir: args.data_dir,
+        faults: None,
     };
     let node = match crate::start(config).await {
         Ok(node) => node,

@@ -32,6 +32,7 @@ use std::sync::Arc;
 use counterpart_domain::scenario::{PairingMode, Scenario};
 use node_kit::counters::MessageCounters;
 use node_kit::durable::{Durable, StateStore};
+use node_kit::faults::{FaultLayer, FaultPlan};
 use node_kit::server::RunningNode;
 use node_kit::trace::CaseTraces;
 use pairing_proto::v1::central_authority_server::CentralAuthorityServer;
@@ -55,6 +56,9 @@ pub struct CentralConfig {
     /// Where central keeps its state; `None` keeps it in memory only (a
     /// restart then starts the run over).
     pub data_dir: Option<PathBuf>,
+    /// Faults to inject into the messages this node receives (fault
+    /// suites only; `None` in production).
+    pub faults: Option<Arc<FaultPlan>>,
 }
 
 /// The authority of a fresh run, or the one saved in the data directory.
@@ -101,12 +105,17 @@ pub async fn start(config: CentralConfig) -> Result<RunningNode, String> {
     let shutdown = CancellationToken::new();
     let tick = node_kit::registration::tick_period(config.day_ms);
     tokio::spawn(Driver::new(authority, traces, shutdown.clone(), tick).run(shutdown.clone()));
-    let server = router
-        .add_service(CentralAuthorityServer::new(service))
-        .serve_with_incoming_shutdown(
-            TcpListenerStream::new(listener),
-            shutdown.clone().cancelled_owned(),
-        );
+    let service = CentralAuthorityServer::new(service)
+        .max_decoding_message_size(node_kit::server::MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(node_kit::server::MAX_MESSAGE_BYTES);
+    let router = match &config.faults {
+        Some(plan) => router.add_service(FaultLayer::new(plan.clone(), CENTRAL_ID).wrap(service)),
+        None => router.add_service(service),
+    };
+    let server = router.serve_with_incoming_shutdown(
+        TcpListenerStream::new(listener),
+        shutdown.clone().cancelled_owned(),
+    );
     let task =
         tokio::spawn(async move { server.await.map_err(|e| format!("central server: {e}")) });
     tracing::info!(%addr, scenario = %config.scenario.name, "central listening");

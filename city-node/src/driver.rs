@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use counterpart_domain::clock::unix_now_ms;
-use node_kit::client::request;
+use node_kit::client::request_from;
 use node_kit::counters::MessageCounters;
 use node_kit::courier::Courier;
 use node_kit::header::HeaderFactory;
@@ -152,6 +152,7 @@ impl Driver {
     /// the message's span, which the courier's attempts carry.
     fn dispatch(&mut self, message: Outbound) {
         let span = self.traces.outbound(&message);
+        let me: Arc<str> = self.headers.node_id().into();
         match message {
             Outbound::AssistanceRequest(r) => {
                 let message_id = message_id(&r.header);
@@ -164,8 +165,8 @@ impl Driver {
                     span,
                     r,
                     move |m| {
-                        let mut c = client.clone();
-                        async move { c.request_assistance(request(m)).await }
+                        let (mut c, me) = (client.clone(), me.clone());
+                        async move { c.request_assistance(request_from(&me, m)).await }
                     },
                     move |outcome| {
                         if let Ok(ack) = &outcome {
@@ -194,8 +195,8 @@ impl Driver {
                     span,
                     r,
                     move |m| {
-                        let mut c = client.clone();
-                        async move { c.submit_report(request(m)).await }
+                        let (mut c, me) = (client.clone(), me.clone());
+                        async move { c.submit_report(request_from(&me, m)).await }
                     },
                     move |outcome| Sent::SupervisoryReport {
                         message_id,
@@ -212,8 +213,8 @@ impl Driver {
                     span,
                     r,
                     move |m| {
-                        let mut c = client.clone();
-                        async move { c.request_demobilisation(request(m)).await }
+                        let (mut c, me) = (client.clone(), me.clone());
+                        async move { c.request_demobilisation(request_from(&me, m)).await }
                     },
                     move |outcome| Sent::DemobilisationRequest {
                         message_id,
@@ -247,8 +248,8 @@ impl Driver {
                     span,
                     receipt,
                     move |m| {
-                        let mut c = client.clone();
-                        async move { c.confirm_receipt(request(m)).await }
+                        let (mut c, me) = (client.clone(), me.clone());
+                        async move { c.confirm_receipt(request_from(&me, m)).await }
                     },
                     move |outcome| Sent::Receipt {
                         shipment_id,

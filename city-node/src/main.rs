@@ -38,6 +38,7 @@ async fn run(args: PeerArgs) -> ExitCode {
         listen_addr: args.listen,
         advertise: args.advertise,
         data_dir: args.data_dir,
+        faults: None,
     };
     let node = match city_node::start(config).await {
         Ok(node) => node,

@@ -27,6 +27,7 @@ use std::sync::Arc;
 
 use counterpart_domain::scenario::Scenario;
 use node_kit::durable::StateStore;
+use node_kit::faults::{FaultLayer, FaultPlan};
 use node_kit::header::HeaderFactory;
 use node_kit::server::RunningNode;
 use pairing_proto::v1::donor_province_server::DonorProvinceServer;
@@ -52,6 +53,9 @@ pub struct ProvinceConfig {
     /// Where the province keeps its state (assignments, its outbox of
     /// shipments); `None` keeps it in memory only.
     pub data_dir: Option<PathBuf>,
+    /// Faults to inject into the messages this node receives (fault
+    /// suites only; `None` in production).
+    pub faults: Option<Arc<FaultPlan>>,
 }
 
 /// The donor of a fresh run, or the one saved in the data directory.
@@ -101,12 +105,19 @@ pub async fn start_with_shutdown(
         .set_serving::<DonorProvinceServer<ProvinceService>>()
         .await;
     let service = ProvinceService::new(shared.clone(), shutdown.clone());
-    let server = router
-        .add_service(DonorProvinceServer::new(service))
-        .serve_with_incoming_shutdown(
-            TcpListenerStream::new(listener),
-            shutdown.clone().cancelled_owned(),
-        );
+    let service = DonorProvinceServer::new(service)
+        .max_decoding_message_size(node_kit::server::MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(node_kit::server::MAX_MESSAGE_BYTES);
+    let router = match &config.faults {
+        Some(plan) => {
+            router.add_service(FaultLayer::new(plan.clone(), &config.province_id).wrap(service))
+        }
+        None => router.add_service(service),
+    };
+    let server = router.serve_with_incoming_shutdown(
+        TcpListenerStream::new(listener),
+        shutdown.clone().cancelled_owned(),
+    );
     let driver = Driver::new(shared, headers, config.central_endpoint, shutdown.clone());
 
     let stop = shutdown.clone();

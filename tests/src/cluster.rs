@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use counterpart_domain::scenario::{self, PairingMode, Scenario};
 use node_kit::client;
+use node_kit::faults::FaultPlan;
 use node_kit::server::RunningNode;
 use pairing_proto::v1::central_authority_client::CentralAuthorityClient;
 use pairing_proto::v1::{ClusterStatus, ReportQuery, StatusQuery};
@@ -22,6 +23,17 @@ pub struct Cluster {
 
 impl Cluster {
     pub async fn start(path: &Path, day_ms: i64, mode: Option<PairingMode>) -> Cluster {
+        Cluster::start_with_faults(path, day_ms, mode, None).await
+    }
+
+    /// [`Cluster::start`] with `faults` injected into what every node
+    /// receives (one plan for the whole cluster, so partitions name links).
+    pub async fn start_with_faults(
+        path: &Path,
+        day_ms: i64,
+        mode: Option<PairingMode>,
+        faults: Option<Arc<FaultPlan>>,
+    ) -> Cluster {
         let scenario = Arc::new(scenario::load(path).unwrap_or_else(|e| panic!("{e}")));
         let central = central::start(central::CentralConfig {
             scenario: scenario.clone(),
@@ -29,6 +41,7 @@ impl Cluster {
             day_ms,
             pairing_mode: mode,
             data_dir: None,
+            faults: faults.clone(),
         })
         .await
         .expect("central starts");
@@ -43,6 +56,7 @@ impl Cluster {
                     listen_addr: "127.0.0.1:0".into(),
                     advertise: None,
                     data_dir: None,
+                    faults: faults.clone(),
                 })
                 .await
                 .expect("province starts"),
@@ -58,6 +72,7 @@ impl Cluster {
                     listen_addr: "127.0.0.1:0".into(),
                     advertise: None,
                     data_dir: None,
+                    faults: faults.clone(),
                 })
                 .await
                 .expect("city starts"),

@@ -92,6 +92,7 @@ async fn start(
                 day_ms: args.day_ms,
                 pairing_mode: args.pairing_mode.map(Into::into),
                 data_dir,
+                faults: None,
             })
             .await
         }
@@ -103,6 +104,7 @@ async fn start(
                 listen_addr,
                 advertise,
                 data_dir,
+                faults: None,
             })
             .await
         }
@@ -114,6 +116,7 @@ async fn start(
                 listen_addr,
                 advertise,
                 data_dir,
+                faults: None,
             })
             .await
         }

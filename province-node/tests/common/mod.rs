@@ -249,6 +249,7 @@ pub async fn start_jiangsu(
         listen_addr: "127.0.0.1:0".into(),
         advertise: None,
         data_dir: None,
+        faults: None,
     })
     .await
     .unwrap();
