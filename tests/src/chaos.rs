@@ -20,6 +20,9 @@ pub const PARTITIONS_PER_RUN: usize = 2;
 /// Faults fall in the busy part of a run: requests, pairing, shipments.
 pub const FIRST_FAULT_DAY: f64 = 2.0;
 pub const LAST_FAULT_DAY: f64 = 14.0;
+/// Highest rate of each message fault (delays: twice this): high enough to
+/// hit most runs' messages, low enough that bounded retries get through.
+pub const MAX_RATE: f64 = 0.12;
 /// A crashed node stays down this long at most (scenario days).
 pub const MAX_DOWN_DAYS: f64 = 3.0;
 /// A cut link stays cut this long at most (scenario days).
@@ -109,7 +112,10 @@ impl fmt::Display for Schedule {
                     node,
                     at_day,
                     down_days,
-                } => writeln!(f, "  day {at_day:5.2}: crash {node} for {down_days:.2} days")?,
+                } => writeln!(
+                    f,
+                    "  day {at_day:5.2}: crash {node} for {down_days:.2} days"
+                )?,
                 Fault::Partition {
                     from,
                     to,
@@ -131,8 +137,8 @@ impl fmt::Display for Schedule {
 
 /// The schedule of `seed` for `scenario`: crashes of central, donors and
 /// cities at random moments of the busy days, cut links between random
-/// nodes, and message faults at modest rates (each below 10%, so a
-/// message's bounded retries get it through).
+/// nodes that talk to each other, and message faults at modest rates
+/// (below [`MAX_RATE`], so a message's bounded retries get it through).
 pub fn schedule(seed: u64, scenario: &Scenario) -> Schedule {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut nodes = vec!["central".to_string()];
@@ -147,11 +153,24 @@ pub fn schedule(seed: u64, scenario: &Scenario) -> Schedule {
         });
     }
     for _ in 0..PARTITIONS_PER_RUN {
-        let from = rng.random_range(0..nodes.len());
-        let to = (from + rng.random_range(1..nodes.len())) % nodes.len();
+        // Cut links that carry messages: central and any node, or a
+        // province and a city (donor and recipient, if paired).
+        let (from, to) = if rng.random_bool(0.5) {
+            let other = nodes[rng.random_range(1..nodes.len())].clone();
+            ("central".to_string(), other)
+        } else {
+            let p = &scenario.provinces[rng.random_range(0..scenario.provinces.len())];
+            let c = &scenario.cities[rng.random_range(0..scenario.cities.len())];
+            (p.id.clone(), c.id.clone())
+        };
+        let (from, to) = if rng.random_bool(0.5) {
+            (from, to)
+        } else {
+            (to, from)
+        };
         faults.push(Fault::Partition {
-            from: nodes[from].clone(),
-            to: nodes[to].clone(),
+            from,
+            to,
             both_ways: rng.random_bool(0.5),
             at_day: rng.random_range(FIRST_FAULT_DAY..LAST_FAULT_DAY),
             cut_days: rng.random_range(0.5..MAX_CUT_DAYS),
@@ -159,10 +178,10 @@ pub fn schedule(seed: u64, scenario: &Scenario) -> Schedule {
     }
     faults.sort_by(|a, b| a.at_day().total_cmp(&b.at_day()));
     let messages = MessageFaults {
-        drop_request: rng.random_range(0.0..0.08),
-        drop_reply: rng.random_range(0.0..0.08),
-        duplicate: rng.random_range(0.0..0.08),
-        delay: rng.random_range(0.0..0.10),
+        drop_request: rng.random_range(0.0..MAX_RATE),
+        drop_reply: rng.random_range(0.0..MAX_RATE),
+        duplicate: rng.random_range(0.0..MAX_RATE),
+        delay: rng.random_range(0.0..2.0 * MAX_RATE),
     };
     Schedule {
         seed,
@@ -194,7 +213,9 @@ mod tests {
             assert_eq!(plan.faults.len(), CRASHES_PER_RUN + PARTITIONS_PER_RUN);
             let days: Vec<f64> = plan.faults.iter().map(Fault::at_day).collect();
             assert!(days.windows(2).all(|w| w[0] <= w[1]), "{plan}");
-            assert!(days.iter().all(|d| (FIRST_FAULT_DAY..LAST_FAULT_DAY).contains(d)));
+            assert!(days
+                .iter()
+                .all(|d| (FIRST_FAULT_DAY..LAST_FAULT_DAY).contains(d)));
             for fault in &plan.faults {
                 if let Fault::Partition { from, to, .. } = fault {
                     assert_ne!(from, to, "{plan}");

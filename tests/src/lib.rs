@@ -7,6 +7,7 @@
 //!   receipts that match shipments, every case closed.
 //! - [`host`]: one node on a thread and runtime of its own, to crash and
 //!   restart on its data directory.
+//! - [`chaos`]: seeded fault schedules for the fault suite.
 //! - [`resilient`]: a whole scenario of such nodes, with durable state.
 //! - [`docker`]: for the container suites: whether a Docker engine answers
 //!   (required when `CI=true`), the node image built from the current
@@ -15,6 +16,7 @@
 //! - [`wire`]: arbitrary bytes decoded as requests and handed to the state
 //!   machines (shared with the fuzz target in `fuzz/`).
 
+pub mod chaos;
 pub mod checks;
 pub mod cluster;
 pub mod docker;

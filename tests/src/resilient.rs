@@ -130,24 +130,33 @@ impl ResilientCluster {
     /// Waits until central reports the run finished; panics after `limit`
     /// with the stage of every case.
     pub async fn wait_finished(&self, limit: Duration) -> ClusterStatus {
+        self.try_wait_finished(limit)
+            .await
+            .unwrap_or_else(|why| panic!("{why}"))
+    }
+
+    /// Waits until central reports the run finished, or says after `limit`
+    /// where the run stands.
+    pub async fn try_wait_finished(&self, limit: Duration) -> Result<ClusterStatus, String> {
         let started = Instant::now();
         loop {
             let status = self.status().await;
             if let Some(s) = status.as_ref().filter(|s| s.finished) {
-                return s.clone();
+                return Ok(s.clone());
             }
-            assert!(
-                started.elapsed() < limit,
-                "run not finished after {limit:?}: {}",
-                status.map_or("central not answering".into(), |s| format!(
-                    "at {}, cases {:?}",
-                    s.scenario_now,
-                    s.cases
-                        .iter()
-                        .map(|c| format!("{}={}", c.case_id, c.stage))
-                        .collect::<Vec<_>>()
-                ))
-            );
+            if started.elapsed() >= limit {
+                return Err(format!(
+                    "run not finished after {limit:?}: {}",
+                    status.map_or("central not answering".into(), |s| format!(
+                        "at {}, cases {:?}",
+                        s.scenario_now,
+                        s.cases
+                            .iter()
+                            .map(|c| format!("{}={}", c.case_id, c.stage))
+                            .collect::<Vec<_>>()
+                    ))
+                ));
+            }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
