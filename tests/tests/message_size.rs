@@ -94,7 +94,7 @@ async fn oversized_messages_are_refused_without_harm() {
     // HTTP/2 header).
     let mut echo = ask_with(1, 3 * 1024 * 1024);
     echo.header.as_mut().unwrap().message_id = "m-echo".into();
-    echo.situation = long.situation.clone();
+    echo.situation = long.situation;
     let err = central
         .request_assistance(client::request(echo))
         .await
