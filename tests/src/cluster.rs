@@ -149,15 +149,21 @@ pub async fn wait_finished(endpoint: &str, limit: Duration) -> ClusterStatus {
         }
         assert!(
             started.elapsed() < limit,
-            "run not finished after {limit:?}: at {}, cases {:?}",
-            s.scenario_now,
-            s.cases
-                .iter()
-                .map(|c| format!("{}={}", c.case_id, c.stage))
-                .collect::<Vec<_>>()
+            "run not finished after {limit:?}: {}",
+            where_it_stands(&s)
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// The scenario time and every case's stage, for a failure message.
+pub fn where_it_stands(s: &ClusterStatus) -> String {
+    let cases: Vec<String> = s
+        .cases
+        .iter()
+        .map(|c| format!("{}={}", c.case_id, c.stage))
+        .collect();
+    format!("at {}, cases {cases:?}", s.scenario_now)
 }
 
 pub async fn report(endpoint: &str) -> serde_json::Value {

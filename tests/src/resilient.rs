@@ -15,7 +15,7 @@ use pairing_proto::v1::donor_province_client::DonorProvinceClient;
 use pairing_proto::v1::recipient_city_client::RecipientCityClient;
 use pairing_proto::v1::{Books, BooksQuery, ClusterStatus, Ledger, LedgerQuery, StatusQuery};
 
-use crate::cluster::central_client;
+use crate::cluster::{central_client, where_it_stands};
 use crate::host::{NodeHost, NodeSpec};
 use pairctl::reconcile::{self, Totals};
 
@@ -147,14 +147,7 @@ impl ResilientCluster {
             if started.elapsed() >= limit {
                 return Err(format!(
                     "run not finished after {limit:?}: {}",
-                    status.map_or("central not answering".into(), |s| format!(
-                        "at {}, cases {:?}",
-                        s.scenario_now,
-                        s.cases
-                            .iter()
-                            .map(|c| format!("{}={}", c.case_id, c.stage))
-                            .collect::<Vec<_>>()
-                    ))
+                    status.map_or("central not answering".into(), |s| where_it_stands(&s))
                 ));
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
