@@ -15,9 +15,9 @@ use node_kit::server::RunningNode;
 use pairing_proto::resource::ResourceType;
 use pairing_proto::v1::central_authority_client::CentralAuthorityClient;
 use pairing_proto::v1::{
-    AssistanceRequest, CapacityReport, Contribution, Discrepancy, DiscrepancyReason,
-    MessageHeader, ReceiptRecord, RegisterNode, ResourcePool, ResourceQuantity, Role, ShipmentRecord,
-    Situation, StatusQuery, SupervisoryReport,
+    AssistanceRequest, CapacityReport, Contribution, Discrepancy, DiscrepancyReason, MessageHeader,
+    ReceiptRecord, RegisterNode, ResourcePool, ResourceQuantity, Role, ShipmentRecord, Situation,
+    StatusQuery, SupervisoryReport,
 };
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
@@ -63,8 +63,10 @@ impl Rig {
     pub async fn start(options: RigOptions) -> anyhow::Result<Rig> {
         let mut gen = GenOptions::new(options.cities, options.provinces);
         gen.decision_window_days = options.decision_window_days;
-        let scenario =
-            Arc::new(scenario::parse(&scenario_gen::generate(&gen), "generated.toml")?);
+        let scenario = Arc::new(scenario::parse(
+            &scenario_gen::generate(&gen),
+            "generated.toml",
+        )?);
         let stubs = CancellationToken::new();
         let stub_addr = crate::stub::start(stubs.clone()).await?;
         let central = central::start(central::CentralConfig {
@@ -104,7 +106,12 @@ impl Rig {
         let mut nodes: Vec<(MessageHeader, Role)> = Vec::new();
         let at = ScenarioTime(0);
         nodes.extend(m.cities.iter().rev().map(|h| (h.header(at), Role::City)));
-        nodes.extend(m.provinces.iter().rev().map(|h| (h.header(at), Role::Province)));
+        nodes.extend(
+            m.provinces
+                .iter()
+                .rev()
+                .map(|h| (h.header(at), Role::Province)),
+        );
         for batch in nodes.chunks(SETUP_CONCURRENCY) {
             let calls = batch.iter().map(|(header, role)| {
                 let mut client = self.client.clone();
@@ -115,7 +122,7 @@ impl Rig {
                 };
                 async move { client.register(client::request(message)).await }
             });
-            for outcome in futures_join_all(calls).await {
+            for outcome in spawn_all(calls).await {
                 outcome.context("register")?;
             }
         }
@@ -126,7 +133,9 @@ impl Rig {
             .await?
             .into_inner();
         if status.clock.is_none() {
-            return Err(anyhow!("every node registered but the clock has not started"));
+            return Err(anyhow!(
+                "every node registered but the clock has not started"
+            ));
         }
         // Central counts scenario time from CLOCK_LEAD_MS after the start.
         tokio::time::sleep(Duration::from_millis(400)).await;
@@ -336,9 +345,9 @@ fn counters() -> std::collections::HashMap<String, u64> {
 }
 
 /// Runs the futures concurrently and returns their outputs in order.
-async fn futures_join_all<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
+async fn spawn_all<F>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
 where
-    F: Send + 'static,
+    F: std::future::Future + Send + 'static,
     F::Output: Send + 'static,
 {
     let handles: Vec<_> = futures.map(tokio::spawn).collect();

@@ -138,7 +138,9 @@ pub fn generate(options: &GenOptions) -> String {
     }
     // Each province serves about 2 x cities / provinces cities; its pool
     // covers them comfortably.
-    let served = (2 * options.cities).div_ceil(options.provinces.max(1)).max(1) as i64;
+    let served = (2 * options.cities)
+        .div_ceil(options.provinces.max(1))
+        .max(1) as i64;
     for p in 0..options.provinces {
         let scale = served * (8 + rng.below(5) as i64) / 10;
         let _ = writeln!(

@@ -49,7 +49,9 @@ impl DonorProvince for StubNode {
         &self,
         _: Request<Streaming<NeedsUpdate>>,
     ) -> Result<Response<Self::NegotiatePlanStream>, Status> {
-        Err(Status::unimplemented("the benchmark's stub node negotiates nothing"))
+        Err(Status::unimplemented(
+            "the benchmark's stub node negotiates nothing",
+        ))
     }
 }
 

@@ -77,7 +77,16 @@ fn main() -> anyhow::Result<()> {
     );
     println!(
         "{:>3} | {:>4} | {:>6} | {:>13} | {:>13} | {:>10} | {:>9} | {:>8} | {:>5} | {:>14}",
-        "run", "otlp", "exit", "req->ack ms", "req->ack days", "run wall s", "messages", "msg/s", "open", "load avg"
+        "run",
+        "otlp",
+        "exit",
+        "req->ack ms",
+        "req->ack days",
+        "run wall s",
+        "messages",
+        "msg/s",
+        "open",
+        "load avg"
     );
     let mut runs = Vec::new();
     for k in 0..args.runs {
@@ -179,9 +188,8 @@ fn read_figures(path: &Path) -> anyhow::Result<RunFigures> {
 
 fn print_run(k: usize, run: &Run) {
     let f = run.figures.as_ref();
-    let opt = |v: Option<f64>, digits: usize| {
-        v.map_or("-".to_string(), |v| format!("{v:.digits$}"))
-    };
+    let opt =
+        |v: Option<f64>, digits: usize| v.map_or("-".to_string(), |v| format!("{v:.digits$}"));
     let messages = f.map(|f| f.messages);
     println!(
         "{:>3} | {:>4} | {:>6} | {:>13} | {:>13} | {:>10.2} | {:>9} | {:>8} | {:>5} | {:>14}",

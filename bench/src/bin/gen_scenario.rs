@@ -29,7 +29,10 @@ struct Args {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    anyhow::ensure!(args.cities > 0 && args.provinces > 0, "need a city and a province at least");
+    anyhow::ensure!(
+        args.cities > 0 && args.provinces > 0,
+        "need a city and a province at least"
+    );
     let mut options = GenOptions::new(args.cities, args.provinces);
     options.seed = args.seed;
     options.decision_window_days = args.decision_window_days;
@@ -42,6 +45,11 @@ fn main() -> anyhow::Result<()> {
     // Only a scenario that loads is written.
     counterpart_domain::scenario::parse(&text, &args.out.display().to_string())?;
     std::fs::write(&args.out, text)?;
-    println!("wrote {} (GENERATED: {} cities, {} provinces)", args.out.display(), args.cities, args.provinces);
+    println!(
+        "wrote {} (GENERATED: {} cities, {} provinces)",
+        args.out.display(),
+        args.cities,
+        args.provinces
+    );
     Ok(())
 }

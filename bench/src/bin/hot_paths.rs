@@ -120,7 +120,15 @@ fn print_header(path: &str, request_bytes: usize, reply_bytes: usize) {
     println!("## {path}: request {request_bytes} B, reply {reply_bytes} B (protobuf-encoded)");
     println!(
         "{:>9} | {:>12} {:>9} {:>9} | {:>12} {:>9} {:>9} | {:>6} | {:>14}",
-        "in flight", "central/s", "p50 us", "p99 us", "echo/s", "p50 us", "p99 us", "ratio", "load avg"
+        "in flight",
+        "central/s",
+        "p50 us",
+        "p99 us",
+        "echo/s",
+        "p50 us",
+        "p99 us",
+        "ratio",
+        "load avg"
     );
 }
 

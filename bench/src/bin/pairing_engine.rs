@@ -63,7 +63,7 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn solve(file: &PathBuf, reps: usize) -> anyhow::Result<()> {
+fn solve(file: &std::path::Path, reps: usize) -> anyhow::Result<()> {
     let matrix = Matrix::read(file)?;
     let rss_before_kib = procs::status_kib("self", "VmRSS").unwrap_or(0);
     let peak_reset = procs::reset_peak_rss();

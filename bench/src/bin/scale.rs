@@ -109,7 +109,10 @@ fn main() -> anyhow::Result<()> {
             work,
         } => {
             machine::print_start("scale: one process per node (pairctl up)");
-            println!("open-file limit {fds}; --day-ms {day_ms}; decision window 3 scenario days = {} ms", 3 * day_ms);
+            println!(
+                "open-file limit {fds}; --day-ms {day_ms}; decision window 3 scenario days = {} ms",
+                3 * day_ms
+            );
             std::fs::create_dir_all(&work)?;
             let mut rows = Vec::new();
             for n in cities {
@@ -143,7 +146,10 @@ fn main() -> anyhow::Result<()> {
             one: false,
         } => {
             machine::print_start("scale: every node in one process");
-            println!("open-file limit {fds}; --day-ms {day_ms}; decision window 3 scenario days = {} ms", 3 * day_ms);
+            println!(
+                "open-file limit {fds}; --day-ms {day_ms}; decision window 3 scenario days = {} ms",
+                3 * day_ms
+            );
             println!("each size in a fresh process of this binary, so its RSS is its own");
             let mut rows = Vec::new();
             for n in nodes {
@@ -184,17 +190,31 @@ impl Row {
             paired_s: f("paired_s"),
             central_rss_mib: f("central_rss_mib").unwrap_or(0.0),
             node_rss_mib: f("node_rss_mib").unwrap_or(0.0),
-            note: v.get("note").and_then(|n| n.as_str()).unwrap_or("").to_string(),
+            note: v
+                .get("note")
+                .and_then(|n| n.as_str())
+                .unwrap_or("")
+                .to_string(),
         })
     }
 }
 
 /// Runs one in-process size in a child process of this binary.
-fn in_fresh_process(nodes: usize, provinces: usize, day_ms: i64, limit_s: u64) -> anyhow::Result<Row> {
+fn in_fresh_process(
+    nodes: usize,
+    provinces: usize,
+    day_ms: i64,
+    limit_s: u64,
+) -> anyhow::Result<Row> {
     let exe = std::env::current_exe()?;
     let child = Command::new(exe)
         .args(["in-process", "--one", "--nodes", &nodes.to_string()])
-        .args(["--provinces", &provinces.to_string(), "--day-ms", &day_ms.to_string()])
+        .args([
+            "--provinces",
+            &provinces.to_string(),
+            "--day-ms",
+            &day_ms.to_string(),
+        ])
         .args(["--limit-s", &limit_s.to_string()])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -227,7 +247,14 @@ fn failed(nodes: usize, cities: usize, e: anyhow::Error) -> Row {
 fn header() {
     println!(
         "{:>6} | {:>6} | {:>10} | {:>10} | {:>10} | {:>15} | {:>13} | {:>14} | note",
-        "nodes", "cities", "started s", "clock s", "paired s", "central|all MiB", "per-node MiB", "load avg"
+        "nodes",
+        "cities",
+        "started s",
+        "clock s",
+        "paired s",
+        "central|all MiB",
+        "per-node MiB",
+        "load avg"
     );
 }
 
@@ -290,7 +317,9 @@ async fn watch_pairings(
     loop {
         on_poll();
         if launched.elapsed() > limit {
-            return Err(anyhow!("not every case paired within {limit:?} (clock at {clock_s:?} s)"));
+            return Err(anyhow!(
+                "not every case paired within {limit:?} (clock at {clock_s:?} s)"
+            ));
         }
         if let Ok(status) = central.get_status(client::request(StatusQuery {})).await {
             let status = status.into_inner();
@@ -367,7 +396,9 @@ async fn processes(
             Err(_) => return Err(anyhow!("pairctl ended before every node announced")),
         }
         if let Some(status) = guard.child.try_wait()? {
-            return Err(anyhow!("pairctl exited with {status} before every node announced"));
+            return Err(anyhow!(
+                "pairctl exited with {status} before every node announced"
+            ));
         }
         if launched.elapsed() > limit {
             return Err(anyhow!("nodes not all listening within {limit:?}"));
@@ -416,7 +447,11 @@ async fn processes(
         note: format!(
             "peak RSS of {} node processes (median shown){}",
             others.len(),
-            if clean { "" } else { "; pairctl had to be killed" }
+            if clean {
+                ""
+            } else {
+                "; pairctl had to be killed"
+            }
         ),
     })
 }
@@ -493,7 +528,9 @@ async fn in_process(
         }
         let _ = central.task.await;
     };
-    let stopped = tokio::time::timeout(Duration::from_secs(30), stopping).await.is_ok();
+    let stopped = tokio::time::timeout(Duration::from_secs(30), stopping)
+        .await
+        .is_ok();
     let (started_s, clock_s, paired_s, peak) = outcome?;
     Ok(Row {
         nodes: count + 1,
@@ -506,7 +543,11 @@ async fn in_process(
         note: format!(
             "in-process: first MiB column is the whole process's RSS growth, over {} nodes{}",
             count + 1,
-            if stopped { "" } else { "; nodes did not all stop within 30 s" }
+            if stopped {
+                ""
+            } else {
+                "; nodes did not all stop within 30 s"
+            }
         ),
     })
 }
