@@ -142,7 +142,9 @@ pub fn generate(options: &GenOptions) -> String {
         .div_ceil(options.provinces.max(1))
         .max(1) as i64;
     for p in 0..options.provinces {
-        let scale = served * (8 + rng.below(5) as i64) / 10;
+        // Capped so every pool stays within what a capacity report may
+        // state (node_kit::validate: at most 100,000 of any personnel).
+        let scale = (served * (8 + rng.below(5) as i64) / 10).min(200);
         let _ = writeln!(
             out,
             "\n[[provinces]]\nid = {:?}\nname = \"Generated Province {p}\"\noutbreak_level = 0\n\
