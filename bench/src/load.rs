@@ -33,6 +33,58 @@ impl LoadResult {
     pub fn per_second(&self) -> f64 {
         self.ok as f64 / self.elapsed.as_secs_f64()
     }
+
+    /// Calls sent, answered or refused.
+    pub fn calls(&self) -> u64 {
+        self.ok + self.errors
+    }
+
+    /// Several runs as one: calls and time add up, latencies pool.
+    pub fn merge(parts: Vec<LoadResult>) -> LoadResult {
+        let mut ok = 0;
+        let mut errors = 0;
+        let mut first_error = None;
+        let mut elapsed = Duration::ZERO;
+        let mut latencies = Vec::with_capacity(parts.len());
+        for part in parts {
+            ok += part.ok;
+            errors += part.errors;
+            elapsed += part.elapsed;
+            if first_error.is_none() {
+                first_error = part.first_error;
+            }
+            latencies.push(part.latencies);
+        }
+        LoadResult {
+            ok,
+            errors,
+            first_error,
+            elapsed,
+            latencies: Latencies::merge(latencies),
+        }
+    }
+}
+
+/// Measures `a` and `b` under the same load in alternating slices, so that
+/// a change in the machine's load during the measurement falls on both.
+pub fn alternate(
+    load: Load,
+    slices: usize,
+    mut a: impl FnMut(Load) -> LoadResult,
+    mut b: impl FnMut(Load) -> LoadResult,
+) -> (LoadResult, LoadResult) {
+    let slices = slices.max(1);
+    let slice = Load {
+        duration: load.duration / slices as u32,
+        ..load
+    };
+    let mut a_parts = Vec::with_capacity(slices);
+    let mut b_parts = Vec::with_capacity(slices);
+    for _ in 0..slices {
+        a_parts.push(a(slice));
+        b_parts.push(b(slice));
+    }
+    (LoadResult::merge(a_parts), LoadResult::merge(b_parts))
 }
 
 /// Runs `call(i)` for i = 0, 1, 2, ... from `load.concurrency` tasks at

@@ -15,6 +15,13 @@ impl Latencies {
         Latencies { sorted_us }
     }
 
+    /// All samples of `parts` together.
+    pub fn merge(parts: impl IntoIterator<Item = Latencies>) -> Latencies {
+        let mut sorted_us: Vec<u64> = parts.into_iter().flat_map(|l| l.sorted_us).collect();
+        sorted_us.sort_unstable();
+        Latencies { sorted_us }
+    }
+
     pub fn count(&self) -> usize {
         self.sorted_us.len()
     }

@@ -36,6 +36,10 @@ struct Args {
     /// Seconds of unmeasured warm-up before each measurement.
     #[arg(long, default_value_t = 0.5)]
     warmup_seconds: f64,
+    /// Central and the echo take turns in this many slices of each
+    /// measurement, so a change of the machine's load hits both alike.
+    #[arg(long, default_value_t = 6)]
+    slices: usize,
     /// Calls in flight, comma separated.
     #[arg(long, default_value = "1,8,32,128", value_delimiter = ',')]
     levels: Vec<usize>,
@@ -79,7 +83,8 @@ fn main() -> anyhow::Result<()> {
     let _client_context = clients.enter();
     let telemetry = servers.block_on(async { node_kit::telemetry::init("central") });
     println!(
-        "tracing: info logs to stderr, OTLP export {}",
+        "tracing: logs to stderr at RUST_LOG={}, OTLP export {}",
+        std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
         match &args.otlp {
             Some(url) if telemetry.exporting() => format!("ON to {url}"),
             _ => "off".to_string(),
@@ -89,8 +94,8 @@ fn main() -> anyhow::Result<()> {
     let echo_addr = servers.block_on(counterpart_bench::echo::start(echo_stop.clone()))?;
     let echo_endpoint = format!("http://{echo_addr}");
     println!(
-        "{} s per measurement after {} s warm-up; levels {:?}",
-        args.seconds, args.warmup_seconds, args.levels
+        "{} s per measurement (central and echo alternating in {} slices) after {} s warm-up; levels {:?}",
+        args.seconds, args.slices, args.warmup_seconds, args.levels
     );
     let mut summary = Vec::new();
     for path in &args.paths {
@@ -178,13 +183,13 @@ fn echo_reply_body(reply_bytes: usize) -> usize {
     reply_bytes.saturating_sub(if reply_bytes > 128 { 3 } else { 2 })
 }
 
-fn run_echo(
-    clients: &Runtime,
+/// Warms the echo up, then returns a measurer of one slice of load.
+fn echo_measurer<'a>(
+    clients: &'a Runtime,
     endpoint: &str,
-    load: Load,
     warmup: Load,
     message: EchoRequest,
-) -> anyhow::Result<LoadResult> {
+) -> anyhow::Result<impl FnMut(Load) -> LoadResult + 'a> {
     let echo = EchoClient::new(client::channel(endpoint)?);
     let message = Arc::new(message);
     let call = move |_| {
@@ -198,7 +203,7 @@ fn run_echo(
         }
     };
     clients.block_on(load::run(warmup, call.clone()));
-    Ok(clients.block_on(load::run(load, call)))
+    Ok(move |slice| clients.block_on(load::run(slice, call.clone())))
 }
 
 fn loads(args: &Args, level: usize) -> (Load, Load) {
@@ -264,15 +269,24 @@ fn bench_requests(
             }
         };
         clients.block_on(load::run(warmup, call(0)));
-        let measured = clients.block_on(load::run(load, call(warmup_calls)));
-        servers.block_on(rig.stop());
-        let echo = run_echo(
+        let mut offset = warmup_calls;
+        let measure_central = |slice: Load| {
+            let slice = Load {
+                max_calls: (args.request_cities as u64).saturating_sub(offset),
+                ..slice
+            };
+            let result = clients.block_on(load::run(slice, call(offset)));
+            offset += result.calls();
+            result
+        };
+        let measure_echo = echo_measurer(
             clients,
             echo_endpoint,
-            loads(args, level).0,
             loads(args, level).1,
             echo_request(request_bytes, echo_reply_body(reply_bytes)),
         )?;
+        let (measured, echo) = load::alternate(load, args.slices, measure_central, measure_echo);
+        servers.block_on(rig.stop());
         worst = worst.min(print_row(level, &measured, &echo));
         if measured.ok as usize + warmup_calls as usize >= args.request_cities {
             println!(
@@ -351,14 +365,14 @@ fn bench_reports(
     for &level in &args.levels {
         let (load, warmup) = loads(args, level);
         clients.block_on(load::run(warmup, call.clone()));
-        let measured = clients.block_on(load::run(load, call.clone()));
-        let echo = run_echo(
+        let measure_central = |slice| clients.block_on(load::run(slice, call.clone()));
+        let measure_echo = echo_measurer(
             clients,
             echo_endpoint,
-            load,
             warmup,
             echo_request(request_bytes, echo_reply_body(reply_bytes)),
         )?;
+        let (measured, echo) = load::alternate(load, args.slices, measure_central, measure_echo);
         worst = worst.min(print_row(level, &measured, &echo));
     }
     servers.block_on(rig.stop());
