@@ -58,6 +58,15 @@ pub fn children_of(parent: u32) -> Vec<u32> {
         .collect()
 }
 
+/// Whether `pid` runs `pairctl node <role> ...`.
+pub fn is_node(pid: u32, role: &str) -> bool {
+    std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|cmdline| {
+        let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+        args.windows(2)
+            .any(|w| w[0] == b"node" && w[1] == role.as_bytes())
+    })
+}
+
 fn parent_of(pid: u32) -> Option<u32> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name may hold spaces and parentheses: parse after the last ')'.

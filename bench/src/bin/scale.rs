@@ -408,10 +408,11 @@ async fn processes(
     let mut central_pid = None;
     let (clock_s, paired_s) = watch_pairings(&endpoint, cities, launched, limit, || {
         let children = procs::children_of(pairctl_pid);
-        // Central is launched first: the lowest pid (pids are not reused
-        // within a run of this length).
         if central_pid.is_none() {
-            central_pid = children.iter().min().copied();
+            central_pid = children
+                .iter()
+                .copied()
+                .find(|pid| procs::is_node(*pid, "central"));
         }
         for pid in children {
             if let Some(rss) = procs::status_kib(&pid.to_string(), "VmRSS") {
