@@ -17,6 +17,7 @@
 //! - [`matrix`]: seeded cost matrices and their binary file format.
 //! - [`procs`]: child processes, their RSS, the file descriptor limit.
 //! - [`run_report`]: figures read off a `pairctl up --report` file.
+//! - [`scale_rows`]: the scale benchmark's rows, table and growth.
 
 pub mod echo;
 pub mod load;
@@ -25,6 +26,7 @@ pub mod matrix;
 pub mod procs;
 pub mod rig;
 pub mod run_report;
+pub mod scale_rows;
 pub mod scenario_gen;
 pub mod stats;
 pub mod stub;
