@@ -99,6 +99,13 @@ fn working_matrix(cost: &[f64], rows: usize, cols: usize, transposed: bool) -> C
     Cow::Owned(work)
 }
 
+/// A column the search has not scanned yet.
+#[derive(Debug, Clone, Copy, Default)]
+struct Pending {
+    col: usize,
+    path_cost: f64,
+}
+
 /// The buffers of the shortest-augmenting-path search, for n rows <= m cols.
 struct Search {
     n: usize,
@@ -106,7 +113,8 @@ struct Search {
     /// Dual potentials of rows and columns.
     row_potential: Vec<f64>,
     col_potential: Vec<f64>,
-    /// Reduced length of the shortest alternating path found to each column.
+    /// Reduced length of the shortest alternating path to each column,
+    /// recorded when the column is scanned (`update_potentials` reads it).
     path_cost: Vec<f64>,
     /// The row the shortest path reaches each column from.
     path_row: Vec<usize>,
@@ -114,8 +122,11 @@ struct Search {
     row_of_col: Vec<Option<usize>>,
     row_scanned: Vec<bool>,
     col_scanned: Vec<bool>,
-    /// Columns not yet scanned; the first `remaining_len` entries are live.
-    remaining: Vec<usize>,
+    /// Columns not yet scanned, each with the length of the shortest path
+    /// found to it so far; the first `remaining_len` entries are live. The
+    /// length lives beside the column so the search's inner loop reads it in
+    /// order instead of gathering it from a column-indexed array.
+    remaining: Vec<Pending>,
 }
 
 impl Search {
@@ -132,7 +143,7 @@ impl Search {
             row_of_col: vec![None; m],
             row_scanned: vec![false; n],
             col_scanned: vec![false; m],
-            remaining: vec![0; m],
+            remaining: vec![Pending::default(); m],
         }
     }
 
@@ -154,10 +165,12 @@ impl Search {
         let m = self.m;
         self.row_scanned.fill(false);
         self.col_scanned.fill(false);
-        self.path_cost.fill(f64::INFINITY);
         for (k, slot) in self.remaining.iter_mut().enumerate() {
             // Scanned in reverse so that ties favour low column indices.
-            *slot = m - k - 1;
+            *slot = Pending {
+                col: m - k - 1,
+                path_cost: f64::INFINITY,
+            };
         }
         let mut remaining_len = m;
         let mut row = start;
@@ -168,13 +181,14 @@ impl Search {
             let base = min_cost - self.row_potential[row];
             let mut lowest = f64::INFINITY;
             let mut lowest_at = None;
-            for (k, &col) in self.remaining[..remaining_len].iter().enumerate() {
+            for (k, pending) in self.remaining[..remaining_len].iter_mut().enumerate() {
+                let col = pending.col;
                 let reduced = base + row_cost[col] - self.col_potential[col];
-                if reduced < self.path_cost[col] {
+                if reduced < pending.path_cost {
                     self.path_row[col] = row;
-                    self.path_cost[col] = reduced;
+                    pending.path_cost = reduced;
                 }
-                let d = self.path_cost[col];
+                let d = pending.path_cost;
                 // On ties, a free column ends the search sooner.
                 if d < lowest || (d == lowest && self.row_of_col[col].is_none()) {
                     lowest = d;
@@ -183,7 +197,8 @@ impl Search {
             }
             let k = lowest_at?;
             min_cost = lowest;
-            let col = self.remaining[k];
+            let Pending { col, path_cost } = self.remaining[k];
+            self.path_cost[col] = path_cost;
             self.col_scanned[col] = true;
             remaining_len -= 1;
             self.remaining[k] = self.remaining[remaining_len];

@@ -1,0 +1,387 @@
+//! Point 1 of the benchmarks: central's hot paths over real gRPC beside a
+//! bare tonic echo with the same request and reply sizes, same client, same
+//! machine, same run. For each path and each number of calls in flight:
+//! throughput and p50/p99 latency of both, and central's share of the echo's
+//! throughput (target: 70% or more with validation, ledger and tracing on).
+//!
+//! Paths: `request` (AssistanceRequest, a fresh city each call, accepted),
+//! `report` (a donor's cumulative SupervisoryReport with its shipments),
+//! `receipt` (a city's SupervisoryReport with its receipts). Central logs
+//! at `info` to stderr as the binary does; with `--otlp URL` it also exports
+//! spans there (point 5).
+//!
+//! cargo run --release -p counterpart-bench --bin hot_paths -- 2>/tmp/hot_paths.log
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+use counterpart_bench::echo::v1::echo_client::EchoClient;
+use counterpart_bench::echo::v1::EchoRequest;
+use counterpart_bench::load::{self, Load, LoadResult};
+use counterpart_bench::machine;
+use counterpart_bench::rig::{Messages, Rig, RigOptions};
+use node_kit::client;
+use pairing_proto::v1::central_authority_client::CentralAuthorityClient;
+use pairing_proto::v1::{Ack, AssistanceRequestAck};
+use prost::Message;
+use tokio::runtime::Runtime;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, Parser)]
+struct Args {
+    /// Seconds of measurement per path, level and server.
+    #[arg(long, default_value_t = 3.0)]
+    seconds: f64,
+    /// Seconds of unmeasured warm-up before each measurement.
+    #[arg(long, default_value_t = 0.5)]
+    warmup_seconds: f64,
+    /// Central and the echo take turns in this many slices of each
+    /// measurement, so a change of the machine's load hits both alike.
+    #[arg(long, default_value_t = 6)]
+    slices: usize,
+    /// Calls in flight, comma separated.
+    #[arg(long, default_value = "1,8,32,128", value_delimiter = ',')]
+    levels: Vec<usize>,
+    /// Paths to measure, comma separated: request, report, receipt.
+    #[arg(long, default_value = "request,report,receipt", value_delimiter = ',')]
+    paths: Vec<String>,
+    /// Cities in the request path's scenario: at most this many requests
+    /// per level (each city asks once).
+    #[arg(long, default_value_t = 6_000)]
+    request_cities: usize,
+    /// Cases the report and receipt paths spread their reports over.
+    #[arg(long, default_value_t = 256)]
+    report_cases: usize,
+    /// Export central's spans to this OTLP/gRPC collector.
+    #[arg(long)]
+    otlp: Option<String>,
+}
+
+const PROVINCES: usize = 34;
+
+fn runtime(name: &str) -> Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name(name)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    machine::print_start("hot_paths: central vs bare tonic echo");
+    if let Some(url) = &args.otlp {
+        std::env::set_var("OTEL_EXPORTER_OTLP_ENDPOINT", url);
+    }
+    // Central and the echo serve on one runtime, the load comes from another,
+    // both with two workers (central's binary runs on two).
+    let servers = runtime("server");
+    let clients = runtime("client");
+    // Channels are built here and spawn their workers on the client runtime.
+    let _client_context = clients.enter();
+    let telemetry = servers.block_on(async { node_kit::telemetry::init("central") });
+    println!(
+        "tracing: logs to stderr at RUST_LOG={}, OTLP export {}",
+        std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
+        match &args.otlp {
+            Some(url) if telemetry.exporting() => format!("ON to {url}"),
+            _ => "off".to_string(),
+        }
+    );
+    let echo_stop = CancellationToken::new();
+    let echo_addr = servers.block_on(counterpart_bench::echo::start(echo_stop.clone()))?;
+    let echo_endpoint = format!("http://{echo_addr}");
+    println!(
+        "{} s per measurement (central and echo alternating in {} slices) after {} s warm-up; levels {:?}",
+        args.seconds, args.slices, args.warmup_seconds, args.levels
+    );
+    let mut summary = Vec::new();
+    for path in &args.paths {
+        let worst = match path.as_str() {
+            "request" => bench_requests(&args, &servers, &clients, &echo_endpoint)?,
+            "report" | "receipt" => bench_reports(&args, path, &servers, &clients, &echo_endpoint)?,
+            other => anyhow::bail!("unknown path {other:?}: request, report or receipt"),
+        };
+        summary.push((path.clone(), worst));
+    }
+    println!();
+    for (path, worst) in summary {
+        println!(
+            "{path}: lowest central/echo throughput ratio over the levels {:.2} (target >= 0.70: {})",
+            worst,
+            if worst >= 0.70 { "met" } else { "MISSED" }
+        );
+    }
+    servers.block_on(telemetry.shutdown());
+    echo_stop.cancel();
+    machine::print_end();
+    Ok(())
+}
+
+fn print_header(path: &str, request_bytes: usize, reply_bytes: usize) {
+    println!();
+    println!("## {path}: request {request_bytes} B, reply {reply_bytes} B (protobuf-encoded)");
+    println!(
+        "{:>9} | {:>12} {:>9} {:>9} | {:>12} {:>9} {:>9} | {:>6} | {:>14}",
+        "in flight",
+        "central/s",
+        "p50 us",
+        "p99 us",
+        "echo/s",
+        "p50 us",
+        "p99 us",
+        "ratio",
+        "load avg"
+    );
+}
+
+fn print_row(level: usize, central: &LoadResult, echo: &LoadResult) -> f64 {
+    let ratio = central.per_second() / echo.per_second();
+    println!(
+        "{:>9} | {:>12.0} {:>9} {:>9} | {:>12.0} {:>9} {:>9} | {:>6.2} | {:>14}",
+        level,
+        central.per_second(),
+        central.latencies.quantile_us(0.50),
+        central.latencies.quantile_us(0.99),
+        echo.per_second(),
+        echo.latencies.quantile_us(0.50),
+        echo.latencies.quantile_us(0.99),
+        ratio,
+        machine::load_average(),
+    );
+    for (name, r) in [("central", central), ("echo", echo)] {
+        if r.errors > 0 {
+            println!(
+                "          {name}: {} refused calls, first: {}",
+                r.errors,
+                r.first_error.as_deref().unwrap_or("")
+            );
+        }
+    }
+    ratio
+}
+
+/// An echo request of `request_bytes` encoded, asking for `reply_bytes`.
+fn echo_request(request_bytes: usize, reply_bytes: usize) -> EchoRequest {
+    let mut body_len = request_bytes;
+    loop {
+        let m = EchoRequest {
+            body: vec![b'x'; body_len],
+            reply_len: reply_bytes as u32,
+        };
+        if m.encoded_len() <= request_bytes || body_len == 0 {
+            return m;
+        }
+        body_len -= 1;
+    }
+}
+
+fn echo_reply_body(reply_bytes: usize) -> usize {
+    // EchoReply { body } costs 1 tag byte and a length varint.
+    reply_bytes.saturating_sub(if reply_bytes > 128 { 3 } else { 2 })
+}
+
+/// Warms the echo up, then returns a measurer of one slice of load.
+fn echo_measurer<'a>(
+    clients: &'a Runtime,
+    endpoint: &str,
+    warmup: Load,
+    message: EchoRequest,
+) -> anyhow::Result<impl FnMut(Load) -> LoadResult + 'a> {
+    let echo = EchoClient::new(client::channel(endpoint)?);
+    let message = Arc::new(message);
+    let call = move |_| {
+        let mut echo = echo.clone();
+        let m = (*message).clone();
+        async move {
+            echo.echo(client::request(m))
+                .await
+                .map(drop)
+                .map_err(|s| s.to_string())
+        }
+    };
+    clients.block_on(load::run(warmup, call.clone()));
+    Ok(move |slice| clients.block_on(load::run(slice, call.clone())))
+}
+
+fn loads(args: &Args, level: usize) -> (Load, Load) {
+    let load = Load {
+        concurrency: level,
+        duration: Duration::from_secs_f64(args.seconds),
+        max_calls: u64::MAX,
+    };
+    let warmup = Load {
+        duration: Duration::from_secs_f64(args.warmup_seconds),
+        ..load
+    };
+    (load, warmup)
+}
+
+/// A fresh central per level: each city can ask once, and central's cost
+/// per request grows with the cases it holds.
+fn bench_requests(
+    args: &Args,
+    servers: &Runtime,
+    clients: &Runtime,
+    echo_endpoint: &str,
+) -> anyhow::Result<f64> {
+    let mut worst = f64::INFINITY;
+    let mut header_printed = false;
+    for &level in &args.levels {
+        let rig = servers.block_on(Rig::start(RigOptions {
+            cities: args.request_cities,
+            provinces: PROVINCES,
+            decision_window_days: 30.0,
+        }))?;
+        let messages = rig.messages.clone();
+        let sample_reply = AssistanceRequestAck {
+            case_id: "case-gen-city-00000-1".into(),
+            duplicate: false,
+        };
+        let (request_bytes, reply_bytes) = (
+            messages.request(0).encoded_len(),
+            sample_reply.encoded_len(),
+        );
+        if !header_printed {
+            print_header("request (AssistanceRequest)", request_bytes, reply_bytes);
+            header_printed = true;
+        }
+        let (mut load, mut warmup) = loads(args, level);
+        let warmup_calls = (args.request_cities / 10) as u64;
+        warmup.max_calls = warmup_calls;
+        load.max_calls = args.request_cities as u64 - warmup_calls;
+        let central = CentralAuthorityClient::new(client::channel(&rig.central.endpoint())?);
+        let call = |offset: u64| {
+            let central = central.clone();
+            let messages: Arc<Messages> = messages.clone();
+            move |i: u64| {
+                let mut central = central.clone();
+                let m = messages.request((offset + i) as usize);
+                async move {
+                    central
+                        .request_assistance(client::request(m))
+                        .await
+                        .map(drop)
+                        .map_err(|s| s.to_string())
+                }
+            }
+        };
+        clients.block_on(load::run(warmup, call(0)));
+        let mut offset = warmup_calls;
+        let mut slices_left = args.slices.max(1) as u64;
+        // The cities left are shared out over the slices left, so central
+        // still takes its turn in every slice when it asks faster than the
+        // cities last.
+        let measure_central = |slice: Load| {
+            let left = (args.request_cities as u64).saturating_sub(offset);
+            let slice = Load {
+                max_calls: left / slices_left,
+                ..slice
+            };
+            slices_left = slices_left.saturating_sub(1).max(1);
+            let result = clients.block_on(load::run(slice, call(offset)));
+            offset += result.calls();
+            result
+        };
+        let measure_echo = echo_measurer(
+            clients,
+            echo_endpoint,
+            loads(args, level).1,
+            echo_request(request_bytes, echo_reply_body(reply_bytes)),
+        )?;
+        let (measured, echo) = load::alternate(load, args.slices, measure_central, measure_echo);
+        servers.block_on(rig.stop());
+        worst = worst.min(print_row(level, &measured, &echo));
+        if measured.elapsed < load.duration.mul_f64(0.95) {
+            println!(
+                "          (central's share of the cities lasted {:.2} s of its {:.2} s: {} requests)",
+                measured.elapsed.as_secs_f64(),
+                load.duration.as_secs_f64(),
+                measured.ok,
+            );
+        }
+    }
+    Ok(worst)
+}
+
+/// One central whose cases are paired and have shipments on record; the
+/// reports then go round the cases.
+fn bench_reports(
+    args: &Args,
+    path: &str,
+    servers: &Runtime,
+    clients: &Runtime,
+    echo_endpoint: &str,
+) -> anyhow::Result<f64> {
+    let cases = args.report_cases;
+    let rig = servers.block_on(async {
+        let rig = Rig::start(RigOptions {
+            cities: cases,
+            provinces: PROVINCES,
+            // 0.0001 days is 60 ms at the crawl: paired right after setup.
+            decision_window_days: 0.0001,
+        })
+        .await?;
+        rig.open_cases(cases).await?;
+        rig.wait_paired(Duration::from_secs(30)).await?;
+        // The shipments on record before any receipt arrives.
+        let mut client = rig.client.clone();
+        for i in 0..cases {
+            client
+                .submit_report(client::request(rig.messages.donor_report(i)))
+                .await?;
+        }
+        anyhow::Ok(rig)
+    })?;
+    let messages = rig.messages.clone();
+    let donor = path == "report";
+    let build = move |i: usize| {
+        if donor {
+            messages.donor_report(i)
+        } else {
+            messages.city_report(i)
+        }
+    };
+    let request_bytes = build(0).encoded_len();
+    let reply_bytes = Ack { duplicate: false }.encoded_len();
+    print_header(
+        if donor {
+            "report (donor SupervisoryReport, 4 shipments)"
+        } else {
+            "receipt (city SupervisoryReport, 4 receipts)"
+        },
+        request_bytes,
+        reply_bytes,
+    );
+    let central = CentralAuthorityClient::new(client::channel(&rig.central.endpoint())?);
+    let build = Arc::new(build);
+    let call = move |i: u64| {
+        let mut central = central.clone();
+        let m = build(i as usize % cases);
+        async move {
+            central
+                .submit_report(client::request(m))
+                .await
+                .map(drop)
+                .map_err(|s| s.to_string())
+        }
+    };
+    let mut worst = f64::INFINITY;
+    for &level in &args.levels {
+        let (load, warmup) = loads(args, level);
+        clients.block_on(load::run(warmup, call.clone()));
+        let measure_central = |slice| clients.block_on(load::run(slice, call.clone()));
+        let measure_echo = echo_measurer(
+            clients,
+            echo_endpoint,
+            warmup,
+            echo_request(request_bytes, echo_reply_body(reply_bytes)),
+        )?;
+        let (measured, echo) = load::alternate(load, args.slices, measure_central, measure_echo);
+        worst = worst.min(print_row(level, &measured, &echo));
+    }
+    servers.block_on(rig.stop());
+    Ok(worst)
+}
