@@ -74,6 +74,8 @@ impl Rig {
             listen_addr: "127.0.0.1:0".into(),
             day_ms: CRAWL_DAY_MS,
             pairing_mode: None,
+            data_dir: None,
+            faults: None,
         })
         .await
         .map_err(|e| anyhow!(e))?;

@@ -7,8 +7,8 @@ use std::net::SocketAddr;
 use pairing_proto::v1::donor_province_server::{DonorProvince, DonorProvinceServer};
 use pairing_proto::v1::recipient_city_server::{RecipientCity, RecipientCityServer};
 use pairing_proto::v1::{
-    Ack, Adjustment, Assignment, CaseClosure, CaseDecision, ClockStart, DemobilisationOrder,
-    Evaluation, NeedsUpdate, PlanProposal, Receipt, Shipment,
+    Ack, Adjustment, Assignment, Books, BooksQuery, CaseClosure, CaseDecision, ClockStart,
+    DemobilisationOrder, Evaluation, NeedsUpdate, PlanProposal, Receipt, Shipment,
 };
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
@@ -24,6 +24,9 @@ fn ack() -> Result<Response<Ack>, Status> {
 
 #[tonic::async_trait]
 impl DonorProvince for StubNode {
+    async fn get_books(&self, _: Request<BooksQuery>) -> Result<Response<Books>, Status> {
+        Err(Status::unimplemented("a bench stub keeps no books"))
+    }
     async fn start_clock(&self, _: Request<ClockStart>) -> Result<Response<Ack>, Status> {
         ack()
     }
@@ -57,6 +60,9 @@ impl DonorProvince for StubNode {
 
 #[tonic::async_trait]
 impl RecipientCity for StubNode {
+    async fn get_books(&self, _: Request<BooksQuery>) -> Result<Response<Books>, Status> {
+        Err(Status::unimplemented("a bench stub keeps no books"))
+    }
     async fn start_clock(&self, _: Request<ClockStart>) -> Result<Response<Ack>, Status> {
         ack()
     }

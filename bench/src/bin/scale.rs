@@ -352,6 +352,8 @@ async fn in_process(
         listen_addr: "127.0.0.1:0".into(),
         day_ms,
         pairing_mode: None,
+        data_dir: None,
+        faults: None,
     })
     .await
     .map_err(|e| anyhow!(e))?;
@@ -366,6 +368,8 @@ async fn in_process(
                     central_endpoint: endpoint.clone(),
                     listen_addr: "127.0.0.1:0".into(),
                     advertise: None,
+                    data_dir: None,
+                    faults: None,
                 })
                 .await
                 .map_err(|e| anyhow!("province {}: {e}", p.id))?,
@@ -379,6 +383,8 @@ async fn in_process(
                     central_endpoint: endpoint.clone(),
                     listen_addr: "127.0.0.1:0".into(),
                     advertise: None,
+                    data_dir: None,
+                    faults: None,
                 })
                 .await
                 .map_err(|e| anyhow!("city {}: {e}", c.id))?,
