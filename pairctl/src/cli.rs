@@ -152,8 +152,12 @@ pub struct UpArgs {
     pub otlp: Option<String>,
     /// Each node keeps its durable state in DIR/NODE-ID; a fresh run needs
     /// a fresh DIR [default: target/pairctl-data/run-<unix ms>].
-    #[arg(long)]
+    #[arg(long, conflicts_with = "in_memory")]
     pub data_dir: Option<PathBuf>,
+    /// Keep every node's state in memory only (no data directories): a node
+    /// that dies then ends the run. For measuring what durability costs.
+    #[arg(long)]
+    pub in_memory: bool,
     /// A node that dies is started again on its data directory, up to this
     /// many times per node (0: a dead node ends the run).
     #[arg(long, default_value_t = crate::cluster::DEFAULT_MAX_RESTARTS)]

@@ -48,8 +48,8 @@ pub struct ChildOptions<'a> {
     pub scenario_path: &'a Path,
     pub day_ms: i64,
     pub pairing_mode: Option<PairingModeArg>,
-    /// Each node's data directory is `<data_root>/<id>`.
-    pub data_root: &'a Path,
+    /// Each node's data directory is `<data_root>/<id>`; none in memory.
+    pub data_root: Option<&'a Path>,
 }
 
 /// The arguments of `pairctl node ...` for `spec`. `central_endpoint` is
@@ -68,9 +68,13 @@ pub fn child_args(
         spec.id.clone(),
         "--listen".to_string(),
         "127.0.0.1:0".to_string(),
-        "--data-dir".to_string(),
-        options.data_root.join(&spec.id).display().to_string(),
     ];
+    if let Some(root) = options.data_root {
+        args.extend([
+            "--data-dir".to_string(),
+            root.join(&spec.id).display().to_string(),
+        ]);
+    }
     match spec.role {
         NodeRole::Central => {
             args.extend(["--day-ms".to_string(), options.day_ms.to_string()]);
@@ -113,7 +117,7 @@ mod tests {
             scenario_path: path,
             day_ms: 50,
             pairing_mode: Some(PairingModeArg::Optimized),
-            data_root: Path::new("/run/data"),
+            data_root: Some(Path::new("/run/data")),
         }
     }
 

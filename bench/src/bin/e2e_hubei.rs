@@ -4,7 +4,9 @@
 //! assignment acknowledged (2020: 3 days), the whole run's wall time, and
 //! messages per second; then the median and spread over the runs.
 //!
-//! With `--otlp URL --compare` the runs alternate between no export and
+//! With `--compare-arg=--in-memory` the runs alternate between durable
+//! nodes (the default) and nodes without data directories: what durable
+//! state costs. With `--otlp URL --compare` the runs alternate between no export and
 //! export to URL (point 5; start `pairctl otlp-sink` there first).
 //!
 //! cargo build --release -p pairctl -p counterpart-bench
@@ -43,6 +45,10 @@ struct Args {
     /// Alternate runs without and with --otlp.
     #[arg(long)]
     compare: bool,
+    /// Alternate runs with and without this extra `pairctl up` argument
+    /// (e.g. --compare-arg=--in-memory: what durable state costs).
+    #[arg(long, allow_hyphen_values = true)]
+    compare_arg: Option<String>,
     /// Where reports and logs go.
     #[arg(long, default_value = "/tmp/counterpart-e2e")]
     work: PathBuf,
@@ -50,7 +56,8 @@ struct Args {
 
 /// One run's figures.
 struct Run {
-    otlp: bool,
+    /// The compared variant: OTLP on, or the --compare-arg given.
+    variant: bool,
     exit_ok: bool,
     process_wall_s: f64,
     figures: Option<RunFigures>,
@@ -78,7 +85,7 @@ fn main() -> anyhow::Result<()> {
     println!(
         "{:>3} | {:>4} | {:>6} | {:>13} | {:>13} | {:>10} | {:>9} | {:>8} | {:>5} | {:>14}",
         "run",
-        "otlp",
+        "var.",
         "exit",
         "req->ack ms",
         "req->ack days",
@@ -89,22 +96,33 @@ fn main() -> anyhow::Result<()> {
         "load avg"
     );
     let mut runs = Vec::new();
+    let comparing = (args.compare && args.otlp.is_some()) || args.compare_arg.is_some();
     for k in 0..args.runs {
-        let otlp = args.otlp.is_some() && (!args.compare || k % 2 == 1);
-        let run = run_once(&args, day_ms, k, otlp)?;
+        // Alternate which variant goes first, so drift in load hits both.
+        let variant = match comparing {
+            true => k % 2 == 1,
+            false => args.otlp.is_some(),
+        };
+        let run = run_once(&args, day_ms, k, variant)?;
         print_run(k, &run);
         runs.push(run);
-        if args.compare && args.otlp.is_some() {
-            let run = run_once(&args, day_ms, k + 1000, !otlp)?;
+        if comparing {
+            let run = run_once(&args, day_ms, k + 1000, !variant)?;
             print_run(k, &run);
             runs.push(run);
         }
     }
     println!();
-    for otlp in [false, true] {
-        let group: Vec<&Run> = runs.iter().filter(|r| r.otlp == otlp).collect();
+    let label = |variant: bool| match (&args.compare_arg, variant) {
+        (Some(arg), true) => format!("with {arg}"),
+        (Some(arg), false) => format!("without {arg}"),
+        (None, true) => "OTLP on".to_string(),
+        (None, false) => "OTLP off".to_string(),
+    };
+    for variant in [false, true] {
+        let group: Vec<&Run> = runs.iter().filter(|r| r.variant == variant).collect();
         if !group.is_empty() {
-            summarise(if otlp { "OTLP on" } else { "OTLP off" }, &group);
+            summarise(&label(variant), &group);
         }
     }
     machine::print_end();
@@ -128,7 +146,7 @@ fn fastest_day_ms(args: &Args) -> anyhow::Result<i64> {
     Ok(1)
 }
 
-fn run_once(args: &Args, day_ms: i64, k: usize, otlp: bool) -> anyhow::Result<Run> {
+fn run_once(args: &Args, day_ms: i64, k: usize, variant: bool) -> anyhow::Result<Run> {
     let report = args.work.join(format!("report-{k}.json"));
     let logs = args.work.join(format!("logs-{k}"));
     let stdout = std::fs::File::create(args.work.join(format!("stdout-{k}.txt")))?;
@@ -147,8 +165,20 @@ fn run_once(args: &Args, day_ms: i64, k: usize, otlp: bool) -> anyhow::Result<Ru
         .stdout(stdout)
         .stderr(Stdio::piped())
         .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT");
-    if otlp {
-        command.args(["--otlp", args.otlp.as_deref().expect("otlp set")]);
+    match (&args.compare_arg, &args.otlp) {
+        (Some(arg), _) if variant => {
+            command.arg(arg);
+        }
+        (None, Some(url)) if variant => {
+            command.args(["--otlp", url]);
+        }
+        _ => {}
+    }
+    // Durable runs keep their state apart; --in-memory takes no directory.
+    if !(variant && args.compare_arg.as_deref() == Some("--in-memory")) {
+        let data = args.work.join(format!("data-{k}"));
+        let _ = std::fs::remove_dir_all(&data);
+        command.arg("--data-dir").arg(data);
     }
     let started = Instant::now();
     let mut guard = ChildGuard::new(command.spawn()?, Duration::from_secs(15));
@@ -172,7 +202,7 @@ fn run_once(args: &Args, day_ms: i64, k: usize, otlp: bool) -> anyhow::Result<Ru
     }
     let figures = read_figures(&report).ok();
     Ok(Run {
-        otlp,
+        variant,
         exit_ok: status.success(),
         process_wall_s,
         figures,
@@ -194,7 +224,7 @@ fn print_run(k: usize, run: &Run) {
     println!(
         "{:>3} | {:>4} | {:>6} | {:>13} | {:>13} | {:>10.2} | {:>9} | {:>8} | {:>5} | {:>14}",
         k,
-        if run.otlp { "on" } else { "off" },
+        if run.variant { "on" } else { "off" },
         if run.exit_ok { "ok" } else { "FAILED" },
         opt(f.and_then(RunFigures::request_to_last_ack_wall_ms), 1),
         opt(f.and_then(RunFigures::request_to_last_ack_days), 2),

@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{anyhow, Context};
+use counterpart_domain::clock::unix_now_ms;
 use counterpart_domain::scenario::Scenario;
 use node_kit::retry::RetryPolicy;
 use pairing_proto::v1::{Ledger, PairingTable};
@@ -95,16 +96,17 @@ async fn drive(
     cluster: &mut Cluster,
 ) -> anyhow::Result<RunResults> {
     let started = Instant::now();
-    let data_root = args.data_dir.clone().unwrap_or_else(|| {
-        Path::new("target/pairctl-data")
-            .join(format!("run-{}", counterpart_domain::clock::unix_now_ms()))
-    });
-    let data_root = absolute(&data_root)?;
+    let data_root = match args.in_memory {
+        true => None,
+        false => Some(absolute(&args.data_dir.clone().unwrap_or_else(|| {
+            Path::new("target/pairctl-data").join(format!("run-{}", unix_now_ms()))
+        }))?),
+    };
     let options = ChildOptions {
         scenario_path,
         day_ms: args.day_ms,
         pairing_mode: args.pairing_mode,
-        data_root: &data_root,
+        data_root: data_root.as_deref(),
     };
     let central = plan::central();
     cluster.spawn(central.clone(), &plan::child_args(&central, &options, None))?;
@@ -130,12 +132,16 @@ async fn drive(
         scenario.provinces.len(),
         scenario.cities.len(),
         args.log_dir.display(),
-        data_root.display()
+        data_root
+            .as_deref()
+            .map_or("memory".into(), |d| d.display().to_string())
     );
 
     let client = CentralClient::new(&endpoint)?;
     let timeout = plan::run_timeout(plan::scenario_days(scenario), args.day_ms, args.timeout_s);
-    let end = watch(&client, cluster, others.len(), timeout, args.max_restarts).await?;
+    // A node without saved state would start its run over: no restarts.
+    let max_restarts = if args.in_memory { 0 } else { args.max_restarts };
+    let end = watch(&client, cluster, others.len(), timeout, max_restarts).await?;
     let collected = collect(&client.with_retries(COLLECT_POLICY)).await;
     let (pairings, ledger, report) = match (end, collected) {
         (_, Ok(collected)) => collected,
