@@ -57,7 +57,11 @@ impl Driver {
             let outbound = {
                 let mut authority = self.authority.lock();
                 let now = now_for(&authority);
-                authority.on_tick(now)
+                let outbound = authority.on_tick(now);
+                if !authority.last_tick_changed() {
+                    authority.release_unchanged();
+                }
+                outbound
             };
             for message in outbound {
                 self.dispatch(message);

@@ -141,7 +141,11 @@ impl Driver {
         let outbound = {
             let mut machine = self.lock();
             let Some(clock) = machine.clock() else { return };
-            machine.on_tick(clock.scenario_at(unix_now_ms()))
+            let outbound = machine.on_tick(clock.scenario_at(unix_now_ms()));
+            if !machine.last_tick_changed() {
+                machine.release_unchanged();
+            }
+            outbound
         };
         for message in outbound {
             self.dispatch(message);

@@ -214,6 +214,16 @@ pub struct Changing<'a, M: Persistent> {
     changed: bool,
 }
 
+impl<M: Persistent> Changing<'_, M> {
+    /// Releases the machine without saving: for a caller that borrowed it
+    /// mutably but knows, from the machine itself, that nothing durable
+    /// changed (a tick that found nothing due). Saving is the dominant cost
+    /// of a tick, and ticks come every few milliseconds.
+    pub fn release_unchanged(mut self) {
+        self.changed = false;
+    }
+}
+
 impl<M: Persistent> Deref for Changing<'_, M> {
     type Target = M;
     fn deref(&self) -> &M {

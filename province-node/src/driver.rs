@@ -132,13 +132,17 @@ impl Driver {
             }
             let now = scenario_now(&donor);
             let outbound = donor.on_tick(now);
-            outbound
+            let outbound: Vec<_> = outbound
                 .into_iter()
                 .map(|message| {
                     let case = spans::case_of(&donor, &message);
                     (message, case)
                 })
-                .collect()
+                .collect();
+            if !donor.last_tick_changed() {
+                donor.release_unchanged();
+            }
+            outbound
         };
         for (message, case) in outbound {
             let span = spans::outbound_span(

@@ -97,6 +97,8 @@ pub struct Authority {
     /// Message counters reported by each node.
     node_messages: BTreeMap<String, BTreeMap<String, u64>>,
     outbox: Vec<Outbound>,
+    /// Whether the last tick changed anything durable (not saved itself).
+    last_tick_changed: bool,
     /// Handed to the driver, outcome not known yet: sent again by a
     /// restarted central (receivers apply a message id once).
     in_flight: Vec<Outbound>,
@@ -126,6 +128,7 @@ impl Authority {
             applied: AppliedIds::default(),
             node_messages: BTreeMap::new(),
             outbox: Vec::new(),
+            last_tick_changed: false,
             in_flight: Vec::new(),
             resends: ResendQueue::default(),
         }
@@ -154,6 +157,7 @@ impl Authority {
 
     /// Advances what time triggers and returns every message to send now.
     pub fn on_tick(&mut self, now: Now) -> Vec<Outbound> {
+        let finished_before = self.finished_at;
         if self.clock.is_some() {
             self.decide_due_pairings(now.scenario, now.unix_ms);
             self.evaluate_due_assignments(now.scenario);
@@ -169,7 +173,16 @@ impl Authority {
             self.in_flight.len() <= MAX_IN_FLIGHT,
             "in flight grows without bound"
         );
+        // Every change a tick makes (a pairing, an evaluation, a closure)
+        // sends a message, but for noting when the run finished.
+        self.last_tick_changed = !out.is_empty() || self.finished_at != finished_before;
         out
+    }
+
+    /// Whether the last [`Authority::on_tick`] changed anything that must
+    /// be saved; a tick that found nothing due did not.
+    pub fn last_tick_changed(&self) -> bool {
+        self.last_tick_changed
     }
 
     /// The outcome of sending `outbound`: a failed send gets another round

@@ -106,6 +106,7 @@ impl Authority {
             applied: saved.applied.into_owned(),
             node_messages: saved.node_messages.into_owned(),
             outbox,
+            last_tick_changed: false,
             in_flight: Vec::new(),
             resends: saved.resends.into_owned(),
         })

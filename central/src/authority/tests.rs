@@ -432,3 +432,36 @@ fn a_restored_central_has_the_same_state_and_resends_what_was_in_flight() {
     );
     assert_eq!(r.ledger(), a.ledger());
 }
+
+/// A tick that says it changed nothing left the saved state as it was, so
+/// the driver may skip saving it (`Changing::release_unchanged`).
+#[test]
+fn a_tick_that_reports_no_change_changed_nothing_durable() {
+    use node_kit::durable::Persistent;
+    let state = |a: &Authority| {
+        serde_json::from_slice::<serde_json::Value>(&a.state_bytes().unwrap()).unwrap()
+    };
+    let mut a = started();
+    request(&mut a, "north", at(0.1));
+    request(&mut a, "south", at(0.1));
+    let (mut quiet, mut busy) = (0, 0);
+    for step in 0..(30 * 24) {
+        let now = at(f64::from(step) / 24.0);
+        let before = state(&a);
+        let out = a.on_tick(now);
+        if a.last_tick_changed() {
+            busy += 1;
+        } else {
+            assert!(
+                state(&a) == before,
+                "tick at {:?} changed the state unannounced",
+                now.scenario
+            );
+            quiet += 1;
+        }
+        for o in out {
+            a.on_sent(o, Ok(()), now.scenario);
+        }
+    }
+    assert!(quiet > 0 && busy > 0, "quiet {quiet}, busy {busy}");
+}

@@ -168,6 +168,8 @@ pub struct Recipient {
     /// The latest plan each donor proposed on the negotiation stream.
     proposals: BTreeMap<String, PlanProposal>,
     applied: AppliedIds<Ack>,
+    /// Whether the last tick changed anything durable (not saved itself).
+    last_tick_changed: bool,
 }
 
 impl Recipient {
@@ -194,7 +196,14 @@ impl Recipient {
             shipments: BTreeMap::new(),
             proposals: BTreeMap::new(),
             applied: AppliedIds::default(),
+            last_tick_changed: false,
         })
+    }
+
+    /// Whether the last `on_tick` changed anything that must be saved; a
+    /// tick that found nothing due did not.
+    pub fn last_tick_changed(&self) -> bool {
+        self.last_tick_changed
     }
 
     pub fn city(&self) -> &City {

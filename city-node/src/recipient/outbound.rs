@@ -19,6 +19,7 @@ use super::{MAX_REQUESTS, RETRY_AFTER_REJECTION_DAYS};
 impl Recipient {
     /// Everything the city has to send at `now`.
     pub fn on_tick(&mut self, now: ScenarioTime) -> Vec<Outbound> {
+        self.last_tick_changed = false;
         // Nothing happens before central starts the clock, nor before the
         // scenario's time 0 (the epoch is set a little in the future).
         if self.clock.is_none() || now.0 < 0 {
@@ -30,6 +31,8 @@ impl Recipient {
             out.push(request);
         }
         out.extend(self.due_case_messages(now, &situation));
+        // Every change a tick makes comes with a message to send.
+        self.last_tick_changed = !out.is_empty();
         out
     }
 

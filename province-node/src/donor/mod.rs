@@ -66,6 +66,8 @@ pub struct Donor {
     outbreak_level: Option<i32>,
     capacity: CapacityReporting,
     assignments: BTreeMap<String, AssignmentState>,
+    /// Whether the last tick changed anything durable (not saved itself).
+    last_tick_changed: bool,
 }
 
 impl Donor {
@@ -106,7 +108,14 @@ impl Donor {
                 delivery: Delivery::Done,
             },
             assignments: BTreeMap::new(),
+            last_tick_changed: false,
         })
+    }
+
+    /// Whether the last `on_tick` changed anything that must be saved; a
+    /// tick that found nothing due did not.
+    pub fn last_tick_changed(&self) -> bool {
+        self.last_tick_changed
     }
 
     pub fn province_id(&self) -> &str {

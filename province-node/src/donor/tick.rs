@@ -30,13 +30,15 @@ impl Donor {
     /// Everything to send at `now`. Does nothing before the clock has
     /// started or before scenario time 0.
     pub fn on_tick(&mut self, now: ScenarioTime) -> Vec<Outbound> {
+        self.last_tick_changed = false;
         if self.clock.is_none() || now.0 < 0 {
             return Vec::new();
         }
         let level = self
             .province
             .outbreak_level_at(self.scenario.start_date, now);
-        if self.outbreak_level != Some(level) {
+        let level_changed = self.outbreak_level != Some(level);
+        if level_changed {
             tracing::info!(level, "own outbreak level");
             self.outbreak_level = Some(level);
             self.capacity_changed();
@@ -74,6 +76,9 @@ impl Donor {
         if let Some(capacity) = self.capacity_due(now) {
             out.push(capacity);
         }
+        // A tick changes state when it sends, when a shipment leaves or teams
+        // come home (the pool), or when the outbreak level moves.
+        self.last_tick_changed = !out.is_empty() || pool_changed || level_changed;
         out
     }
 

@@ -143,3 +143,31 @@ pub fn shipment(message_id: &str, sender: &str, k: u32, lines: Vec<ManifestLine>
         lines,
     }
 }
+
+/// A tick that says it changed nothing left the saved state as it was, so
+/// the driver may skip saving it (`Changing::release_unchanged`).
+#[test]
+fn a_tick_that_reports_no_change_changed_nothing_durable() {
+    use node_kit::durable::Persistent;
+    let state = |m: &Recipient| {
+        serde_json::from_slice::<serde_json::Value>(&m.state_bytes().unwrap()).unwrap()
+    };
+    let mut m = started();
+    open_case(&mut m);
+    let (mut quiet, mut busy) = (0, 0);
+    for h in 0..24 * 40 {
+        let before = state(&m);
+        let out = m.on_tick(hours(h));
+        if m.last_tick_changed() {
+            busy += 1;
+        } else {
+            assert!(out.is_empty());
+            assert!(
+                state(&m) == before,
+                "tick at hour {h} changed the state unannounced"
+            );
+            quiet += 1;
+        }
+    }
+    assert!(quiet > 0 && busy > 0, "quiet {quiet}, busy {busy}");
+}

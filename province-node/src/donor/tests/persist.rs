@@ -77,3 +77,32 @@ fn a_state_of_another_province_or_scenario_is_refused() {
     );
     assert!(garbage.unwrap_err().starts_with("donor state:"));
 }
+
+/// A tick that says it changed nothing left the saved state as it was, so
+/// the driver may skip saving it (`Changing::release_unchanged`).
+#[test]
+fn a_tick_that_reports_no_change_changed_nothing_durable() {
+    let state =
+        |d: &Donor| serde_json::from_slice::<serde_json::Value>(&d.state_bytes().unwrap()).unwrap();
+    let mut d = assigned(&[(Doctor, 10), (MaskN95, 3000)]);
+    let (mut quiet, mut busy) = (0, 0);
+    for step in 0..(40 * 24) {
+        let now = day(f64::from(step) / 24.0);
+        let before = state(&d);
+        let out = d.on_tick(now);
+        if d.last_tick_changed() {
+            busy += 1;
+        } else {
+            assert!(out.is_empty());
+            assert!(
+                state(&d) == before,
+                "tick at {now:?} changed the state unannounced"
+            );
+            quiet += 1;
+        }
+        for o in out {
+            d.on_sent(&o.key(), Ok(()), now);
+        }
+    }
+    assert!(quiet > 0 && busy > 0, "quiet {quiet}, busy {busy}");
+}
