@@ -26,6 +26,10 @@ pub struct Args {
     /// Override the scenario's pairing mode: historical or optimized.
     #[arg(long, env = "PAIRING_MODE", value_parser = parse_mode)]
     pub pairing_mode: Option<PairingMode>,
+    /// Serve and call over mutual TLS with DIR/ca.pem, DIR/central.pem and
+    /// DIR/central.key (see `pairctl certs`). Without it: plain TCP.
+    #[arg(long, env = "PAIRING_TLS_DIR")]
+    pub tls_dir: Option<PathBuf>,
 }
 
 pub fn parse_mode(s: &str) -> Result<PairingMode, String> {
@@ -46,11 +50,24 @@ pub async fn run(args: Args) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let tls = match args
+        .tls_dir
+        .as_deref()
+        .map(|dir| node_kit::tls::NodeTls::load(dir, node_kit::tls::CENTRAL_ID))
+    {
+        None => None,
+        Some(Ok(tls)) => Some(tls),
+        Some(Err(e)) => {
+            eprintln!("central: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let config = crate::CentralConfig {
         scenario,
         listen_addr: args.listen,
         day_ms: args.day_ms,
         pairing_mode: args.pairing_mode,
+        tls,
     };
     let node = match crate::start(config).await {
         Ok(node) => node,

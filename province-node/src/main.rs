@@ -31,12 +31,17 @@ async fn run(args: PeerArgs) -> ExitCode {
         Ok(scenario) => scenario,
         Err(code) => return code,
     };
+    let tls = match args.load_tls("province-node") {
+        Ok(tls) => tls,
+        Err(code) => return code,
+    };
     let config = ProvinceConfig {
         scenario,
         province_id: args.id,
         central_endpoint: args.central,
         listen_addr: args.listen,
         advertise: args.advertise,
+        tls,
     };
     let node =
         match province_node::start_with_shutdown(config, node_kit::shutdown::on_signals()).await {

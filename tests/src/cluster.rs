@@ -28,6 +28,7 @@ impl Cluster {
             listen_addr: "127.0.0.1:0".into(),
             day_ms,
             pairing_mode: mode,
+            tls: None,
         })
         .await
         .expect("central starts");
@@ -41,6 +42,7 @@ impl Cluster {
                     central_endpoint: central_endpoint.clone(),
                     listen_addr: "127.0.0.1:0".into(),
                     advertise: None,
+                    tls: None,
                 })
                 .await
                 .expect("province starts"),
@@ -55,6 +57,7 @@ impl Cluster {
                     central_endpoint: central_endpoint.clone(),
                     listen_addr: "127.0.0.1:0".into(),
                     advertise: None,
+                    tls: None,
                 })
                 .await
                 .expect("city starts"),

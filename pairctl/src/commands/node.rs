@@ -75,6 +75,11 @@ async fn start(
     id: String,
     scenario: Arc<Scenario>,
 ) -> Result<RunningNode, String> {
+    let tls = args
+        .tls_dir
+        .as_deref()
+        .map(|dir| node_kit::tls::NodeTls::load(dir, &id))
+        .transpose()?;
     let listen_addr = args.listen.clone();
     let advertise = args.advertise.clone();
     let central_endpoint = || {
@@ -90,6 +95,7 @@ async fn start(
                 listen_addr,
                 day_ms: args.day_ms,
                 pairing_mode: args.pairing_mode.map(Into::into),
+                tls,
             })
             .await
         }
@@ -100,6 +106,7 @@ async fn start(
                 central_endpoint: central_endpoint()?,
                 listen_addr,
                 advertise,
+                tls,
             })
             .await
         }
@@ -110,6 +117,7 @@ async fn start(
                 central_endpoint: central_endpoint()?,
                 listen_addr,
                 advertise,
+                tls,
             })
             .await
         }
