@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use counterpart_domain::scenario::{self, PairingMode, Scenario};
 use node_kit::client;
 use node_kit::server::RunningNode;
+use node_kit::tls::NodeTls;
 use pairing_proto::v1::central_authority_client::CentralAuthorityClient;
 use pairing_proto::v1::{ClusterStatus, ReportQuery, StatusQuery};
 use tonic::transport::Channel;
@@ -22,13 +23,27 @@ pub struct Cluster {
 
 impl Cluster {
     pub async fn start(path: &Path, day_ms: i64, mode: Option<PairingMode>) -> Cluster {
+        Cluster::start_with(path, day_ms, mode, None).await
+    }
+
+    /// [`Cluster::start`] over mutual TLS: every node reads its certificate
+    /// from `tls_dir` (see `pairctl::certs`), serves TLS only and checks
+    /// every caller.
+    pub async fn start_with(
+        path: &Path,
+        day_ms: i64,
+        mode: Option<PairingMode>,
+        tls_dir: Option<&Path>,
+    ) -> Cluster {
+        let tls =
+            |id: &str| tls_dir.map(|dir| NodeTls::load(dir, id).unwrap_or_else(|e| panic!("{e}")));
         let scenario = Arc::new(scenario::load(path).unwrap_or_else(|e| panic!("{e}")));
         let central = central::start(central::CentralConfig {
             scenario: scenario.clone(),
             listen_addr: "127.0.0.1:0".into(),
             day_ms,
             pairing_mode: mode,
-            tls: None,
+            tls: tls(node_kit::tls::CENTRAL_ID),
         })
         .await
         .expect("central starts");
@@ -42,7 +57,7 @@ impl Cluster {
                     central_endpoint: central_endpoint.clone(),
                     listen_addr: "127.0.0.1:0".into(),
                     advertise: None,
-                    tls: None,
+                    tls: tls(&p.id),
                 })
                 .await
                 .expect("province starts"),
@@ -57,7 +72,7 @@ impl Cluster {
                     central_endpoint: central_endpoint.clone(),
                     listen_addr: "127.0.0.1:0".into(),
                     advertise: None,
-                    tls: None,
+                    tls: tls(&c.id),
                 })
                 .await
                 .expect("city starts"),

@@ -1,0 +1,565 @@
+//! Attacks on a cluster that runs over mutual TLS: each test starts the
+//! small scenario in-process with a certificate per node (`pairctl certs`),
+//! tries one thing a node or an outsider must not be able to do, and checks
+//! the refusal's status code and that nothing changed.
+//!
+//! Most attacks are tried on a frozen cluster (a scenario day lasts a real
+//! day): once registration and the first steps at time 0 have settled,
+//! central's view (nodes and their endpoints, cases, ledger, the messages
+//! it received) must be the same after the attack as before. The attacks
+//! that reach a state machine's own check (a donor delivering to a city
+//! that is not its recipient, a city receipting another city's shipment)
+//! run during a real run, which must then end as a run without them does.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use counterpart_domain::clock::ScenarioTime;
+use counterpart_tests::checks::{self, assert_holds};
+use counterpart_tests::cluster::Cluster;
+use counterpart_tests::scenario_path;
+use node_kit::client::{request, Dialer};
+use node_kit::header::HeaderFactory;
+use node_kit::tls::{Identity, NodeTls, Role};
+use pairing_proto::v1::central_authority_client::CentralAuthorityClient;
+use pairing_proto::v1::donor_province_client::DonorProvinceClient;
+use pairing_proto::v1::recipient_city_client::RecipientCityClient;
+use pairing_proto::v1::{
+    Assignment, CaseClosure, ClusterStatus, Contribution, Evaluation, LedgerQuery, ManifestLine,
+    PairingsQuery, Receipt, RegisterNode, ReportQuery, ResourceQuantity, Shipment, StatusQuery,
+    SupervisoryReport,
+};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
+use tonic::Code;
+
+/// A scenario day that lasts a real day: nothing moves during a test.
+const FROZEN_DAY_MS: i64 = 86_400_000;
+/// The pace of the runs whose attacks need a case in progress.
+const LIVE_DAY_MS: i64 = 150;
+/// How long a settled cluster is watched for a change.
+const SETTLE: Duration = Duration::from_millis(800);
+
+/// The small scenario's certificates, in a directory of this test's own.
+fn certs(test: &str) -> PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("counterpart-attacks-{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let scenario = counterpart_domain::scenario::load(&scenario_path("small")).unwrap();
+    pairctl::certs::write_all(&dir, &pairctl::certs::holders(&scenario)).unwrap();
+    dir
+}
+
+/// A channel to `endpoint` presenting `id`'s certificate from `dir`.
+fn dial_as(dir: &Path, id: &str, endpoint: &str) -> Channel {
+    let tls = NodeTls::load(dir, id).unwrap();
+    Dialer::new(Some(&tls)).channel(endpoint).unwrap()
+}
+
+fn central_as(dir: &Path, id: &str, cluster: &Cluster) -> CentralAuthorityClient<Channel> {
+    CentralAuthorityClient::new(dial_as(dir, id, &cluster.central.endpoint()))
+}
+
+fn province_as(
+    dir: &Path,
+    id: &str,
+    cluster: &Cluster,
+    target: &str,
+) -> DonorProvinceClient<Channel> {
+    DonorProvinceClient::new(dial_as(dir, id, &cluster.province(target).endpoint()))
+}
+
+fn city_as(dir: &Path, id: &str, cluster: &Cluster, target: &str) -> RecipientCityClient<Channel> {
+    RecipientCityClient::new(dial_as(dir, id, &cluster.city(target).endpoint()))
+}
+
+/// What central knows, without the clock's reading: the state an attack
+/// must not change.
+#[derive(Debug, PartialEq)]
+struct Snapshot {
+    nodes: String,
+    cases: String,
+    ledger: String,
+    messages: String,
+}
+
+async fn snapshot(dir: &Path, cluster: &Cluster) -> Snapshot {
+    let mut operator = central_as(dir, "operator", cluster);
+    let status = operator
+        .get_status(request(StatusQuery {}))
+        .await
+        .unwrap()
+        .into_inner();
+    let ledger = operator
+        .get_ledger(request(LedgerQuery {}))
+        .await
+        .unwrap()
+        .into_inner();
+    let report = operator
+        .get_report(request(ReportQuery {}))
+        .await
+        .unwrap()
+        .into_inner();
+    let report: serde_json::Value = serde_json::from_str(&report.json).unwrap();
+    Snapshot {
+        nodes: format!("{:?}", status.nodes),
+        cases: format!("{:?}", status.cases),
+        ledger: format!("{ledger:?}"),
+        messages: report["messages"].to_string(),
+    }
+}
+
+/// Waits until every node has registered and central's view has stopped
+/// changing (the frozen cluster's first steps are done).
+async fn settled(dir: &Path, cluster: &Cluster) -> Snapshot {
+    let nodes = cluster.provinces.len() + cluster.cities.len();
+    for _ in 0..100 {
+        let mut operator = central_as(dir, "operator", cluster);
+        let status: ClusterStatus = operator
+            .get_status(request(StatusQuery {}))
+            .await
+            .unwrap()
+            .into_inner();
+        if status.nodes.iter().filter(|n| n.registered).count() == nodes {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut before = snapshot(dir, cluster).await;
+    for _ in 0..20 {
+        tokio::time::sleep(SETTLE).await;
+        let now = snapshot(dir, cluster).await;
+        if now == before {
+            return now;
+        }
+        before = now;
+    }
+    panic!("the frozen cluster never settled: {before:?}");
+}
+
+/// After an attack: central's view is what it was.
+async fn unchanged(dir: &Path, cluster: &Cluster, before: &Snapshot) {
+    tokio::time::sleep(SETTLE).await;
+    assert_eq!(
+        &snapshot(dir, cluster).await,
+        before,
+        "the attack changed central's state"
+    );
+}
+
+async fn frozen(test: &str) -> (PathBuf, Cluster, Snapshot) {
+    let dir = certs(test);
+    let cluster =
+        Cluster::start_with(&scenario_path("small"), FROZEN_DAY_MS, None, Some(&dir)).await;
+    let before = settled(&dir, &cluster).await;
+    (dir, cluster, before)
+}
+
+async fn finish(dir: PathBuf, cluster: Cluster) {
+    cluster.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A registration that would point central at an attacker's endpoint.
+fn hijack(id: &str) -> RegisterNode {
+    RegisterNode {
+        header: Some(HeaderFactory::new(id).header(ScenarioTime(0))),
+        role: pairing_proto::v1::Role::Province as i32,
+        endpoint: "https://127.0.0.1:9".into(),
+    }
+}
+
+fn assert_refused_at_connection(result: Result<impl std::fmt::Debug, tonic::Status>, what: &str) {
+    let status = result.expect_err(what);
+    // The server ends the connection in the TLS handshake: the client sees
+    // a transport error, no gRPC answer at all. Which one (an alert, a
+    // broken pipe, a closed connection; UNKNOWN, CANCELLED, INTERNAL) is a
+    // race between the client's first write and the server's close.
+    let transport = std::error::Error::source(&status)
+        .is_some_and(|e| e.downcast_ref::<tonic::transport::Error>().is_some());
+    assert!(
+        transport,
+        "{what}: not refused at the connection: {status:?}"
+    );
+    assert!(
+        status.metadata().get("content-type").is_none(),
+        "{what}: the server answered: {status:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_without_a_certificate_cannot_register_a_node() {
+    let (dir, cluster, before) = frozen("no-cert").await;
+    // Plain TCP to a TLS server.
+    let mut plain = CentralAuthorityClient::new(
+        node_kit::client::channel(&cluster.central.endpoint()).unwrap(),
+    );
+    assert_refused_at_connection(plain.register(request(hijack("alpha"))).await, "plain TCP");
+    // TLS that trusts the CA but presents no certificate.
+    let ca = std::fs::read(dir.join("ca.pem")).unwrap();
+    let url = format!("https://{}", cluster.central.addr);
+    let anonymous = Endpoint::from_shared(url)
+        .unwrap()
+        .tls_config(ClientTlsConfig::new().ca_certificate(Certificate::from_pem(ca)))
+        .unwrap()
+        .connect_lazy();
+    let mut anonymous = CentralAuthorityClient::new(anonymous);
+    assert_refused_at_connection(
+        anonymous.register(request(hijack("alpha"))).await,
+        "TLS without a certificate",
+    );
+    unchanged(&dir, &cluster, &before).await;
+    finish(dir, cluster).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certificate_from_another_ca_cannot_pose_as_central_or_a_node() {
+    let (dir, cluster, before) = frozen("rogue-ca").await;
+    // A CA of the attacker's own issues "central" and "alpha"; the client
+    // trusts the real CA, so only the server's check can stop it.
+    let rogue = certs("rogue-ca-issuer");
+    let ca = std::fs::read(dir.join("ca.pem")).unwrap();
+    let posing = |id: &str, role: Role| {
+        let cert = std::fs::read(rogue.join(format!("{id}.pem"))).unwrap();
+        let key = std::fs::read(rogue.join(format!("{id}.key"))).unwrap();
+        NodeTls::from_pem(&ca, &cert, &key, Identity::new(role, id))
+    };
+    let as_central = Dialer::new(Some(&posing("central", Role::Central)));
+    let mut beta = DonorProvinceClient::new(
+        as_central
+            .channel(&cluster.province("beta").endpoint())
+            .unwrap(),
+    );
+    assert_refused_at_connection(
+        beta.assign(request(forged_assignment("central"))).await,
+        "rogue central",
+    );
+    let as_alpha = Dialer::new(Some(&posing("alpha", Role::Province)));
+    let mut central =
+        CentralAuthorityClient::new(as_alpha.channel(&cluster.central.endpoint()).unwrap());
+    assert_refused_at_connection(
+        central.register(request(hijack("alpha"))).await,
+        "rogue alpha",
+    );
+    unchanged(&dir, &cluster, &before).await;
+    let _ = std::fs::remove_dir_all(rogue);
+    finish(dir, cluster).await;
+}
+
+/// An assignment of south to beta, as `sender` would send it.
+fn forged_assignment(sender: &str) -> Assignment {
+    Assignment {
+        header: Some(HeaderFactory::new(sender).header(ScenarioTime(0))),
+        assignment_id: "asg-forged".into(),
+        case_id: "case-forged".into(),
+        recipient_city_id: "south".into(),
+        recipient_endpoint: "https://127.0.0.1:9".into(),
+        targets: vec![ResourceQuantity {
+            resource_type: "personnel/doctor".into(),
+            quantity: 100,
+        }],
+        reason: "forged".into(),
+        ..Default::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_province_cannot_assign_work_to_another_province() {
+    let (dir, cluster, before) = frozen("province-assigns").await;
+    let mut beta = province_as(&dir, "alpha", &cluster, "beta");
+    for message in [forged_assignment("alpha"), forged_assignment("central")] {
+        let status = beta.assign(request(message)).await.unwrap_err();
+        assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+        assert!(
+            status.message().contains("only central"),
+            "{}",
+            status.message()
+        );
+    }
+    unchanged(&dir, &cluster, &before).await;
+    finish(dir, cluster).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_city_cannot_evaluate_a_province_nor_close_a_case() {
+    let (dir, cluster, before) = frozen("city-orders").await;
+    let mut alpha = province_as(&dir, "north", &cluster, "alpha");
+    let evaluation = Evaluation {
+        header: Some(HeaderFactory::new("central").header(ScenarioTime(0))),
+        evaluation_id: "eval-forged".into(),
+        case_id: "case-forged".into(),
+        assignment_id: "asg-forged".into(),
+        reason: "forged".into(),
+        ..Default::default()
+    };
+    let status = alpha.evaluate(request(evaluation)).await.unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+    let mut south = city_as(&dir, "north", &cluster, "south");
+    let closure = CaseClosure {
+        header: Some(HeaderFactory::new("central").header(ScenarioTime(0))),
+        case_id: "case-forged".into(),
+        closed_at_ms: 0,
+    };
+    let status = south.close_case(request(closure)).await.unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+    assert!(
+        status.message().contains("city north"),
+        "{}",
+        status.message()
+    );
+    unchanged(&dir, &cluster, &before).await;
+    finish(dir, cluster).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_province_cannot_report_or_register_as_another_province() {
+    let (dir, cluster, before) = frozen("spoofed-sender").await;
+    let mut central = central_as(&dir, "alpha", &cluster);
+    let report = SupervisoryReport {
+        header: Some(HeaderFactory::new("beta").header(ScenarioTime(0))),
+        case_id: "case-forged".into(),
+        cost_cny: 1,
+        ..Default::default()
+    };
+    let status = central.submit_report(request(report)).await.unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+    assert!(
+        status.message().contains("\"beta\""),
+        "{}",
+        status.message()
+    );
+    let status = central.register(request(hijack("beta"))).await.unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+    // Nor register as a city, under its own id.
+    let mut as_city = hijack("alpha");
+    as_city.role = pairing_proto::v1::Role::City as i32;
+    let status = central.register(request(as_city)).await.unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+    unchanged(&dir, &cluster, &before).await;
+    finish(dir, cluster).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_province_cannot_use_the_operator_queries() {
+    let (dir, cluster, before) = frozen("province-queries").await;
+    let mut central = central_as(&dir, "alpha", &cluster);
+    let refusals = [
+        central.get_status(request(StatusQuery {})).await.map(drop),
+        central
+            .list_pairings(request(PairingsQuery {}))
+            .await
+            .map(drop),
+        central.get_ledger(request(LedgerQuery {})).await.map(drop),
+        central.get_report(request(ReportQuery {})).await.map(drop),
+    ];
+    for refusal in refusals {
+        let status = refusal.unwrap_err();
+        assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+        assert!(status.message().contains("only operator or central"));
+    }
+    // The operator and central may.
+    central_as(&dir, "central", &cluster)
+        .get_ledger(request(LedgerQuery {}))
+        .await
+        .unwrap();
+    unchanged(&dir, &cluster, &before).await;
+    finish(dir, cluster).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_city_cannot_confirm_a_receipt_as_another_city() {
+    let (dir, cluster, before) = frozen("receipt-as-other").await;
+    let mut alpha = province_as(&dir, "west", &cluster, "alpha");
+    let receipt = Receipt {
+        header: Some(HeaderFactory::new("north").header(ScenarioTime(0))),
+        receipt_id: "rcp-forged".into(),
+        shipment_id: "shp-alpha-case-north-1-1".into(),
+        case_id: "case-north-1".into(),
+        ..Default::default()
+    };
+    let status = alpha.confirm_receipt(request(receipt)).await.unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+    assert!(
+        status.message().contains("\"north\""),
+        "{}",
+        status.message()
+    );
+    unchanged(&dir, &cluster, &before).await;
+    finish(dir, cluster).await;
+}
+
+/// Polls central (as the operator) until `pick` finds what it looks for.
+async fn wait_for<T>(
+    dir: &Path,
+    cluster: &Cluster,
+    mut pick: impl FnMut(&ClusterStatus, &[pairing_proto::v1::LedgerLine]) -> Option<T>,
+) -> T {
+    let mut operator = central_as(dir, "operator", cluster);
+    for _ in 0..600 {
+        let status = operator
+            .get_status(request(StatusQuery {}))
+            .await
+            .unwrap()
+            .into_inner();
+        let ledger = operator
+            .get_ledger(request(LedgerQuery {}))
+            .await
+            .unwrap()
+            .into_inner();
+        if let Some(found) = pick(&status, &ledger.lines) {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the run never got there");
+}
+
+/// The run ends as every run of the small scenario must.
+async fn run_is_sound(dir: &Path, cluster: &Cluster) -> serde_json::Value {
+    let mut operator = central_as(dir, "operator", cluster);
+    for _ in 0..2_400 {
+        let status = operator
+            .get_status(request(StatusQuery {}))
+            .await
+            .unwrap()
+            .into_inner();
+        if status.finished {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let report = operator
+        .get_report(request(ReportQuery {}))
+        .await
+        .unwrap()
+        .into_inner();
+    let report: serde_json::Value = serde_json::from_str(&report.json).unwrap();
+    assert_holds(
+        "historical pairing",
+        checks::historical_pairings(&report, &cluster.scenario),
+    );
+    assert_holds("legal order", checks::legal_order(&report));
+    assert_holds("receipts match shipments", checks::receipts_match(&report));
+    assert_holds(
+        "every case closed or rejected",
+        checks::all_closed(&report, true),
+    );
+    report
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_province_not_paired_with_a_city_cannot_deliver_to_it() {
+    let dir = certs("unpaired-delivery");
+    let cluster = Cluster::start_with(&scenario_path("small"), LIVE_DAY_MS, None, Some(&dir)).await;
+    // south's case is open, with alpha its only donor.
+    let (case_id, assignment_id) = wait_for(&dir, &cluster, |_, ledger| {
+        ledger
+            .iter()
+            .find(|l| l.city_id == "south" && l.province_id == "alpha")
+            .map(|l| (l.case_id.clone(), format!("asg-forged-{}", l.case_id)))
+    })
+    .await;
+    let mut south = city_as(&dir, "beta", &cluster, "south");
+    let shipment = Shipment {
+        header: Some(HeaderFactory::new("beta").header(ScenarioTime(0))),
+        shipment_id: "shp-beta-forged-1".into(),
+        case_id: case_id.clone(),
+        assignment_id,
+        departed_at_ms: 0,
+        lines: vec![ManifestLine {
+            resource_type: "personnel/doctor".into(),
+            quantity: 1_000,
+            contributed_by: vec![Contribution {
+                prefecture: "forged".into(),
+                quantity: 1_000,
+            }],
+        }],
+    };
+    let status = south
+        .deliver_shipment(request(shipment.clone()))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+    assert!(
+        status.message().contains("not a donor of case"),
+        "{}",
+        status.message()
+    );
+    // Sent as alpha, south's donor, it is refused before the city sees it.
+    let mut as_alpha = shipment;
+    as_alpha.header = Some(HeaderFactory::new("alpha").header(ScenarioTime(0)));
+    let status = south.deliver_shipment(request(as_alpha)).await.unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+    assert!(
+        status.message().contains("province beta"),
+        "{}",
+        status.message()
+    );
+
+    // No receipt of it anywhere: south never took it in.
+    let report = run_is_sound(&dir, &cluster).await;
+    assert!(
+        !report.to_string().contains("shp-beta-forged"),
+        "the forged shipment left a trace"
+    );
+    let beta_in_south = report["ledger"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|l| l["city"] == "south" && l["province"] == "beta");
+    assert!(!beta_in_south, "beta appears in south's ledger");
+    finish(dir, cluster).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_city_cannot_confirm_receipt_of_another_citys_shipment() {
+    let dir = certs("foreign-receipt");
+    let cluster = Cluster::start_with(&scenario_path("small"), LIVE_DAY_MS, None, Some(&dir)).await;
+    // alpha has shipped to north.
+    let case_id = wait_for(&dir, &cluster, |_, ledger| {
+        ledger
+            .iter()
+            .find(|l| l.city_id == "north" && l.province_id == "alpha" && l.shipped > 0)
+            .map(|l| l.case_id.clone())
+    })
+    .await;
+    let mut alpha = province_as(&dir, "south", &cluster, "alpha");
+    // south, as itself, claims nothing of north's first shipment arrived.
+    let receipt = Receipt {
+        header: Some(HeaderFactory::new("south").header(ScenarioTime(0))),
+        receipt_id: "rcp-forged".into(),
+        shipment_id: format!("shp-alpha-{case_id}-1"),
+        case_id,
+        received_at_ms: 0,
+        received: Vec::new(),
+        discrepancies: Vec::new(),
+    };
+    let status = alpha.confirm_receipt(request(receipt)).await.unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+    assert!(
+        status.message().contains("the recipient of shipment"),
+        "{}",
+        status.message()
+    );
+    // Every shipment of alpha to north is receipted by north, in full.
+    run_is_sound(&dir, &cluster).await;
+    finish(dir, cluster).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn legitimate_calls_with_the_right_certificates_succeed() {
+    let dir = certs("legitimate");
+    let cluster = Cluster::start_with(&scenario_path("small"), LIVE_DAY_MS, None, Some(&dir)).await;
+    // The whole run: registrations, orders, shipments, receipts, reports,
+    // all over mutual TLS with each node's own certificate.
+    let report = run_is_sound(&dir, &cluster).await;
+    assert!(
+        report["cases"].as_array().is_some_and(|c| c.len() >= 3),
+        "{report}"
+    );
+    let mut operator = central_as(&dir, "operator", &cluster);
+    operator
+        .list_pairings(request(PairingsQuery {}))
+        .await
+        .unwrap();
+    finish(dir, cluster).await;
+}
