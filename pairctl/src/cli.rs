@@ -72,7 +72,7 @@ pub struct CertsArgs {
 }
 
 /// Mutual TLS for a client of the nodes (pairctl's queries, the probe).
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct ClientTlsArgs {
     /// Call over TLS with the certificates in DIR (ca.pem, <tls-id>.pem,
     /// <tls-id>.key; see `pairctl certs`). Without it: plain TCP.
@@ -104,7 +104,7 @@ pub struct OtlpSinkArgs {
     pub out: PathBuf,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct ProbeArgs {
     /// The node's address: host:port or a URL.
     #[arg(long, default_value = "127.0.0.1:50051")]

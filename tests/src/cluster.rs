@@ -129,11 +129,23 @@ impl Cluster {
 }
 
 pub fn central_client(endpoint: &str) -> CentralAuthorityClient<Channel> {
-    CentralAuthorityClient::new(client::channel(endpoint).expect("valid endpoint"))
+    central_client_as(endpoint, None)
+}
+
+/// A client of central presenting `tls`'s certificate (plain TCP if none).
+pub fn central_client_as(endpoint: &str, tls: Option<&NodeTls>) -> CentralAuthorityClient<Channel> {
+    let channel = client::Dialer::new(tls)
+        .channel(endpoint)
+        .expect("valid endpoint");
+    CentralAuthorityClient::new(channel)
 }
 
 pub async fn status(endpoint: &str) -> ClusterStatus {
-    central_client(endpoint)
+    status_as(endpoint, None).await
+}
+
+pub async fn status_as(endpoint: &str, tls: Option<&NodeTls>) -> ClusterStatus {
+    central_client_as(endpoint, tls)
         .get_status(client::request(StatusQuery {}))
         .await
         .expect("status")
@@ -141,9 +153,18 @@ pub async fn status(endpoint: &str) -> ClusterStatus {
 }
 
 pub async fn wait_finished(endpoint: &str, limit: Duration) -> ClusterStatus {
+    wait_finished_as(endpoint, None, limit).await
+}
+
+/// [`wait_finished`], asking as `tls`'s holder (the operator).
+pub async fn wait_finished_as(
+    endpoint: &str,
+    tls: Option<&NodeTls>,
+    limit: Duration,
+) -> ClusterStatus {
     let started = Instant::now();
     loop {
-        let s = status(endpoint).await;
+        let s = status_as(endpoint, tls).await;
         if s.finished {
             return s;
         }
@@ -161,7 +182,11 @@ pub async fn wait_finished(endpoint: &str, limit: Duration) -> ClusterStatus {
 }
 
 pub async fn report(endpoint: &str) -> serde_json::Value {
-    let json = central_client(endpoint)
+    report_as(endpoint, None).await
+}
+
+pub async fn report_as(endpoint: &str, tls: Option<&NodeTls>) -> serde_json::Value {
+    let json = central_client_as(endpoint, tls)
         .get_report(client::request(ReportQuery {}))
         .await
         .expect("report")

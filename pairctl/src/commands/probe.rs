@@ -104,6 +104,44 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn over_tls_a_node_passes_only_with_a_certificate_of_its_ca() {
+        use node_kit::tls::{Identity, NodeTls, Role};
+        let dir = std::env::temp_dir().join(format!("pairctl-probe-tls-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let holders = [
+            crate::certs::Holder {
+                identity: Identity::new(Role::Central, "central"),
+                hosts: vec!["127.0.0.1".into()],
+            },
+            crate::certs::Holder {
+                identity: Identity::new(Role::Operator, "operator"),
+                hosts: vec![],
+            },
+        ];
+        crate::certs::write_all(&dir, &holders).unwrap();
+        let tls = NodeTls::load(&dir, "central").unwrap();
+        let (listener, addr) = node_kit::server::bind("127.0.0.1:0").await.unwrap();
+        let (router, _reporter) = node_kit::server::router_with_tls(Some(&tls)).unwrap();
+        let incoming = tonic::transport::server::TcpIncoming::from(listener);
+        tokio::spawn(router.serve_with_incoming(incoming));
+
+        let mut probe = args(addr.to_string(), "");
+        probe.tls.tls_dir = Some(dir.clone());
+        for id in ["central", "operator"] {
+            probe.tls.tls_id = id.to_string();
+            assert_eq!(
+                run(probe.clone()).await.unwrap(),
+                ExitCode::SUCCESS,
+                "as {id}"
+            );
+        }
+        // Without a certificate: refused in the handshake.
+        let plain = args(addr.to_string(), "");
+        assert_eq!(run(plain).await.unwrap(), ExitCode::FAILURE);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
     async fn a_service_not_serving_fails() {
         let (addr, reporter) = health_server().await;
         reporter
