@@ -26,8 +26,8 @@ use pairing_proto::v1::donor_province_client::DonorProvinceClient;
 use pairing_proto::v1::recipient_city_client::RecipientCityClient;
 use pairing_proto::v1::{
     Assignment, CaseClosure, ClusterStatus, Contribution, Evaluation, LedgerQuery, ManifestLine,
-    PairingsQuery, Receipt, RegisterNode, ReportQuery, ResourceQuantity, Shipment, StatusQuery,
-    SupervisoryReport,
+    NeedsUpdate, PairingsQuery, Receipt, RegisterNode, ReportQuery, ResourceQuantity, Shipment,
+    Situation, StatusQuery, SupervisoryReport,
 };
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 use tonic::Code;
@@ -242,6 +242,48 @@ async fn a_certificate_from_another_ca_cannot_pose_as_central_or_a_node() {
     );
     unchanged(&dir, &cluster, &before).await;
     let _ = std::fs::remove_dir_all(rogue);
+    finish(dir, cluster).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certificate_of_the_ca_that_names_no_node_is_unauthenticated() {
+    let (dir, cluster, before) = frozen("nameless").await;
+    // Signed by the run's own CA, so the handshake passes; but its only
+    // name is a host name, no counterpart:// identity.
+    let ca_pem = std::fs::read_to_string(dir.join("ca.pem")).unwrap();
+    let ca_key =
+        rcgen::KeyPair::from_pem(&std::fs::read_to_string(dir.join("ca.key")).unwrap()).unwrap();
+    let issuer = rcgen::Issuer::from_ca_cert_pem(&ca_pem, ca_key).unwrap();
+    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = params.signed_by(&key, &issuer).unwrap();
+    let nameless = NodeTls::from_pem(
+        ca_pem.as_bytes(),
+        cert.pem().as_bytes(),
+        key.serialize_pem().as_bytes(),
+        Identity::new(Role::Operator, "nobody"),
+    );
+    let channel = Dialer::new(Some(&nameless))
+        .channel(&cluster.central.endpoint())
+        .unwrap();
+    let mut central = CentralAuthorityClient::new(channel);
+    let status = central
+        .get_status(request(StatusQuery {}))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
+    assert!(
+        status.message().contains("counterpart://"),
+        "{}",
+        status.message()
+    );
+    let status = central
+        .register(request(hijack("alpha")))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
+    unchanged(&dir, &cluster, &before).await;
     finish(dir, cluster).await;
 }
 
@@ -542,6 +584,63 @@ async fn a_city_cannot_confirm_receipt_of_another_citys_shipment() {
     );
     // Every shipment of alpha to north is receipted by north, in full.
     run_is_sound(&dir, &cluster).await;
+    finish(dir, cluster).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_city_cannot_negotiate_the_plan_of_another_citys_case() {
+    let dir = certs("foreign-negotiation");
+    let cluster = Cluster::start_with(&scenario_path("small"), LIVE_DAY_MS, None, Some(&dir)).await;
+    // beta serves north's case, and only that one.
+    let case_id = wait_for(&dir, &cluster, |_, ledger| {
+        ledger
+            .iter()
+            .find(|l| l.city_id == "north" && l.province_id == "beta")
+            .map(|l| l.case_id.clone())
+    })
+    .await;
+    let update = |sender: &str| NeedsUpdate {
+        header: Some(HeaderFactory::new(sender).header(ScenarioTime(0))),
+        case_id: case_id.clone(),
+        situation: Some(Situation::default()),
+        // Claims north needs nothing more: beta would lower its targets.
+        needs: Vec::new(),
+    };
+    for (sender, refusal) in [
+        ("south", "the city of case"),  // the donor machine's check
+        ("north", "is not the caller"), // the service's check
+    ] {
+        let mut beta = province_as(&dir, "south", &cluster, "beta");
+        let outgoing = tokio_stream::iter([update(sender)]);
+        let mut proposals = beta
+            .negotiate_plan(request(outgoing))
+            .await
+            .unwrap()
+            .into_inner();
+        let status = proposals.message().await.unwrap_err();
+        assert_eq!(
+            status.code(),
+            Code::PermissionDenied,
+            "{sender}: {status:?}"
+        );
+        assert!(
+            status.message().contains(refusal),
+            "{sender}: {}",
+            status.message()
+        );
+    }
+    // beta went on serving north to the end, targets untouched.
+    let report = run_is_sound(&dir, &cluster).await;
+    let north = report["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["city"] == "north")
+        .unwrap();
+    assert!(
+        north["received"]["personnel/doctor"].as_i64().unwrap_or(0) > 0,
+        "north received no doctors: {north}"
+    );
     finish(dir, cluster).await;
 }
 
