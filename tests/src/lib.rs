@@ -5,6 +5,8 @@
 //! - [`checks`]: the properties every run must have, checked on the run
 //!   report: the pairing table, the legal order of each case's steps,
 //!   receipts that match shipments, every case closed.
+//! - [`secure`]: clusters over mutual TLS for the attack tests: certificates,
+//!   clients presenting a given node's, central's view before and after.
 //! - [`docker`]: for the container suites: whether a Docker engine answers
 //!   (required when `CI=true`), the node image built from the current
 //!   sources, per-run names, a guard that removes what a test created, and
@@ -13,6 +15,7 @@
 pub mod checks;
 pub mod cluster;
 pub mod docker;
+pub mod secure;
 
 /// The repository root, for scenario files.
 pub fn repo_root() -> std::path::PathBuf {
