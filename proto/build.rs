@@ -16,7 +16,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         out_dir.join("pairing_descriptor.bin"),
         prost::Message::encode_to_vec(&descriptors),
     )?;
+    // Serde on every message: nodes keep messages they still owe (an
+    // assignment to resend, a receipt to deliver) in their durable state.
     tonic_prost_build::configure()
+        .type_attribute(
+            ".pairing.v1",
+            "#[derive(serde::Serialize, serde::Deserialize)]",
+        )
         .build_server(true)
         .build_client(true)
         .compile_fds(descriptors)?;

@@ -9,7 +9,9 @@ use pairing_proto::resource::ResourceType;
 use pairing_proto::v1::{AcknowledgementKind, EvaluationKind, Objective, Severity};
 
 /// Where a case stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum CaseStage {
     /// Accepted; waiting for the decision window to close.
     AwaitingPairing,
@@ -39,7 +41,9 @@ impl CaseStage {
 }
 
 /// A protocol step of a case, in the order the protocol allows them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Step {
     Requested,
     Assessed,
@@ -78,7 +82,7 @@ impl Step {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CaseEvent {
     pub at: ScenarioTime,
     pub step: Step,
@@ -87,7 +91,7 @@ pub struct CaseEvent {
 }
 
 /// Where one donor's assignment to the case stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum AssignmentStage {
     /// Sent; the donor has not acknowledged it yet.
     Sent,
@@ -99,7 +103,7 @@ pub enum AssignmentStage {
     Done,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AssignmentRecord {
     pub assignment_id: String,
     pub province_id: String,
@@ -115,7 +119,7 @@ pub struct AssignmentRecord {
     pub adjustments_sent: u32,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EvaluationRecord {
     pub at: ScenarioTime,
     pub province_id: String,
@@ -124,7 +128,7 @@ pub struct EvaluationRecord {
     pub reason: String,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Case {
     pub case_id: String,
     pub city_id: String,

@@ -30,6 +30,10 @@ pub struct Args {
     /// DIR/central.key (see `pairctl certs`). Without it: plain TCP.
     #[arg(long, env = "PAIRING_TLS_DIR")]
     pub tls_dir: Option<PathBuf>,
+    /// Directory for central's durable state (created if missing). A
+    /// restarted central resumes from it; without it, state is in memory.
+    #[arg(long, env = "PAIRING_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
 }
 
 pub fn parse_mode(s: &str) -> Result<PairingMode, String> {
@@ -68,6 +72,7 @@ pub async fn run(args: Args) -> ExitCode {
         day_ms: args.day_ms,
         pairing_mode: args.pairing_mode,
         tls,
+        data_dir: args.data_dir,
     };
     let node = match crate::start(config).await {
         Ok(node) => node,

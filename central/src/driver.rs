@@ -2,11 +2,12 @@
 //! provinces and cities, each send with a deadline and bounded retries.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use node_kit::client;
 use node_kit::courier::Courier;
+use node_kit::durable::Durable;
 use node_kit::trace::{self, key, CaseTraces, Stage};
 use pairing_proto::v1::donor_province_client::DonorProvinceClient;
 use pairing_proto::v1::recipient_city_client::RecipientCityClient;
@@ -21,7 +22,7 @@ use crate::authority::Authority;
 use crate::service::now_for;
 
 pub struct Driver {
-    authority: Arc<Mutex<Authority>>,
+    authority: Arc<Durable<Authority>>,
     traces: Arc<CaseTraces>,
     courier: Courier,
     channels: HashMap<String, Channel>,
@@ -32,7 +33,7 @@ pub struct Driver {
 
 impl Driver {
     pub fn new(
-        authority: Arc<Mutex<Authority>>,
+        authority: Arc<Durable<Authority>>,
         traces: Arc<CaseTraces>,
         shutdown: CancellationToken,
         tick: Duration,
@@ -63,9 +64,7 @@ impl Driver {
                 _ = interval.tick() => {}
             }
             let outbound = {
-                let Ok(mut authority) = self.authority.lock() else {
-                    return;
-                };
+                let mut authority = self.authority.lock();
                 let now = now_for(&authority);
                 authority.on_tick(now)
             };
@@ -97,9 +96,7 @@ impl Driver {
                 if let Err(status) = &outcome {
                     trace::fail(&sent_in, status.message());
                 }
-                let Ok(mut authority) = authority.lock() else {
-                    return;
-                };
+                let mut authority = authority.lock();
                 let now = now_for(&authority).scenario;
                 authority.on_sent(outbound, outcome, now);
             },

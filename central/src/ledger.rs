@@ -18,7 +18,7 @@ use pairing_proto::v1::{DonorCost, LedgerLine};
 use crate::evaluation::AssignmentProgress;
 
 /// What a donor reported it shipped (one `ShipmentRecord`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ShipmentEntry {
     pub shipment_id: String,
     pub case_id: String,
@@ -28,7 +28,7 @@ pub struct ShipmentEntry {
 }
 
 /// What a city reported it received of one shipment (one `ReceiptRecord`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ReceiptEntry {
     pub shipment_id: String,
     pub case_id: String,
@@ -84,15 +84,44 @@ impl std::error::Error for LedgerError {}
 /// A case and one of its donors.
 type Pair = (String, String);
 
+/// Maps keyed by a pair, saved as a list of entries: JSON keys must be
+/// strings.
+mod as_pairs {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<K, V, S>(map: &BTreeMap<K, V>, serializer: S) -> Result<S::Ok, S::Error>
+    where
+        K: Serialize,
+        V: Serialize,
+        S: Serializer,
+    {
+        serializer.collect_seq(map.iter())
+    }
+
+    pub fn deserialize<'de, K, V, D>(deserializer: D) -> Result<BTreeMap<K, V>, D::Error>
+    where
+        K: Deserialize<'de> + Ord,
+        V: Deserialize<'de>,
+        D: Deserializer<'de>,
+    {
+        Vec::<(K, V)>::deserialize(deserializer).map(|entries| entries.into_iter().collect())
+    }
+}
+
 /// Every shipment and receipt reported, targets and costs, per case and donor.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Ledger {
     shipments: BTreeMap<String, ShipmentEntry>,
     /// By shipment id; may arrive before its shipment.
     receipts: BTreeMap<String, ReceiptEntry>,
+    #[serde(with = "as_pairs")]
     shipments_by_pair: BTreeMap<Pair, BTreeSet<String>>,
+    #[serde(with = "as_pairs")]
     targets: BTreeMap<Pair, BTreeMap<ResourceType, i64>>,
     city_of_case: BTreeMap<String, String>,
+    #[serde(with = "as_pairs")]
     costs: BTreeMap<Pair, i64>,
 }
 

@@ -28,11 +28,13 @@ pub mod pairing;
 pub mod report;
 pub mod service;
 
-use std::sync::{Arc, Mutex};
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use counterpart_domain::scenario::{PairingMode, Scenario};
 use node_kit::client::Dialer;
 use node_kit::counters::MessageCounters;
+use node_kit::durable::{Durable, StateStore};
 use node_kit::server::RunningNode;
 use node_kit::tls::{Callers, NodeTls};
 use node_kit::trace::CaseTraces;
@@ -40,7 +42,7 @@ use pairing_proto::v1::central_authority_server::CentralAuthorityServer;
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 
-use crate::authority::Authority;
+use crate::authority::{Authority, CENTRAL_ID};
 use crate::driver::Driver;
 use crate::service::CentralService;
 
@@ -57,6 +59,30 @@ pub struct CentralConfig {
     /// Mutual TLS: serve and call with central's certificate, and check
     /// every caller's. `None`: plain TCP, callers unchecked.
     pub tls: Option<NodeTls>,
+    /// Where central keeps its state; `None` keeps it in memory only (a
+    /// restart then starts the run over).
+    pub data_dir: Option<PathBuf>,
+}
+
+/// The authority of a fresh run, or the one saved in the data directory.
+fn open_authority(config: &CentralConfig) -> Result<Durable<Authority>, String> {
+    let fresh = || Authority::new(config.scenario.clone(), config.day_ms, config.pairing_mode);
+    let Some(dir) = &config.data_dir else {
+        return Ok(Durable::new(fresh(), None));
+    };
+    let mut store = StateStore::open(dir, CENTRAL_ID, &config.scenario.name)?;
+    let authority = match store.load()? {
+        Some(saved) => {
+            let authority = Authority::restore(config.scenario.clone(), &saved)?;
+            tracing::info!(path = %store.path().display(), saves = store.saves(),
+                cases = authority.cases().count(), "central resumed from its saved state");
+            authority
+        }
+        None => fresh(),
+    };
+    let durable = Durable::new(authority, Some(store));
+    durable.save()?;
+    Ok(durable)
 }
 
 /// Starts central in-process: binds, serves the `CentralAuthority` service
@@ -68,11 +94,7 @@ pub async fn start(config: CentralConfig) -> Result<RunningNode, String> {
     let (listener, addr) = node_kit::server::bind(&config.listen_addr)
         .await
         .map_err(|e| e.to_string())?;
-    let authority = Arc::new(Mutex::new(Authority::new(
-        config.scenario.clone(),
-        config.day_ms,
-        config.pairing_mode,
-    )));
+    let authority = Arc::new(open_authority(&config)?);
     let traces = Arc::new(CaseTraces::default());
     let service = CentralService::new(
         authority.clone(),

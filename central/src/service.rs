@@ -2,10 +2,11 @@
 //! calls the state machine with the present time, and answers. No protocol
 //! decision is made here.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use counterpart_domain::clock::{unix_now_ms, ScenarioTime};
 use node_kit::counters::MessageCounters;
+use node_kit::durable::Durable;
 use node_kit::tls::Callers;
 use node_kit::trace::{self, key, CaseTraces, Stage};
 use pairing_proto::v1::central_authority_server::CentralAuthority;
@@ -24,7 +25,7 @@ use crate::report;
 
 #[derive(Debug, Clone)]
 pub struct CentralService {
-    authority: Arc<Mutex<Authority>>,
+    authority: Arc<Durable<Authority>>,
     counters: Arc<MessageCounters>,
     traces: Arc<CaseTraces>,
     /// With TLS, every RPC checks its caller against [`access`].
@@ -110,7 +111,7 @@ const DEMOBILISATION: Rpc = Rpc {
 
 impl CentralService {
     pub fn new(
-        authority: Arc<Mutex<Authority>>,
+        authority: Arc<Durable<Authority>>,
         counters: Arc<MessageCounters>,
         traces: Arc<CaseTraces>,
     ) -> Self {
@@ -148,16 +149,17 @@ impl CentralService {
         &self,
         rpc: &str,
         request: Request<T>,
-        apply: impl FnOnce(&mut Authority, &T, Now) -> Result<R, Status>,
+        answer: impl FnOnce(&Authority, &T, Now) -> Result<R, Status>,
     ) -> Result<Response<R>, Status> {
         self.allow(rpc, access::QUERY, &request, Claim::default())?;
-        self.query(request, apply)
+        self.query(request, answer)
     }
 
     /// Opens the RPC's span as a child of the caller's, counts the message,
     /// then runs `apply` (inside the span: it may annotate
     /// `Span::current()`) on the authority at the present time. A refusal
-    /// marks the span as an error. The lock is never held across an await.
+    /// marks the span as an error. The lock is never held across an await;
+    /// a change is saved when it is released, before the answer goes out.
     fn handle<T: Claimed, R>(
         &self,
         rpc: Rpc,
@@ -172,27 +174,30 @@ impl CentralService {
             return Err(status);
         }
         self.counters.count(rpc.kind);
-        let result = self.query(request, apply);
+        let message = request.into_inner();
+        let result = {
+            let mut authority = self.authority.lock();
+            let now = now_for(&authority);
+            apply(&mut authority, &message, now)
+        };
         if let Err(status) = &result {
             trace::fail(&span, status.message());
         }
-        result
+        result.map(Response::new)
     }
 
-    /// Runs `apply` without counting: operator queries are not protocol
-    /// messages, and the run report counts only those.
+    /// Runs `answer` on the authority as it is, without counting: operator
+    /// queries are not protocol messages, and the run report counts only
+    /// those.
     fn query<T, R>(
         &self,
         request: Request<T>,
-        apply: impl FnOnce(&mut Authority, &T, Now) -> Result<R, Status>,
+        answer: impl FnOnce(&Authority, &T, Now) -> Result<R, Status>,
     ) -> Result<Response<R>, Status> {
         let message = request.into_inner();
-        let mut authority = self
-            .authority
-            .lock()
-            .map_err(|_| Status::internal("central state lock poisoned"))?;
+        let authority = self.authority.read();
         let now = now_for(&authority);
-        apply(&mut authority, &message, now).map(Response::new)
+        answer(&authority, &message, now).map(Response::new)
     }
 }
 

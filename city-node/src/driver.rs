@@ -148,8 +148,8 @@ impl Driver {
         registration
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, crate::recipient::Recipient> {
-        self.machine.lock().expect("city state lock poisoned")
+    fn lock(&self) -> node_kit::durable::Changing<'_, crate::recipient::Recipient> {
+        self.machine.lock()
     }
 
     fn tick(&mut self) {
@@ -345,10 +345,7 @@ impl Driver {
 
 /// Hands an outcome back to the machine, at the scenario time it arrives.
 fn feed(machine: &SharedRecipient, sent: Sent) {
-    let Ok(mut machine) = machine.lock() else {
-        tracing::error!("city state lock poisoned; outcome dropped");
-        return;
-    };
+    let mut machine = machine.lock();
     let now = scenario_now(&machine);
     machine.on_sent(sent, now);
 }

@@ -31,11 +31,13 @@ pub mod spans;
 #[cfg(test)]
 mod testing;
 
-use std::sync::{Arc, Mutex};
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use counterpart_domain::scenario::Scenario;
 use node_kit::client::Dialer;
 use node_kit::counters::MessageCounters;
+use node_kit::durable::{Durable, StateStore};
 use node_kit::header::HeaderFactory;
 use node_kit::server::RunningNode;
 use node_kit::tls::{Callers, NodeTls};
@@ -64,6 +66,34 @@ pub struct CityConfig {
     /// Mutual TLS: serve and call with the city's certificate, and check
     /// every caller's. `None`: plain TCP, callers unchecked.
     pub tls: Option<NodeTls>,
+    /// Where the city keeps its state (its inbox of shipments and the
+    /// receipts it owes); `None` keeps it in memory only.
+    pub data_dir: Option<PathBuf>,
+}
+
+/// The city of a fresh run, or the one saved in the data directory.
+fn open_recipient(
+    config: &CityConfig,
+    headers: Arc<HeaderFactory>,
+) -> Result<Durable<Recipient>, String> {
+    let scenario = config.scenario.clone();
+    let Some(dir) = &config.data_dir else {
+        let city = Recipient::new(scenario, &config.city_id, headers)?;
+        return Ok(Durable::new(city, None));
+    };
+    let mut store = StateStore::open(dir, &config.city_id, &scenario.name)?;
+    let city = match store.load()? {
+        Some(saved) => {
+            let city = Recipient::restore(scenario, headers, &saved)?;
+            tracing::info!(path = %store.path().display(), saves = store.saves(),
+                requests = city.requests_made(), "city resumed from its saved state");
+            city
+        }
+        None => Recipient::new(scenario, &config.city_id, headers)?,
+    };
+    let durable = Durable::new(city, Some(store));
+    durable.save()?;
+    Ok(durable)
 }
 
 /// Binds, serves `RecipientCity`, registers with central and runs the tick
@@ -72,8 +102,7 @@ pub struct CityConfig {
 /// URI; the node's task ends with an error if registration fails.
 pub async fn start(config: CityConfig) -> Result<RunningNode, String> {
     let headers = Arc::new(HeaderFactory::new(&config.city_id));
-    let machine = Recipient::new(config.scenario.clone(), &config.city_id, headers.clone())?;
-    let machine = Arc::new(Mutex::new(machine));
+    let machine = Arc::new(open_recipient(&config, headers.clone())?);
     let counters = Arc::new(MessageCounters::default());
     let traces = Arc::new(CityTraces::new(&config.city_id));
     let shutdown = CancellationToken::new();

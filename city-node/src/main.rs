@@ -42,6 +42,7 @@ async fn run(args: PeerArgs) -> ExitCode {
         listen_addr: args.listen,
         advertise: args.advertise,
         tls,
+        data_dir: args.data_dir,
     };
     let node = match city_node::start(config).await {
         Ok(node) => node,

@@ -7,14 +7,15 @@
 //! case that the machine takes makes that span the case's context, if the
 //! city knows none yet (see [`crate::spans`]).
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
 use counterpart_domain::clock::{unix_now_ms, ScenarioTime};
 use node_kit::counters::MessageCounters;
+use node_kit::durable::{Changing, Durable};
 use node_kit::tls::Callers;
 use node_kit::trace::{self, Stage};
 use pairing_proto::v1::recipient_city_server::RecipientCity;
-use pairing_proto::v1::{Ack, CaseClosure, CaseDecision, ClockStart, Shipment};
+use pairing_proto::v1::{Ack, Books, BooksQuery, CaseClosure, CaseDecision, ClockStart, Shipment};
 use tonic::{Request, Response, Status};
 use tracing::Span;
 
@@ -23,8 +24,8 @@ use crate::recipient::Recipient;
 use crate::spans::{self, CityTraces};
 
 /// The city's state, shared by the service, the driver and the courier's
-/// callbacks.
-pub type SharedRecipient = Arc<Mutex<Recipient>>;
+/// callbacks; saved after every change when the city has a data directory.
+pub type SharedRecipient = Arc<Durable<Recipient>>;
 
 #[derive(Debug, Clone)]
 pub struct CityService {
@@ -68,10 +69,10 @@ impl CityService {
         allowed
     }
 
-    fn machine(&self) -> Result<MutexGuard<'_, Recipient>, Status> {
-        self.machine
-            .lock()
-            .map_err(|_| Status::internal("city state lock poisoned"))
+    /// The machine, to change: saved (if changed) when the guard drops,
+    /// before the handler answers.
+    fn machine(&self) -> Result<Changing<'_, Recipient>, Status> {
+        Ok(self.machine.lock())
     }
 
     /// Ends a handler's work: a refusal marks the span, a message the
@@ -173,6 +174,11 @@ impl RecipientCity for CityService {
             ack
         });
         self.answer(&span, &shipment.case_id, outcome)
+    }
+
+    /// An operator query, not a protocol message: not counted, no change.
+    async fn get_books(&self, _request: Request<BooksQuery>) -> Result<Response<Books>, Status> {
+        Ok(Response::new(self.machine.read().books()))
     }
 }
 

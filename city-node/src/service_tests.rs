@@ -39,6 +39,7 @@ async fn launch() -> Run {
         listen_addr: "127.0.0.1:0".into(),
         advertise: None,
         tls: None,
+        data_dir: None,
     })
     .await
     .unwrap();

@@ -3,7 +3,7 @@
 //! rejections and discrepancies as errors, and makes the case's context
 //! known to the city's later sends.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use node_kit::counters::MessageCounters;
 use node_kit::trace::key;
@@ -25,7 +25,7 @@ use crate::testing::CITY;
 fn service(machine: Recipient) -> (CityService, Arc<CityTraces>) {
     let traces = Arc::new(CityTraces::new(CITY));
     let service = CityService::new(
-        Arc::new(Mutex::new(machine)),
+        Arc::new(node_kit::durable::Durable::new(machine, None)),
         Arc::new(MessageCounters::default()),
         traces.clone(),
     );

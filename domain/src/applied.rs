@@ -11,7 +11,7 @@ use std::collections::{HashMap, VecDeque};
 /// Default number of ids remembered per node.
 pub const DEFAULT_CAPACITY: usize = 200_000;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct AppliedIds<R> {
     capacity: usize,
     order: VecDeque<String>,

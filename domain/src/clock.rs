@@ -11,7 +11,19 @@ use chrono::{Duration, NaiveDate};
 pub const DAY_MS: i64 = 86_400_000;
 
 /// A point in scenario time, in scenario milliseconds since the start.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub struct ScenarioTime(pub i64);
 
 impl ScenarioTime {
@@ -46,7 +58,7 @@ impl ScenarioTime {
 }
 
 /// The mapping between wall time and scenario time that central hands out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Clock {
     pub epoch_unix_ms: i64,
     /// Wall milliseconds per scenario day; at least 1.

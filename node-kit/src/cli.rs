@@ -31,6 +31,10 @@ pub struct PeerArgs {
     /// DIR/<id>.key (see `pairctl certs`). Without it: plain TCP.
     #[arg(long, env = "PAIRING_TLS_DIR")]
     pub tls_dir: Option<PathBuf>,
+    /// Directory for this node's durable state (created if missing). A
+    /// restarted node resumes from it; without it, state is in memory.
+    #[arg(long, env = "PAIRING_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
 }
 
 impl PeerArgs {

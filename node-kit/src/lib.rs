@@ -9,6 +9,7 @@
 //! - [`courier`]: background sending with bounded retries and queues.
 //! - [`registration`]: registering with central; the tick period.
 //! - [`retry`]: bounded, jittered retries for calls that must get through.
+//! - [`durable`]: the node's state machine saved to SQLite after every change.
 //! - [`header`]: message ids and headers for outgoing messages.
 //! - [`validate`]: checks of incoming fields, as gRPC statuses naming the field.
 //! - [`counters`]: messages received, by kind, for the run report.
@@ -20,6 +21,7 @@ pub mod cli;
 pub mod client;
 pub mod counters;
 pub mod courier;
+pub mod durable;
 pub mod header;
 pub mod registration;
 pub mod retry;

@@ -183,6 +183,14 @@ pub struct UpArgs {
     /// certificate per node in LOG_DIR/certs and every call is mutual TLS.
     #[arg(long)]
     pub insecure: bool,
+    /// Each node keeps its durable state in DIR/NODE-ID; a fresh run needs
+    /// a fresh DIR [default: target/pairctl-data/run-<unix ms>].
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// A node that dies is started again on its data directory, up to this
+    /// many times per node (0: a dead node ends the run).
+    #[arg(long, default_value_t = crate::cluster::DEFAULT_MAX_RESTARTS)]
+    pub max_restarts: u32,
 }
 
 #[derive(Debug, Args)]
@@ -235,6 +243,9 @@ pub struct NodeArgs {
     /// DIR/<id>.key.
     #[arg(long)]
     pub tls_dir: Option<PathBuf>,
+    /// The node's durable state; a node restarted on it resumes its run.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
 }
 
 /// `--pairing-mode` on the command line.

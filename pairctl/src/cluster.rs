@@ -28,6 +28,9 @@ pub const ANNOUNCE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Lines a node may print on stdout before its announce; beyond that it is
 /// not a node of ours.
 pub const MAX_LINES_BEFORE_ANNOUNCE: usize = 1_000;
+/// Restarts of one node in a run before the launcher gives up on it, as
+/// compose's `restart: on-failure:5` would.
+pub const DEFAULT_MAX_RESTARTS: u32 = 5;
 /// How long nodes get to stop after SIGTERM before SIGKILL.
 pub const STOP_GRACE: Duration = Duration::from_secs(5);
 
@@ -39,6 +42,10 @@ pub struct NodeProcess {
     pub log_path: PathBuf,
     /// Known once the node has announced it.
     pub addr: Option<SocketAddr>,
+    /// Times the launcher started it again after it died.
+    pub restarts: u32,
+    /// The arguments it was started with, to start it again.
+    args: Vec<String>,
     child: Child,
     stdout: Option<ChildStdout>,
 }
@@ -101,6 +108,23 @@ impl Cluster {
         let log_path = self.log_dir.join(format!("{}.log", spec.id));
         let log = File::create(&log_path)
             .with_context(|| format!("cannot create log file {}", log_path.display()))?;
+        let mut child = self.launch(&spec, args, log)?;
+        let pid = child.id().context("a child just spawned has a pid")?;
+        let stdout = child.stdout.take();
+        self.nodes.push(NodeProcess {
+            spec,
+            pid,
+            log_path,
+            addr: None,
+            restarts: 0,
+            args: args.to_vec(),
+            child,
+            stdout,
+        });
+        Ok(())
+    }
+
+    fn launch(&self, spec: &NodeSpec, args: &[String], log: File) -> anyhow::Result<Child> {
         let mut command = Command::new(&self.exe);
         command
             .args(args)
@@ -122,20 +146,9 @@ impl Cluster {
                 Ok(())
             });
         }
-        let mut child = command
+        command
             .spawn()
-            .with_context(|| format!("cannot start {} {}", spec.role.as_str(), spec.id))?;
-        let pid = child.id().context("a child just spawned has a pid")?;
-        let stdout = child.stdout.take();
-        self.nodes.push(NodeProcess {
-            spec,
-            pid,
-            log_path,
-            addr: None,
-            child,
-            stdout,
-        });
-        Ok(())
+            .with_context(|| format!("cannot start {} {}", spec.role.as_str(), spec.id))
     }
 
     /// Waits for every node not yet announced to print its LISTENING line,
@@ -154,14 +167,59 @@ impl Cluster {
 
     /// Fails naming the first node that has exited: during a run, none may.
     pub fn check_alive(&mut self) -> anyhow::Result<()> {
-        for node in &mut self.nodes {
-            if let Some(status) = node.child.try_wait()? {
+        self.supervise(0).map(|_| ())
+    }
+
+    /// Starts again, on its data directory and its old port, every
+    /// announced node that has exited, as compose's restart policy would;
+    /// returns a line for each restart. Fails naming a node that has
+    /// exited more than `max_restarts` times (or before announcing).
+    pub fn supervise(&mut self, max_restarts: u32) -> anyhow::Result<Vec<String>> {
+        let mut restarted = Vec::new();
+        for i in 0..self.nodes.len() {
+            let Some(status) = self.nodes[i].child.try_wait()? else {
+                continue;
+            };
+            let node = &self.nodes[i];
+            let Some(addr) = node.addr.filter(|_| node.restarts < max_restarts) else {
                 return Err(anyhow!(
-                    "{} exited unexpectedly ({status})",
-                    node.describe()
+                    "{} exited unexpectedly ({status}) after {} restarts",
+                    node.describe(),
+                    node.restarts
                 ));
-            }
+            };
+            self.restart(i, addr)?;
+            let node = &self.nodes[i];
+            restarted.push(format!(
+                "{} {} exited ({status}); restarted on {addr} with its saved state (pid {}, restart {} of {max_restarts})",
+                node.spec.role.as_str(),
+                node.spec.id,
+                node.pid,
+                node.restarts
+            ));
         }
+        Ok(restarted)
+    }
+
+    fn restart(&mut self, i: usize, addr: SocketAddr) -> anyhow::Result<()> {
+        let node = &self.nodes[i];
+        let args = pin_listen(&node.args, addr);
+        let log = File::options()
+            .append(true)
+            .open(&node.log_path)
+            .with_context(|| format!("cannot reopen log file {}", node.log_path.display()))?;
+        let mut child = self.launch(&node.spec, &args, log)?;
+        let pid = child.id().context("a child just spawned has a pid")?;
+        if let Some(stdout) = child.stdout.take() {
+            // Peers already know the address: just keep the pipe drained.
+            tokio::spawn(async move {
+                let _ = tokio::io::copy(&mut BufReader::new(stdout), &mut tokio::io::sink()).await;
+            });
+        }
+        let node = &mut self.nodes[i];
+        node.child = child;
+        node.pid = pid;
+        node.restarts += 1;
         Ok(())
     }
 
@@ -215,6 +273,18 @@ impl Cluster {
         }
         outcome
     }
+}
+
+/// `args` with the value of `--listen` replaced by `addr`: a restarted
+/// node must be where its peers already reach it.
+fn pin_listen(args: &[String], addr: SocketAddr) -> Vec<String> {
+    let mut pinned = args.to_vec();
+    if let Some(i) = pinned.iter().position(|a| a == "--listen") {
+        if let Some(value) = pinned.get_mut(i + 1) {
+            *value = addr.to_string();
+        }
+    }
+    pinned
 }
 
 /// Sends SIGTERM to `pid`, which must be a real process id: `kill(0)` or
@@ -355,6 +425,46 @@ mod tests {
             err.contains("jingzhou") && err.contains("exited unexpectedly"),
             "{err}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_node_that_dies_is_restarted_on_its_port_until_the_bound() {
+        let dir = temp_dir("restart");
+        let mut cluster = sh_cluster(&dir);
+        // Dies twice, then stays up.
+        let marker = dir.join("lives");
+        let body = format!(
+            "echo 'LISTENING 127.0.0.1:4343'; echo x >> {m}; [ $(wc -l < {m}) -ge 3 ] && exec sleep 30; exit 9",
+            m = marker.display()
+        );
+        let args = vec!["-c".into(), body, "--listen".into(), "127.0.0.1:0".into()];
+        cluster.spawn(spec("wuhan"), &args).unwrap();
+        cluster
+            .await_announces(Instant::now() + Duration::from_secs(10))
+            .await
+            .unwrap();
+        let mut restarts = Vec::new();
+        let mut failure = None;
+        for _ in 0..200 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            match cluster.supervise(1) {
+                Ok(lines) => restarts.extend(lines),
+                Err(e) => {
+                    failure = Some(e.to_string());
+                    break;
+                }
+            }
+        }
+        let err = failure;
+
+        let err = err.expect("a second death is over a bound of 1");
+        assert_eq!(restarts.len(), 1, "{restarts:?}");
+        assert!(
+            restarts[0].contains("restarted on 127.0.0.1:"),
+            "{restarts:?}"
+        );
+        assert!(err.contains("after 1 restarts"), "{err}");
+        cluster.stop_all(Duration::from_secs(5)).await;
     }
 
     #[tokio::test]

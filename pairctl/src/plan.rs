@@ -50,6 +50,8 @@ pub struct ChildOptions<'a> {
     pub pairing_mode: Option<PairingModeArg>,
     /// The certificates' directory, when the run uses mutual TLS.
     pub tls_dir: Option<&'a Path>,
+    /// Each node's data directory is `<data_root>/<id>`.
+    pub data_root: &'a Path,
 }
 
 /// The arguments of `pairctl node ...` for `spec`. `central_endpoint` is
@@ -68,6 +70,8 @@ pub fn child_args(
         spec.id.clone(),
         "--listen".to_string(),
         "127.0.0.1:0".to_string(),
+        "--data-dir".to_string(),
+        options.data_root.join(&spec.id).display().to_string(),
     ];
     if let Some(dir) = options.tls_dir {
         args.extend(["--tls-dir".to_string(), dir.display().to_string()]);
@@ -115,6 +119,7 @@ mod tests {
             day_ms: 50,
             pairing_mode: Some(PairingModeArg::Optimized),
             tls_dir: None,
+            data_root: Path::new("/run/data"),
         }
     }
 
@@ -151,6 +156,8 @@ mod tests {
                 "central",
                 "--listen",
                 "127.0.0.1:0",
+                "--data-dir",
+                "/run/data/central",
                 "--day-ms",
                 "50",
                 "--pairing-mode",
@@ -169,6 +176,9 @@ mod tests {
         let args = child_args(&spec, &options(&path), Some("http://127.0.0.1:9"));
         assert_eq!(&args[..2], ["node", "city"]);
         assert!(args.windows(2).any(|w| w == ["--id", "huangshi"]));
+        assert!(args
+            .windows(2)
+            .any(|w| w == ["--data-dir", "/run/data/huangshi"]));
         assert!(args
             .windows(2)
             .any(|w| w == ["--central", "http://127.0.0.1:9"]));

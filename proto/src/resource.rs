@@ -7,7 +7,9 @@ use std::fmt;
 use std::str::FromStr;
 
 /// One type of resource a donor can ship.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum ResourceType {
     Doctor,
     Nurse,

@@ -25,10 +25,12 @@ pub mod planner;
 pub mod service;
 pub mod spans;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use counterpart_domain::scenario::Scenario;
 use node_kit::client::Dialer;
+use node_kit::durable::StateStore;
 use node_kit::header::HeaderFactory;
 use node_kit::server::RunningNode;
 use node_kit::tls::{Callers, NodeTls};
@@ -56,6 +58,31 @@ pub struct ProvinceConfig {
     /// Mutual TLS: serve and call with the province's certificate, and
     /// check every caller's. `None`: plain TCP, callers unchecked.
     pub tls: Option<NodeTls>,
+    /// Where the province keeps its state (assignments, its outbox of
+    /// shipments); `None` keeps it in memory only.
+    pub data_dir: Option<PathBuf>,
+}
+
+/// The donor of a fresh run, or the one saved in the data directory.
+fn open_donor(config: &ProvinceConfig, headers: Arc<HeaderFactory>) -> Result<SharedDonor, String> {
+    let scenario = config.scenario.clone();
+    let Some(dir) = &config.data_dir else {
+        let donor = Donor::new(scenario, &config.province_id, headers)?;
+        return Ok(SharedDonor::new(donor, None));
+    };
+    let mut store = StateStore::open(dir, &config.province_id, &scenario.name)?;
+    let donor = match store.load()? {
+        Some(saved) => {
+            let donor = Donor::restore(scenario, headers, &saved)?;
+            tracing::info!(path = %store.path().display(), saves = store.saves(),
+                assignments = donor.assignments().count(), "province resumed from its saved state");
+            donor
+        }
+        None => Donor::new(scenario, &config.province_id, headers)?,
+    };
+    let shared = SharedDonor::new(donor, Some(store));
+    shared.save()?;
+    Ok(shared)
 }
 
 /// Starts a province node with its own shutdown token.
@@ -72,11 +99,7 @@ pub async fn start_with_shutdown(
     shutdown: CancellationToken,
 ) -> Result<RunningNode, String> {
     let headers = Arc::new(HeaderFactory::new(&config.province_id));
-    let donor = Donor::new(
-        config.scenario.clone(),
-        &config.province_id,
-        headers.clone(),
-    )?;
+    let shared = Arc::new(open_donor(&config, headers.clone())?);
     let (listener, addr) = node_kit::server::bind(&config.listen_addr)
         .await
         .map_err(|e| e.to_string())?;
@@ -88,7 +111,6 @@ pub async fn start_with_shutdown(
     let advertised = config
         .advertise
         .unwrap_or_else(|| format!("{scheme}://{addr}"));
-    let shared = Arc::new(SharedDonor::new(donor));
 
     let (router, health) = node_kit::server::router_with_tls(config.tls.as_ref())?;
     health

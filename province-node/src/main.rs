@@ -42,6 +42,7 @@ async fn run(args: PeerArgs) -> ExitCode {
         listen_addr: args.listen,
         advertise: args.advertise,
         tls,
+        data_dir: args.data_dir,
     };
     let node =
         match province_node::start_with_shutdown(config, node_kit::shutdown::on_signals()).await {

@@ -19,14 +19,14 @@ pub const BATCHES: u32 = 3;
 pub type Quantities = BTreeMap<ResourceType, i64>;
 
 /// What one prefecture-level city still holds.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 struct PrefectureStock {
     name: String,
     stock: Quantities,
 }
 
 /// The province's standing pool, per prefecture in scenario-file order.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Pool {
     prefectures: Vec<PrefectureStock>,
 }

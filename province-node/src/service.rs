@@ -3,17 +3,18 @@
 //! the [`Donor`] machine with the scenario time, and returns the machine's
 //! answer. The lock is never held across an await, nor a span entered.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, MutexGuard};
 
 use counterpart_domain::clock::{unix_now_ms, ScenarioTime};
 use node_kit::counters::MessageCounters;
+use node_kit::durable::{Changing, Durable, StateStore};
 use node_kit::tls::Callers;
 use node_kit::trace::{self, CaseTraces};
 use opentelemetry::trace::TraceId;
 use pairing_proto::v1::donor_province_server::DonorProvince;
 use pairing_proto::v1::{
-    Ack, Adjustment, Assignment, ClockStart, DemobilisationOrder, Evaluation, NeedsUpdate,
-    PlanProposal, Receipt,
+    Ack, Adjustment, Assignment, Books, BooksQuery, ClockStart, DemobilisationOrder, Evaluation,
+    NeedsUpdate, PlanProposal, Receipt,
 };
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -35,27 +36,37 @@ pub const PROPOSAL_QUEUE: usize = 4;
 /// the driver's sends join it).
 #[derive(Debug)]
 pub struct SharedDonor {
-    donor: Mutex<Donor>,
+    donor: Durable<Donor>,
     pub counters: MessageCounters,
     pub traces: CaseTraces,
 }
 
 impl SharedDonor {
-    pub fn new(donor: Donor) -> Self {
+    /// `store` keeps the machine across restarts; `None` keeps it in memory.
+    pub fn new(donor: Donor, store: Option<StateStore>) -> Self {
         SharedDonor {
-            donor: Mutex::new(donor),
+            donor: Durable::new(donor, store),
             counters: MessageCounters::default(),
             traces: CaseTraces::default(),
         }
     }
 
-    /// The machine, locked. A handler that panicked cannot have left it
-    /// half-changed (handlers check before they change), so a poisoned lock
-    /// is taken over rather than propagated.
-    pub fn lock(&self) -> MutexGuard<'_, Donor> {
-        self.donor
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    /// The machine, locked, to change: saved (if changed) when the guard
+    /// drops, before anyone is told. A handler that panicked cannot have
+    /// left it half-changed (handlers check before they change), so a
+    /// poisoned lock is taken over rather than propagated.
+    pub fn lock(&self) -> Changing<'_, Donor> {
+        self.donor.lock()
+    }
+
+    /// The machine, locked, to look at.
+    pub fn read(&self) -> MutexGuard<'_, Donor> {
+        self.donor.read()
+    }
+
+    /// Saves the machine as it is (at start-up).
+    pub fn save(&self) -> Result<(), String> {
+        self.donor.save()
     }
 }
 
@@ -218,6 +229,11 @@ impl DonorProvince for ProvinceService {
 
     async fn confirm_receipt(&self, request: Request<Receipt>) -> Result<Response<Ack>, Status> {
         self.apply(request, Donor::on_receipt)
+    }
+
+    /// An operator query, not a protocol message: not counted, no change.
+    async fn get_books(&self, _request: Request<BooksQuery>) -> Result<Response<Books>, Status> {
+        Ok(Response::new(self.shared.read().books()))
     }
 
     type NegotiatePlanStream = ReceiverStream<Result<PlanProposal, Status>>;

@@ -190,6 +190,7 @@ async fn a_province_missing_from_the_scenario_does_not_start() {
         listen_addr: "127.0.0.1:0".into(),
         advertise: None,
         tls: None,
+        data_dir: None,
     })
     .await
     .unwrap_err();

@@ -44,6 +44,7 @@ impl Cluster {
             day_ms,
             pairing_mode: mode,
             tls: tls(node_kit::tls::CENTRAL_ID),
+            data_dir: None,
         })
         .await
         .expect("central starts");
@@ -58,6 +59,7 @@ impl Cluster {
                     listen_addr: "127.0.0.1:0".into(),
                     advertise: None,
                     tls: tls(&p.id),
+                    data_dir: None,
                 })
                 .await
                 .expect("province starts"),
@@ -73,6 +75,7 @@ impl Cluster {
                     listen_addr: "127.0.0.1:0".into(),
                     advertise: None,
                     tls: tls(&c.id),
+                    data_dir: None,
                 })
                 .await
                 .expect("city starts"),

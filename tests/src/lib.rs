@@ -7,6 +7,11 @@
 //!   receipts that match shipments, every case closed.
 //! - [`secure`]: clusters over mutual TLS for the attack tests: certificates,
 //!   clients presenting a given node's, central's view before and after.
+//! - [`host`]: one node on a thread and runtime of its own, to crash and
+//!   restart on its data directory.
+//! - [`resilient`]: a whole scenario of such nodes, with durable state.
+//! - [`conservation`]: every unit shipped accounted for exactly once, on
+//!   central's ledger and the nodes' own books.
 //! - [`docker`]: for the container suites: whether a Docker engine answers
 //!   (required when `CI=true`), the node image built from the current
 //!   sources, per-run names, a guard that removes what a test created, and
@@ -14,7 +19,10 @@
 
 pub mod checks;
 pub mod cluster;
+pub mod conservation;
 pub mod docker;
+pub mod host;
+pub mod resilient;
 pub mod secure;
 
 /// The repository root, for scenario files.

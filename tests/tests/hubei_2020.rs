@@ -23,6 +23,8 @@ fn hubei_2020_replays_the_nhc_table_and_closes_every_case() {
         .arg(&report_path)
         .arg("--log-dir")
         .arg(dir.join("logs"))
+        .arg("--data-dir")
+        .arg(dir.join("data"))
         .output()
         .expect("pairctl runs");
     let stdout = String::from_utf8_lossy(&output.stdout);

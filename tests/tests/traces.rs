@@ -26,6 +26,8 @@ async fn traced_run(receiver: &Receiver) -> Vec<Span> {
         .arg(scenario_path("small"))
         .arg("--log-dir")
         .arg(dir.join("logs"))
+        .arg("--data-dir")
+        .arg(dir.join("data"))
         .output()
         .await
         .expect("pairctl runs");

@@ -13,12 +13,14 @@
 //! - `adjustments`: release and replace a donor, raise targets.
 //! - `supervision`: evaluations, demobilisation and closure.
 //! - `outbound`: what central sends, and the resend queue.
+//! - `persist`: the authority's durable form, saved after every change.
 //! - `queries`: status, pairing table, ledger and run report for operators.
 
 mod adjustments;
 mod decision;
 mod launch;
 pub mod outbound;
+mod persist;
 mod queries;
 mod reports;
 mod supervision;
@@ -41,6 +43,10 @@ use outbound::{Message, Outbound, ResendQueue};
 /// The node id central registers nodes under and signs its messages with.
 pub const CENTRAL_ID: &str = "central";
 
+/// Messages handed out and not yet answered; far above what one run has
+/// in flight at once (the courier itself holds at most a few thousand).
+const MAX_IN_FLIGHT: usize = 100_000;
+
 /// The present moment as central sees it: scenario time for the protocol,
 /// wall time for measuring latency and starting the clock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,14 +56,14 @@ pub struct Now {
 }
 
 /// A registered node.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct NodeEntry {
     pub role: Role,
     pub endpoint: String,
 }
 
 /// A donor's standing as last reported.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct DonorStanding {
     pub pool: BTreeMap<ResourceType, i64>,
     pub outbreak_level: i32,
@@ -91,6 +97,9 @@ pub struct Authority {
     /// Message counters reported by each node.
     node_messages: BTreeMap<String, BTreeMap<String, u64>>,
     outbox: Vec<Outbound>,
+    /// Handed to the driver, outcome not known yet: sent again by a
+    /// restarted central (receivers apply a message id once).
+    in_flight: Vec<Outbound>,
     resends: ResendQueue,
 }
 
@@ -117,6 +126,7 @@ impl Authority {
             applied: AppliedIds::default(),
             node_messages: BTreeMap::new(),
             outbox: Vec::new(),
+            in_flight: Vec::new(),
             resends: ResendQueue::default(),
         }
     }
@@ -154,12 +164,20 @@ impl Authority {
         }
         let mut out = std::mem::take(&mut self.outbox);
         out.extend(self.resends.take_due(now.scenario));
+        self.in_flight.extend(out.iter().cloned());
+        debug_assert!(
+            self.in_flight.len() <= MAX_IN_FLIGHT,
+            "in flight grows without bound"
+        );
         out
     }
 
     /// The outcome of sending `outbound`: a failed send gets another round
     /// later, up to a bound.
     pub fn on_sent(&mut self, outbound: Outbound, outcome: Result<(), Status>, now: ScenarioTime) {
+        if let Some(i) = self.in_flight.iter().position(|o| *o == outbound) {
+            self.in_flight.swap_remove(i);
+        }
         let Err(status) = outcome else { return };
         let kind = outbound.kind();
         let to = outbound.to.clone();

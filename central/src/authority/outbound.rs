@@ -7,7 +7,7 @@ use pairing_proto::v1::{
 };
 
 /// A message for a donor province.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum ToProvince {
     ClockStart(ClockStart),
     Assignment(Assignment),
@@ -17,21 +17,21 @@ pub enum ToProvince {
 }
 
 /// A message for a recipient city.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum ToCity {
     ClockStart(ClockStart),
     Decision(CaseDecision),
     Closure(CaseClosure),
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Message {
     Province(ToProvince),
     City(ToCity),
 }
 
 /// One message to send, with the node id and endpoint of its recipient.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Outbound {
     pub to: String,
     pub endpoint: String,
@@ -79,7 +79,7 @@ pub const MAX_ROUNDS: u32 = 3;
 pub const ROUND_GAP_DAYS: f64 = 1.0;
 
 /// Messages whose send failed, waiting for their next round.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct ResendQueue {
     waiting: Vec<(ScenarioTime, Outbound)>,
 }

@@ -403,3 +403,32 @@ fn requests_before_the_clock_are_refused() {
         Code::FailedPrecondition
     );
 }
+
+#[test]
+fn a_restored_central_has_the_same_state_and_resends_what_was_in_flight() {
+    use node_kit::durable::Persistent;
+    let (mut a, sent) = paired();
+    let (province, assignment) = &sent[0];
+    acknowledge(&mut a, province, &assignment.assignment_id, at(3.3)).unwrap();
+    let shipped = shipment_report(province, &assignment.case_id, "shp-1", 5, at(4.5), false);
+    a.submit_report(&shipped, at(4.5)).unwrap();
+    // The assignments went to the courier and no outcome came back: the
+    // process died with them in flight.
+    let restored = |a: &Authority| Authority::restore(small(), &a.state_bytes().unwrap()).unwrap();
+    let mut r = restored(&a);
+    let json =
+        |a: &Authority| serde_json::from_slice::<serde_json::Value>(&a.state_bytes().unwrap());
+    let (mut before, mut after) = (json(&a).unwrap(), json(&r).unwrap());
+    // Only where the in-flight messages wait differs: they are due again.
+    for v in [&mut before, &mut after] {
+        v.as_object_mut().unwrap().remove("in_flight");
+        v.as_object_mut().unwrap().remove("outbox");
+    }
+    assert!(before == after, "the restored state differs");
+    let again = assignments(&r.on_tick(at(4.6)));
+    assert_eq!(
+        again, sent,
+        "every assignment in flight is sent again, ids unchanged"
+    );
+    assert_eq!(r.ledger(), a.ledger());
+}

@@ -10,10 +10,14 @@
 //!   send's outcome changes ([`Recipient::on_sent`]).
 //! - `receipt`: manifest validation and the receipt for a shipment.
 //! - `outgoing`: one outgoing message and its bounded resends.
+//! - `persist`: the machine's durable form, saved after every change.
+//! - `books`: what the city itself recorded receiving, for reconciliation.
 
+mod books;
 mod inbound;
 mod outbound;
 mod outgoing;
+mod persist;
 mod receipt;
 
 use std::collections::BTreeMap;
@@ -89,7 +93,7 @@ pub enum Sent {
 }
 
 /// Where the city's current case stands.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Stage {
     /// Asked for; central has not decided.
     Requested,
@@ -103,7 +107,7 @@ pub enum Stage {
 }
 
 /// A donor of the case, as the latest decision revision names it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DonorLink {
     pub endpoint: String,
     /// False once a later revision dropped the donor (released). Its
@@ -112,7 +116,7 @@ pub struct DonorLink {
 }
 
 /// Demobilisation (step 16): a fresh report first, then the request.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 enum Demobilisation {
     NotYet,
     /// The report that must reach central before the request is on its way.
@@ -124,7 +128,7 @@ enum Demobilisation {
 }
 
 /// The city's current (latest) assistance case.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Case {
     /// Set by central's reply to the request, or by its decision if that
     /// comes first.
@@ -138,7 +142,7 @@ pub struct Case {
 }
 
 /// A shipment the city has received and the receipt it owes the donor.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 struct ReceivedShipment {
     donor_id: String,
     /// Where the donor was when the shipment arrived.

@@ -28,7 +28,7 @@ macro_rules! stamped {
 }
 stamped!(AssistanceRequest, DemobilisationRequest, Receipt);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Delivery {
     /// To be handed to the courier on the next tick.
     Due,
@@ -38,7 +38,7 @@ pub enum Delivery {
     GaveUp,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Outgoing<T> {
     message: T,
     sends: u32,
@@ -76,6 +76,15 @@ impl<T: Clone + Stamped> Outgoing<T> {
         self.sends += 1;
         self.delivery = Delivery::InFlight;
         Some(self.message.clone())
+    }
+
+    /// After a restart: the send in flight lost its outcome with the old
+    /// process, so it is due again and does not count against the bound.
+    pub fn resume(&mut self) {
+        if self.delivery == Delivery::InFlight {
+            self.delivery = Delivery::Due;
+            self.sends = self.sends.saturating_sub(1);
+        }
     }
 
     /// Records the outcome of the send in flight; returns true when the

@@ -147,6 +147,9 @@ impl DonorProvince for FakeDonor {
     async fn start_clock(&self, _: Request<ClockStart>) -> Result<Response<Ack>, Status> {
         ack()
     }
+    async fn get_books(&self, _: Request<BooksQuery>) -> Result<Response<Books>, Status> {
+        Err(Status::unimplemented("the fake donor keeps no books"))
+    }
     async fn assign(&self, _: Request<Assignment>) -> Result<Response<Ack>, Status> {
         ack()
     }

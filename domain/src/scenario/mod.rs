@@ -19,7 +19,7 @@ use crate::clock::ScenarioTime;
 pub use load::{load, parse, ScenarioError};
 
 /// How central decides the pairing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum PairingMode {
     /// Replay the pairings pinned in the scenario (`historical_donors`).
     Historical,

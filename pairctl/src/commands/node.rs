@@ -82,6 +82,7 @@ async fn start(
         .transpose()?;
     let listen_addr = args.listen.clone();
     let advertise = args.advertise.clone();
+    let data_dir = args.data_dir.clone();
     let central_endpoint = || {
         args.central
             .as_deref()
@@ -96,6 +97,7 @@ async fn start(
                 day_ms: args.day_ms,
                 pairing_mode: args.pairing_mode.map(Into::into),
                 tls,
+                data_dir,
             })
             .await
         }
@@ -107,6 +109,7 @@ async fn start(
                 listen_addr,
                 advertise,
                 tls,
+                data_dir,
             })
             .await
         }
@@ -118,6 +121,7 @@ async fn start(
                 listen_addr,
                 advertise,
                 tls,
+                data_dir,
             })
             .await
         }

@@ -104,11 +104,17 @@ async fn drive(
         (Some(dir), Some(operator))
     };
     let dialer = Dialer::new(operator.as_ref());
+    let data_root = args.data_dir.clone().unwrap_or_else(|| {
+        Path::new("target/pairctl-data")
+            .join(format!("run-{}", counterpart_domain::clock::unix_now_ms()))
+    });
+    let data_root = absolute(&data_root)?;
     let options = ChildOptions {
         scenario_path,
         day_ms: args.day_ms,
         pairing_mode: args.pairing_mode,
         tls_dir: tls_dir.as_deref(),
+        data_root: &data_root,
     };
     let central = plan::central();
     cluster.spawn(central.clone(), &plan::child_args(&central, &options, None))?;
@@ -129,16 +135,17 @@ async fn drive(
         .await_announces(Instant::now() + ANNOUNCE_TIMEOUT)
         .await?;
     println!(
-        "Scenario {}: central at {endpoint}, {} provinces, {} cities; logs in {}",
+        "Scenario {}: central at {endpoint}, {} provinces, {} cities; logs in {}, state in {}",
         scenario.name,
         scenario.provinces.len(),
         scenario.cities.len(),
-        args.log_dir.display()
+        args.log_dir.display(),
+        data_root.display()
     );
 
     let client = CentralClient::via(&dialer, &endpoint)?;
     let timeout = plan::run_timeout(plan::scenario_days(scenario), args.day_ms, args.timeout_s);
-    let end = watch(&client, cluster, others.len(), timeout).await?;
+    let end = watch(&client, cluster, others.len(), timeout, args.max_restarts).await?;
     let collected = collect(&client.with_retries(COLLECT_POLICY)).await;
     let (pairings, ledger, report) = match (end, collected) {
         (_, Ok(collected)) => collected,
@@ -176,13 +183,14 @@ fn make_certs(dir: &Path, scenario: &Scenario) -> anyhow::Result<(PathBuf, NodeT
 }
 
 /// Polls central's status until it reports the run finished, printing a
-/// progress line every second. Fails if a node exits or central goes
-/// silent.
+/// progress line every second. A node that dies is restarted on its data
+/// directory; fails if one dies too often or central goes silent.
 async fn watch(
     central: &CentralClient,
     cluster: &mut Cluster,
     nodes_expected: usize,
     timeout: Duration,
+    max_restarts: u32,
 ) -> anyhow::Result<RunEnd> {
     let deadline = Instant::now() + timeout;
     let mut ticks = tokio::time::interval(POLL_INTERVAL);
@@ -191,7 +199,9 @@ async fn watch(
     let mut last_progress: Option<Instant> = None;
     loop {
         ticks.tick().await;
-        cluster.check_alive()?;
+        for restart in cluster.supervise(max_restarts)? {
+            println!("{restart}");
+        }
         if Instant::now() >= deadline {
             return Ok(RunEnd::TimedOut(timeout));
         }
@@ -221,6 +231,14 @@ async fn watch(
             return Ok(RunEnd::Finished);
         }
     }
+}
+
+/// `path` made absolute (children may run elsewhere) and created.
+fn absolute(path: &Path) -> anyhow::Result<std::path::PathBuf> {
+    std::fs::create_dir_all(path)
+        .with_context(|| format!("cannot create data directory {}", path.display()))?;
+    path.canonicalize()
+        .with_context(|| format!("cannot resolve {}", path.display()))
 }
 
 async fn collect(central: &CentralClient) -> anyhow::Result<(PairingTable, Ledger, Value)> {

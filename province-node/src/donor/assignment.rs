@@ -22,7 +22,7 @@ pub const MAX_EVALUATIONS_KEPT: usize = 64;
 pub const MAX_ADJUSTMENTS: usize = 32;
 
 /// Why the donor stands down on an assignment (step 15 or 17).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum StandDown {
     Demobilised { order_id: String },
     Released { adjustment_id: String },
@@ -30,7 +30,7 @@ pub enum StandDown {
 
 /// One line of a shipment: a type, a quantity, and the prefectures it came
 /// from (their quantities sum to `quantity`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CargoLine {
     pub resource_type: ResourceType,
     pub quantity: i64,
@@ -48,7 +48,7 @@ impl CargoLine {
 }
 
 /// One shipment, from departure to receipt.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ShipmentState {
     pub shipment_id: String,
     pub departed_at: ScenarioTime,
@@ -62,7 +62,7 @@ pub struct ShipmentState {
 }
 
 /// What the city confirmed for one shipment.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ReceiptRecord {
     pub receipt_id: String,
     pub received_at: ScenarioTime,
@@ -71,7 +71,7 @@ pub struct ReceiptRecord {
 }
 
 /// One evaluation central sent (step 14).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EvaluationRecord {
     pub evaluation_id: String,
     pub kind: EvaluationKind,
@@ -80,7 +80,7 @@ pub struct EvaluationRecord {
 }
 
 /// The donor's side of one assignment.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct AssignmentState {
     pub assignment_id: String,
     pub case_id: String,

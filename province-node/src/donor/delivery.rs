@@ -14,7 +14,7 @@ pub const RESEND_PAUSE_DAYS_PER_ROUND: f64 = 1.0 / 24.0;
 /// Longest pause between two rounds, in scenario days.
 pub const MAX_RESEND_PAUSE_DAYS: f64 = 1.0;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Delivery {
     /// To be sent at the first tick at or after `not_before`.
     Due {
@@ -72,6 +72,17 @@ impl Delivery {
             }
             (other, false) => other,
         };
+    }
+
+    /// After a restart: a send whose outcome was lost is due again, with
+    /// the rounds it has had.
+    pub fn resume(&mut self) {
+        if let Delivery::InFlight { failed_rounds } = *self {
+            *self = Delivery::Due {
+                not_before: ScenarioTime(i64::MIN),
+                failed_rounds,
+            };
+        }
     }
 
     /// Sends it again from scratch (something changed that may cure it).

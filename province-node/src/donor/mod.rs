@@ -8,13 +8,17 @@
 //! - `tick`: what to send at a given time, and the outcome of each send.
 //! - [`assignment`]: the donor's record of one assignment.
 //! - [`delivery`]: whether a message that must get through has.
+//! - `persist`: the donor's durable form, saved after every change.
+//! - `books`: what the donor itself recorded shipping, for reconciliation.
 //! - `checks`: validation beyond `node_kit::validate`.
 
 pub mod assignment;
+mod books;
 mod checks;
 pub mod delivery;
 mod inbound;
 mod negotiation;
+mod persist;
 mod tick;
 
 #[cfg(test)]
@@ -40,7 +44,7 @@ pub use self::checks::CENTRAL_ID;
 pub const MAX_ASSIGNMENTS: usize = 256;
 
 /// Whether central has the province's latest capacity.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct CapacityReporting {
     /// Counts changes of pool or outbreak level.
     revision: u64,

@@ -227,6 +227,9 @@ impl RecipientCity for FakeCity {
         self.shipments.lock().unwrap().push(r.into_inner());
         ack()
     }
+    async fn get_books(&self, _: Request<BooksQuery>) -> Result<Response<Books>, Status> {
+        Err(Status::unimplemented("the fake city keeps no books"))
+    }
 }
 
 /// Serves `central` on a free port; returns its endpoint.
@@ -246,6 +249,7 @@ pub async fn start_jiangsu(
         listen_addr: "127.0.0.1:0".into(),
         advertise: None,
         tls: None,
+        data_dir: None,
     })
     .await
     .unwrap();

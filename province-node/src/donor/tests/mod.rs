@@ -3,6 +3,7 @@
 
 mod central;
 mod negotiation;
+mod persist;
 mod planning;
 mod receipts;
 mod stand_down;

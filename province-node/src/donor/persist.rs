@@ -1,0 +1,98 @@
+//! The donor's durable form: its outbox of shipments and everything else it
+//! owes or remembers, without the scenario (read from its file again) and
+//! the header factory (new messages of a restarted node get a new boot
+//! stamp; shipments keep the message ids they were first sent with).
+//!
+//! A message that was in flight when the node stopped has an unknown
+//! outcome: the restored donor sends it again, and the receiver, which
+//! applies each id once, answers a duplicate.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use counterpart_domain::applied::AppliedIds;
+use counterpart_domain::clock::Clock;
+use counterpart_domain::scenario::Scenario;
+use node_kit::durable::Persistent;
+use node_kit::header::HeaderFactory;
+use pairing_proto::v1::Ack;
+use serde::{Deserialize, Serialize};
+
+use super::assignment::AssignmentState;
+use super::{CapacityReporting, Donor};
+use crate::planner::Pool;
+
+/// Borrowed when saving, owned when restoring.
+#[derive(Serialize, Deserialize)]
+struct Saved<'a> {
+    scenario: Cow<'a, str>,
+    province_id: Cow<'a, str>,
+    clock: Option<Clock>,
+    applied: Cow<'a, AppliedIds<Ack>>,
+    pool: Cow<'a, Pool>,
+    outbreak_level: Option<i32>,
+    capacity: Cow<'a, CapacityReporting>,
+    assignments: Cow<'a, BTreeMap<String, AssignmentState>>,
+}
+
+impl Persistent for Donor {
+    fn state_bytes(&self) -> Result<Vec<u8>, String> {
+        let saved = Saved {
+            scenario: Cow::Borrowed(&self.scenario.name),
+            province_id: Cow::Borrowed(&self.province.id),
+            clock: self.clock,
+            applied: Cow::Borrowed(&self.applied),
+            pool: Cow::Borrowed(&self.pool),
+            outbreak_level: self.outbreak_level,
+            capacity: Cow::Borrowed(&self.capacity),
+            assignments: Cow::Borrowed(&self.assignments),
+        };
+        serde_json::to_vec(&saved).map_err(|e| format!("donor state: {e}"))
+    }
+}
+
+impl Donor {
+    /// The donor saved as `bytes`, for `scenario`, stamping new messages
+    /// with `headers`.
+    pub fn restore(
+        scenario: Arc<Scenario>,
+        headers: Arc<HeaderFactory>,
+        bytes: &[u8],
+    ) -> Result<Donor, String> {
+        let saved: Saved =
+            serde_json::from_slice(bytes).map_err(|e| format!("donor state: {e}"))?;
+        if saved.scenario != scenario.name || saved.province_id != headers.node_id() {
+            return Err(format!(
+                "donor state: saved for {:?} in scenario {:?}, not {:?} in {:?}",
+                saved.province_id,
+                saved.scenario,
+                headers.node_id(),
+                scenario.name
+            ));
+        }
+        let mut donor = Donor::new(scenario, &saved.province_id, headers)?;
+        donor.clock = saved.clock;
+        donor.applied = saved.applied.into_owned();
+        donor.pool = saved.pool.into_owned();
+        donor.outbreak_level = saved.outbreak_level;
+        donor.capacity = saved.capacity.into_owned();
+        donor.assignments = saved.assignments.into_owned();
+        donor.resume_in_flight();
+        Ok(donor)
+    }
+
+    /// Every send whose outcome was lost with the old process is due again.
+    fn resume_in_flight(&mut self) {
+        self.capacity.delivery.resume();
+        for a in self.assignments.values_mut() {
+            a.acknowledgement_delivery.resume();
+            for s in &mut a.shipments {
+                s.delivery.resume();
+            }
+            if let Some((_, delivery)) = &mut a.final_report {
+                delivery.resume();
+            }
+        }
+    }
+}

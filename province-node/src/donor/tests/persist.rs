@@ -1,0 +1,79 @@
+//! The donor's durable form: what a restarted province resumes with.
+
+use std::sync::Arc;
+
+use node_kit::durable::Persistent;
+use node_kit::header::HeaderFactory;
+use pairing_proto::resource::ResourceType::*;
+
+use super::*;
+
+fn restored(d: &Donor) -> Donor {
+    let bytes = d.state_bytes().unwrap();
+    Donor::restore(
+        Arc::new(scenario()),
+        Arc::new(HeaderFactory::new("jiangsu")),
+        &bytes,
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_restored_donor_has_the_same_assignments_pool_and_outbox() {
+    let mut d = assigned(&[(Doctor, 10), (MaskN95, 3000)]);
+    let sent = run(&mut d, 0.25, 4.0);
+    receipt_all(&mut d, &sent[..1]);
+    let r = restored(&d);
+    assert_eq!(
+        format!("{:?}", r.assignments),
+        format!("{:?}", d.assignments)
+    );
+    assert_eq!(r.pool, d.pool);
+    assert_eq!(r.clock, d.clock);
+    // Compared as JSON values: the idempotency memory is a hash map, whose
+    // order differs between two maps with the same entries.
+    let value = |d: &Donor| serde_json::from_slice::<serde_json::Value>(&d.state_bytes().unwrap());
+    assert!(
+        value(&r).unwrap() == value(&d).unwrap(),
+        "the restored state differs"
+    );
+}
+
+#[test]
+fn a_shipment_in_flight_when_the_node_died_is_sent_again_with_its_message_id() {
+    let mut d = assigned(&[(Doctor, 10)]);
+    run(&mut d, 0.25, 1.25);
+    let first = shipments(
+        &d.on_tick(day(1.5))
+            .into_iter()
+            .map(|o| (day(1.5), o))
+            .collect::<Vec<_>>(),
+    );
+    assert_eq!(first.len(), 1, "the shipment is handed to the courier");
+    // The process dies before the outcome: the saved state has it in flight.
+    let mut r = restored(&d);
+    let again = shipments(&run(&mut r, 1.5, 1.5));
+    assert_eq!(again.len(), 1, "sent again after the restart");
+    assert_eq!(again[0].shipment_id, first[0].shipment_id);
+    assert_eq!(
+        again[0].header, first[0].header,
+        "same message id: the city counts it once"
+    );
+}
+
+#[test]
+fn a_state_of_another_province_or_scenario_is_refused() {
+    let bytes = started().state_bytes().unwrap();
+    let other = Donor::restore(
+        Arc::new(scenario()),
+        Arc::new(HeaderFactory::new("zhejiang")),
+        &bytes,
+    );
+    assert!(other.unwrap_err().contains("\"jiangsu\""));
+    let garbage = Donor::restore(
+        Arc::new(scenario()),
+        Arc::new(HeaderFactory::new("jiangsu")),
+        b"{not json",
+    );
+    assert!(garbage.unwrap_err().starts_with("donor state:"));
+}
