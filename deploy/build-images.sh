@@ -28,7 +28,7 @@ RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static" \
 
 echo "==> staging the build context in $context"
 rm -rf "$context"
-mkdir -p "$context/scenarios" "$context/spans"
+mkdir -p "$context/scenarios" "$context/spans" "$context/data"
 cp deploy/scenarios/*.toml "$context/scenarios/"
 for b in "${binaries[@]}"; do
     bin="$target_dir/$rust_target/release/$b"

@@ -60,10 +60,25 @@ pub fn check<M: Guarded>(caller: &Identity, message: &M) -> Result<(), Status> {
     }
 }
 
+/// Whether `caller` may read the node's books (`pairctl ledger
+/// --reconcile`): the operator or central, like central's own queries.
+pub fn may_read_books(caller: &Identity) -> Result<(), Status> {
+    role_in(caller, "GetBooks", &[Role::Operator, Role::Central])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use tonic::Code;
+
+    #[test]
+    fn only_the_operator_and_central_read_the_books() {
+        assert!(may_read_books(&Identity::new(Role::Operator, "operator")).is_ok());
+        assert!(may_read_books(&Identity::new(Role::Central, "central")).is_ok());
+        let status = may_read_books(&Identity::new(Role::City, "wuhan")).unwrap_err();
+        assert_eq!(status.code(), Code::PermissionDenied);
+        assert!(may_read_books(&Identity::new(Role::Province, "jiangsu")).is_err());
+    }
 
     #[test]
     fn only_central_decides_and_closes() {

@@ -177,7 +177,10 @@ impl RecipientCity for CityService {
     }
 
     /// An operator query, not a protocol message: not counted, no change.
-    async fn get_books(&self, _request: Request<BooksQuery>) -> Result<Response<Books>, Status> {
+    async fn get_books(&self, request: Request<BooksQuery>) -> Result<Response<Books>, Status> {
+        if let Some(caller) = self.callers.of(&request)? {
+            access::may_read_books(&caller)?;
+        }
         Ok(Response::new(self.machine.read().books()))
     }
 }

@@ -38,7 +38,7 @@ pub enum Command {
     /// Which provinces assist which city.
     Pairings(CentralArgs),
     /// Per pair and resource type: targeted, shipped, received; donor costs.
-    Ledger(CentralArgs),
+    Ledger(LedgerArgs),
     /// The run report: summary on stdout, JSON to --out.
     Report(ReportArgs),
     /// Runs one node in this process (what `up` starts as a child).
@@ -143,6 +143,17 @@ pub struct CentralArgs {
     pub central: String,
     #[command(flatten)]
     pub tls: ClientTlsArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct LedgerArgs {
+    #[command(flatten)]
+    pub central: CentralArgs,
+    /// Ask every province and city for its own books and show, per pair
+    /// and resource type: committed, shipped, received, in transit, and
+    /// central's figures, flagging any difference (exit status 1 then).
+    #[arg(long)]
+    pub reconcile: bool,
 }
 
 #[derive(Debug, Args)]

@@ -40,6 +40,10 @@ pub const OTLP_ENDPOINT: &str = "${OTLP_ENDPOINT-http://jaeger:4317}";
 /// (`pairctl otlp-sink`) as service `otlp-sink`, for machines that cannot
 /// pull Jaeger: `OTLP_ENDPOINT=http://otlp-sink:4317`.
 pub const SINK_PROFILE: &str = "otlp-sink";
+/// Where each node keeps its durable state inside its container (the image
+/// creates it, owned by the nodes' user): a container restarted by the
+/// restart policy resumes its run from it.
+pub const DATA_DIR: &str = "/data";
 /// Where the sink writes the spans when stopped; the image makes the
 /// directory writable by the containers' user.
 pub const SPANS_FILE: &str = "/spans/spans.json";
@@ -205,6 +209,7 @@ fn central_service(out: &mut String, plan: &ComposePlan) {
         &[
             ("PAIRING_SCENARIO", plan.scenario_in_image()),
             ("PAIRING_LISTEN", format!("0.0.0.0:{NODE_PORT}")),
+            ("PAIRING_DATA_DIR", DATA_DIR.to_string()),
             (
                 "PAIRING_DAY_MS",
                 format!("${{PAIRING_DAY_MS:-{}}}", plan.day_ms),
@@ -237,6 +242,7 @@ fn node_service(out: &mut String, plan: &ComposePlan, role: NodeRole, id: &str) 
             ),
             ("PAIRING_LISTEN", format!("0.0.0.0:{NODE_PORT}")),
             ("PAIRING_ADVERTISE", format!("https://{name}:{NODE_PORT}")),
+            ("PAIRING_DATA_DIR", DATA_DIR.to_string()),
             ("OTEL_SERVICE_NAME", name.clone()),
             ("OTEL_EXPORTER_OTLP_ENDPOINT", OTLP_ENDPOINT.to_string()),
             ("PAIRING_TLS_DIR", CERTS_IN_CONTAINER.to_string()),

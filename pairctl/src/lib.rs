@@ -17,6 +17,7 @@
 //!   one-line errors.
 //! - [`report`]: the run report with the launch facts merged in, and the
 //!   run summary.
+//! - [`reconcile`]: central's ledger beside every node's own books.
 //! - [`render`]: status, pairings and ledger as terminal text.
 //! - [`table`]: aligned text columns.
 //! - [`traces`]: a run's spans (OTLP, Jaeger JSON) and the protocol checker
@@ -30,6 +31,7 @@ pub mod cluster;
 pub mod commands;
 pub mod compose;
 pub mod plan;
+pub mod reconcile;
 pub mod render;
 pub mod report;
 pub mod table;

@@ -72,6 +72,12 @@ pub fn may_negotiate(caller: &Identity) -> Result<(), Status> {
     role_in(caller, NeedsUpdate::RPC, &[Role::City])
 }
 
+/// Whether `caller` may read the node's books (`pairctl ledger
+/// --reconcile`): the operator or central, like central's own queries.
+pub fn may_read_books(caller: &Identity) -> Result<(), Status> {
+    role_in(caller, "GetBooks", &[Role::Operator, Role::Central])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,6 +88,15 @@ mod tests {
             sender_id: sender_id.to_string(),
             ..Default::default()
         })
+    }
+
+    #[test]
+    fn only_the_operator_and_central_read_the_books() {
+        assert!(may_read_books(&Identity::new(Role::Operator, "operator")).is_ok());
+        assert!(may_read_books(&Identity::new(Role::Central, "central")).is_ok());
+        let status = may_read_books(&Identity::new(Role::City, "wuhan")).unwrap_err();
+        assert_eq!(status.code(), Code::PermissionDenied);
+        assert!(may_read_books(&Identity::new(Role::Province, "jiangsu")).is_err());
     }
 
     #[test]

@@ -232,7 +232,10 @@ impl DonorProvince for ProvinceService {
     }
 
     /// An operator query, not a protocol message: not counted, no change.
-    async fn get_books(&self, _request: Request<BooksQuery>) -> Result<Response<Books>, Status> {
+    async fn get_books(&self, request: Request<BooksQuery>) -> Result<Response<Books>, Status> {
+        if let Some(caller) = self.callers.of(&request)? {
+            access::may_read_books(&caller)?;
+        }
         Ok(Response::new(self.shared.read().books()))
     }
 

@@ -10,8 +10,6 @@
 //! - [`host`]: one node on a thread and runtime of its own, to crash and
 //!   restart on its data directory.
 //! - [`resilient`]: a whole scenario of such nodes, with durable state.
-//! - [`conservation`]: every unit shipped accounted for exactly once, on
-//!   central's ledger and the nodes' own books.
 //! - [`docker`]: for the container suites: whether a Docker engine answers
 //!   (required when `CI=true`), the node image built from the current
 //!   sources, per-run names, a guard that removes what a test created, and
@@ -19,7 +17,6 @@
 
 pub mod checks;
 pub mod cluster;
-pub mod conservation;
 pub mod docker;
 pub mod host;
 pub mod resilient;

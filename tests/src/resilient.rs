@@ -15,8 +15,8 @@ use pairing_proto::v1::recipient_city_client::RecipientCityClient;
 use pairing_proto::v1::{Books, BooksQuery, ClusterStatus, Ledger, LedgerQuery, StatusQuery};
 
 use crate::cluster::central_client;
-use crate::conservation::{self, Totals};
 use crate::host::{NodeHost, NodeSpec};
+use pairctl::reconcile::{self, Totals};
 
 /// Longest a status or books query may take before the test treats the
 /// node as unreachable for now.
@@ -192,7 +192,7 @@ impl ResilientCluster {
     pub async fn conservation(&self) -> (Vec<String>, Totals) {
         let ledger = self.ledger().await;
         let (provinces, cities) = self.books().await;
-        conservation::check(&ledger, &provinces, &cities, true)
+        reconcile::check(&ledger, &provinces, &cities, true)
     }
 
     /// Stops every node cleanly and removes the data directories.

@@ -4,15 +4,16 @@
 //! and started again, a city cut off the network for some days, central
 //! restarted. Each test starts its own cluster and removes it at the end.
 //!
-//! Where the current design recovers, the test asserts what a user expects
-//! of the finished run. Where it cannot (no durable state yet, issue 5), the
-//! test asserts the failure a user sees instead, and says so.
+//! Every node keeps its state in its container's own layer
+//! (`PAIRING_DATA_DIR=/data`), so a container killed and started again
+//! resumes its run. Each test asserts what a user expects of the finished
+//! run: every case closed, every shipment receipted and counted once.
 
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use counterpart_tests::checks::{self, assert_holds};
-use counterpart_tests::cluster::{report, status};
+use counterpart_tests::cluster::status;
 use counterpart_tests::docker::cluster::{summary, ContainerCluster};
 use serde_json::Value;
 
@@ -161,35 +162,23 @@ async fn a_donor_killed_mid_implementation_and_started_again() {
     assert_holds("beta's ledger lines settled", unsettled(&report, "beta"));
     assert!(has_event(case(&report, "north"), "final_report", "beta"));
 
-    // KNOWN GAP (issue 5: durable state). A restarted province forgets its
-    // assignments and shipments: it answers the demobilisation order with
-    // NOT_FOUND, never sends its final report, and the cases it served
-    // cannot close. What a user sees: the run ends only at the scenario's
-    // end date, with those cases open and central naming them. When
-    // issue 5 lands, this fails: assert `assert_recovered` instead.
+    // alpha resumed from its saved state: it answered the demobilisation
+    // orders, brought its teams home and made its final reports.
+    assert_recovered(&report);
+    for city in ["north", "south"] {
+        assert!(
+            has_event(case(&report, city), "final_report", "alpha"),
+            "{city}: no final report from the restarted alpha: {}",
+            case(&report, city)["events"]
+        );
+    }
     assert!(
         report["finished_at"]
             .as_str()
-            .is_some_and(|t| t.starts_with(END_DATE)),
-        "known gap (issue 5: durable state): expected the run to end only at the \
-         scenario's end date, it ended at {}; if every case closed, the donor now \
-         recovers: assert recovery instead",
+            .is_some_and(|t| !t.starts_with(END_DATE)),
+        "the run should end when its cases close, not at the end date: {}",
         report["finished_at"]
     );
-    for city in ["north", "south"] {
-        let c = case(&report, city);
-        assert!(
-            c["status"] == "demobilising"
-                && has_event(c, "demobilisation_requested", "")
-                && !has_event(c, "final_report", "alpha"),
-            "known gap (issue 5: durable state): {city}'s case was expected to stay \
-             open (demobilising, no final report from the restarted alpha); got {} \
-             with events {}; if it closed, the donor now recovers: assert recovery \
-             instead",
-            c["status"],
-            c["events"]
-        );
-    }
     println!("kill test: {:.1} s", cluster.seconds());
 }
 
@@ -246,10 +235,6 @@ fn late_deliveries(case: &Value, from_ms: i64, to_ms: i64) -> Vec<String> {
         .collect()
 }
 
-/// How long the test watches central after its restart for any sign of
-/// recovery: about 30 scenario days, the rest of the run's active part.
-const WATCH_AFTER_RESTART: Duration = Duration::from_secs(10);
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn central_restarted_mid_run() {
     let Some(mut cluster) = small_cluster("central").await else {
@@ -260,42 +245,18 @@ async fn central_restarted_mid_run() {
         .await;
     cluster.restart_central().await;
 
-    // KNOWN GAP (issue 5: durable state). Central keeps everything in
-    // memory and the nodes register only when they start, so a restarted
-    // central knows no node, no clock and no case, and the run can never
-    // finish. What a user sees, for as long as this test watches: central
-    // answering with an empty run while every node is still up. When
-    // issue 5 lands, this fails: assert recovery (`finish`,
-    // `assert_recovered`) instead.
-    let watched = Instant::now();
-    while watched.elapsed() < WATCH_AFTER_RESTART {
-        let s = status(&cluster.endpoint).await;
-        assert!(
-            s.clock.is_none()
-                && !s.finished
-                && s.cases.is_empty()
-                && s.nodes.iter().all(|n| !n.registered),
-            "known gap (issue 5: durable state): a restarted central was expected to \
-             stay empty (no clock, no node registered, no case); now {}; if the run \
-             resumed, central recovers: assert recovery instead",
-            summary(&s)
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    // Central resumed from its saved state: the clock, every registration
+    // and every case are still there, and the run goes on to its end.
     let s = status(&cluster.endpoint).await;
-    println!("after watching {WATCH_AFTER_RESTART:?}: {}", summary(&s));
-    assert_eq!(s.nodes.len(), 5, "central still lists the scenario's nodes");
-    for (id, node) in &cluster.nodes {
-        assert_eq!(
-            node.is_running().await.ok(),
-            Some(true),
-            "{id} stopped: the empty run should be central's loss alone"
-        );
-    }
+    println!("after the restart: {}", summary(&s));
+    assert!(s.clock.is_some(), "the restarted central kept its clock");
     assert!(
-        cases(&report(&cluster.endpoint).await).is_empty(),
-        "known gap (issue 5: durable state): the restarted central's report was \
-         expected to hold no case"
+        !s.cases.is_empty() && s.nodes.iter().all(|n| n.registered),
+        "the restarted central kept its cases and registrations: {}",
+        summary(&s)
     );
+    let report = cluster.finish(RUN_LIMIT).await;
+    print_cases(&report);
+    assert_recovered(&report);
     println!("central restart test: {:.1} s", cluster.seconds());
 }

@@ -32,6 +32,26 @@ async fn assert_recovered(cluster: &ResilientCluster) {
     assert_holds("conservation", violations);
     assert!(totals.shipped > 0, "goods moved: {totals:?}");
     assert_eq!((totals.lost, totals.duplicated), (0, 0), "{totals:?}");
+    // The operator's view of the same: `pairctl ledger --reconcile`.
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_pairctl-under-test"))
+        .args([
+            "ledger",
+            "--reconcile",
+            "--central",
+            cluster.central_endpoint(),
+        ])
+        .output()
+        .await
+        .expect("pairctl runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "reconcile flags a difference:\n{stdout}"
+    );
+    assert!(
+        stdout.contains("; 0 where the nodes' books and central's ledger differ"),
+        "{stdout}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -50,7 +50,7 @@ async fn nodes_killed_mid_run_are_restarted_and_every_case_closes() {
     let _ = std::fs::remove_dir_all(&dir);
     let data = dir.join("data");
     let report_path = dir.join("report.json");
-    let mut up = tokio::process::Command::new(env!("CARGO_BIN_EXE_pairctl-under-test"))
+    let up = tokio::process::Command::new(env!("CARGO_BIN_EXE_pairctl-under-test"))
         .args(["up", "--day-ms", "200", "--scenario"])
         .arg(scenario_path("small"))
         .arg("--log-dir")

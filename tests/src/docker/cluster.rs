@@ -227,6 +227,8 @@ fn base_request(
         .with_label(RUN_LABEL, guard.suffix())
         .with_env_var("PAIRING_SCENARIO", file)
         .with_env_var("PAIRING_LISTEN", format!("0.0.0.0:{NODE_PORT}"))
+        // In the container's own layer: a container started again resumes.
+        .with_env_var("PAIRING_DATA_DIR", "/data")
 }
 
 fn central_request(guard: &RunGuard, file: &str, day_ms: i64) -> ContainerRequest<GenericImage> {

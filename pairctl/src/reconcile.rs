@@ -1,4 +1,6 @@
-//! Conservation: every unit a donor shipped is accounted for exactly once.
+//! Reconciliation (`pairctl ledger --reconcile`, and the fault suites'
+//! conservation check): every unit a donor shipped is accounted for exactly
+//! once.
 //!
 //! Checked on three independent records: central's ledger (built from both
 //! sides' reports), each province's own books (what it shipped, what the
@@ -154,6 +156,120 @@ pub fn check(
     (violations, totals)
 }
 
+/// One row of the reconciliation table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    pub case_id: String,
+    pub city_id: String,
+    pub province_id: String,
+    pub resource_type: String,
+    /// Central's target for the pair (what the donor committed to).
+    pub committed: i64,
+    /// From the province's books.
+    pub shipped: i64,
+    /// From the city's books.
+    pub received: i64,
+    pub discrepancy: i64,
+    pub in_transit: i64,
+    /// What central's ledger says was shipped and received.
+    pub central_shipped: i64,
+    pub central_received: i64,
+}
+
+impl Row {
+    /// Whether the three records disagree.
+    pub fn differs(&self) -> bool {
+        self.in_transit < 0
+            || self.central_shipped != self.shipped
+            || self.central_received != self.received
+    }
+}
+
+/// Per case, pair and type: central's ledger beside the nodes' books.
+pub fn rows(ledger: &Ledger, province_books: &[Books], city_books: &[Books]) -> Vec<Row> {
+    let shipped = flows(province_books);
+    let received = flows(city_books);
+    let mut rows: BTreeMap<Key, Row> = BTreeMap::new();
+    let blank = |k: &Key| Row {
+        case_id: k.0.clone(),
+        city_id: k.1.clone(),
+        province_id: k.2.clone(),
+        resource_type: k.3.clone(),
+        committed: 0,
+        shipped: 0,
+        received: 0,
+        discrepancy: 0,
+        in_transit: 0,
+        central_shipped: 0,
+        central_received: 0,
+    };
+    for l in &ledger.lines {
+        let k = key(&l.case_id, &l.city_id, &l.province_id, &l.resource_type);
+        let row = rows.entry(k.clone()).or_insert_with(|| blank(&k));
+        row.committed = l.target;
+        row.central_shipped = l.shipped;
+        row.central_received = l.received;
+    }
+    for (k, flow) in &shipped {
+        rows.entry(k.clone()).or_insert_with(|| blank(k)).shipped = flow.shipped;
+    }
+    for (k, flow) in &received {
+        let row = rows.entry(k.clone()).or_insert_with(|| blank(k));
+        row.received = flow.received;
+        row.discrepancy = flow.discrepancy;
+    }
+    for row in rows.values_mut() {
+        row.in_transit = row.shipped - row.received - row.discrepancy;
+    }
+    rows.into_values().collect()
+}
+
+/// The rows as a terminal table; differing rows are marked `!`.
+pub fn render(rows: &[Row]) -> String {
+    use crate::table::{thousands, Align, Table};
+    let mut table = Table::new(&[
+        ("case", Align::Left),
+        ("city", Align::Left),
+        ("province", Align::Left),
+        ("resource", Align::Left),
+        ("committed", Align::Right),
+        ("shipped", Align::Right),
+        ("received", Align::Right),
+        ("short", Align::Right),
+        ("in transit", Align::Right),
+        ("central shipped", Align::Right),
+        ("central received", Align::Right),
+        ("", Align::Left),
+    ]);
+    for r in rows {
+        table.row([
+            r.case_id.clone(),
+            r.city_id.clone(),
+            r.province_id.clone(),
+            r.resource_type.clone(),
+            thousands(r.committed),
+            thousands(r.shipped),
+            thousands(r.received),
+            thousands(r.discrepancy),
+            thousands(r.in_transit),
+            thousands(r.central_shipped),
+            thousands(r.central_received),
+            if r.differs() { "!" } else { "" }.to_string(),
+        ]);
+    }
+    let differing = rows.iter().filter(|r| r.differs()).count();
+    let mut out = if table.is_empty() {
+        "Nothing has been shipped yet.\n".to_string()
+    } else {
+        table.render()
+    };
+    out.push_str(&format!(
+        "\n{} lines; {differing} where the nodes' books and central's ledger differ (!)\n",
+        rows.len()
+    ));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -239,6 +355,26 @@ mod tests {
         );
         assert!(v.is_empty(), "{v:?}");
         assert_eq!(t.in_transit, 6);
+    }
+
+    #[test]
+    fn the_table_marks_a_line_where_central_and_the_books_differ() {
+        let rows = rows(
+            &ledger(9, 10),
+            &books(line(10, 10, 0)),
+            &books(line(0, 10, 0)),
+        );
+        assert_eq!(rows.len(), 1);
+        assert!(rows[0].differs());
+        assert_eq!(
+            (rows[0].shipped, rows[0].central_shipped, rows[0].in_transit),
+            (10, 9, 0)
+        );
+        let text = render(&rows);
+        assert!(
+            text.contains("1 where the nodes' books and central's ledger differ"),
+            "{text}"
+        );
     }
 
     #[test]
