@@ -73,6 +73,7 @@ pub async fn run(args: Args) -> ExitCode {
         pairing_mode: args.pairing_mode,
         tls,
         data_dir: args.data_dir,
+        faults: None,
     };
     let node = match crate::start(config).await {
         Ok(node) => node,

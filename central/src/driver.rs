@@ -18,7 +18,7 @@ use tonic::Status;
 use tracing::Span;
 
 use crate::authority::outbound::{Message, Outbound, ToCity, ToProvince};
-use crate::authority::Authority;
+use crate::authority::{Authority, CENTRAL_ID};
 use crate::service::now_for;
 
 pub struct Driver {
@@ -176,19 +176,43 @@ async fn deliver(channel: Channel, message: Message) -> Result<(), Status> {
         Message::Province(m) => {
             let mut c = DonorProvinceClient::new(channel);
             match m {
-                ToProvince::ClockStart(m) => c.start_clock(client::request(m)).await.map(drop),
-                ToProvince::Assignment(m) => c.assign(client::request(m)).await.map(drop),
-                ToProvince::Evaluation(m) => c.evaluate(client::request(m)).await.map(drop),
-                ToProvince::Adjustment(m) => c.adjust(client::request(m)).await.map(drop),
-                ToProvince::Demobilisation(m) => c.demobilise(client::request(m)).await.map(drop),
+                ToProvince::ClockStart(m) => c
+                    .start_clock(client::request_from(CENTRAL_ID, m))
+                    .await
+                    .map(drop),
+                ToProvince::Assignment(m) => c
+                    .assign(client::request_from(CENTRAL_ID, m))
+                    .await
+                    .map(drop),
+                ToProvince::Evaluation(m) => c
+                    .evaluate(client::request_from(CENTRAL_ID, m))
+                    .await
+                    .map(drop),
+                ToProvince::Adjustment(m) => c
+                    .adjust(client::request_from(CENTRAL_ID, m))
+                    .await
+                    .map(drop),
+                ToProvince::Demobilisation(m) => c
+                    .demobilise(client::request_from(CENTRAL_ID, m))
+                    .await
+                    .map(drop),
             }
         }
         Message::City(m) => {
             let mut c = RecipientCityClient::new(channel);
             match m {
-                ToCity::ClockStart(m) => c.start_clock(client::request(m)).await.map(drop),
-                ToCity::Decision(m) => c.notify_decision(client::request(m)).await.map(drop),
-                ToCity::Closure(m) => c.close_case(client::request(m)).await.map(drop),
+                ToCity::ClockStart(m) => c
+                    .start_clock(client::request_from(CENTRAL_ID, m))
+                    .await
+                    .map(drop),
+                ToCity::Decision(m) => c
+                    .notify_decision(client::request_from(CENTRAL_ID, m))
+                    .await
+                    .map(drop),
+                ToCity::Closure(m) => c
+                    .close_case(client::request_from(CENTRAL_ID, m))
+                    .await
+                    .map(drop),
             }
         }
     }

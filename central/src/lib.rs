@@ -35,6 +35,7 @@ use counterpart_domain::scenario::{PairingMode, Scenario};
 use node_kit::client::Dialer;
 use node_kit::counters::MessageCounters;
 use node_kit::durable::{Durable, StateStore};
+use node_kit::faults::{FaultLayer, FaultPlan};
 use node_kit::server::RunningNode;
 use node_kit::tls::{Callers, NodeTls};
 use node_kit::trace::CaseTraces;
@@ -62,6 +63,9 @@ pub struct CentralConfig {
     /// Where central keeps its state; `None` keeps it in memory only (a
     /// restart then starts the run over).
     pub data_dir: Option<PathBuf>,
+    /// Faults to inject into the messages this node receives (fault
+    /// suites only; `None` in production).
+    pub faults: Option<Arc<FaultPlan>>,
 }
 
 /// The authority of a fresh run, or the one saved in the data directory.
@@ -111,12 +115,17 @@ pub async fn start(config: CentralConfig) -> Result<RunningNode, String> {
     let driver = Driver::new(authority, traces, shutdown.clone(), tick)
         .with_dialer(Dialer::new(config.tls.as_ref()));
     tokio::spawn(driver.run(shutdown.clone()));
-    let server = router
-        .add_service(CentralAuthorityServer::new(service))
-        .serve_with_incoming_shutdown(
-            TcpListenerStream::new(listener),
-            shutdown.clone().cancelled_owned(),
-        );
+    let service = CentralAuthorityServer::new(service)
+        .max_decoding_message_size(node_kit::server::MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(node_kit::server::MAX_MESSAGE_BYTES);
+    let router = match &config.faults {
+        Some(plan) => router.add_service(FaultLayer::new(plan.clone(), CENTRAL_ID).wrap(service)),
+        None => router.add_service(service),
+    };
+    let server = router.serve_with_incoming_shutdown(
+        TcpListenerStream::new(listener),
+        shutdown.clone().cancelled_owned(),
+    );
     let task =
         tokio::spawn(async move { server.await.map_err(|e| format!("central server: {e}")) });
     tracing::info!(%addr, scenario = %config.scenario.name, "central listening");

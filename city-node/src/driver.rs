@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use counterpart_domain::clock::unix_now_ms;
-use node_kit::client::{request, Dialer};
+use node_kit::client::{request_from, Dialer};
 use node_kit::counters::MessageCounters;
 use node_kit::courier::Courier;
 use node_kit::header::HeaderFactory;
@@ -167,6 +167,7 @@ impl Driver {
     /// the message's span, which the courier's attempts carry.
     fn dispatch(&mut self, message: Outbound) {
         let span = self.traces.outbound(&message);
+        let me: Arc<str> = self.headers.node_id().into();
         match message {
             Outbound::AssistanceRequest(r) => {
                 let message_id = message_id(&r.header);
@@ -179,8 +180,8 @@ impl Driver {
                     span,
                     r,
                     move |m| {
-                        let mut c = client.clone();
-                        async move { c.request_assistance(request(m)).await }
+                        let (mut c, me) = (client.clone(), me.clone());
+                        async move { c.request_assistance(request_from(&me, m)).await }
                     },
                     move |outcome| {
                         if let Ok(ack) = &outcome {
@@ -209,8 +210,8 @@ impl Driver {
                     span,
                     r,
                     move |m| {
-                        let mut c = client.clone();
-                        async move { c.submit_report(request(m)).await }
+                        let (mut c, me) = (client.clone(), me.clone());
+                        async move { c.submit_report(request_from(&me, m)).await }
                     },
                     move |outcome| Sent::SupervisoryReport {
                         message_id,
@@ -227,8 +228,8 @@ impl Driver {
                     span,
                     r,
                     move |m| {
-                        let mut c = client.clone();
-                        async move { c.request_demobilisation(request(m)).await }
+                        let (mut c, me) = (client.clone(), me.clone());
+                        async move { c.request_demobilisation(request_from(&me, m)).await }
                     },
                     move |outcome| Sent::DemobilisationRequest {
                         message_id,
@@ -262,8 +263,8 @@ impl Driver {
                     span,
                     receipt,
                     move |m| {
-                        let mut c = client.clone();
-                        async move { c.confirm_receipt(request(m)).await }
+                        let (mut c, me) = (client.clone(), me.clone());
+                        async move { c.confirm_receipt(request_from(&me, m)).await }
                     },
                     move |outcome| Sent::Receipt {
                         shipment_id,

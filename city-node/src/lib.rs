@@ -38,6 +38,7 @@ use counterpart_domain::scenario::Scenario;
 use node_kit::client::Dialer;
 use node_kit::counters::MessageCounters;
 use node_kit::durable::{Durable, StateStore};
+use node_kit::faults::{FaultLayer, FaultPlan};
 use node_kit::header::HeaderFactory;
 use node_kit::server::RunningNode;
 use node_kit::tls::{Callers, NodeTls};
@@ -69,6 +70,9 @@ pub struct CityConfig {
     /// Where the city keeps its state (its inbox of shipments and the
     /// receipts it owes); `None` keeps it in memory only.
     pub data_dir: Option<PathBuf>,
+    /// Faults to inject into the messages this node receives (fault
+    /// suites only; `None` in production).
+    pub faults: Option<Arc<FaultPlan>>,
 }
 
 /// The city of a fresh run, or the one saved in the data directory.
@@ -135,14 +139,20 @@ pub async fn start(config: CityConfig) -> Result<RunningNode, String> {
     health
         .set_serving::<RecipientCityServer<CityService>>()
         .await;
-    let serve = router
-        .add_service(RecipientCityServer::new(
-            CityService::new(machine, counters, traces).with_callers(callers),
-        ))
-        .serve_with_incoming_shutdown(
-            TcpListenerStream::new(listener),
-            shutdown.clone().cancelled_owned(),
-        );
+    let service =
+        RecipientCityServer::new(CityService::new(machine, counters, traces).with_callers(callers))
+            .max_decoding_message_size(node_kit::server::MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(node_kit::server::MAX_MESSAGE_BYTES);
+    let router = match &config.faults {
+        Some(plan) => {
+            router.add_service(FaultLayer::new(plan.clone(), &config.city_id).wrap(service))
+        }
+        None => router.add_service(service),
+    };
+    let serve = router.serve_with_incoming_shutdown(
+        TcpListenerStream::new(listener),
+        shutdown.clone().cancelled_owned(),
+    );
     let stop_all = shutdown.clone();
     let drive = async move {
         let driven = driver.run(endpoint).await;

@@ -171,12 +171,21 @@ async fn converse(
         .await
         .ok_or_else(|| Status::cancelled("no update to send"))?;
     *awaiting = first.span;
+    let me = first
+        .update
+        .header
+        .as_ref()
+        .map_or_else(String::new, |h| h.sender_id.clone());
     to_donor
         .try_send(first.update)
         .expect("a new queue has room for one update");
     // Opened in the first update's span: its metadata carries that context.
     let request = awaiting.in_scope(|| {
-        node_kit::client::request_with_deadline(ReceiverStream::new(outgoing), STREAM_DEADLINE)
+        node_kit::client::request_from_with_deadline(
+            &me,
+            ReceiverStream::new(outgoing),
+            STREAM_DEADLINE,
+        )
     });
     let mut proposals = timeout(PROPOSAL_TIMEOUT, client.negotiate_plan(request))
         .await

@@ -75,9 +75,32 @@ impl Dialer {
     }
 }
 
-/// Wraps `message` in a request carrying the standard deadline.
+/// The gRPC metadata entry naming the node that sends a request, e.g.
+/// `pairing-sender: jiangsu`. Servers use it only to inject faults per link
+/// (`faults`); what a message means is decided by its header.
+pub const SENDER_METADATA: &str = "pairing-sender";
+
+/// Wraps `message` in a request carrying the standard deadline. For calls
+/// that no node makes (operator queries); nodes use [`request_from`].
 pub fn request<T>(message: T) -> Request<T> {
     request_with_deadline(message, CALL_DEADLINE)
+}
+
+/// A request from node `sender`: the standard deadline, the trace context
+/// and the [`SENDER_METADATA`] entry.
+pub fn request_from<T>(sender: &str, message: T) -> Request<T> {
+    request_from_with_deadline(sender, message, CALL_DEADLINE)
+}
+
+/// [`request_from`] with another deadline (e.g. a stream's).
+pub fn request_from_with_deadline<T>(sender: &str, message: T, deadline: Duration) -> Request<T> {
+    let mut request = request_with_deadline(message, deadline);
+    // Node ids are ASCII names from the scenario; one that is not a valid
+    // metadata value is left out rather than failing the call.
+    if let Ok(value) = sender.parse() {
+        request.metadata_mut().insert(SENDER_METADATA, value);
+    }
+    request
 }
 
 /// Wraps `message` in a request carrying `deadline` and the current span's

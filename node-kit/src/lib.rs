@@ -2,6 +2,7 @@
 //! The protocol logic itself lives in each node's crate, free of I/O; this
 //! crate is the thin layer that puts it on the network.
 //!
+//! - `arbitrary` (feature): random and malformed messages for property tests.
 //! - [`server`]: bind, announce the address, serve with health and reflection.
 //! - [`shutdown`]: one cancellation token, tripped by Ctrl-C or SIGTERM.
 //! - [`cli`]: the flags of the province and city binaries.
@@ -11,17 +12,21 @@
 //! - [`retry`]: bounded, jittered retries for calls that must get through.
 //! - [`durable`]: the node's state machine saved to SQLite after every change.
 //! - [`header`]: message ids and headers for outgoing messages.
+//! - [`faults`]: seeded fault injection on the server side, for fault suites.
 //! - [`validate`]: checks of incoming fields, as gRPC statuses naming the field.
 //! - [`counters`]: messages received, by kind, for the run report.
 //! - [`telemetry`]: the tracing subscriber and the OTLP span exporter.
 //! - [`trace`]: one case, one trace: spans, propagation, case contexts.
 //! - [`tls`]: mutual TLS between the nodes; who a caller is.
 
+#[cfg(feature = "arbitrary")]
+pub mod arbitrary;
 pub mod cli;
 pub mod client;
 pub mod counters;
 pub mod courier;
 pub mod durable;
+pub mod faults;
 pub mod header;
 pub mod registration;
 pub mod retry;

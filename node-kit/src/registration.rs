@@ -52,12 +52,14 @@ pub async fn register_via(
         role: role as i32,
         endpoint: endpoint.to_string(),
     };
+    let sender = headers.node_id().to_string();
     let attempt = || {
         let mut client = client.clone();
         let message = message.clone();
+        let sender = sender.clone();
         async move {
             client
-                .register(crate::client::request(message))
+                .register(crate::client::request_from(&sender, message))
                 .await
                 .map(|r| r.into_inner())
         }

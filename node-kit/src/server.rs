@@ -18,6 +18,15 @@ use crate::tls::NodeTls;
 /// connection, before the connection is closed (h2's default is 20).
 pub const MAX_PENDING_RESET_STREAMS: usize = 1_024;
 
+/// Largest encoded message a node accepts or sends, in bytes. The largest
+/// legitimate message is a donor's cumulative `SupervisoryReport` at the end
+/// of a long case: a shipment every two scenario days for a few months, so
+/// some tens of records of a few lines each, tens of kilobytes. 4 MiB (the
+/// gRPC default, named here so every server states it) leaves a wide
+/// margin; anything bigger is refused by the decoder (OUT_OF_RANGE) before
+/// a handler sees it.
+pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
+
 /// The line a node prints on stdout once it listens, so a launcher that
 /// asked for port 0 learns the real address: `LISTENING 127.0.0.1:50123`.
 pub const ANNOUNCE_PREFIX: &str = "LISTENING ";

@@ -9,17 +9,28 @@ use pairing_proto::resource::{Category, ResourceType};
 use pairing_proto::v1::{MessageHeader, ResourceQuantity, Situation};
 use tonic::Status;
 
-/// Longest list of resource lines a message may carry.
+/// Longest list of resource lines a message may carry. The catalog has 10
+/// resource types and each may appear once, so 64 leaves room for the
+/// catalog to grow while refusing a list meant to exhaust memory. Also
+/// bounds the other per-message lists (objectives, donors, contributions).
 pub const MAX_LINES: usize = 64;
-/// Longest id or free-text field.
+/// Longest id or free-text field, in bytes. Ids are at most ~60 bytes
+/// ("asg-case-<city>-<n>-<province>"); reasons and notes are one sentence.
 pub const MAX_TEXT_LEN: usize = 512;
-/// Largest quantity of personnel in one line: no province sends more.
+/// Longest resource type name accepted (the catalog's longest,
+/// "material/protective_suit", has 24 bytes).
+pub const MAX_RESOURCE_TYPE_LEN: usize = 64;
+/// Largest quantity of personnel in one line. China sent about 42,000
+/// medical staff to Hubei in all; no line carries more than twice that.
 pub const MAX_PERSONNEL: i64 = 100_000;
-/// Largest quantity of material units in one line.
+/// Largest quantity of material units in one line (a billion masks is
+/// beyond any one shipment).
 pub const MAX_MATERIAL: i64 = 1_000_000_000;
-/// Largest amount of funds in one line (CNY).
+/// Largest amount of funds in one line (CNY): a trillion, beyond any
+/// province's budget, and far enough from `i64::MAX` that sums of a few
+/// thousand lines cannot overflow.
 pub const MAX_FUNDS_CNY: i64 = 1_000_000_000_000;
-/// Scenario times are within 10 years of the start.
+/// Scenario times are within 10 years of the start (a run lasts months).
 pub const MAX_SCENARIO_MS: i64 = 3_650 * DAY_MS;
 
 /// The header is present and well formed; returns it.
@@ -72,8 +83,16 @@ pub fn list_len(field: &str, len: usize, limit: usize) -> Result<(), Status> {
     Ok(())
 }
 
-/// A known resource type.
+/// A known resource type. An overlong value is refused by its length,
+/// never echoed: a status message travels in an HTTP/2 header, and one of
+/// megabytes makes the peer close the whole connection.
 pub fn resource_type(field: &str, value: &str) -> Result<ResourceType, Status> {
+    if value.len() > MAX_RESOURCE_TYPE_LEN {
+        return Err(Status::invalid_argument(format!(
+            "{field}: {} bytes, longer than any resource type (at most {MAX_RESOURCE_TYPE_LEN})",
+            value.len()
+        )));
+    }
     value
         .parse()
         .map_err(|e| Status::invalid_argument(format!("{field}: {e}")))
@@ -182,6 +201,16 @@ mod tests {
     fn unknown_type_names_the_field() {
         let err = quantities("needs", &[line("x", 1), line("y", 1)]).unwrap_err();
         assert!(err.message().starts_with("needs[0].resource_type"));
+    }
+
+    #[test]
+    fn an_overlong_type_is_refused_without_echoing_it() {
+        let long = "x".repeat(100_000);
+        let err = quantities("needs", &[line(&long, 1)]).unwrap_err();
+        assert!(err
+            .message()
+            .starts_with("needs[0].resource_type: 100000 bytes"));
+        assert!(err.message().len() < 200, "{}", err.message());
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use node_kit::client::{request, Dialer};
+use node_kit::client::{request_from, Dialer};
 use node_kit::courier::Courier;
 use node_kit::header::HeaderFactory;
 use node_kit::registration::{register_via, tick_period};
@@ -183,20 +183,31 @@ impl Driver {
             Err(status) => return on_done(Err(status)),
         };
         let central = CentralAuthorityClient::new(channel.clone());
+        let me: Arc<str> = self.headers.node_id().into();
         match message {
             Outbound::Capacity { report, .. } => self.courier.dispatch(
                 what,
                 move || {
-                    let (mut client, report) = (central.clone(), report.clone());
-                    async move { client.report_capacity(request(report)).await.map(drop) }
+                    let (mut client, report, me) = (central.clone(), report.clone(), me.clone());
+                    async move {
+                        client
+                            .report_capacity(request_from(&me, report))
+                            .await
+                            .map(drop)
+                    }
                 },
                 on_done,
             ),
             Outbound::Acknowledgement(ack) => self.courier.dispatch(
                 what,
                 move || {
-                    let (mut client, ack) = (central.clone(), ack.clone());
-                    async move { client.acknowledge_assignment(request(ack)).await.map(drop) }
+                    let (mut client, ack, me) = (central.clone(), ack.clone(), me.clone());
+                    async move {
+                        client
+                            .acknowledge_assignment(request_from(&me, ack))
+                            .await
+                            .map(drop)
+                    }
                 },
                 on_done,
             ),
@@ -205,8 +216,14 @@ impl Driver {
                 self.courier.dispatch(
                     what,
                     move || {
-                        let (mut client, report) = (central.clone(), report.clone());
-                        async move { client.submit_report(request(report)).await.map(drop) }
+                        let (mut client, report, me) =
+                            (central.clone(), report.clone(), me.clone());
+                        async move {
+                            client
+                                .submit_report(request_from(&me, report))
+                                .await
+                                .map(drop)
+                        }
                     },
                     on_done,
                 )
@@ -216,8 +233,14 @@ impl Driver {
                 self.courier.dispatch(
                     what,
                     move || {
-                        let (mut client, shipment) = (city.clone(), shipment.clone());
-                        async move { client.deliver_shipment(request(shipment)).await.map(drop) }
+                        let (mut client, shipment, me) =
+                            (city.clone(), shipment.clone(), me.clone());
+                        async move {
+                            client
+                                .deliver_shipment(request_from(&me, shipment))
+                                .await
+                                .map(drop)
+                        }
                     },
                     on_done,
                 )

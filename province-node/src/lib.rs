@@ -31,6 +31,7 @@ use std::sync::Arc;
 use counterpart_domain::scenario::Scenario;
 use node_kit::client::Dialer;
 use node_kit::durable::StateStore;
+use node_kit::faults::{FaultLayer, FaultPlan};
 use node_kit::header::HeaderFactory;
 use node_kit::server::RunningNode;
 use node_kit::tls::{Callers, NodeTls};
@@ -61,6 +62,9 @@ pub struct ProvinceConfig {
     /// Where the province keeps its state (assignments, its outbox of
     /// shipments); `None` keeps it in memory only.
     pub data_dir: Option<PathBuf>,
+    /// Faults to inject into the messages this node receives (fault
+    /// suites only; `None` in production).
+    pub faults: Option<Arc<FaultPlan>>,
 }
 
 /// The donor of a fresh run, or the one saved in the data directory.
@@ -121,12 +125,19 @@ pub async fn start_with_shutdown(
         None => Callers::Unchecked,
     };
     let service = ProvinceService::new(shared.clone(), shutdown.clone()).with_callers(callers);
-    let server = router
-        .add_service(DonorProvinceServer::new(service))
-        .serve_with_incoming_shutdown(
-            TcpListenerStream::new(listener),
-            shutdown.clone().cancelled_owned(),
-        );
+    let service = DonorProvinceServer::new(service)
+        .max_decoding_message_size(node_kit::server::MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(node_kit::server::MAX_MESSAGE_BYTES);
+    let router = match &config.faults {
+        Some(plan) => {
+            router.add_service(FaultLayer::new(plan.clone(), &config.province_id).wrap(service))
+        }
+        None => router.add_service(service),
+    };
+    let server = router.serve_with_incoming_shutdown(
+        TcpListenerStream::new(listener),
+        shutdown.clone().cancelled_owned(),
+    );
     let driver = Driver::new(shared, headers, config.central_endpoint, shutdown.clone())
         .with_dialer(Dialer::new(config.tls.as_ref()));
 

@@ -43,6 +43,7 @@ async fn run(args: PeerArgs) -> ExitCode {
         advertise: args.advertise,
         tls,
         data_dir: args.data_dir,
+        faults: None,
     };
     let node =
         match province_node::start_with_shutdown(config, node_kit::shutdown::on_signals()).await {

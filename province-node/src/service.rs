@@ -3,6 +3,7 @@
 //! the [`Donor`] machine with the scenario time, and returns the machine's
 //! answer. The lock is never held across an await, nor a span entered.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, MutexGuard};
 
 use counterpart_domain::clock::{unix_now_ms, ScenarioTime};
@@ -30,6 +31,13 @@ use crate::spans::{self, Inbound};
 /// sends one update per report interval, so a few suffice; a city that
 /// stops reading stalls only its own stream.
 pub const PROPOSAL_QUEUE: usize = 4;
+/// Needs updates one negotiation stream may carry. A city sends one per
+/// report interval and reopens its stream at its deadline, so a few dozen
+/// is a long stream; past this bound the donor ends it (the city reopens).
+pub const MAX_UPDATES_PER_STREAM: usize = 1_024;
+/// Negotiation streams open at once: one per city this donor serves, and a
+/// scenario has far fewer cities. Each holds a task, so they are bounded.
+pub const MAX_OPEN_STREAMS: usize = 64;
 
 /// The donor machine shared by the service and the driver, the messages
 /// received so far, and the trace of each case (the service remembers it,
@@ -82,6 +90,8 @@ pub fn scenario_now(donor: &Donor) -> ScenarioTime {
 #[derive(Debug, Clone)]
 pub struct ProvinceService {
     shared: Arc<SharedDonor>,
+    /// Negotiation streams open now (at most [`MAX_OPEN_STREAMS`]).
+    open_streams: Arc<AtomicUsize>,
     /// Ends open negotiation streams, which would otherwise hold up the
     /// server's graceful shutdown for as long as a city keeps them open.
     shutdown: CancellationToken,
@@ -93,6 +103,7 @@ impl ProvinceService {
     pub fn new(shared: Arc<SharedDonor>, shutdown: CancellationToken) -> Self {
         ProvinceService {
             shared,
+            open_streams: Arc::new(AtomicUsize::new(0)),
             shutdown,
             callers: Callers::Unchecked,
         }
@@ -202,6 +213,15 @@ impl NegotiationStream {
     }
 }
 
+/// Counts one open negotiation stream until dropped.
+struct OpenStream(Arc<AtomicUsize>);
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 #[tonic::async_trait]
 impl DonorProvince for ProvinceService {
     async fn start_clock(&self, request: Request<ClockStart>) -> Result<Response<Ack>, Status> {
@@ -251,6 +271,13 @@ impl DonorProvince for ProvinceService {
         if let Some(caller) = &caller {
             access::may_negotiate(caller)?;
         }
+        if self.open_streams.fetch_add(1, Ordering::SeqCst) >= MAX_OPEN_STREAMS {
+            self.open_streams.fetch_sub(1, Ordering::SeqCst);
+            return Err(Status::resource_exhausted(format!(
+                "needs updates: {MAX_OPEN_STREAMS} negotiation streams are open, the most this donor keeps"
+            )));
+        }
+        let open = OpenStream(self.open_streams.clone());
         let stream = NegotiationStream {
             caller,
             shared: self.shared.clone(),
@@ -261,6 +288,8 @@ impl DonorProvince for ProvinceService {
         let (proposals, rx) = mpsc::channel(PROPOSAL_QUEUE);
         let shutdown = self.shutdown.clone();
         tokio::spawn(async move {
+            let _open = open;
+            let mut received = 0usize;
             loop {
                 let next = tokio::select! {
                     _ = shutdown.cancelled() => break,
@@ -275,6 +304,15 @@ impl DonorProvince for ProvinceService {
                         break;
                     }
                 };
+                received += 1;
+                if received > MAX_UPDATES_PER_STREAM {
+                    let _ = proposals
+                        .send(Err(Status::resource_exhausted(format!(
+                            "needs updates: more than {MAX_UPDATES_PER_STREAM} on one stream; open another"
+                        ))))
+                        .await;
+                    break;
+                }
                 let answer = stream.answer(&update);
                 let refused = answer.is_err();
                 if proposals.send(answer).await.is_err() || refused {

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use counterpart_domain::scenario::{self, PairingMode, Scenario};
 use node_kit::client;
+use node_kit::faults::FaultPlan;
 use node_kit::server::RunningNode;
 use node_kit::tls::NodeTls;
 use pairing_proto::v1::central_authority_client::CentralAuthorityClient;
@@ -23,7 +24,7 @@ pub struct Cluster {
 
 impl Cluster {
     pub async fn start(path: &Path, day_ms: i64, mode: Option<PairingMode>) -> Cluster {
-        Cluster::start_with(path, day_ms, mode, None).await
+        Cluster::start_with_faults(path, day_ms, mode, None).await
     }
 
     /// [`Cluster::start`] over mutual TLS: every node reads its certificate
@@ -33,6 +34,27 @@ impl Cluster {
         path: &Path,
         day_ms: i64,
         mode: Option<PairingMode>,
+        tls_dir: Option<&Path>,
+    ) -> Cluster {
+        Cluster::start_with_everything(path, day_ms, mode, None, tls_dir).await
+    }
+
+    /// [`Cluster::start`] with `faults` injected into what every node
+    /// receives (one plan for the whole cluster, so partitions name links).
+    pub async fn start_with_faults(
+        path: &Path,
+        day_ms: i64,
+        mode: Option<PairingMode>,
+        faults: Option<Arc<FaultPlan>>,
+    ) -> Cluster {
+        Cluster::start_with_everything(path, day_ms, mode, faults, None).await
+    }
+
+    async fn start_with_everything(
+        path: &Path,
+        day_ms: i64,
+        mode: Option<PairingMode>,
+        faults: Option<Arc<FaultPlan>>,
         tls_dir: Option<&Path>,
     ) -> Cluster {
         let tls =
@@ -45,6 +67,7 @@ impl Cluster {
             pairing_mode: mode,
             tls: tls(node_kit::tls::CENTRAL_ID),
             data_dir: None,
+            faults: faults.clone(),
         })
         .await
         .expect("central starts");
@@ -60,6 +83,7 @@ impl Cluster {
                     advertise: None,
                     tls: tls(&p.id),
                     data_dir: None,
+                    faults: faults.clone(),
                 })
                 .await
                 .expect("province starts"),
@@ -76,6 +100,7 @@ impl Cluster {
                     advertise: None,
                     tls: tls(&c.id),
                     data_dir: None,
+                    faults: faults.clone(),
                 })
                 .await
                 .expect("city starts"),

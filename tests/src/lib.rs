@@ -14,6 +14,8 @@
 //!   (required when `CI=true`), the node image built from the current
 //!   sources, per-run names, a guard that removes what a test created, and
 //!   a scenario's cluster in containers with its faults.
+//! - [`wire`]: arbitrary bytes decoded as requests and handed to the state
+//!   machines (shared with the fuzz target in `fuzz/`).
 
 pub mod checks;
 pub mod cluster;
@@ -21,6 +23,7 @@ pub mod docker;
 pub mod host;
 pub mod resilient;
 pub mod secure;
+pub mod wire;
 
 /// The repository root, for scenario files.
 pub fn repo_root() -> std::path::PathBuf {

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use counterpart_domain::clock::unix_now_ms;
 use counterpart_domain::scenario::{self, PairingMode, Scenario};
 use node_kit::client;
+use node_kit::faults::FaultPlan;
 use pairing_proto::v1::donor_province_client::DonorProvinceClient;
 use pairing_proto::v1::recipient_city_client::RecipientCityClient;
 use pairing_proto::v1::{Books, BooksQuery, ClusterStatus, Ledger, LedgerQuery, StatusQuery};
@@ -32,12 +33,14 @@ pub struct ResilientCluster {
 
 impl ResilientCluster {
     /// Starts every node of the scenario at `path`, each with its own data
-    /// directory under a fresh temporary root named after `test`.
+    /// directory under a fresh temporary root named after `test`, and with
+    /// `faults` injected into what every node receives.
     pub async fn start(
         path: &Path,
         day_ms: i64,
         mode: Option<PairingMode>,
         test: &str,
+        faults: Option<Arc<FaultPlan>>,
     ) -> ResilientCluster {
         let scenario = Arc::new(scenario::load(path).unwrap_or_else(|e| panic!("{e}")));
         let data_root = std::env::temp_dir().join(format!(
@@ -53,6 +56,7 @@ impl ResilientCluster {
             pairing_mode: mode,
             data_dir: dir("central"),
             tls: None,
+            faults: faults.clone(),
         }))
         .await
         .expect("central starts");
@@ -67,6 +71,7 @@ impl ResilientCluster {
                 advertise: None,
                 data_dir: dir(&p.id),
                 tls: None,
+                faults: faults.clone(),
             });
             nodes.insert(
                 p.id.clone(),
@@ -82,6 +87,7 @@ impl ResilientCluster {
                 advertise: None,
                 data_dir: dir(&c.id),
                 tls: None,
+                faults: faults.clone(),
             });
             nodes.insert(
                 c.id.clone(),

@@ -57,7 +57,7 @@ async fn assert_recovered(cluster: &ResilientCluster) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn central_crashed_mid_run_resumes_and_every_case_closes() {
     let mut cluster =
-        ResilientCluster::start(&scenario_path("small"), DAY_MS, None, "central-crash").await;
+        ResilientCluster::start(&scenario_path("small"), DAY_MS, None, "central-crash", None).await;
     until_day(&cluster, 4.0).await;
     cluster.node("central").crash().await;
     tokio::time::sleep(Duration::from_millis(3 * DAY_MS as u64)).await;
@@ -73,7 +73,7 @@ async fn central_crashed_mid_run_resumes_and_every_case_closes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn donor_crashed_while_shipping_resumes_its_outbox() {
     let mut cluster =
-        ResilientCluster::start(&scenario_path("small"), DAY_MS, None, "donor-crash").await;
+        ResilientCluster::start(&scenario_path("small"), DAY_MS, None, "donor-crash", None).await;
     for day in [5.0, 9.0] {
         until_day(&cluster, day).await;
         cluster.node("alpha").crash().await;
@@ -91,7 +91,7 @@ async fn donor_crashed_while_shipping_resumes_its_outbox() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn city_crashed_while_receiving_resumes_its_inbox() {
     let mut cluster =
-        ResilientCluster::start(&scenario_path("small"), DAY_MS, None, "city-crash").await;
+        ResilientCluster::start(&scenario_path("small"), DAY_MS, None, "city-crash", None).await;
     for day in [5.0, 8.0] {
         until_day(&cluster, day).await;
         cluster.node("north").crash().await;

@@ -246,7 +246,7 @@ impl Authority {
     fn require_clock(&self) -> Result<Clock, Status> {
         self.clock.ok_or_else(|| {
             Status::failed_precondition(
-                "the scenario clock has not started: not every node has registered",
+                "header: the scenario clock has not started: not every node has registered",
             )
         })
     }

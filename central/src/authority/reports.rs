@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use node_kit::validate;
 use pairing_proto::v1::{
-    Ack, MessageHeader, ReceiptRecord, Role, ShipmentRecord, SupervisoryReport,
+    Ack, DiscrepancyReason, MessageHeader, ReceiptRecord, Role, ShipmentRecord, SupervisoryReport,
 };
 use tonic::Status;
 
@@ -15,6 +15,11 @@ use crate::ledger::{ReceiptEntry, ShipmentEntry};
 
 /// Records one report may carry (cumulative over a case's life).
 const MAX_RECORDS: usize = 4_096;
+/// Message kinds in `messages_received`: the protocol has 24, so this leaves
+/// room for new ones without letting a report grow central's memory.
+pub const MAX_MESSAGE_KINDS: usize = 64;
+/// Longest message kind name (e.g. "AssignmentAcknowledgement").
+pub const MAX_MESSAGE_KIND_LEN: usize = 64;
 
 impl Authority {
     pub fn submit_report(&mut self, msg: &SupervisoryReport, now: Now) -> Result<Ack, Status> {
@@ -23,6 +28,8 @@ impl Authority {
             return Ok(ack);
         }
         self.require_clock()?;
+        validate::text("case_id", &msg.case_id)?;
+        validate_counters(msg)?;
         let role = self
             .nodes
             .get(&header.sender_id)
@@ -72,10 +79,25 @@ impl Authority {
     ) -> Result<(), Status> {
         let province = header.sender_id.as_str();
         let entries = shipment_entries(&msg.case_id, province, &msg.shipments)?;
-        if msg.cost_cny < 0 {
+        if !(0..=validate::MAX_FUNDS_CNY).contains(&msg.cost_cny) {
             return Err(Status::invalid_argument(format!(
-                "cost_cny: {} is negative",
-                msg.cost_cny
+                "cost_cny: {} is outside 0..={}",
+                msg.cost_cny,
+                validate::MAX_FUNDS_CNY
+            )));
+        }
+        if !(0..=super::launch::MAX_OUTBREAK_LEVEL).contains(&msg.outbreak_level) {
+            return Err(Status::invalid_argument(format!(
+                "outbreak_level: {} is outside 0..={}",
+                msg.outbreak_level,
+                super::launch::MAX_OUTBREAK_LEVEL
+            )));
+        }
+        if !(0..=validate::MAX_PERSONNEL).contains(&msg.personnel_deployed) {
+            return Err(Status::invalid_argument(format!(
+                "personnel_deployed: {} is outside 0..={}",
+                msg.personnel_deployed,
+                validate::MAX_PERSONNEL
             )));
         }
         let new = self
@@ -147,6 +169,24 @@ impl Authority {
     }
 }
 
+/// The node's message counters: a bounded map of short kind names.
+fn validate_counters(msg: &SupervisoryReport) -> Result<(), Status> {
+    validate::list_len(
+        "messages_received",
+        msg.messages_received.len(),
+        MAX_MESSAGE_KINDS,
+    )?;
+    for kind in msg.messages_received.keys() {
+        if kind.is_empty() || kind.len() > MAX_MESSAGE_KIND_LEN {
+            return Err(Status::invalid_argument(format!(
+                "messages_received: a kind of {} bytes, outside 1..={MAX_MESSAGE_KIND_LEN}",
+                kind.len()
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn shipment_entries(
     case_id: &str,
     province: &str,
@@ -189,6 +229,15 @@ fn receipt_entries(case_id: &str, records: &[ReceiptRecord]) -> Result<Vec<Recei
                 let t =
                     validate::resource_type(&format!("{field}.resource_type"), &d.resource_type)?;
                 let q = validate::quantity(&format!("{field}.quantity"), t, d.quantity)?;
+                let reason = DiscrepancyReason::try_from(d.reason)
+                    .ok()
+                    .filter(|r| *r != DiscrepancyReason::Unspecified);
+                if reason.is_none() {
+                    return Err(Status::invalid_argument(format!(
+                        "{field}.reason: {} is not a known reason (unspecified is refused)",
+                        d.reason
+                    )));
+                }
                 *discrepancy.entry(t).or_insert(0) += q;
             }
             Ok(ReceiptEntry {

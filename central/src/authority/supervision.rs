@@ -26,6 +26,7 @@ impl Authority {
         }
         self.registered_sender(header, Role::City)?;
         validate::situation("situation", msg.situation.as_ref())?;
+        validate::text("case_id", &msg.case_id)?;
         let case = self.case_of(&msg.case_id)?;
         if case.city_id != header.sender_id {
             return Err(Status::permission_denied(format!(

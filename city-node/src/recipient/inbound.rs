@@ -4,7 +4,7 @@
 //! `Ack { duplicate: true }` and changes nothing either.
 
 use chrono::NaiveDate;
-use counterpart_domain::clock::{Clock, ScenarioTime};
+use counterpart_domain::clock::{Clock, ScenarioTime, DAY_MS};
 use node_kit::validate;
 use pairing_proto::v1::{
     Ack, CaseClosure, CaseDecision, ClockStart, MessageHeader, Registration, ScenarioClock,
@@ -18,6 +18,9 @@ use super::{DonorLink, ReceivedShipment, Recipient, Stage};
 
 /// Node id of the central authority.
 pub const CENTRAL_ID: &str = "central";
+/// Latest clock epoch accepted (the year 3000): far beyond any run, and far
+/// enough from `i64::MAX` that time arithmetic on it cannot overflow.
+pub const MAX_EPOCH_UNIX_MS: i64 = 32_503_680_000_000;
 
 const APPLIED: Ack = Ack { duplicate: false };
 const NOTHING_CHANGED: Ack = Ack { duplicate: true };
@@ -26,12 +29,12 @@ impl Recipient {
     /// Central starts the scenario clock (launch step 2).
     pub fn on_clock_start(&mut self, message: &ClockStart) -> Result<Ack, Status> {
         let header = from_central(message.header.as_ref())?;
-        if self.applied.reply_for(&header.message_id).is_some() {
+        if self.applied.reply_for(&applied_key(header)).is_some() {
             return Ok(NOTHING_CHANGED);
         }
         let clock = self.clock_from_wire("clock", message.clock.as_ref())?;
         self.clock = Some(clock);
-        self.applied.record(&header.message_id, APPLIED);
+        self.applied.record(&applied_key(header), APPLIED);
         Ok(APPLIED)
     }
 
@@ -53,7 +56,7 @@ impl Recipient {
     ) -> Result<Ack, Status> {
         let header = from_central(decision.header.as_ref())?;
         self.clock_started()?;
-        if self.applied.reply_for(&header.message_id).is_some() {
+        if self.applied.reply_for(&applied_key(header)).is_some() {
             return Ok(NOTHING_CHANGED);
         }
         check_decision(decision)?;
@@ -111,7 +114,7 @@ impl Recipient {
         }
         // An older or equal revision (a resend under a new id) changes nothing.
         let ack = if newer { APPLIED } else { NOTHING_CHANGED };
-        self.applied.record(&header.message_id, ack);
+        self.applied.record(&applied_key(header), ack);
         Ok(ack)
     }
 
@@ -119,7 +122,7 @@ impl Recipient {
     pub fn on_shipment(&mut self, shipment: &Shipment, now: ScenarioTime) -> Result<Ack, Status> {
         let header = validate::header(shipment.header.as_ref())?;
         self.clock_started()?;
-        if self.applied.reply_for(&header.message_id).is_some() {
+        if self.applied.reply_for(&applied_key(header)).is_some() {
             return Ok(NOTHING_CHANGED);
         }
         validate::text("shipment_id", &shipment.shipment_id)?;
@@ -149,7 +152,7 @@ impl Recipient {
         let endpoint = donor.endpoint.clone();
         // The same shipment under a new message id counts once.
         if self.shipments.contains_key(&shipment.shipment_id) {
-            self.applied.record(&header.message_id, NOTHING_CHANGED);
+            self.applied.record(&applied_key(header), NOTHING_CHANGED);
             return Ok(NOTHING_CHANGED);
         }
         if self.shipments.len() >= MAX_SHIPMENTS {
@@ -168,7 +171,7 @@ impl Recipient {
             receipt: Outgoing::new(receipt),
         };
         self.shipments.insert(shipment.shipment_id.clone(), entry);
-        self.applied.record(&header.message_id, APPLIED);
+        self.applied.record(&applied_key(header), APPLIED);
         Ok(APPLIED)
     }
 
@@ -176,7 +179,7 @@ impl Recipient {
     pub fn on_closure(&mut self, closure: &CaseClosure) -> Result<Ack, Status> {
         let header = from_central(closure.header.as_ref())?;
         self.clock_started()?;
-        if self.applied.reply_for(&header.message_id).is_some() {
+        if self.applied.reply_for(&applied_key(header)).is_some() {
             return Ok(NOTHING_CHANGED);
         }
         validate::text("case_id", &closure.case_id)?;
@@ -200,7 +203,7 @@ impl Recipient {
             }
         };
         self.proposals.clear();
-        self.applied.record(&header.message_id, ack);
+        self.applied.record(&applied_key(header), ack);
         Ok(ack)
     }
 
@@ -215,18 +218,19 @@ impl Recipient {
 
     fn clock_from_wire(&self, field: &str, wire: Option<&ScenarioClock>) -> Result<Clock, Status> {
         let wire = wire.ok_or_else(|| Status::invalid_argument(format!("{field}: missing")))?;
-        if wire.day_ms < 1 {
+        if !(1..=DAY_MS).contains(&wire.day_ms) {
             return Err(Status::invalid_argument(format!(
-                "{field}.day_ms: {} is below 1",
+                "{field}.day_ms: {} is outside 1..={DAY_MS}",
                 wire.day_ms
             )));
         }
-        if wire.epoch_unix_ms <= 0 {
+        if !(1..=MAX_EPOCH_UNIX_MS).contains(&wire.epoch_unix_ms) {
             return Err(Status::invalid_argument(format!(
-                "{field}.epoch_unix_ms: {} is not a wall time",
+                "{field}.epoch_unix_ms: {} is not a wall time in 1..={MAX_EPOCH_UNIX_MS}",
                 wire.epoch_unix_ms
             )));
         }
+        validate::text(&format!("{field}.start_date"), &wire.start_date)?;
         let start_date = NaiveDate::parse_from_str(&wire.start_date, "%Y-%m-%d").map_err(|e| {
             Status::invalid_argument(format!("{field}.start_date: {:?}: {e}", wire.start_date))
         })?;
@@ -252,6 +256,12 @@ fn from_central(header: Option<&MessageHeader>) -> Result<&MessageHeader, Status
     Ok(header)
 }
 
+/// The key a message is remembered under: ids are unique per sender only,
+/// so no node can suppress another's message by reusing its id.
+fn applied_key(header: &MessageHeader) -> String {
+    format!("{}/{}", header.sender_id, header.message_id)
+}
+
 fn not_this_case(case_id: &str) -> Status {
     Status::not_found(format!(
         "case_id: {case_id} is not this city's current case"
@@ -267,6 +277,16 @@ fn check_decision(decision: &CaseDecision) -> Result<(), Status> {
         .as_ref()
         .ok_or_else(|| Status::invalid_argument("assessment: missing"))?;
     validate::bounded_text("assessment.reason", &assessment.reason)?;
+    validate::list_len(
+        "assessment.objectives",
+        assessment.objectives.len(),
+        validate::MAX_LINES,
+    )?;
+    validate::list_len(
+        "assessment.targets",
+        assessment.targets.len(),
+        validate::MAX_LINES,
+    )?;
     validate::list_len("donors", decision.donors.len(), validate::MAX_LINES)?;
     if !assessment.accepted && !decision.donors.is_empty() {
         return Err(Status::invalid_argument(format!(
@@ -277,6 +297,7 @@ fn check_decision(decision: &CaseDecision) -> Result<(), Status> {
     for (i, donor) in decision.donors.iter().enumerate() {
         validate::text(&format!("donors[{i}].province_id"), &donor.province_id)?;
         validate::text(&format!("donors[{i}].endpoint"), &donor.endpoint)?;
+        validate::bounded_text(&format!("donors[{i}].reason"), &donor.reason)?;
         if !(donor.endpoint.starts_with("http://") || donor.endpoint.starts_with("https://")) {
             return Err(Status::invalid_argument(format!(
                 "donors[{i}].endpoint: {:?} is not an http(s) URL",

@@ -98,6 +98,7 @@ async fn start(
                 pairing_mode: args.pairing_mode.map(Into::into),
                 tls,
                 data_dir,
+                faults: None,
             })
             .await
         }
@@ -110,6 +111,7 @@ async fn start(
                 advertise,
                 tls,
                 data_dir,
+                faults: None,
             })
             .await
         }
@@ -122,6 +124,7 @@ async fn start(
                 advertise,
                 tls,
                 data_dir,
+                faults: None,
             })
             .await
         }

@@ -16,6 +16,9 @@ use crate::planner::Quantities;
 
 /// The node id of the central authority.
 pub const CENTRAL_ID: &str = "central";
+/// Latest clock epoch accepted (the year 3000): far beyond any run, and far
+/// enough from `i64::MAX` that time arithmetic on it cannot overflow.
+pub const MAX_EPOCH_UNIX_MS: i64 = 32_503_680_000_000;
 
 /// Only central assigns, evaluates, adjusts, demobilises and starts the clock.
 pub fn from_central(header: &MessageHeader) -> Result<(), Status> {
@@ -42,9 +45,9 @@ pub fn clock(
     scenario_start: NaiveDate,
 ) -> Result<Clock, Status> {
     let c = clock.ok_or_else(|| Status::invalid_argument(format!("{field}: missing")))?;
-    if c.epoch_unix_ms <= 0 {
+    if !(1..=MAX_EPOCH_UNIX_MS).contains(&c.epoch_unix_ms) {
         return Err(Status::invalid_argument(format!(
-            "{field}.epoch_unix_ms: {} is not a wall time",
+            "{field}.epoch_unix_ms: {} is not a wall time in 1..={MAX_EPOCH_UNIX_MS}",
             c.epoch_unix_ms
         )));
     }
@@ -54,6 +57,7 @@ pub fn clock(
             c.day_ms
         )));
     }
+    validate::text(&format!("{field}.start_date"), &c.start_date)?;
     let start = NaiveDate::parse_from_str(&c.start_date, "%Y-%m-%d").map_err(|e| {
         Status::invalid_argument(format!(
             "{field}.start_date: {:?} is not a date: {e}",

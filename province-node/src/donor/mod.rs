@@ -142,13 +142,13 @@ impl Donor {
     /// The answer to a message id already applied: a resend changes nothing.
     fn replay(&self, header: &MessageHeader) -> Option<Ack> {
         self.applied
-            .reply_for(&header.message_id)
+            .reply_for(&applied_key(header))
             .map(|_| Ack { duplicate: true })
     }
 
     /// Remembers that `header`'s message was applied with `ack`.
     fn remember(&mut self, header: &MessageHeader, ack: Ack) -> Ack {
-        self.applied.record(&header.message_id, ack);
+        self.applied.record(&applied_key(header), ack);
         ack
     }
 
@@ -163,4 +163,10 @@ impl Donor {
     fn header(&self, now: ScenarioTime) -> MessageHeader {
         self.headers.header(ScenarioTime(now.0.max(0)))
     }
+}
+
+/// The key a message is remembered under: ids are unique per sender only,
+/// so no node can suppress another's message by reusing its id.
+fn applied_key(header: &MessageHeader) -> String {
+    format!("{}/{}", header.sender_id, header.message_id)
 }

@@ -1,5 +1,6 @@
 //! Unit tests of the recipient machine: times and messages in, messages out.
 
+mod malformed;
 mod reporting;
 mod requests;
 mod shipments;

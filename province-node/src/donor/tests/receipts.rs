@@ -1,7 +1,7 @@
 //! Step 10: the city's receipts.
 
 use pairing_proto::resource::ResourceType::*;
-use pairing_proto::v1::{Discrepancy, DiscrepancyReason};
+use pairing_proto::v1::{DemobilisationOrder, Discrepancy, DiscrepancyReason};
 use tonic::Code;
 
 use super::*;
@@ -190,4 +190,21 @@ fn a_receipt_stops_the_resending_of_its_shipment() {
         day(1.5),
     );
     assert!(shipments(&run(&mut d, 1.75, 5.0)).is_empty());
+}
+
+#[test]
+fn another_sender_reusing_a_message_id_suppresses_nothing() {
+    let (mut d, s) = delivered();
+    // The city's receipt happens to carry the id of central's next order.
+    d.on_receipt(&receipt_for(&s, "central-demob-1"), day(1.5))
+        .unwrap();
+    let order = DemobilisationOrder {
+        header: header("central", "central-demob-1"),
+        order_id: format!("demob-{ASSIGNMENT}"),
+        case_id: CASE.into(),
+        assignment_id: ASSIGNMENT.into(),
+    };
+    let ack = d.on_demobilisation(&order, day(1.6)).unwrap();
+    assert!(!ack.duplicate, "central's order was taken for a resend");
+    assert!(d.assignment(ASSIGNMENT).unwrap().is_standing_down());
 }

@@ -1,0 +1,159 @@
+//! Arbitrary bytes as protocol requests: the fuzz target (`fuzz/`) and a
+//! property test feed bytes here. The first byte picks a request type of
+//! the three services; the rest is decoded as that message (prost), and a
+//! message that decodes goes to the state machine that handles it, on nodes
+//! of the `small` scenario with the clock started. Nothing may panic, and
+//! a refusal must carry a code meant for bad input and a message.
+//!
+//! This file has no dependency beyond the node crates, so the fuzz crate
+//! (outside the workspace) includes it by path.
+
+use std::sync::Arc;
+
+use central::authority::{Authority, Now};
+use counterpart_domain::clock::{ScenarioTime, DAY_MS};
+use counterpart_domain::scenario::Scenario;
+use node_kit::header::HeaderFactory;
+use pairing_proto::v1::*;
+use prost::Message;
+use province_node::donor::Donor;
+use tonic::{Code, Status};
+
+/// Wall time of the machines' clock epoch.
+const EPOCH_UNIX_MS: i64 = 1_700_000_000_000;
+
+/// One node of each role, ready to take messages.
+pub struct Machines {
+    pub central: Authority,
+    pub donor: Donor,
+    pub city: city_node::recipient::Recipient,
+}
+
+fn setup_header(node: &str, id: &str) -> Option<MessageHeader> {
+    Some(MessageHeader {
+        message_id: format!("{node}-setup-{id}"),
+        sender_id: node.into(),
+        scenario_time_ms: 0,
+    })
+}
+
+impl Machines {
+    /// Central with every node registered (its clock started), the first
+    /// province and the first city with the clock.
+    pub fn new(scenario: Arc<Scenario>) -> Machines {
+        let now = Now {
+            scenario: ScenarioTime(0),
+            unix_ms: EPOCH_UNIX_MS,
+        };
+        let mut central = Authority::new(scenario.clone(), DAY_MS, None);
+        let nodes = scenario
+            .provinces
+            .iter()
+            .map(|p| (p.id.clone(), Role::Province))
+            .chain(scenario.cities.iter().map(|c| (c.id.clone(), Role::City)));
+        for (id, role) in nodes {
+            let m = RegisterNode {
+                header: setup_header(&id, "reg"),
+                role: role as i32,
+                endpoint: format!("http://{id}.test:1"),
+            };
+            central.register(&m, now).expect("scenario nodes register");
+        }
+        let clock = ClockStart {
+            header: setup_header("central", "clock"),
+            clock: Some(ScenarioClock {
+                epoch_unix_ms: EPOCH_UNIX_MS,
+                day_ms: DAY_MS,
+                start_date: scenario.start_date.format("%Y-%m-%d").to_string(),
+            }),
+        };
+        let province = &scenario.provinces[0].id;
+        let mut donor = Donor::new(
+            scenario.clone(),
+            province,
+            Arc::new(HeaderFactory::new(province)),
+        )
+        .expect("the province is in the scenario");
+        donor.on_clock_start(&clock).expect("clock starts");
+        let city_id = &scenario.cities[0].id;
+        let mut city = city_node::recipient::Recipient::new(
+            scenario.clone(),
+            city_id,
+            Arc::new(HeaderFactory::new(city_id)),
+        )
+        .expect("the city is in the scenario");
+        city.on_clock_start(&clock).expect("clock starts");
+        Machines {
+            central,
+            donor,
+            city,
+        }
+    }
+}
+
+/// Request types, in the order the first byte selects them.
+pub const KINDS: usize = 17;
+
+/// Decodes `bytes` as a request and applies it; panics only if a refusal
+/// is not what bad input should get.
+pub fn apply(m: &mut Machines, bytes: &[u8]) {
+    let Some((&kind, body)) = bytes.split_first() else {
+        return;
+    };
+    let now = Now {
+        scenario: ScenarioTime(DAY_MS),
+        unix_ms: EPOCH_UNIX_MS + DAY_MS,
+    };
+    let t = now.scenario;
+    let outcome: Option<Result<(), Status>> = match kind as usize % KINDS {
+        0 => decode(body).map(|x: RegisterNode| m.central.register(&x, now).map(drop)),
+        1 => decode(body).map(|x: CapacityReport| m.central.report_capacity(&x, now).map(drop)),
+        2 => {
+            decode(body).map(|x: AssistanceRequest| m.central.request_assistance(&x, now).map(drop))
+        }
+        3 => decode(body).map(|x: AssignmentAcknowledgement| {
+            m.central.acknowledge_assignment(&x, now).map(drop)
+        }),
+        4 => decode(body).map(|x: SupervisoryReport| m.central.submit_report(&x, now).map(drop)),
+        5 => decode(body)
+            .map(|x: DemobilisationRequest| m.central.request_demobilisation(&x, now).map(drop)),
+        6 => decode(body).map(|x: ClockStart| m.donor.on_clock_start(&x).map(drop)),
+        7 => decode(body).map(|x: Assignment| m.donor.on_assignment(&x, t).map(drop)),
+        8 => decode(body).map(|x: Evaluation| m.donor.on_evaluation(&x, t).map(drop)),
+        9 => decode(body).map(|x: Adjustment| m.donor.on_adjustment(&x, t).map(drop)),
+        10 => decode(body).map(|x: DemobilisationOrder| m.donor.on_demobilisation(&x, t).map(drop)),
+        11 => decode(body).map(|x: Receipt| m.donor.on_receipt(&x, t).map(drop)),
+        12 => decode(body).map(|x: NeedsUpdate| m.donor.on_needs_update(&x, t).map(drop)),
+        13 => decode(body).map(|x: ClockStart| m.city.on_clock_start(&x).map(drop)),
+        14 => decode(body).map(|x: CaseDecision| m.city.on_decision(&x, t).map(drop)),
+        15 => decode(body).map(|x: CaseClosure| m.city.on_closure(&x).map(drop)),
+        _ => decode(body).map(|x: Shipment| m.city.on_shipment(&x, t).map(drop)),
+    };
+    if let Some(Err(status)) = outcome {
+        assert!(
+            matches!(
+                status.code(),
+                Code::InvalidArgument
+                    | Code::NotFound
+                    | Code::FailedPrecondition
+                    | Code::PermissionDenied
+                    | Code::AlreadyExists
+                    | Code::ResourceExhausted
+            ),
+            "unexpected refusal: {status:?}"
+        );
+        assert!(!status.message().is_empty(), "refusal without a message");
+    }
+    // Time passing after a message must not panic either.
+    let later = Now {
+        scenario: ScenarioTime(2 * DAY_MS),
+        unix_ms: EPOCH_UNIX_MS + 2 * DAY_MS,
+    };
+    m.central.on_tick(later);
+    m.donor.on_tick(later.scenario);
+    m.city.on_tick(later.scenario);
+}
+
+fn decode<T: Message + Default>(body: &[u8]) -> Option<T> {
+    T::decode(body).ok()
+}
