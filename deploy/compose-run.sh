@@ -8,7 +8,8 @@
 # Usage: deploy/compose-run.sh [REPORT]          (default /tmp/compose-report.json)
 # Environment: PAIRING_DAY_MS (default 50), OTLP_ENDPOINT (see the README),
 #   PAIRCTL (default target/release/pairctl), COMPOSE_PROJECT (default
-#   counterpart), TIMEOUT_S (default 600), SPANS (a file: run the project's
+#   counterpart), TIMEOUT_S (default 600), SCENARIO (the scenario the
+#   compose file was made for, default hubei-2020), SPANS (a file: run the project's
 #   OTLP receiver too, collect the spans there and check them with
 #   `pairctl check-traces`).
 set -euo pipefail
@@ -37,6 +38,16 @@ if [ -n "$spans" ]; then
     export OTLP_ENDPOINT=http://otlp-sink:4317
 fi
 [ -x "$pairctl" ] || { echo "compose-run: no pairctl at $pairctl (set PAIRCTL)" >&2; exit 1; }
+
+# Mutual TLS: the compose file mounts each node's certificate from
+# deploy/certs. The CA there is reused if it exists.
+certs="$repo/deploy/certs"
+"$pairctl" certs --out "$certs" --scenario "${SCENARIO:-$repo/deploy/scenarios/hubei-2020.toml}"
+# The containers' user (65534) owns none of these files: the nodes' keys
+# (never the CA's) must be readable to it. Acceptable for a development CA.
+find "$certs" -name '*.key' ! -name ca.key -exec chmod 0644 {} +
+# pairctl's queries below present the operator's certificate.
+export PAIRING_TLS_DIR="$certs"
 
 now_ms() { date +%s%3N; }
 elapsed_s() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b - a) / 1000 }'; }

@@ -76,6 +76,7 @@ impl Rig {
             pairing_mode: None,
             data_dir: None,
             faults: None,
+            tls: None,
         })
         .await
         .map_err(|e| anyhow!(e))?;

@@ -26,6 +26,10 @@ pub struct Args {
     /// Override the scenario's pairing mode: historical or optimized.
     #[arg(long, env = "PAIRING_MODE", value_parser = parse_mode)]
     pub pairing_mode: Option<PairingMode>,
+    /// Serve and call over mutual TLS with DIR/ca.pem, DIR/central.pem and
+    /// DIR/central.key (see `pairctl certs`). Without it: plain TCP.
+    #[arg(long, env = "PAIRING_TLS_DIR")]
+    pub tls_dir: Option<PathBuf>,
     /// Directory for central's durable state (created if missing). A
     /// restarted central resumes from it; without it, state is in memory.
     #[arg(long, env = "PAIRING_DATA_DIR")]
@@ -50,11 +54,24 @@ pub async fn run(args: Args) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let tls = match args
+        .tls_dir
+        .as_deref()
+        .map(|dir| node_kit::tls::NodeTls::load(dir, node_kit::tls::CENTRAL_ID))
+    {
+        None => None,
+        Some(Ok(tls)) => Some(tls),
+        Some(Err(e)) => {
+            eprintln!("central: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let config = crate::CentralConfig {
         scenario,
         listen_addr: args.listen,
         day_ms: args.day_ms,
         pairing_mode: args.pairing_mode,
+        tls,
         data_dir: args.data_dir,
         faults: None,
     };

@@ -27,6 +27,8 @@ pub struct Driver {
     courier: Courier,
     channels: HashMap<String, Channel>,
     tick: Duration,
+    /// Plain TCP, or TLS with central's certificate.
+    dialer: client::Dialer,
 }
 
 impl Driver {
@@ -42,7 +44,14 @@ impl Driver {
             courier: Courier::new(shutdown),
             channels: HashMap::new(),
             tick,
+            dialer: client::Dialer::default(),
         }
+    }
+
+    /// The same driver, connecting to the nodes through `dialer`.
+    pub fn with_dialer(mut self, dialer: client::Dialer) -> Self {
+        self.dialer = dialer;
+        self
     }
 
     /// Ticks until `shutdown` is cancelled.
@@ -142,7 +151,7 @@ impl Driver {
         if let Some(channel) = self.channels.get(endpoint) {
             return Ok(channel.clone());
         }
-        let channel = client::channel(endpoint)?;
+        let channel = self.dialer.channel(endpoint)?;
         self.channels.insert(endpoint.to_string(), channel.clone());
         Ok(channel)
     }

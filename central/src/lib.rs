@@ -11,10 +11,12 @@
 //! - [`report`]: the run report.
 //!
 //! At the I/O edge:
+//! - [`access`]: who may call which RPC (pure, from the caller's identity).
 //! - [`service`]: the gRPC adapter around the authority.
 //! - [`driver`]: the tick loop that sends what the authority returns.
 //! - [`cli`]: the `central` binary's flags and main loop.
 
+pub mod access;
 pub mod assessment;
 pub mod authority;
 pub mod case;
@@ -30,10 +32,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use counterpart_domain::scenario::{PairingMode, Scenario};
+use node_kit::client::Dialer;
 use node_kit::counters::MessageCounters;
 use node_kit::durable::{Durable, StateStore};
 use node_kit::faults::{FaultLayer, FaultPlan};
 use node_kit::server::RunningNode;
+use node_kit::tls::{Callers, NodeTls};
 use node_kit::trace::CaseTraces;
 use pairing_proto::v1::central_authority_server::CentralAuthorityServer;
 use tokio_stream::wrappers::TcpListenerStream;
@@ -53,6 +57,9 @@ pub struct CentralConfig {
     pub day_ms: i64,
     /// Overrides the scenario's pairing mode when set.
     pub pairing_mode: Option<PairingMode>,
+    /// Mutual TLS: serve and call with central's certificate, and check
+    /// every caller's. `None`: plain TCP, callers unchecked.
+    pub tls: Option<NodeTls>,
     /// Where central keeps its state; `None` keeps it in memory only (a
     /// restart then starts the run over).
     pub data_dir: Option<PathBuf>,
@@ -97,14 +104,17 @@ pub async fn start(config: CentralConfig) -> Result<RunningNode, String> {
         authority.clone(),
         Arc::new(MessageCounters::default()),
         traces.clone(),
-    );
-    let (router, health) = node_kit::server::router();
+    )
+    .with_callers(callers(config.tls.as_ref()));
+    let (router, health) = node_kit::server::router_with_tls(config.tls.as_ref())?;
     health
         .set_serving::<CentralAuthorityServer<CentralService>>()
         .await;
     let shutdown = CancellationToken::new();
     let tick = node_kit::registration::tick_period(config.day_ms);
-    tokio::spawn(Driver::new(authority, traces, shutdown.clone(), tick).run(shutdown.clone()));
+    let driver = Driver::new(authority, traces, shutdown.clone(), tick)
+        .with_dialer(Dialer::new(config.tls.as_ref()));
+    tokio::spawn(driver.run(shutdown.clone()));
     let service = CentralAuthorityServer::new(service)
         .max_decoding_message_size(node_kit::server::MAX_MESSAGE_BYTES)
         .max_encoding_message_size(node_kit::server::MAX_MESSAGE_BYTES);
@@ -124,4 +134,12 @@ pub async fn start(config: CentralConfig) -> Result<RunningNode, String> {
         shutdown,
         task,
     })
+}
+
+/// Callers are checked exactly when the server speaks TLS.
+fn callers(tls: Option<&NodeTls>) -> Callers {
+    match tls {
+        Some(_) => Callers::Verified,
+        None => Callers::Unchecked,
+    }
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use counterpart_domain::clock::{unix_now_ms, ScenarioTime};
 use node_kit::counters::MessageCounters;
 use node_kit::durable::Durable;
+use node_kit::tls::Callers;
 use node_kit::trace::{self, key, CaseTraces, Stage};
 use pairing_proto::v1::central_authority_server::CentralAuthority;
 use pairing_proto::v1::{
@@ -18,6 +19,7 @@ use pairing_proto::v1::{
 use tonic::{Request, Response, Status};
 use tracing::Span;
 
+use crate::access::{self, Claim, Rule};
 use crate::authority::{Authority, Now};
 use crate::report;
 
@@ -26,44 +28,85 @@ pub struct CentralService {
     authority: Arc<Durable<Authority>>,
     counters: Arc<MessageCounters>,
     traces: Arc<CaseTraces>,
+    /// With TLS, every RPC checks its caller against [`access`].
+    callers: Callers,
 }
 
-/// How one protocol RPC is counted and traced.
+/// How one protocol RPC is counted and traced, and who may send it.
 struct Rpc {
     kind: &'static str,
     span: &'static str,
     stage: Stage,
+    rule: Rule,
+}
+
+/// What a protocol message claims about its sender, for [`access`].
+trait Claimed {
+    fn claim(&self) -> Claim<'_>;
+}
+
+macro_rules! claimed_by_header {
+    ($($message:ty),*) => {$(
+        impl Claimed for $message {
+            fn claim(&self) -> Claim<'_> {
+                Claim { sender_id: sender(&self.header), registers_as: None }
+            }
+        }
+    )*};
+}
+
+claimed_by_header!(
+    CapacityReport,
+    AssistanceRequest,
+    AssignmentAcknowledgement,
+    SupervisoryReport,
+    DemobilisationRequest
+);
+
+impl Claimed for RegisterNode {
+    fn claim(&self) -> Claim<'_> {
+        Claim {
+            sender_id: sender(&self.header),
+            registers_as: access::registered_role(self.role),
+        }
+    }
 }
 
 const REGISTER: Rpc = Rpc {
     kind: "RegisterNode",
     span: "central.register",
     stage: Stage::Launch,
+    rule: access::REGISTER,
 };
 const CAPACITY: Rpc = Rpc {
     kind: "CapacityReport",
     span: "central.capacity",
     stage: Stage::Launch,
+    rule: access::CAPACITY,
 };
 const ASSESS: Rpc = Rpc {
     kind: "AssistanceRequest",
     span: "central.assess",
     stage: Stage::Decision,
+    rule: access::REQUEST,
 };
 const ACKNOWLEDGEMENT: Rpc = Rpc {
     kind: "AssignmentAcknowledgement",
     span: "central.acknowledgement",
     stage: Stage::Decision,
+    rule: access::ACKNOWLEDGEMENT,
 };
 const REPORT: Rpc = Rpc {
     kind: "SupervisoryReport",
     span: "central.report",
     stage: Stage::Implementation,
+    rule: access::REPORT,
 };
 const DEMOBILISATION: Rpc = Rpc {
     kind: "DemobilisationRequest",
     span: "central.demobilisation",
     stage: Stage::Demobilisation,
+    rule: access::DEMOBILISATION,
 };
 
 impl CentralService {
@@ -76,7 +119,40 @@ impl CentralService {
             authority,
             counters,
             traces,
+            callers: Callers::Unchecked,
         }
+    }
+
+    /// The same service, checking every caller when `callers` says so.
+    pub fn with_callers(mut self, callers: Callers) -> Self {
+        self.callers = callers;
+        self
+    }
+
+    /// Whether the caller of `request` may make it under `rule`; always
+    /// when callers are unchecked (plain TCP).
+    fn allow<T>(
+        &self,
+        rpc: &str,
+        rule: Rule,
+        request: &Request<T>,
+        claim: Claim<'_>,
+    ) -> Result<(), Status> {
+        match self.callers.of(request)? {
+            Some(caller) => access::check(&caller, rpc, rule, claim),
+            None => Ok(()),
+        }
+    }
+
+    /// An operator query, once its caller is allowed.
+    fn operator_query<T, R>(
+        &self,
+        rpc: &str,
+        request: Request<T>,
+        answer: impl FnOnce(&Authority, &T, Now) -> Result<R, Status>,
+    ) -> Result<Response<R>, Status> {
+        self.allow(rpc, access::QUERY, &request, Claim::default())?;
+        self.query(request, answer)
     }
 
     /// Opens the RPC's span as a child of the caller's, counts the message,
@@ -84,7 +160,7 @@ impl CentralService {
     /// `Span::current()`) on the authority at the present time. A refusal
     /// marks the span as an error. The lock is never held across an await;
     /// a change is saved when it is released, before the answer goes out.
-    fn handle<T, R>(
+    fn handle<T: Claimed, R>(
         &self,
         rpc: Rpc,
         request: Request<T>,
@@ -92,6 +168,11 @@ impl CentralService {
     ) -> Result<Response<R>, Status> {
         let span = trace::server_span(rpc.span, rpc.stage, request.metadata());
         let _entered = span.enter();
+        // A refused caller's message is not one of the run's: not counted.
+        if let Err(status) = self.allow(rpc.kind, rpc.rule, &request, request.get_ref().claim()) {
+            trace::fail(&span, status.message());
+            return Err(status);
+        }
         self.counters.count(rpc.kind);
         let message = request.into_inner();
         let result = {
@@ -222,18 +303,18 @@ impl CentralAuthority for CentralService {
         &self,
         request: Request<StatusQuery>,
     ) -> Result<Response<ClusterStatus>, Status> {
-        self.query(request, |a, _, now| Ok(a.status(now)))
+        self.operator_query("GetStatus", request, |a, _, now| Ok(a.status(now)))
     }
 
     async fn list_pairings(
         &self,
         request: Request<PairingsQuery>,
     ) -> Result<Response<PairingTable>, Status> {
-        self.query(request, |a, _, _| Ok(a.pairings()))
+        self.operator_query("ListPairings", request, |a, _, _| Ok(a.pairings()))
     }
 
     async fn get_ledger(&self, request: Request<LedgerQuery>) -> Result<Response<Ledger>, Status> {
-        self.query(request, |a, _, _| Ok(a.ledger_reply()))
+        self.operator_query("GetLedger", request, |a, _, _| Ok(a.ledger_reply()))
     }
 
     async fn get_report(
@@ -241,7 +322,7 @@ impl CentralAuthority for CentralService {
         request: Request<ReportQuery>,
     ) -> Result<Response<RunReport>, Status> {
         let counters = self.counters.clone();
-        self.query(request, move |a, _, now| {
+        self.operator_query("GetReport", request, move |a, _, now| {
             let messages = a.message_totals(&counters.snapshot());
             let run = report::build(a, now.scenario, messages);
             let json = serde_json::to_string(&run)

@@ -13,11 +13,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use counterpart_domain::clock::unix_now_ms;
-use node_kit::client::request_from;
+use node_kit::client::{request_from, Dialer};
 use node_kit::counters::MessageCounters;
 use node_kit::courier::Courier;
 use node_kit::header::HeaderFactory;
-use node_kit::registration::{register, tick_period};
+use node_kit::registration::{register_via, tick_period};
 use node_kit::trace;
 use pairing_proto::v1::central_authority_client::CentralAuthorityClient;
 use pairing_proto::v1::donor_province_client::DonorProvinceClient;
@@ -49,6 +49,8 @@ pub struct Driver {
     negotiations: Negotiations,
     courier: Courier,
     shutdown: CancellationToken,
+    /// Plain TCP, or TLS with the city's certificate.
+    dialer: Dialer,
 }
 
 impl Driver {
@@ -81,7 +83,19 @@ impl Driver {
             negotiations: Negotiations::new(on_proposal, shutdown.clone()),
             courier: Courier::new(shutdown.clone()),
             shutdown,
+            dialer: Dialer::default(),
         })
+    }
+
+    /// The same driver, connecting to central and the donors through
+    /// `dialer`.
+    pub fn with_dialer(mut self, dialer: Dialer) -> Result<Self, String> {
+        let central = dialer
+            .channel(&self.central_endpoint)
+            .map_err(|status| format!("--central: {}", status.message()))?;
+        self.central = CentralAuthorityClient::new(central);
+        self.dialer = dialer;
+        Ok(self)
     }
 
     /// Registers `endpoint` with central, then ticks until shut down.
@@ -118,7 +132,8 @@ impl Driver {
     /// Registers `endpoint` with central, in a trace of its own.
     async fn register(&self, endpoint: &str) -> Option<Result<Registration, Status>> {
         let span = self.traces.registration();
-        let registration = register(
+        let registration = register_via(
+            &self.dialer,
             &self.central_endpoint,
             &self.headers,
             Role::City,
@@ -320,7 +335,7 @@ impl Driver {
         if self.channels.len() >= MAX_CHANNELS {
             self.channels.clear(); // donors moved many times: start afresh
         }
-        match node_kit::client::channel(endpoint) {
+        match self.dialer.channel(endpoint) {
             Ok(channel) => {
                 self.channels.insert(endpoint.to_string(), channel.clone());
                 Some(channel)

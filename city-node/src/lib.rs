@@ -7,6 +7,8 @@
 //!   scenario's curve (pure).
 //! - [`recipient`]: the protocol state machine (pure): messages and time
 //!   in, messages to send out.
+//! - [`access`]: who may send which message (pure, from the caller's
+//!   certificate identity).
 //! - [`service`]: the `RecipientCity` gRPC service, a thin adapter around
 //!   the machine.
 //! - [`driver`]: registration and the tick loop that sends what the
@@ -19,6 +21,7 @@
 //! [`start`] puts it all together; the `city-node` binary and in-process
 //! tests both start a city with it.
 
+pub mod access;
 pub mod driver;
 pub mod epidemic;
 pub mod negotiation;
@@ -32,11 +35,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use counterpart_domain::scenario::Scenario;
+use node_kit::client::Dialer;
 use node_kit::counters::MessageCounters;
 use node_kit::durable::{Durable, StateStore};
 use node_kit::faults::{FaultLayer, FaultPlan};
 use node_kit::header::HeaderFactory;
 use node_kit::server::RunningNode;
+use node_kit::tls::{Callers, NodeTls};
 use pairing_proto::v1::recipient_city_server::RecipientCityServer;
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
@@ -59,6 +64,9 @@ pub struct CityConfig {
     /// The endpoint to register with central, when peers reach this node by
     /// another address than the one it binds (containers).
     pub advertise: Option<String>,
+    /// Mutual TLS: serve and call with the city's certificate, and check
+    /// every caller's. `None`: plain TCP, callers unchecked.
+    pub tls: Option<NodeTls>,
     /// Where the city keeps its state (its inbox of shipments and the
     /// receipts it owes); `None` keeps it in memory only.
     pub data_dir: Option<PathBuf>,
@@ -109,19 +117,32 @@ pub async fn start(config: CityConfig) -> Result<RunningNode, String> {
         traces.clone(),
         &config.central_endpoint,
         shutdown.clone(),
-    )?;
+    )?
+    .with_dialer(Dialer::new(config.tls.as_ref()))?;
     let (listener, addr) = node_kit::server::bind(&config.listen_addr)
         .await
         .map_err(|e| e.to_string())?;
-    let endpoint = config.advertise.unwrap_or_else(|| format!("http://{addr}"));
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let endpoint = config
+        .advertise
+        .unwrap_or_else(|| format!("{scheme}://{addr}"));
+    let callers = match config.tls {
+        Some(_) => Callers::Verified,
+        None => Callers::Unchecked,
+    };
 
-    let (router, health) = node_kit::server::router();
+    let (router, health) = node_kit::server::router_with_tls(config.tls.as_ref())?;
     health
         .set_serving::<RecipientCityServer<CityService>>()
         .await;
-    let service = RecipientCityServer::new(CityService::new(machine, counters, traces))
-        .max_decoding_message_size(node_kit::server::MAX_MESSAGE_BYTES)
-        .max_encoding_message_size(node_kit::server::MAX_MESSAGE_BYTES);
+    let service =
+        RecipientCityServer::new(CityService::new(machine, counters, traces).with_callers(callers))
+            .max_decoding_message_size(node_kit::server::MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(node_kit::server::MAX_MESSAGE_BYTES);
     let router = match &config.faults {
         Some(plan) => {
             router.add_service(FaultLayer::new(plan.clone(), &config.city_id).wrap(service))

@@ -31,12 +31,17 @@ async fn run(args: PeerArgs) -> ExitCode {
         Ok(scenario) => scenario,
         Err(code) => return code,
     };
+    let tls = match args.load_tls("city-node") {
+        Ok(tls) => tls,
+        Err(code) => return code,
+    };
     let config = CityConfig {
         scenario,
         city_id: args.id,
         central_endpoint: args.central,
         listen_addr: args.listen,
         advertise: args.advertise,
+        tls,
         data_dir: args.data_dir,
         faults: None,
     };

@@ -12,12 +12,14 @@ use std::sync::Arc;
 use counterpart_domain::clock::{unix_now_ms, ScenarioTime};
 use node_kit::counters::MessageCounters;
 use node_kit::durable::{Changing, Durable};
+use node_kit::tls::Callers;
 use node_kit::trace::{self, Stage};
 use pairing_proto::v1::recipient_city_server::RecipientCity;
 use pairing_proto::v1::{Ack, Books, BooksQuery, CaseClosure, CaseDecision, ClockStart, Shipment};
 use tonic::{Request, Response, Status};
 use tracing::Span;
 
+use crate::access::{self, Guarded};
 use crate::recipient::Recipient;
 use crate::spans::{self, CityTraces};
 
@@ -30,6 +32,8 @@ pub struct CityService {
     machine: SharedRecipient,
     counters: Arc<MessageCounters>,
     traces: Arc<CityTraces>,
+    /// With TLS, every message's caller is checked against [`access`].
+    callers: Callers,
 }
 
 impl CityService {
@@ -42,7 +46,27 @@ impl CityService {
             machine,
             counters,
             traces,
+            callers: Callers::Unchecked,
         }
+    }
+
+    /// The same service, checking every caller when `callers` says so.
+    pub fn with_callers(mut self, callers: Callers) -> Self {
+        self.callers = callers;
+        self
+    }
+
+    /// Whether the caller of `request` may send it; always when callers
+    /// are unchecked (plain TCP). A refused message is not counted.
+    fn allow<M: Guarded>(&self, request: &Request<M>) -> Result<(), Status> {
+        let allowed = match self.callers.of(request)? {
+            Some(caller) => access::check(&caller, request.get_ref()),
+            None => Ok(()),
+        };
+        if let Err(status) = &allowed {
+            tracing::warn!(rpc = M::RPC, message = status.message(), "caller refused");
+        }
+        allowed
     }
 
     /// The machine, to change: saved (if changed) when the guard drops,
@@ -81,6 +105,7 @@ pub fn scenario_now(machine: &Recipient) -> ScenarioTime {
 #[tonic::async_trait]
 impl RecipientCity for CityService {
     async fn start_clock(&self, request: Request<ClockStart>) -> Result<Response<Ack>, Status> {
+        self.allow(&request)?;
         self.counters.count("ClockStart");
         let span = self
             .traces
@@ -95,6 +120,7 @@ impl RecipientCity for CityService {
         &self,
         request: Request<CaseDecision>,
     ) -> Result<Response<Ack>, Status> {
+        self.allow(&request)?;
         self.counters.count("CaseDecision");
         let span = self
             .traces
@@ -113,6 +139,7 @@ impl RecipientCity for CityService {
     }
 
     async fn close_case(&self, request: Request<CaseClosure>) -> Result<Response<Ack>, Status> {
+        self.allow(&request)?;
         self.counters.count("CaseClosure");
         let span =
             self.traces
@@ -124,6 +151,7 @@ impl RecipientCity for CityService {
     }
 
     async fn deliver_shipment(&self, request: Request<Shipment>) -> Result<Response<Ack>, Status> {
+        self.allow(&request)?;
         self.counters.count("Shipment");
         let span =
             self.traces
@@ -149,7 +177,10 @@ impl RecipientCity for CityService {
     }
 
     /// An operator query, not a protocol message: not counted, no change.
-    async fn get_books(&self, _request: Request<BooksQuery>) -> Result<Response<Books>, Status> {
+    async fn get_books(&self, request: Request<BooksQuery>) -> Result<Response<Books>, Status> {
+        if let Some(caller) = self.callers.of(&request)? {
+            access::may_read_books(&caller)?;
+        }
         Ok(Response::new(self.machine.read().books()))
     }
 }

@@ -38,6 +38,7 @@ async fn launch() -> Run {
         central_endpoint: peers.clone(),
         listen_addr: "127.0.0.1:0".into(),
         advertise: None,
+        tls: None,
         data_dir: None,
         faults: None,
     })

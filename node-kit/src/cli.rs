@@ -7,6 +7,8 @@ use std::sync::Arc;
 
 use counterpart_domain::scenario::{self, Scenario};
 
+use crate::tls::NodeTls;
+
 #[derive(Debug, Clone, clap::Args)]
 pub struct PeerArgs {
     /// The scenario file every node of the run reads.
@@ -25,6 +27,10 @@ pub struct PeerArgs {
     /// another address (containers). Default: http://<bound address>.
     #[arg(long, env = "PAIRING_ADVERTISE")]
     pub advertise: Option<String>,
+    /// Serve and call over mutual TLS with DIR/ca.pem, DIR/<id>.pem and
+    /// DIR/<id>.key (see `pairctl certs`). Without it: plain TCP.
+    #[arg(long, env = "PAIRING_TLS_DIR")]
+    pub tls_dir: Option<PathBuf>,
     /// Directory for this node's durable state (created if missing). A
     /// restarted node resumes from it; without it, state is in memory.
     #[arg(long, env = "PAIRING_DATA_DIR")]
@@ -37,6 +43,18 @@ impl PeerArgs {
     pub fn load_scenario(&self, program: &str) -> Result<Arc<Scenario>, std::process::ExitCode> {
         scenario::load(&self.scenario).map(Arc::new).map_err(|e| {
             eprintln!("{program}: cannot load the scenario: {e}");
+            std::process::ExitCode::from(2)
+        })
+    }
+
+    /// The node's TLS material when `--tls-dir` is given, or prints why it
+    /// cannot be read and gives the exit code for bad configuration.
+    pub fn load_tls(&self, program: &str) -> Result<Option<NodeTls>, std::process::ExitCode> {
+        let Some(dir) = &self.tls_dir else {
+            return Ok(None);
+        };
+        NodeTls::load(dir, &self.id).map(Some).map_err(|e| {
+            eprintln!("{program}: {e}");
             std::process::ExitCode::from(2)
         })
     }

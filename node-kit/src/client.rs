@@ -6,24 +6,73 @@
 
 use std::time::Duration;
 
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 use tonic::{Request, Status};
+
+use crate::tls::NodeTls;
 
 /// Deadline of every unary call between nodes.
 pub const CALL_DEADLINE: Duration = Duration::from_secs(3);
 /// How long establishing a TCP connection may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// A lazily connecting channel to `endpoint` (e.g. "http://127.0.0.1:5000").
+/// A lazily connecting plain-TCP channel to `endpoint` (e.g.
+/// "http://127.0.0.1:5000").
 pub fn channel(endpoint: &str) -> Result<Channel, Status> {
-    let ep = Endpoint::from_shared(endpoint.to_string()).map_err(|e| {
-        Status::invalid_argument(format!("endpoint {endpoint:?} is not a valid URI: {e}"))
-    })?;
-    Ok(ep
-        .connect_timeout(CONNECT_TIMEOUT)
-        .timeout(CALL_DEADLINE)
-        .tcp_nodelay(true)
-        .connect_lazy())
+    Dialer::default().channel(endpoint)
+}
+
+/// How a node's outgoing calls connect: plain TCP (the default), or TLS
+/// presenting the node's own certificate.
+#[derive(Debug, Clone, Default)]
+pub struct Dialer {
+    tls: Option<ClientTlsConfig>,
+}
+
+impl Dialer {
+    /// A dialer for `tls`, or a plain one when `None`.
+    pub fn new(tls: Option<&NodeTls>) -> Self {
+        Dialer {
+            tls: tls.map(NodeTls::client_config),
+        }
+    }
+
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
+    }
+
+    /// The TLS configuration, for a caller that builds its own endpoint.
+    pub fn tls_config(&self) -> Option<&ClientTlsConfig> {
+        self.tls.as_ref()
+    }
+
+    /// The endpoint as dialled: with TLS an `http://` endpoint (a default,
+    /// an address learnt from a plain peer) becomes `https://`, so a node
+    /// that has a certificate never sends anything in clear.
+    pub fn endpoint_url(&self, endpoint: &str) -> String {
+        match (&self.tls, endpoint.strip_prefix("http://")) {
+            (Some(_), Some(rest)) => format!("https://{rest}"),
+            _ => endpoint.to_string(),
+        }
+    }
+
+    /// A lazily connecting channel to `endpoint`.
+    pub fn channel(&self, endpoint: &str) -> Result<Channel, Status> {
+        let url = self.endpoint_url(endpoint);
+        let mut ep = Endpoint::from_shared(url).map_err(|e| {
+            Status::invalid_argument(format!("endpoint {endpoint:?} is not a valid URI: {e}"))
+        })?;
+        if let Some(tls) = &self.tls {
+            ep = ep.tls_config(tls.clone()).map_err(|e| {
+                Status::invalid_argument(format!("endpoint {endpoint:?}: TLS: {e}"))
+            })?;
+        }
+        Ok(ep
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(CALL_DEADLINE)
+            .tcp_nodelay(true)
+            .connect_lazy())
+    }
 }
 
 /// The gRPC metadata entry naming the node that sends a request, e.g.

@@ -17,6 +17,7 @@
 //! - [`counters`]: messages received, by kind, for the run report.
 //! - [`telemetry`]: the tracing subscriber and the OTLP span exporter.
 //! - [`trace`]: one case, one trace: spans, propagation, case contexts.
+//! - [`tls`]: mutual TLS between the nodes; who a caller is.
 
 #[cfg(feature = "arbitrary")]
 pub mod arbitrary;
@@ -32,5 +33,6 @@ pub mod retry;
 pub mod server;
 pub mod shutdown;
 pub mod telemetry;
+pub mod tls;
 pub mod trace;
 pub mod validate;

@@ -8,6 +8,7 @@ use pairing_proto::v1::{RegisterNode, Registration, Role};
 use tokio_util::sync::CancellationToken;
 use tonic::Status;
 
+use crate::client::Dialer;
 use crate::header::HeaderFactory;
 use crate::retry::{retry, RetryPolicy};
 
@@ -28,7 +29,20 @@ pub async fn register(
     endpoint: &str,
     shutdown: &CancellationToken,
 ) -> Option<Result<Registration, Status>> {
-    let channel = match crate::client::channel(central_endpoint) {
+    let dialer = Dialer::default();
+    register_via(&dialer, central_endpoint, headers, role, endpoint, shutdown).await
+}
+
+/// [`register`], connecting to central through `dialer` (TLS or not).
+pub async fn register_via(
+    dialer: &Dialer,
+    central_endpoint: &str,
+    headers: &HeaderFactory,
+    role: Role,
+    endpoint: &str,
+    shutdown: &CancellationToken,
+) -> Option<Result<Registration, Status>> {
+    let channel = match dialer.channel(central_endpoint) {
         Ok(channel) => channel,
         Err(status) => return Some(Err(status)),
     };

@@ -12,6 +12,8 @@ use tonic::transport::server::Router;
 use tonic::transport::Server;
 use tonic_health::server::HealthReporter;
 
+use crate::tls::NodeTls;
+
 /// Streams a client may reset before the server accepts them, per
 /// connection, before the connection is closed (h2's default is 20).
 pub const MAX_PENDING_RESET_STREAMS: usize = 1_024;
@@ -48,13 +50,25 @@ pub fn announce(addr: SocketAddr) {
 /// The caller adds its own service, marks it serving on the returned
 /// reporter, and serves.
 pub fn router() -> (Router, HealthReporter) {
+    router_with_tls(None).expect("a server without TLS has nothing to misconfigure")
+}
+
+/// [`router`], serving over TLS with client certificates required when
+/// `tls` is given. Fails if the certificate or key cannot be used.
+pub fn router_with_tls(tls: Option<&NodeTls>) -> Result<(Router, HealthReporter), String> {
+    let mut server = Server::builder();
+    if let Some(tls) = tls {
+        server = server
+            .tls_config(tls.server_config())
+            .map_err(|e| format!("TLS: {}: {e}", tls.identity()))?;
+    }
     let (reporter, health) = tonic_health::server::health_reporter();
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pairing_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()
         .expect("the compiled descriptor set is valid");
-    let router = Server::builder()
+    let router = server
         // A stuck peer must not hold a connection forever.
         .timeout(Duration::from_secs(30))
         .tcp_nodelay(true)
@@ -65,7 +79,7 @@ pub fn router() -> (Router, HealthReporter) {
         .http2_max_pending_accept_reset_streams(Some(MAX_PENDING_RESET_STREAMS))
         .add_service(health)
         .add_service(reflection);
-    (router, reporter)
+    Ok((router, reporter))
 }
 
 /// A node started in-process: where it listens, how to stop it, and the

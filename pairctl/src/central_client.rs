@@ -1,6 +1,7 @@
 //! Central's operator queries, each with a deadline, each failure turned
 //! into one line that says what to check.
 
+use node_kit::client::Dialer;
 use node_kit::retry::{retry, RetryPolicy};
 use pairing_proto::v1::central_authority_client::CentralAuthorityClient;
 use pairing_proto::v1::{
@@ -9,6 +10,8 @@ use pairing_proto::v1::{
 };
 use tonic::transport::Channel;
 use tonic::{Code, Status};
+
+use crate::cli::{central_url, CentralArgs};
 
 /// The run report of a big scenario lists every event of every case: allow
 /// more than tonic's default of 4 MiB.
@@ -33,10 +36,23 @@ pub struct CentralClient {
 impl CentralClient {
     /// A client for `endpoint`; connects on the first call.
     pub fn new(endpoint: &str) -> anyhow::Result<Self> {
-        let channel = node_kit::client::channel(endpoint)
+        CentralClient::via(&Dialer::default(), endpoint)
+    }
+
+    /// The client the query commands' flags ask for: central's endpoint,
+    /// over TLS as the operator (or `--tls-id`) when `--tls-dir` is given.
+    pub fn from_args(args: &CentralArgs) -> anyhow::Result<Self> {
+        let tls = args.tls.load()?;
+        CentralClient::via(&Dialer::new(tls.as_ref()), &central_url(&args.central))
+    }
+
+    /// A client for `endpoint` that connects through `dialer`.
+    pub fn via(dialer: &Dialer, endpoint: &str) -> anyhow::Result<Self> {
+        let channel = dialer
+            .channel(endpoint)
             .map_err(|status| anyhow::anyhow!("{}", status.message()))?;
         Ok(CentralClient {
-            endpoint: endpoint.to_string(),
+            endpoint: dialer.endpoint_url(endpoint),
             client: CentralAuthorityClient::new(channel).max_decoding_message_size(MAX_REPLY_BYTES),
             policy: SINGLE_ATTEMPT,
         })

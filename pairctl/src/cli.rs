@@ -56,6 +56,42 @@ pub enum Command {
     Probe(ProbeArgs),
     /// Writes the docker compose file of a scenario.
     Compose(ComposeArgs),
+    /// Creates a development CA (or reuses DIR's) and a certificate and key
+    /// per node of a scenario, plus the operator's, for mutual TLS.
+    Certs(CertsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CertsArgs {
+    /// The directory to write ca.pem, ca.key, <id>.pem and <id>.key into.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Scenario file [default: deploy/scenarios/hubei-2020.toml]
+    #[arg(long)]
+    pub scenario: Option<PathBuf>,
+}
+
+/// Mutual TLS for a client of the nodes (pairctl's queries, the probe).
+#[derive(Debug, Clone, Args)]
+pub struct ClientTlsArgs {
+    /// Call over TLS with the certificates in DIR (ca.pem, <tls-id>.pem,
+    /// <tls-id>.key; see `pairctl certs`). Without it: plain TCP.
+    #[arg(long, env = "PAIRING_TLS_DIR")]
+    pub tls_dir: Option<PathBuf>,
+    /// Whose certificate of DIR to present.
+    #[arg(long, default_value = node_kit::tls::OPERATOR_ID)]
+    pub tls_id: String,
+}
+
+impl ClientTlsArgs {
+    /// The TLS material, when a directory was given.
+    pub fn load(&self) -> anyhow::Result<Option<node_kit::tls::NodeTls>> {
+        self.tls_dir
+            .as_deref()
+            .map(|dir| node_kit::tls::NodeTls::load(dir, &self.tls_id))
+            .transpose()
+            .map_err(anyhow::Error::msg)
+    }
 }
 
 #[derive(Debug, Args)]
@@ -68,7 +104,7 @@ pub struct OtlpSinkArgs {
     pub out: PathBuf,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct ProbeArgs {
     /// The node's address: host:port or a URL.
     #[arg(long, default_value = "127.0.0.1:50051")]
@@ -79,6 +115,8 @@ pub struct ProbeArgs {
     /// Fail when no answer came within this many milliseconds.
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
     pub timeout_ms: u64,
+    #[command(flatten)]
+    pub tls: ClientTlsArgs,
 }
 
 #[derive(Debug, Args)]
@@ -103,6 +141,8 @@ pub struct CentralArgs {
     /// left out).
     #[arg(long, env = "PAIRING_CENTRAL", default_value = DEFAULT_CENTRAL)]
     pub central: String,
+    #[command(flatten)]
+    pub tls: ClientTlsArgs,
 }
 
 #[derive(Debug, Args)]
@@ -150,6 +190,10 @@ pub struct UpArgs {
     /// Without it, the variable pairctl itself was given (if any) applies.
     #[arg(long)]
     pub otlp: Option<String>,
+    /// Run the nodes over plain TCP. By default `up` makes a CA and a
+    /// certificate per node in LOG_DIR/certs and every call is mutual TLS.
+    #[arg(long)]
+    pub insecure: bool,
     /// Each node keeps its durable state in DIR/NODE-ID; a fresh run needs
     /// a fresh DIR [default: target/pairctl-data/run-<unix ms>].
     #[arg(long, conflicts_with = "in_memory")]
@@ -210,6 +254,10 @@ pub struct NodeArgs {
     pub day_ms: i64,
     #[arg(long, value_enum)]
     pub pairing_mode: Option<PairingModeArg>,
+    /// Serve and call over mutual TLS with DIR/ca.pem, DIR/<id>.pem and
+    /// DIR/<id>.key.
+    #[arg(long)]
+    pub tls_dir: Option<PathBuf>,
     /// The node's durable state; a node restarted on it resumes its run.
     #[arg(long)]
     pub data_dir: Option<PathBuf>,

@@ -10,7 +10,12 @@
 //! needs escaping. The file keeps to what both Docker Compose v2 and
 //! Debian's docker-compose 1.29 accept: no `version`, no top-level `name`,
 //! `profiles`, `healthcheck` with `start_period`,
-//! `depends_on: condition: service_healthy`.
+//! `depends_on: condition: service_healthy`, short-syntax read-only volumes.
+//!
+//! Every node runs over mutual TLS: it mounts its certificate from
+//! [`CERTS_ON_HOST`] (made by `pairctl certs`, see deploy/README.md),
+//! serves and calls `https://`, and its health probe presents its own
+//! certificate.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -46,6 +51,12 @@ pub const SPANS_FILE: &str = "/spans/spans.json";
 pub const NODE_PORT: u16 = 50051;
 /// Where the image keeps the scenario files.
 pub const SCENARIO_DIR: &str = "/scenarios";
+/// The certificates on the host, relative to the compose file
+/// (`pairctl certs --out deploy/certs`), and where a container sees its
+/// own: each node mounts the CA certificate and its own certificate and
+/// key, never another node's key nor the CA's.
+pub const CERTS_ON_HOST: &str = "./certs";
+pub const CERTS_IN_CONTAINER: &str = "/certs";
 /// Health probe period. Docker 20.10 runs the first probe one interval
 /// after start, and provinces and cities wait for central's, so start-up
 /// takes about two intervals; each probe is a process in the container,
@@ -178,12 +189,15 @@ fn header(out: &mut String, plan: &ComposePlan) {
          #     --day-ms {} --out deploy/docker-compose.yml\n\
          # {nodes} nodes: central, {} provinces, {} cities; Jaeger in profile `{JAEGER_PROFILE}`, our own\n\
          # OTLP receiver in profile `{SINK_PROFILE}`.\n\
+         # Mutual TLS: make the certificates first (deploy/compose-run.sh does):\n\
+         #     pairctl certs --out deploy/certs --scenario deploy/scenarios/{}\n\
          # See deploy/README.md.",
         plan.scenario_name,
         plan.scenario_file,
         plan.day_ms,
         plan.provinces.len(),
         plan.cities.len(),
+        plan.scenario_file,
     );
 }
 
@@ -202,14 +216,16 @@ fn central_service(out: &mut String, plan: &ComposePlan) {
             ),
             ("OTEL_SERVICE_NAME", name.clone()),
             ("OTEL_EXPORTER_OTLP_ENDPOINT", OTLP_ENDPOINT.to_string()),
+            ("PAIRING_TLS_DIR", CERTS_IN_CONTAINER.to_string()),
         ],
     );
+    certificates(out, CENTRAL_ID);
     // Loopback only: pairctl on this machine reaches central, nobody else.
     let _ = writeln!(
         out,
         "    ports:\n      - \"127.0.0.1:{NODE_PORT}:{NODE_PORT}\""
     );
-    node_tail(out, None);
+    node_tail(out, CENTRAL_ID, None);
 }
 
 fn node_service(out: &mut String, plan: &ComposePlan, role: NodeRole, id: &str) {
@@ -222,16 +238,18 @@ fn node_service(out: &mut String, plan: &ComposePlan, role: NodeRole, id: &str) 
             ("PAIRING_NODE_ID", id.to_string()),
             (
                 "PAIRING_CENTRAL",
-                format!("http://{CENTRAL_ID}:{NODE_PORT}"),
+                format!("https://{CENTRAL_ID}:{NODE_PORT}"),
             ),
             ("PAIRING_LISTEN", format!("0.0.0.0:{NODE_PORT}")),
-            ("PAIRING_ADVERTISE", format!("http://{name}:{NODE_PORT}")),
+            ("PAIRING_ADVERTISE", format!("https://{name}:{NODE_PORT}")),
             ("PAIRING_DATA_DIR", DATA_DIR.to_string()),
             ("OTEL_SERVICE_NAME", name.clone()),
             ("OTEL_EXPORTER_OTLP_ENDPOINT", OTLP_ENDPOINT.to_string()),
+            ("PAIRING_TLS_DIR", CERTS_IN_CONTAINER.to_string()),
         ],
     );
-    node_tail(out, Some(CENTRAL_ID));
+    certificates(out, id);
+    node_tail(out, id, Some(CENTRAL_ID));
 }
 
 fn service_head(out: &mut String, name: &str, role: NodeRole) {
@@ -253,13 +271,30 @@ fn environment(out: &mut String, vars: &[(&str, String)]) {
     }
 }
 
+/// The node's read-only mounts: the CA certificate, its own certificate
+/// and key.
+fn certificates(out: &mut String, id: &str) {
+    out.push_str("    volumes:\n");
+    for file in [
+        node_kit::tls::CA_FILE.to_string(),
+        format!("{id}.pem"),
+        format!("{id}.key"),
+    ] {
+        let _ = writeln!(
+            out,
+            "      - \"{CERTS_ON_HOST}/{file}:{CERTS_IN_CONTAINER}/{file}:ro\""
+        );
+    }
+}
+
 /// Health check (the image has no shell: `pairctl probe` asks the node's
-/// gRPC health service), restart policy, and the wait for central.
-fn node_tail(out: &mut String, after: Option<&str>) {
+/// gRPC health service, over TLS with the node's own certificate), restart
+/// policy, and the wait for central.
+fn node_tail(out: &mut String, id: &str, after: Option<&str>) {
     let _ = writeln!(
         out,
         "    healthcheck:\n      \
-         test: [\"CMD\", \"/pairctl\", \"probe\", \"--addr\", \"127.0.0.1:{NODE_PORT}\", \"--timeout-ms\", \"1500\"]\n      \
+         test: [\"CMD\", \"/pairctl\", \"probe\", \"--addr\", \"127.0.0.1:{NODE_PORT}\", \"--timeout-ms\", \"1500\", \"--tls-dir\", \"{CERTS_IN_CONTAINER}\", \"--tls-id\", \"{id}\"]\n      \
          interval: {HEALTH_INTERVAL_S}s\n      \
          timeout: 3s\n      \
          retries: 5\n      \

@@ -71,9 +71,10 @@ fn a_province_advertises_its_service_name_and_waits_for_central() {
     for line in [
         "command: [\"/province-node\"]",
         "PAIRING_NODE_ID: \"alpha\"",
-        "PAIRING_CENTRAL: \"http://central:50051\"",
+        "PAIRING_CENTRAL: \"https://central:50051\"",
         "PAIRING_LISTEN: \"0.0.0.0:50051\"",
-        "PAIRING_ADVERTISE: \"http://province-alpha:50051\"",
+        "PAIRING_ADVERTISE: \"https://province-alpha:50051\"",
+        "PAIRING_TLS_DIR: \"/certs\"",
         "OTEL_SERVICE_NAME: \"province-alpha\"",
         "OTEL_EXPORTER_OTLP_ENDPOINT: \"${OTLP_ENDPOINT-http://jaeger:4317}\"",
         "PAIRING_SCENARIO: \"/scenarios/small.toml\"",
@@ -83,6 +84,34 @@ fn a_province_advertises_its_service_name_and_waits_for_central() {
     ] {
         assert!(alpha.contains(line), "missing {line} in\n{alpha}");
     }
+}
+
+#[test]
+fn each_node_mounts_the_ca_and_only_its_own_key_and_probes_over_tls() {
+    let file = small_file();
+    for (service, id) in [
+        ("central", "central"),
+        ("province-alpha", "alpha"),
+        ("city-north", "north"),
+    ] {
+        let node = block(&file, service);
+        for line in [
+            "- \"./certs/ca.pem:/certs/ca.pem:ro\"".to_string(),
+            format!("- \"./certs/{id}.pem:/certs/{id}.pem:ro\""),
+            format!("- \"./certs/{id}.key:/certs/{id}.key:ro\""),
+            format!("\"--tls-dir\", \"/certs\", \"--tls-id\", \"{id}\"]"),
+            "PAIRING_TLS_DIR: \"/certs\"".to_string(),
+        ] {
+            assert!(node.contains(&line), "missing {line} in\n{node}");
+        }
+        let keys = node.lines().filter(|l| l.contains(".key")).count();
+        assert_eq!(keys, 1, "one key only in\n{node}");
+    }
+    assert!(!file.contains("ca.key"), "the CA's key stays on the host");
+    assert!(
+        !file.contains("http://central"),
+        "a node calls central in clear"
+    );
 }
 
 #[test]

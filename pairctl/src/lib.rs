@@ -8,6 +8,7 @@
 //! - [`cli`]: the command line (clap derive) and its defaults.
 //! - [`commands`]: one module per subcommand, and the dispatch.
 //! - [`compose`]: the docker compose file of a scenario, rendered.
+//! - [`certs`]: the development CA and the nodes' certificates (mutual TLS).
 //! - [`plan`]: which nodes `up` starts, with which arguments, for how long.
 //! - [`cluster`]: the node processes: spawn, learn their address, watch,
 //!   stop.
@@ -24,6 +25,7 @@
 
 pub mod announce;
 pub mod central_client;
+pub mod certs;
 pub mod cli;
 pub mod cluster;
 pub mod commands;

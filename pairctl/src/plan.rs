@@ -48,6 +48,8 @@ pub struct ChildOptions<'a> {
     pub scenario_path: &'a Path,
     pub day_ms: i64,
     pub pairing_mode: Option<PairingModeArg>,
+    /// The certificates' directory, when the run uses mutual TLS.
+    pub tls_dir: Option<&'a Path>,
     /// Each node's data directory is `<data_root>/<id>`; none in memory.
     pub data_root: Option<&'a Path>,
 }
@@ -74,6 +76,9 @@ pub fn child_args(
             "--data-dir".to_string(),
             root.join(&spec.id).display().to_string(),
         ]);
+    }
+    if let Some(dir) = options.tls_dir {
+        args.extend(["--tls-dir".to_string(), dir.display().to_string()]);
     }
     match spec.role {
         NodeRole::Central => {
@@ -117,6 +122,7 @@ mod tests {
             scenario_path: path,
             day_ms: 50,
             pairing_mode: Some(PairingModeArg::Optimized),
+            tls_dir: None,
             data_root: Some(Path::new("/run/data")),
         }
     }
@@ -209,6 +215,40 @@ mod tests {
         };
         assert_eq!((node.role, node.day_ms), (NodeRole::Central, 50));
         assert_eq!(node.pairing_mode, Some(PairingModeArg::Optimized));
+    }
+
+    #[test]
+    fn with_tls_every_child_gets_the_certificates_directory() {
+        let path = PathBuf::from("/s.toml");
+        let certs = PathBuf::from("/run/certs");
+        let options = ChildOptions {
+            tls_dir: Some(&certs),
+            ..options(&path)
+        };
+        for args in [
+            child_args(&central(), &options, None),
+            child_args(
+                &NodeSpec {
+                    id: "wuhan".into(),
+                    role: NodeRole::City,
+                },
+                &options,
+                Some("https://127.0.0.1:9"),
+            ),
+        ] {
+            assert!(
+                args.windows(2).any(|w| w == ["--tls-dir", "/run/certs"]),
+                "{args:?}"
+            );
+            use crate::cli::{Cli, Command};
+            use clap::Parser;
+            let cli =
+                Cli::try_parse_from(std::iter::once("pairctl".to_string()).chain(args)).unwrap();
+            let Command::Node(node) = cli.command else {
+                panic!("not node")
+            };
+            assert_eq!(node.tls_dir, Some(certs.clone()));
+        }
     }
 
     #[test]

@@ -7,10 +7,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use node_kit::client::{channel, request_from};
+use node_kit::client::{request_from, Dialer};
 use node_kit::courier::Courier;
 use node_kit::header::HeaderFactory;
-use node_kit::registration::{register, tick_period};
+use node_kit::registration::{register_via, tick_period};
 use node_kit::trace::{self, key, Stage};
 use pairing_proto::v1::central_authority_client::CentralAuthorityClient;
 use pairing_proto::v1::recipient_city_client::RecipientCityClient;
@@ -38,6 +38,8 @@ pub struct Driver {
     courier: Courier,
     /// One lazily connecting channel per peer endpoint.
     channels: HashMap<String, Channel>,
+    /// Plain TCP, or TLS with the province's certificate.
+    dialer: Dialer,
 }
 
 impl Driver {
@@ -53,7 +55,15 @@ impl Driver {
             central_endpoint,
             courier: Courier::new(shutdown),
             channels: HashMap::new(),
+            dialer: Dialer::default(),
         }
+    }
+
+    /// The same driver, connecting to central and the cities through
+    /// `dialer`.
+    pub fn with_dialer(mut self, dialer: Dialer) -> Self {
+        self.dialer = dialer;
+        self
     }
 
     /// Registers `advertised` with central, then ticks until `shutdown`.
@@ -107,7 +117,8 @@ impl Driver {
     ) -> Option<Result<Registration, Status>> {
         let span = trace::client_span(spans::name::REGISTER, Stage::Launch, None);
         trace::annotate(&span, key::PROVINCE, self.headers.node_id());
-        let registration = register(
+        let registration = register_via(
+            &self.dialer,
             &self.central_endpoint,
             &self.headers,
             Role::Province,
@@ -255,7 +266,7 @@ impl Driver {
             // rather than grow.
             self.channels.clear();
         }
-        let made = channel(endpoint)?;
+        let made = self.dialer.channel(endpoint)?;
         self.channels.insert(endpoint.clone(), made.clone());
         Ok(made)
     }

@@ -8,6 +8,8 @@
 //!   scenario time in, replies and messages to send out.
 //! - [`planner`]: the pool per prefecture and what each shipment carries.
 //! - [`outbound`]: the messages the machine wants sent, and their keys.
+//! - [`access`]: who may send which message (pure, from the caller's
+//!   certificate identity).
 //! - [`service`]: the `DonorProvince` gRPC service around the machine.
 //! - [`driver`]: registration and the tick loop that sends what the machine
 //!   returns.
@@ -15,6 +17,7 @@
 //!   that one case is one trace across the nodes.
 //! - [`start`] (this file): binds, serves, registers and ticks.
 
+pub mod access;
 pub mod donor;
 pub mod driver;
 pub mod outbound;
@@ -26,10 +29,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use counterpart_domain::scenario::Scenario;
+use node_kit::client::Dialer;
 use node_kit::durable::StateStore;
 use node_kit::faults::{FaultLayer, FaultPlan};
 use node_kit::header::HeaderFactory;
 use node_kit::server::RunningNode;
+use node_kit::tls::{Callers, NodeTls};
 use pairing_proto::v1::donor_province_server::DonorProvinceServer;
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
@@ -48,8 +53,12 @@ pub struct ProvinceConfig {
     pub central_endpoint: String,
     /// Where to listen, e.g. "127.0.0.1:0" (port 0 picks a free port).
     pub listen_addr: String,
-    /// The endpoint to register; default "http://<bound addr>".
+    /// The endpoint to register; default "http://<bound addr>"
+    /// ("https://..." with TLS).
     pub advertise: Option<String>,
+    /// Mutual TLS: serve and call with the province's certificate, and
+    /// check every caller's. `None`: plain TCP, callers unchecked.
+    pub tls: Option<NodeTls>,
     /// Where the province keeps its state (assignments, its outbox of
     /// shipments); `None` keeps it in memory only.
     pub data_dir: Option<PathBuf>,
@@ -98,13 +107,24 @@ pub async fn start_with_shutdown(
     let (listener, addr) = node_kit::server::bind(&config.listen_addr)
         .await
         .map_err(|e| e.to_string())?;
-    let advertised = config.advertise.unwrap_or_else(|| format!("http://{addr}"));
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let advertised = config
+        .advertise
+        .unwrap_or_else(|| format!("{scheme}://{addr}"));
 
-    let (router, health) = node_kit::server::router();
+    let (router, health) = node_kit::server::router_with_tls(config.tls.as_ref())?;
     health
         .set_serving::<DonorProvinceServer<ProvinceService>>()
         .await;
-    let service = ProvinceService::new(shared.clone(), shutdown.clone());
+    let callers = match config.tls {
+        Some(_) => Callers::Verified,
+        None => Callers::Unchecked,
+    };
+    let service = ProvinceService::new(shared.clone(), shutdown.clone()).with_callers(callers);
     let service = DonorProvinceServer::new(service)
         .max_decoding_message_size(node_kit::server::MAX_MESSAGE_BYTES)
         .max_encoding_message_size(node_kit::server::MAX_MESSAGE_BYTES);
@@ -118,7 +138,8 @@ pub async fn start_with_shutdown(
         TcpListenerStream::new(listener),
         shutdown.clone().cancelled_owned(),
     );
-    let driver = Driver::new(shared, headers, config.central_endpoint, shutdown.clone());
+    let driver = Driver::new(shared, headers, config.central_endpoint, shutdown.clone())
+        .with_dialer(Dialer::new(config.tls.as_ref()));
 
     let stop = shutdown.clone();
     let task = tokio::spawn(async move {

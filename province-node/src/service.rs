@@ -9,6 +9,7 @@ use std::sync::{Arc, MutexGuard};
 use counterpart_domain::clock::{unix_now_ms, ScenarioTime};
 use node_kit::counters::MessageCounters;
 use node_kit::durable::{Changing, Durable, StateStore};
+use node_kit::tls::Callers;
 use node_kit::trace::{self, CaseTraces};
 use opentelemetry::trace::TraceId;
 use pairing_proto::v1::donor_province_server::DonorProvince;
@@ -22,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::metadata::MetadataMap;
 use tonic::{Request, Response, Status, Streaming};
 
+use crate::access::{self, Guarded};
 use crate::donor::Donor;
 use crate::spans::{self, Inbound};
 
@@ -93,6 +95,8 @@ pub struct ProvinceService {
     /// Ends open negotiation streams, which would otherwise hold up the
     /// server's graceful shutdown for as long as a city keeps them open.
     shutdown: CancellationToken,
+    /// With TLS, every message's caller is checked against [`access`].
+    callers: Callers,
 }
 
 impl ProvinceService {
@@ -101,7 +105,14 @@ impl ProvinceService {
             shared,
             open_streams: Arc::new(AtomicUsize::new(0)),
             shutdown,
+            callers: Callers::Unchecked,
         }
+    }
+
+    /// The same service, checking every caller when `callers` says so.
+    pub fn with_callers(mut self, callers: Callers) -> Self {
+        self.callers = callers;
+        self
     }
 
     /// Opens the message's span as a child of the caller's, counts the
@@ -109,13 +120,24 @@ impl ProvinceService {
     /// span. An accepted message about a case makes its span the case's
     /// trace context if the province has none yet; a refused one changes
     /// nothing, not even that.
-    fn apply<M: Inbound>(
+    fn apply<M: Inbound + Guarded>(
         &self,
         request: Request<M>,
         handler: impl FnOnce(&mut Donor, &M, ScenarioTime) -> Result<Ack, Status>,
     ) -> Result<Response<Ack>, Status> {
         let span = trace::server_span(M::SPAN, M::STAGE, request.metadata());
         let _entered = span.enter();
+        // A refused caller's message is not one of the run's: not counted.
+        let allowed = match self.callers.of(&request) {
+            Ok(Some(caller)) => access::check(&caller, request.get_ref()),
+            Ok(None) => Ok(()),
+            Err(status) => Err(status),
+        };
+        if let Err(status) = allowed {
+            tracing::warn!(kind = M::KIND, message = status.message(), "caller refused");
+            trace::fail(&span, status.message());
+            return Err(status);
+        }
         self.shared.counters.count(M::KIND);
         let message = request.into_inner();
         message.annotate(&span);
@@ -150,6 +172,9 @@ struct NegotiationStream {
     shared: Arc<SharedDonor>,
     metadata: MetadataMap,
     trace_id: Option<TraceId>,
+    /// The city that opened the stream, when callers are checked: every
+    /// update must be sent as that city.
+    caller: Option<node_kit::tls::Identity>,
 }
 
 impl NegotiationStream {
@@ -162,6 +187,12 @@ impl NegotiationStream {
             &update.case_id,
         );
         let _entered = span.enter();
+        if let Some(caller) = &self.caller {
+            if let Err(status) = access::check(caller, update) {
+                trace::fail(&span, status.message());
+                return Err(status);
+            }
+        }
         self.shared.counters.count(NeedsUpdate::KIND);
         update.annotate(&span);
         let answer = {
@@ -221,7 +252,10 @@ impl DonorProvince for ProvinceService {
     }
 
     /// An operator query, not a protocol message: not counted, no change.
-    async fn get_books(&self, _request: Request<BooksQuery>) -> Result<Response<Books>, Status> {
+    async fn get_books(&self, request: Request<BooksQuery>) -> Result<Response<Books>, Status> {
+        if let Some(caller) = self.callers.of(&request)? {
+            access::may_read_books(&caller)?;
+        }
         Ok(Response::new(self.shared.read().books()))
     }
 
@@ -233,6 +267,10 @@ impl DonorProvince for ProvinceService {
         &self,
         request: Request<Streaming<NeedsUpdate>>,
     ) -> Result<Response<Self::NegotiatePlanStream>, Status> {
+        let caller = self.callers.of(&request)?;
+        if let Some(caller) = &caller {
+            access::may_negotiate(caller)?;
+        }
         if self.open_streams.fetch_add(1, Ordering::SeqCst) >= MAX_OPEN_STREAMS {
             self.open_streams.fetch_sub(1, Ordering::SeqCst);
             return Err(Status::resource_exhausted(format!(
@@ -241,6 +279,7 @@ impl DonorProvince for ProvinceService {
         }
         let open = OpenStream(self.open_streams.clone());
         let stream = NegotiationStream {
+            caller,
             shared: self.shared.clone(),
             trace_id: spans::stream_trace(request.metadata()),
             metadata: request.metadata().clone(),

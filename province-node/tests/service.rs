@@ -189,6 +189,7 @@ async fn a_province_missing_from_the_scenario_does_not_start() {
         central_endpoint: "http://127.0.0.1:9".into(),
         listen_addr: "127.0.0.1:0".into(),
         advertise: None,
+        tls: None,
         data_dir: None,
         faults: None,
     })

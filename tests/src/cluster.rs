@@ -8,6 +8,7 @@ use counterpart_domain::scenario::{self, PairingMode, Scenario};
 use node_kit::client;
 use node_kit::faults::FaultPlan;
 use node_kit::server::RunningNode;
+use node_kit::tls::NodeTls;
 use pairing_proto::v1::central_authority_client::CentralAuthorityClient;
 use pairing_proto::v1::{ClusterStatus, ReportQuery, StatusQuery};
 use tonic::transport::Channel;
@@ -26,6 +27,18 @@ impl Cluster {
         Cluster::start_with_faults(path, day_ms, mode, None).await
     }
 
+    /// [`Cluster::start`] over mutual TLS: every node reads its certificate
+    /// from `tls_dir` (see `pairctl::certs`), serves TLS only and checks
+    /// every caller.
+    pub async fn start_with(
+        path: &Path,
+        day_ms: i64,
+        mode: Option<PairingMode>,
+        tls_dir: Option<&Path>,
+    ) -> Cluster {
+        Cluster::start_with_everything(path, day_ms, mode, None, tls_dir).await
+    }
+
     /// [`Cluster::start`] with `faults` injected into what every node
     /// receives (one plan for the whole cluster, so partitions name links).
     pub async fn start_with_faults(
@@ -34,12 +47,25 @@ impl Cluster {
         mode: Option<PairingMode>,
         faults: Option<Arc<FaultPlan>>,
     ) -> Cluster {
+        Cluster::start_with_everything(path, day_ms, mode, faults, None).await
+    }
+
+    async fn start_with_everything(
+        path: &Path,
+        day_ms: i64,
+        mode: Option<PairingMode>,
+        faults: Option<Arc<FaultPlan>>,
+        tls_dir: Option<&Path>,
+    ) -> Cluster {
+        let tls =
+            |id: &str| tls_dir.map(|dir| NodeTls::load(dir, id).unwrap_or_else(|e| panic!("{e}")));
         let scenario = Arc::new(scenario::load(path).unwrap_or_else(|e| panic!("{e}")));
         let central = central::start(central::CentralConfig {
             scenario: scenario.clone(),
             listen_addr: "127.0.0.1:0".into(),
             day_ms,
             pairing_mode: mode,
+            tls: tls(node_kit::tls::CENTRAL_ID),
             data_dir: None,
             faults: faults.clone(),
         })
@@ -55,6 +81,7 @@ impl Cluster {
                     central_endpoint: central_endpoint.clone(),
                     listen_addr: "127.0.0.1:0".into(),
                     advertise: None,
+                    tls: tls(&p.id),
                     data_dir: None,
                     faults: faults.clone(),
                 })
@@ -71,6 +98,7 @@ impl Cluster {
                     central_endpoint: central_endpoint.clone(),
                     listen_addr: "127.0.0.1:0".into(),
                     advertise: None,
+                    tls: tls(&c.id),
                     data_dir: None,
                     faults: faults.clone(),
                 })
@@ -129,11 +157,23 @@ impl Cluster {
 }
 
 pub fn central_client(endpoint: &str) -> CentralAuthorityClient<Channel> {
-    CentralAuthorityClient::new(client::channel(endpoint).expect("valid endpoint"))
+    central_client_as(endpoint, None)
+}
+
+/// A client of central presenting `tls`'s certificate (plain TCP if none).
+pub fn central_client_as(endpoint: &str, tls: Option<&NodeTls>) -> CentralAuthorityClient<Channel> {
+    let channel = client::Dialer::new(tls)
+        .channel(endpoint)
+        .expect("valid endpoint");
+    CentralAuthorityClient::new(channel)
 }
 
 pub async fn status(endpoint: &str) -> ClusterStatus {
-    central_client(endpoint)
+    status_as(endpoint, None).await
+}
+
+pub async fn status_as(endpoint: &str, tls: Option<&NodeTls>) -> ClusterStatus {
+    central_client_as(endpoint, tls)
         .get_status(client::request(StatusQuery {}))
         .await
         .expect("status")
@@ -141,9 +181,18 @@ pub async fn status(endpoint: &str) -> ClusterStatus {
 }
 
 pub async fn wait_finished(endpoint: &str, limit: Duration) -> ClusterStatus {
+    wait_finished_as(endpoint, None, limit).await
+}
+
+/// [`wait_finished`], asking as `tls`'s holder (the operator).
+pub async fn wait_finished_as(
+    endpoint: &str,
+    tls: Option<&NodeTls>,
+    limit: Duration,
+) -> ClusterStatus {
     let started = Instant::now();
     loop {
-        let s = status(endpoint).await;
+        let s = status_as(endpoint, tls).await;
         if s.finished {
             return s;
         }
@@ -167,7 +216,11 @@ pub fn where_it_stands(s: &ClusterStatus) -> String {
 }
 
 pub async fn report(endpoint: &str) -> serde_json::Value {
-    let json = central_client(endpoint)
+    report_as(endpoint, None).await
+}
+
+pub async fn report_as(endpoint: &str, tls: Option<&NodeTls>) -> serde_json::Value {
+    let json = central_client_as(endpoint, tls)
         .get_report(client::request(ReportQuery {}))
         .await
         .expect("report")

@@ -5,6 +5,8 @@
 //! - [`checks`]: the properties every run must have, checked on the run
 //!   report: the pairing table, the legal order of each case's steps,
 //!   receipts that match shipments, every case closed.
+//! - [`secure`]: clusters over mutual TLS for the attack tests: certificates,
+//!   clients presenting a given node's, central's view before and after.
 //! - [`host`]: one node on a thread and runtime of its own, to crash and
 //!   restart on its data directory.
 //! - [`chaos`]: seeded fault schedules for the fault suite.
@@ -22,6 +24,7 @@ pub mod cluster;
 pub mod docker;
 pub mod host;
 pub mod resilient;
+pub mod secure;
 pub mod wire;
 
 /// The repository root, for scenario files.

@@ -55,6 +55,7 @@ impl ResilientCluster {
             day_ms,
             pairing_mode: mode,
             data_dir: dir("central"),
+            tls: None,
             faults: faults.clone(),
         }))
         .await
@@ -69,6 +70,7 @@ impl ResilientCluster {
                 listen_addr: "127.0.0.1:0".into(),
                 advertise: None,
                 data_dir: dir(&p.id),
+                tls: None,
                 faults: faults.clone(),
             });
             nodes.insert(
@@ -84,6 +86,7 @@ impl ResilientCluster {
                 listen_addr: "127.0.0.1:0".into(),
                 advertise: None,
                 data_dir: dir(&c.id),
+                tls: None,
                 faults: faults.clone(),
             });
             nodes.insert(

@@ -11,11 +11,12 @@ use std::time::{Duration, Instant};
 
 use counterpart_domain::scenario;
 use counterpart_tests::checks;
-use counterpart_tests::cluster::{report, wait_finished};
+use counterpart_tests::cluster::{report_as, wait_finished_as};
 use counterpart_tests::docker::{
     docker, ensure_image, require_compose, require_docker, run_suffix, IMAGE_NAME, IMAGE_TAG,
 };
 use counterpart_tests::{repo_root, scenario_path};
+use node_kit::tls::NodeTls;
 
 /// Where the compose file publishes central, and where `pairctl` looks.
 const CENTRAL_ADDR: &str = "127.0.0.1:50051";
@@ -27,6 +28,28 @@ const PORT_WAIT_LIMIT: Duration = Duration::from_secs(120);
 const HEALTHY_LIMIT: Duration = Duration::from_secs(240);
 /// hubei-2020 is about 70 days, 7 s at 100 ms a day.
 const FINISH_LIMIT: Duration = Duration::from_secs(120);
+
+/// The certificates the compose file mounts (deploy/certs, next to it), as
+/// deploy/compose-run.sh makes them; returns the operator's, which the test
+/// presents to central.
+fn compose_certificates(scenario: &scenario::Scenario) -> NodeTls {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = repo_root().join("deploy/certs");
+    pairctl::certs::write_all(&dir, &pairctl::certs::holders(scenario))
+        .expect("certificates written");
+    // The containers' user (65534) owns none of these files: the nodes'
+    // keys must be readable to it. A development CA's, never its own key.
+    for entry in std::fs::read_dir(&dir).expect("certificates listed") {
+        let path = entry.expect("a directory entry").path();
+        let node_key = path.extension().is_some_and(|e| e == "key")
+            && path.file_stem().is_some_and(|s| s != "ca");
+        if node_key {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644))
+                .expect("key made readable");
+        }
+    }
+    NodeTls::load(&dir, node_kit::tls::OPERATOR_ID).expect("the operator's certificate")
+}
 
 /// One compose project of the committed file; dropping it, on success or
 /// during a panic, takes it down with its volumes.
@@ -158,6 +181,7 @@ async fn hubei_2020_runs_in_compose_and_closes_every_case() {
     let scenario = scenario::load(&path).expect("hubei-2020 loads");
     let nodes = 1 + scenario.provinces.len() + scenario.cities.len();
     wait_for_central_port();
+    let operator = compose_certificates(&scenario);
 
     let mut project = ComposeProject {
         command,
@@ -188,13 +212,13 @@ async fn hubei_2020_runs_in_compose_and_closes_every_case() {
     println!("all {nodes} nodes healthy after {:.1} s", seconds(started));
 
     let endpoint = format!("http://{CENTRAL_ADDR}");
-    let status = wait_finished(&endpoint, FINISH_LIMIT).await;
+    let status = wait_finished_as(&endpoint, Some(&operator), FINISH_LIMIT).await;
     println!(
         "finished at {} after {:.1} s",
         status.scenario_now,
         seconds(started)
     );
-    let report = report(&endpoint).await;
+    let report = report_as(&endpoint, Some(&operator)).await;
 
     checks::assert_complete_historical_run(&report, &scenario);
     assert_eq!(report["scenario"], "hubei-2020");

@@ -354,6 +354,7 @@ async fn in_process(
         pairing_mode: None,
         data_dir: None,
         faults: None,
+        tls: None,
     })
     .await
     .map_err(|e| anyhow!(e))?;
@@ -370,6 +371,7 @@ async fn in_process(
                     advertise: None,
                     data_dir: None,
                     faults: None,
+                    tls: None,
                 })
                 .await
                 .map_err(|e| anyhow!("province {}: {e}", p.id))?,
@@ -385,6 +387,7 @@ async fn in_process(
                     advertise: None,
                     data_dir: None,
                     faults: None,
+                    tls: None,
                 })
                 .await
                 .map_err(|e| anyhow!("city {}: {e}", c.id))?,

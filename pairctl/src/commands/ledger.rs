@@ -4,16 +4,19 @@
 
 use std::process::ExitCode;
 
+use node_kit::client::Dialer;
 use pairing_proto::v1::donor_province_client::DonorProvinceClient;
 use pairing_proto::v1::recipient_city_client::RecipientCityClient;
 use pairing_proto::v1::{Books, BooksQuery, NodeStatus, Role};
 
 use crate::central_client::CentralClient;
-use crate::cli::{central_url, LedgerArgs};
+use crate::cli::LedgerArgs;
 use crate::{reconcile, render};
 
 pub async fn run(args: LedgerArgs) -> anyhow::Result<ExitCode> {
-    let central = CentralClient::new(&central_url(&args.central.central))?;
+    let central = CentralClient::from_args(&args.central)?;
+    // The nodes' books, asked as the operator too (when over TLS).
+    let dialer = Dialer::new(args.central.tls.load()?.as_ref());
     let ledger = central.ledger().await?;
     if !args.reconcile {
         print!("{}", render::ledger(&ledger));
@@ -27,7 +30,7 @@ pub async fn run(args: LedgerArgs) -> anyhow::Result<ExitCode> {
             Role::City => &mut cities,
             _ => continue,
         };
-        match books_of(node).await {
+        match books_of(&dialer, node).await {
             Ok(b) => books.push(b),
             Err(e) => {
                 eprintln!(
@@ -49,8 +52,8 @@ pub async fn run(args: LedgerArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// One node's books, with the client's deadline.
-async fn books_of(node: &NodeStatus) -> Result<Books, tonic::Status> {
-    let channel = node_kit::client::channel(&node.endpoint)?;
+async fn books_of(dialer: &Dialer, node: &NodeStatus) -> Result<Books, tonic::Status> {
+    let channel = dialer.channel(&node.endpoint)?;
     let request = node_kit::client::request(BooksQuery {});
     let books = match node.role() {
         Role::Province => DonorProvinceClient::new(channel).get_books(request).await?,

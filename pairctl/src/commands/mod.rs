@@ -4,6 +4,7 @@
 //! its children's `PR_SET_PDEATHSIG` is tied to the thread that spawned
 //! them, which must then live as long as the launcher (the main thread).
 
+pub mod certs;
 pub mod check_traces;
 pub mod compose;
 pub mod ledger;
@@ -26,6 +27,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Node(args) => node::run(args),
         Command::CheckTraces(args) => check_traces::run(args),
         Command::Compose(args) => compose::run(args),
+        Command::Certs(args) => certs::run(args),
         command => {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -39,7 +41,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     Command::Report(args) => report::run(args).await,
                     Command::Probe(args) => probe::run(args).await,
                     Command::OtlpSink(args) => otlp_sink::run(args).await,
-                    Command::CheckTraces(_) | Command::Node(_) | Command::Compose(_) => {
+                    Command::CheckTraces(_)
+                    | Command::Node(_)
+                    | Command::Compose(_)
+                    | Command::Certs(_) => {
                         unreachable!("dispatched above")
                     }
                 }

@@ -75,6 +75,11 @@ async fn start(
     id: String,
     scenario: Arc<Scenario>,
 ) -> Result<RunningNode, String> {
+    let tls = args
+        .tls_dir
+        .as_deref()
+        .map(|dir| node_kit::tls::NodeTls::load(dir, &id))
+        .transpose()?;
     let listen_addr = args.listen.clone();
     let advertise = args.advertise.clone();
     let data_dir = args.data_dir.clone();
@@ -91,6 +96,7 @@ async fn start(
                 listen_addr,
                 day_ms: args.day_ms,
                 pairing_mode: args.pairing_mode.map(Into::into),
+                tls,
                 data_dir,
                 faults: None,
             })
@@ -103,6 +109,7 @@ async fn start(
                 central_endpoint: central_endpoint()?,
                 listen_addr,
                 advertise,
+                tls,
                 data_dir,
                 faults: None,
             })
@@ -115,6 +122,7 @@ async fn start(
                 central_endpoint: central_endpoint()?,
                 listen_addr,
                 advertise,
+                tls,
                 data_dir,
                 faults: None,
             })

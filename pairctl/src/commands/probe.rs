@@ -9,6 +9,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
+use node_kit::client::Dialer;
 use tonic::transport::Endpoint;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
@@ -18,11 +19,13 @@ use crate::cli::{central_url, ProbeArgs};
 
 pub async fn run(args: ProbeArgs) -> anyhow::Result<ExitCode> {
     let timeout = Duration::from_millis(args.timeout_ms);
-    let url = central_url(&args.addr);
+    let tls = args.tls.load()?;
+    let dialer = Dialer::new(tls.as_ref());
+    let url = dialer.endpoint_url(&central_url(&args.addr));
     // The whole probe, connection included, fits in the timeout: Docker
     // kills a probe that overruns and counts it as a failure anyway, but
     // without the reason.
-    let outcome = tokio::time::timeout(timeout, check(&url, &args.service, timeout)).await;
+    let outcome = tokio::time::timeout(timeout, check(&dialer, &url, &args.service, timeout)).await;
     let verdict = match outcome {
         Ok(Ok(ServingStatus::Serving)) => {
             println!("{url}: SERVING");
@@ -37,9 +40,20 @@ pub async fn run(args: ProbeArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// The status `url` reports for `service` ("" is the server as a whole).
-async fn check(url: &str, service: &str, timeout: Duration) -> Result<ServingStatus, String> {
-    let channel = Endpoint::from_shared(url.to_string())
-        .map_err(|e| format!("--addr {url:?} is not a valid address: {e}"))?
+async fn check(
+    dialer: &Dialer,
+    url: &str,
+    service: &str,
+    timeout: Duration,
+) -> Result<ServingStatus, String> {
+    let mut endpoint = Endpoint::from_shared(url.to_string())
+        .map_err(|e| format!("--addr {url:?} is not a valid address: {e}"))?;
+    if let Some(tls) = dialer.tls_config() {
+        endpoint = endpoint
+            .tls_config(tls.clone())
+            .map_err(|e| format!("TLS: {e}"))?;
+    }
+    let channel = endpoint
         .connect_timeout(timeout)
         .connect()
         .await
@@ -66,6 +80,10 @@ mod tests {
             addr,
             service: service.to_string(),
             timeout_ms: 2000,
+            tls: crate::cli::ClientTlsArgs {
+                tls_dir: None,
+                tls_id: node_kit::tls::OPERATOR_ID.to_string(),
+            },
         }
     }
 
@@ -83,6 +101,44 @@ mod tests {
         let (addr, _reporter) = health_server().await;
         let code = run(args(addr.to_string(), "")).await.unwrap();
         assert_eq!(code, ExitCode::SUCCESS);
+    }
+
+    #[tokio::test]
+    async fn over_tls_a_node_passes_only_with_a_certificate_of_its_ca() {
+        use node_kit::tls::{Identity, NodeTls, Role};
+        let dir = std::env::temp_dir().join(format!("pairctl-probe-tls-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let holders = [
+            crate::certs::Holder {
+                identity: Identity::new(Role::Central, "central"),
+                hosts: vec!["127.0.0.1".into()],
+            },
+            crate::certs::Holder {
+                identity: Identity::new(Role::Operator, "operator"),
+                hosts: vec![],
+            },
+        ];
+        crate::certs::write_all(&dir, &holders).unwrap();
+        let tls = NodeTls::load(&dir, "central").unwrap();
+        let (listener, addr) = node_kit::server::bind("127.0.0.1:0").await.unwrap();
+        let (router, _reporter) = node_kit::server::router_with_tls(Some(&tls)).unwrap();
+        let incoming = tonic::transport::server::TcpIncoming::from(listener);
+        tokio::spawn(router.serve_with_incoming(incoming));
+
+        let mut probe = args(addr.to_string(), "");
+        probe.tls.tls_dir = Some(dir.clone());
+        for id in ["central", "operator"] {
+            probe.tls.tls_id = id.to_string();
+            assert_eq!(
+                run(probe.clone()).await.unwrap(),
+                ExitCode::SUCCESS,
+                "as {id}"
+            );
+        }
+        // Without a certificate: refused in the handshake.
+        let plain = args(addr.to_string(), "");
+        assert_eq!(run(plain).await.unwrap(), ExitCode::FAILURE);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[tokio::test]

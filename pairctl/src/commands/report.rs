@@ -7,11 +7,11 @@ use anyhow::Context;
 use serde_json::Value;
 
 use crate::central_client::CentralClient;
-use crate::cli::{central_url, ReportArgs};
+use crate::cli::ReportArgs;
 use crate::report::{parse_report, RunSummary};
 
 pub async fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
-    let central = CentralClient::new(&central_url(&args.central.central))?;
+    let central = CentralClient::from_args(&args.central)?;
     let report = parse_report(&central.report().await?.json).map_err(anyhow::Error::msg)?;
     if let Some(out) = &args.out {
         write_report(out, &report)?;

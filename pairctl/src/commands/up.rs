@@ -6,14 +6,16 @@
 //! pairings, ledger and report, stops every node, and prints the outcome.
 //! Whatever happens, every node is stopped before pairctl exits.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{anyhow, Context};
 use counterpart_domain::clock::unix_now_ms;
 use counterpart_domain::scenario::Scenario;
+use node_kit::client::Dialer;
 use node_kit::retry::RetryPolicy;
+use node_kit::tls::NodeTls;
 use pairing_proto::v1::{Ledger, PairingTable};
 use serde_json::Value;
 use tokio::time::Instant;
@@ -96,6 +98,13 @@ async fn drive(
     cluster: &mut Cluster,
 ) -> anyhow::Result<RunResults> {
     let started = Instant::now();
+    let (tls_dir, operator) = if args.insecure {
+        (None, None)
+    } else {
+        let (dir, operator) = make_certs(&args.log_dir.join("certs"), scenario)?;
+        (Some(dir), Some(operator))
+    };
+    let dialer = Dialer::new(operator.as_ref());
     let data_root = match args.in_memory {
         true => None,
         false => Some(absolute(&args.data_dir.clone().unwrap_or_else(|| {
@@ -106,6 +115,7 @@ async fn drive(
         scenario_path,
         day_ms: args.day_ms,
         pairing_mode: args.pairing_mode,
+        tls_dir: tls_dir.as_deref(),
         data_root: data_root.as_deref(),
     };
     let central = plan::central();
@@ -114,7 +124,7 @@ async fn drive(
         .await_announces(Instant::now() + ANNOUNCE_TIMEOUT)
         .await?;
     let central_addr = cluster.nodes()[0].addr.expect("central has announced");
-    let endpoint = format!("http://{central_addr}");
+    let endpoint = dialer.endpoint_url(&format!("http://{central_addr}"));
 
     let others = plan::donors_and_recipients(scenario);
     for spec in &others {
@@ -137,7 +147,7 @@ async fn drive(
             .map_or("memory".into(), |d| d.display().to_string())
     );
 
-    let client = CentralClient::new(&endpoint)?;
+    let client = CentralClient::via(&dialer, &endpoint)?;
     let timeout = plan::run_timeout(plan::scenario_days(scenario), args.day_ms, args.timeout_s);
     // A node without saved state would start its run over: no restarts.
     let max_restarts = if args.in_memory { 0 } else { args.max_restarts };
@@ -162,6 +172,20 @@ async fn drive(
         ledger,
         report,
     })
+}
+
+/// Makes (or refreshes) the run's certificates in `dir`, reusing its CA,
+/// and returns its absolute path and the operator's certificate, which
+/// pairctl's own queries present.
+fn make_certs(dir: &Path, scenario: &Scenario) -> anyhow::Result<(PathBuf, NodeTls)> {
+    // The children read the directory from their own working directory.
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let dir = dir
+        .canonicalize()
+        .with_context(|| format!("cannot resolve {}", dir.display()))?;
+    crate::certs::write_all(&dir, &crate::certs::holders(scenario))?;
+    let operator = NodeTls::load(&dir, node_kit::tls::OPERATOR_ID).map_err(anyhow::Error::msg)?;
+    Ok((dir, operator))
 }
 
 /// Polls central's status until it reports the run finished, printing a

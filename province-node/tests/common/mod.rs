@@ -248,6 +248,7 @@ pub async fn start_jiangsu(
         central_endpoint: serve_central(central.clone()).await,
         listen_addr: "127.0.0.1:0".into(),
         advertise: None,
+        tls: None,
         data_dir: None,
         faults: None,
     })
