@@ -72,6 +72,12 @@ impl Driver {
                 }
                 outbound
             };
+            if outbound.is_empty() {
+                continue;
+            }
+            // What a tick decided is on disk before anyone hears of it: a
+            // restarted central never contradicts what it already sent.
+            self.authority.flushed().await;
             for message in outbound {
                 self.dispatch(message);
             }

@@ -111,6 +111,10 @@ pub async fn start(config: CentralConfig) -> Result<RunningNode, String> {
         .set_serving::<CentralAuthorityServer<CentralService>>()
         .await;
     let shutdown = CancellationToken::new();
+    // Saves the authority after changes (group commit), until shutdown.
+    let persisted = authority.clone();
+    let stop_saving = shutdown.clone();
+    tokio::spawn(async move { persisted.persist(stop_saving).await });
     let tick = node_kit::registration::tick_period(config.day_ms);
     let driver = Driver::new(authority, traces, shutdown.clone(), tick)
         .with_dialer(Dialer::new(config.tls.as_ref()));

@@ -155,12 +155,27 @@ impl CentralService {
         self.query(request, answer)
     }
 
+    /// [`Self::handle_now`], then, for a change, waits until it is saved:
+    /// nobody is told of a change a crash could still undo.
+    async fn handle<T: Claimed, R>(
+        &self,
+        rpc: Rpc,
+        request: Request<T>,
+        apply: impl FnOnce(&mut Authority, &T, Now) -> Result<R, Status> + Send,
+    ) -> Result<Response<R>, Status> {
+        let answer = self.handle_now(rpc, request, apply);
+        if answer.is_ok() {
+            self.authority.flushed().await;
+        }
+        answer
+    }
+
     /// Opens the RPC's span as a child of the caller's, counts the message,
     /// then runs `apply` (inside the span: it may annotate
     /// `Span::current()`) on the authority at the present time. A refusal
     /// marks the span as an error. The lock is never held across an await;
     /// a change is saved when it is released, before the answer goes out.
-    fn handle<T: Claimed, R>(
+    fn handle_now<T: Claimed, R>(
         &self,
         rpc: Rpc,
         request: Request<T>,
@@ -235,6 +250,7 @@ impl CentralAuthority for CentralService {
         request: Request<RegisterNode>,
     ) -> Result<Response<Registration>, Status> {
         self.handle(REGISTER, request, |a, m, now| a.register(m, now))
+            .await
     }
 
     async fn report_capacity(
@@ -245,6 +261,7 @@ impl CentralAuthority for CentralService {
             trace::annotate(&Span::current(), key::PROVINCE, sender(&m.header));
             a.report_capacity(m, now)
         })
+        .await
     }
 
     async fn request_assistance(
@@ -264,6 +281,7 @@ impl CentralAuthority for CentralService {
             }
             Ok(ack)
         })
+        .await
     }
 
     async fn acknowledge_assignment(
@@ -277,6 +295,7 @@ impl CentralAuthority for CentralService {
             }
             a.acknowledge_assignment(m, now)
         })
+        .await
     }
 
     async fn submit_report(
@@ -287,6 +306,7 @@ impl CentralAuthority for CentralService {
             annotate_case(a, &m.case_id, sender(&m.header));
             a.submit_report(m, now)
         })
+        .await
     }
 
     async fn request_demobilisation(
@@ -297,6 +317,7 @@ impl CentralAuthority for CentralService {
             annotate_case(a, &m.case_id, sender(&m.header));
             a.request_demobilisation(m, now)
         })
+        .await
     }
 
     async fn get_status(

@@ -116,8 +116,9 @@ impl Driver {
                 .map_or(IDLE_TICK, |clock| tick_period(clock.day_ms));
             tokio::select! {
                 _ = self.shutdown.cancelled() => break,
-                _ = tokio::time::sleep(period) => self.tick(),
+                _ = tokio::time::sleep(period) => {}
             }
+            self.tick().await;
         }
         let undelivered = self.lock().undelivered_receipts().len();
         if undelivered > 0 {
@@ -152,7 +153,7 @@ impl Driver {
         self.machine.lock()
     }
 
-    fn tick(&mut self) {
+    async fn tick(&mut self) {
         let outbound = {
             let mut machine = self.lock();
             let Some(clock) = machine.clock() else { return };
@@ -162,6 +163,10 @@ impl Driver {
             }
             outbound
         };
+        if !outbound.is_empty() {
+            // What a tick decided is on disk before anyone hears of it.
+            self.machine.flushed().await;
+        }
         for message in outbound {
             self.dispatch(message);
         }

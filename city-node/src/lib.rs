@@ -110,6 +110,10 @@ pub async fn start(config: CityConfig) -> Result<RunningNode, String> {
     let counters = Arc::new(MessageCounters::default());
     let traces = Arc::new(CityTraces::new(&config.city_id));
     let shutdown = CancellationToken::new();
+    // Saves the city after changes (group commit), until shutdown.
+    let persisted = machine.clone();
+    let stop_saving = shutdown.clone();
+    tokio::spawn(async move { persisted.persist(stop_saving).await });
     let driver = Driver::new(
         machine.clone(),
         counters.clone(),

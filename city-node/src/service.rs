@@ -77,12 +77,16 @@ impl CityService {
 
     /// Ends a handler's work: a refusal marks the span, a message the
     /// machine took about `case_id` may make the span the case's context.
-    fn answer(
+    async fn answer(
         &self,
         span: &Span,
         case_id: &str,
         outcome: Result<Ack, Status>,
     ) -> Result<Response<Ack>, Status> {
+        if outcome.is_ok() {
+            // Nobody is told of a change a crash could still undo.
+            self.machine.flushed().await;
+        }
         match &outcome {
             Ok(_) => self.traces.remember(case_id, span),
             Err(status) => trace::fail(span, status.message()),
@@ -113,7 +117,7 @@ impl RecipientCity for CityService {
         let start = request.into_inner();
         let outcome = span.in_scope(|| self.machine()?.on_clock_start(&start));
         // The clock is about no case: nothing to remember.
-        self.answer(&span, "", outcome)
+        self.answer(&span, "", outcome).await
     }
 
     async fn notify_decision(
@@ -135,7 +139,7 @@ impl RecipientCity for CityService {
         if let (Ok(_), Some(why)) = (&outcome, spans::rejection(&decision)) {
             trace::fail(&span, &why);
         }
-        self.answer(&span, &decision.case_id, outcome)
+        self.answer(&span, &decision.case_id, outcome).await
     }
 
     async fn close_case(&self, request: Request<CaseClosure>) -> Result<Response<Ack>, Status> {
@@ -147,7 +151,7 @@ impl RecipientCity for CityService {
         let closure = request.into_inner();
         spans::annotate_case(&span, &closure.case_id);
         let outcome = span.in_scope(|| self.machine()?.on_closure(&closure));
-        self.answer(&span, &closure.case_id, outcome)
+        self.answer(&span, &closure.case_id, outcome).await
     }
 
     async fn deliver_shipment(&self, request: Request<Shipment>) -> Result<Response<Ack>, Status> {
@@ -173,7 +177,7 @@ impl RecipientCity for CityService {
             }
             ack
         });
-        self.answer(&span, &shipment.case_id, outcome)
+        self.answer(&span, &shipment.case_id, outcome).await
     }
 
     /// An operator query, not a protocol message: not counted, no change.

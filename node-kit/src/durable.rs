@@ -12,7 +12,9 @@
 //! - [`StateStore`]: one SQLite file per node, with the node id and scenario
 //!   it belongs to, and the latest saved state.
 //! - [`Durable`]: the machine behind a mutex; [`Durable::lock`] hands out a
-//!   guard that saves the machine when it is dropped, if it was changed.
+//!   guard that saves the machine when it is dropped, if it was changed, or
+//!   with a persister running, counts the change for the persister's next
+//!   save (group commit), which [`Durable::flushed`] awaits.
 //!
 //! Durability: WAL with `synchronous=NORMAL` survives the death of the
 //! process (what the fault suites inflict) but not a power cut of the
@@ -21,7 +23,11 @@
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
+
+use tokio::sync::{watch, Notify};
+use tokio_util::sync::CancellationToken;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -159,10 +165,24 @@ fn digest(body: &[u8]) -> u64 {
 
 /// A state machine shared by a node's service and driver, saved after
 /// every change when the node has a store.
+///
+/// Two ways to save. Without a persister, a change is saved when its guard
+/// drops (simple, and what unit tests use). With a persister running
+/// ([`Durable::persist`]), the guard only counts the change and wakes the
+/// persister, which serialises the machine once for every change made
+/// since its last save (group commit: under load one save covers many
+/// messages), and whoever must not answer before the change is on disk
+/// awaits [`Durable::flushed`].
 #[derive(Debug)]
 pub struct Durable<M> {
     machine: Mutex<M>,
     store: Option<Mutex<StateStore>>,
+    /// Changes counted so far; bumped under the machine's lock.
+    changes: AtomicU64,
+    /// The count of changes that are on disk.
+    saved: watch::Sender<u64>,
+    wake: Notify,
+    persister_running: AtomicBool,
 }
 
 impl<M: Persistent> Durable<M> {
@@ -172,15 +192,19 @@ impl<M: Persistent> Durable<M> {
         Durable {
             machine: Mutex::new(machine),
             store: store.map(Mutex::new),
+            changes: AtomicU64::new(0),
+            saved: watch::Sender::new(0),
+            wake: Notify::new(),
+            persister_running: AtomicBool::new(false),
         }
     }
 
-    /// The machine, to change: saved when the guard is dropped, before the
-    /// caller can answer anyone, if it was borrowed mutably.
+    /// The machine, to change: the change is counted (and, without a
+    /// persister, saved) when the guard drops, if it was borrowed mutably.
     pub fn lock(&self) -> Changing<'_, M> {
         Changing {
             guard: self.read(),
-            store: self.store.as_ref(),
+            durable: self,
             changed: false,
         }
     }
@@ -198,19 +222,83 @@ impl<M: Persistent> Durable<M> {
         let Some(store) = &self.store else {
             return Ok(());
         };
-        let body = self.read().state_bytes()?;
-        lock_store(store).save(&body).map(|_| ())
+        let (counted, body) = {
+            let machine = self.read();
+            (self.changes.load(Ordering::SeqCst), machine.state_bytes()?)
+        };
+        lock_store(store).save(&body)?;
+        self.saved.send_if_modified(|saved| {
+            let newer = counted > *saved;
+            *saved = (*saved).max(counted);
+            newer
+        });
+        Ok(())
     }
+
+    /// Returns once every change made before the call is on disk: await it
+    /// before answering the message that caused a change.
+    pub async fn flushed(&self) {
+        if self.store.is_none() || !self.persister_running.load(Ordering::SeqCst) {
+            return; // nothing to keep, or saved when its guard dropped
+        }
+        let target = self.changes.load(Ordering::SeqCst);
+        let mut saved = self.saved.subscribe();
+        // The sender lives as long as `self`: this ends when the persister
+        // (or its final save at shutdown) reaches `target`.
+        let _ = saved.wait_for(|saved| *saved >= target).await;
+    }
+
+    /// The persister: saves after changes until `shutdown`, then once more.
+    /// Run it on the node's runtime for as long as the node serves.
+    pub async fn persist(&self, shutdown: CancellationToken) {
+        if self.store.is_none() {
+            return;
+        }
+        self.persister_running.store(true, Ordering::SeqCst);
+        loop {
+            let stopping = tokio::select! {
+                _ = self.wake.notified() => false,
+                _ = shutdown.cancelled() => true,
+            };
+            if stopping {
+                // Changes from now on are saved as their guards drop.
+                self.persister_running.store(false, Ordering::SeqCst);
+            }
+            if let Err(error) = self.save() {
+                fatal(&error);
+            }
+            if stopping {
+                return;
+            }
+        }
+    }
+
+    fn count_change(&self) {
+        self.changes.fetch_add(1, Ordering::SeqCst);
+        if self.persister_running.load(Ordering::SeqCst) {
+            self.wake.notify_one();
+        }
+    }
+}
+
+/// The change is in memory but not on disk, and someone may be about to
+/// acknowledge it. Stopping is the only way to keep the promise: the
+/// supervisor restarts the node from the last saved state and the sender,
+/// seeing no answer, sends again.
+fn fatal(error: &str) -> ! {
+    tracing::error!(%error, "state not saved; stopping the node");
+    eprintln!("fatal: state not saved: {error}");
+    std::process::abort();
 }
 
 fn lock_store(store: &Mutex<StateStore>) -> MutexGuard<'_, StateStore> {
     store.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// A borrowed machine that saves itself when dropped, if changed.
+/// A borrowed machine that counts (or saves) itself when dropped, if changed.
 pub struct Changing<'a, M: Persistent> {
     guard: MutexGuard<'a, M>,
-    store: Option<&'a Mutex<StateStore>>,
+    durable: &'a Durable<M>,
     changed: bool,
 }
 
@@ -240,21 +328,30 @@ impl<M: Persistent> DerefMut for Changing<'_, M> {
 
 impl<M: Persistent> Drop for Changing<'_, M> {
     fn drop(&mut self) {
-        let (true, Some(store)) = (self.changed, self.store) else {
+        let durable = self.durable;
+        if !self.changed || durable.store.is_none() {
             return;
-        };
+        }
+        // Counted under the machine's lock: a save that reads the count
+        // with the lock held has every counted change in what it writes.
+        durable.count_change();
+        if durable.persister_running.load(Ordering::SeqCst) {
+            return;
+        }
+        let counted = durable.changes.load(Ordering::SeqCst);
         let saved = self
             .guard
             .state_bytes()
-            .and_then(|body| lock_store(store).save(&body));
-        if let Err(error) = saved {
-            // The change is in memory but not on disk, and the caller is
-            // about to acknowledge it. Stopping here is the only way to keep
-            // the promise: the supervisor restarts the node from the last
-            // saved state and the sender, seeing no answer, sends again.
-            tracing::error!(%error, "state not saved; stopping the node");
-            eprintln!("fatal: state not saved: {error}");
-            std::process::abort();
+            .and_then(|body| lock_store(durable.store.as_ref().expect("checked")).save(&body));
+        match saved {
+            Ok(_) => {
+                durable.saved.send_if_modified(|saved| {
+                    let newer = counted > *saved;
+                    *saved = (*saved).max(counted);
+                    newer
+                });
+            }
+            Err(error) => fatal(&error),
         }
     }
 }

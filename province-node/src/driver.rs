@@ -104,7 +104,7 @@ impl Driver {
                 _ = shutdown.cancelled() => return Ok(()),
                 _ = tokio::time::sleep(period) => {}
             }
-            self.tick();
+            self.tick().await;
         }
     }
 
@@ -135,7 +135,7 @@ impl Driver {
 
     /// Runs outside any span, so that messages about no case start traces
     /// of their own.
-    fn tick(&mut self) {
+    async fn tick(&mut self) {
         let outbound: Vec<(Outbound, Option<CaseOfMessage>)> = {
             let mut donor = self.shared.lock();
             if donor.clock().is_none() {
@@ -155,6 +155,10 @@ impl Driver {
             }
             outbound
         };
+        if !outbound.is_empty() {
+            // What a tick decided is on disk before anyone hears of it.
+            self.shared.flushed().await;
+        }
         for (message, case) in outbound {
             let span = spans::outbound_span(
                 &self.shared.traces,

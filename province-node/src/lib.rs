@@ -138,6 +138,10 @@ pub async fn start_with_shutdown(
         TcpListenerStream::new(listener),
         shutdown.clone().cancelled_owned(),
     );
+    // Saves the donor after changes (group commit), until shutdown.
+    let persisted = shared.clone();
+    let stop_saving = shutdown.clone();
+    tokio::spawn(async move { persisted.persist(stop_saving).await });
     let driver = Driver::new(shared, headers, config.central_endpoint, shutdown.clone())
         .with_dialer(Dialer::new(config.tls.as_ref()));
 

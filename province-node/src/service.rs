@@ -76,6 +76,16 @@ impl SharedDonor {
     pub fn save(&self) -> Result<(), String> {
         self.donor.save()
     }
+
+    /// Returns once every change made so far is on disk.
+    pub async fn flushed(&self) {
+        self.donor.flushed().await;
+    }
+
+    /// Saves after changes until `shutdown` (see `Durable::persist`).
+    pub async fn persist(&self, shutdown: CancellationToken) {
+        self.donor.persist(shutdown).await;
+    }
 }
 
 /// Scenario time now by the donor's clock (zero before the clock started;
@@ -120,7 +130,20 @@ impl ProvinceService {
     /// span. An accepted message about a case makes its span the case's
     /// trace context if the province has none yet; a refused one changes
     /// nothing, not even that.
-    fn apply<M: Inbound + Guarded>(
+    async fn apply<M: Inbound + Guarded>(
+        &self,
+        request: Request<M>,
+        handler: impl FnOnce(&mut Donor, &M, ScenarioTime) -> Result<Ack, Status> + Send,
+    ) -> Result<Response<Ack>, Status> {
+        let outcome = self.apply_now(request, handler);
+        if outcome.is_ok() {
+            // Nobody is told of a change a crash could still undo.
+            self.shared.flushed().await;
+        }
+        outcome
+    }
+
+    fn apply_now<M: Inbound + Guarded>(
         &self,
         request: Request<M>,
         handler: impl FnOnce(&mut Donor, &M, ScenarioTime) -> Result<Ack, Status>,
@@ -225,30 +248,30 @@ impl Drop for OpenStream {
 #[tonic::async_trait]
 impl DonorProvince for ProvinceService {
     async fn start_clock(&self, request: Request<ClockStart>) -> Result<Response<Ack>, Status> {
-        self.apply(request, |d, m, _| d.on_clock_start(m))
+        self.apply(request, |d, m, _| d.on_clock_start(m)).await
     }
 
     async fn assign(&self, request: Request<Assignment>) -> Result<Response<Ack>, Status> {
-        self.apply(request, Donor::on_assignment)
+        self.apply(request, Donor::on_assignment).await
     }
 
     async fn evaluate(&self, request: Request<Evaluation>) -> Result<Response<Ack>, Status> {
-        self.apply(request, Donor::on_evaluation)
+        self.apply(request, Donor::on_evaluation).await
     }
 
     async fn adjust(&self, request: Request<Adjustment>) -> Result<Response<Ack>, Status> {
-        self.apply(request, Donor::on_adjustment)
+        self.apply(request, Donor::on_adjustment).await
     }
 
     async fn demobilise(
         &self,
         request: Request<DemobilisationOrder>,
     ) -> Result<Response<Ack>, Status> {
-        self.apply(request, Donor::on_demobilisation)
+        self.apply(request, Donor::on_demobilisation).await
     }
 
     async fn confirm_receipt(&self, request: Request<Receipt>) -> Result<Response<Ack>, Status> {
-        self.apply(request, Donor::on_receipt)
+        self.apply(request, Donor::on_receipt).await
     }
 
     /// An operator query, not a protocol message: not counted, no change.
@@ -315,6 +338,9 @@ impl DonorProvince for ProvinceService {
                 }
                 let answer = stream.answer(&update);
                 let refused = answer.is_err();
+                if !refused {
+                    stream.shared.flushed().await;
+                }
                 if proposals.send(answer).await.is_err() || refused {
                     break;
                 }
