@@ -7,8 +7,6 @@
 //!   scenario's curve (pure).
 //! - [`recipient`]: the protocol state machine (pure): messages and time
 //!   in, messages to send out.
-//! - [`access`]: who may send which message (pure, from the caller's
-//!   certificate identity).
 //! - [`service`]: the `RecipientCity` gRPC service, a thin adapter around
 //!   the machine.
 //! - [`driver`]: registration and the tick loop that sends what the
@@ -21,7 +19,6 @@
 //! [`start`] puts it all together; the `city-node` binary and in-process
 //! tests both start a city with it.
 
-pub mod access;
 pub mod driver;
 pub mod epidemic;
 pub mod negotiation;

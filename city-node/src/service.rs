@@ -19,9 +19,9 @@ use pairing_proto::v1::{Ack, Books, BooksQuery, CaseClosure, CaseDecision, Clock
 use tonic::{Request, Response, Status};
 use tracing::Span;
 
-use crate::access::{self, Guarded};
 use crate::recipient::Recipient;
 use crate::spans::{self, CityTraces};
+use node_kit::access::{self, Guarded};
 
 /// The city's state, shared by the service, the driver and the courier's
 /// callbacks; saved after every change when the city has a data directory.

@@ -238,13 +238,14 @@ impl<M: Persistent> Durable<M> {
     /// Returns once every change made before the call is on disk: await it
     /// before answering the message that caused a change.
     pub async fn flushed(&self) {
-        if self.store.is_none() || !self.persister_running.load(Ordering::SeqCst) {
-            return; // nothing to keep, or saved when its guard dropped
+        if self.store.is_none() {
+            return; // nothing to keep
         }
         let target = self.changes.load(Ordering::SeqCst);
         let mut saved = self.saved.subscribe();
         // The sender lives as long as `self`: this ends when the persister
-        // (or its final save at shutdown) reaches `target`.
+        // (or its final save at shutdown, or a save as a guard drops once
+        // no persister runs) reaches `target`.
         let _ = saved.wait_for(|saved| *saved >= target).await;
     }
 

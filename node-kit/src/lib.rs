@@ -18,7 +18,9 @@
 //! - [`telemetry`]: the tracing subscriber and the OTLP span exporter.
 //! - [`trace`]: one case, one trace: spans, propagation, case contexts.
 //! - [`tls`]: mutual TLS between the nodes; who a caller is.
+//! - [`access`]: who may send a province or a city each message.
 
+pub mod access;
 #[cfg(feature = "arbitrary")]
 pub mod arbitrary;
 pub mod cli;

@@ -8,16 +8,14 @@
 //!   scenario time in, replies and messages to send out.
 //! - [`planner`]: the pool per prefecture and what each shipment carries.
 //! - [`outbound`]: the messages the machine wants sent, and their keys.
-//! - [`access`]: who may send which message (pure, from the caller's
-//!   certificate identity).
-//! - [`service`]: the `DonorProvince` gRPC service around the machine.
+//! - [`service`]: the `DonorProvince` gRPC service around the machine; who
+//!   may call it is `node_kit::access`.
 //! - [`driver`]: registration and the tick loop that sends what the machine
 //!   returns.
 //! - [`spans`]: what each traced message's span is called and records, so
 //!   that one case is one trace across the nodes.
 //! - [`start`] (this file): binds, serves, registers and ticks.
 
-pub mod access;
 pub mod donor;
 pub mod driver;
 pub mod outbound;

@@ -23,9 +23,9 @@ use tokio_util::sync::CancellationToken;
 use tonic::metadata::MetadataMap;
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::access::{self, Guarded};
 use crate::donor::Donor;
 use crate::spans::{self, Inbound};
+use node_kit::access::{self, Guarded};
 
 /// Plan proposals waiting to be written to one negotiation stream. The city
 /// sends one update per report interval, so a few suffice; a city that

@@ -72,11 +72,18 @@ pub async fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
         cluster.set_env("OTEL_EXPORTER_OTLP_ENDPOINT", url);
     }
 
+    let data_root = match args.in_memory {
+        true => None,
+        false => Some(absolute(&args.data_dir.clone().unwrap_or_else(|| {
+            Path::new("target/pairctl-data").join(format!("run-{}", unix_now_ms()))
+        }))?),
+    };
+
     let signals = node_kit::shutdown::on_signals();
     let outcome = tokio::select! {
         biased;
         _ = signals.cancelled() => Err(anyhow!("interrupted")),
-        outcome = drive(&args, &scenario, &path, &mut cluster) => outcome,
+        outcome = drive(&args, &scenario, &path, data_root.as_deref(), &mut cluster) => outcome,
     };
     println!("Stopping {} nodes...", cluster.nodes().len());
     let stop = cluster.stop_all(STOP_GRACE).await;
@@ -87,7 +94,14 @@ pub async fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
             args.log_dir.display()
         )
     })?;
-    finish(&args, &scenario, results)
+    let code = finish(&args, &scenario, results)?;
+    // The state is for restarts during the run: a default directory goes
+    // once the run has settled (one the user named, or of a failed run,
+    // stays for them to look at).
+    if let (true, None, Some(root)) = (code == ExitCode::SUCCESS, &args.data_dir, &data_root) {
+        let _ = std::fs::remove_dir_all(root);
+    }
+    Ok(code)
 }
 
 /// Starts the nodes, watches the run, collects the results.
@@ -95,6 +109,7 @@ async fn drive(
     args: &UpArgs,
     scenario: &Scenario,
     scenario_path: &Path,
+    data_root: Option<&Path>,
     cluster: &mut Cluster,
 ) -> anyhow::Result<RunResults> {
     let started = Instant::now();
@@ -105,18 +120,12 @@ async fn drive(
         (Some(dir), Some(operator))
     };
     let dialer = Dialer::new(operator.as_ref());
-    let data_root = match args.in_memory {
-        true => None,
-        false => Some(absolute(&args.data_dir.clone().unwrap_or_else(|| {
-            Path::new("target/pairctl-data").join(format!("run-{}", unix_now_ms()))
-        }))?),
-    };
     let options = ChildOptions {
         scenario_path,
         day_ms: args.day_ms,
         pairing_mode: args.pairing_mode,
         tls_dir: tls_dir.as_deref(),
-        data_root: data_root.as_deref(),
+        data_root,
     };
     let central = plan::central();
     cluster.spawn(central.clone(), &plan::child_args(&central, &options, None))?;
@@ -142,9 +151,7 @@ async fn drive(
         scenario.provinces.len(),
         scenario.cities.len(),
         args.log_dir.display(),
-        data_root
-            .as_deref()
-            .map_or("memory".into(), |d| d.display().to_string())
+        data_root.map_or("memory".into(), |d| d.display().to_string())
     );
 
     let client = CentralClient::via(&dialer, &endpoint)?;

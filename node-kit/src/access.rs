@@ -1,30 +1,33 @@
-//! Who may send the donor province each message, decided in one place from
-//! the caller's verified identity (its certificate, see `node_kit::tls`).
-//! Pure: the service adapter reads the identity and asks here.
+//! Who may send a province or a city each message, decided in one place
+//! from the caller's verified identity (its certificate, see [`crate::tls`]).
+//! Pure: a node's service adapter reads the identity and asks here.
 //!
-//! Central's orders (clock, assignment, evaluation, adjustment,
-//! demobilisation) come only from central. Receipts and needs updates come
-//! from a city speaking for itself (`header.sender_id` is its own id); that
-//! it is the city the assignment names is the [`Donor`](crate::donor::Donor)
-//! machine's check, which refuses any other sender.
+//! Central's orders and notices (clock, assignment, evaluation, adjustment,
+//! demobilisation, decision, closure) come only from central. A city's
+//! receipts and needs updates, and a province's shipments, come from a node
+//! speaking for itself (`header.sender_id` is its own id); that it is the
+//! city the assignment names, or a donor of the city's case, is the state
+//! machine's check, which refuses any other sender. Each message type is
+//! received by one kind of node, so one table serves both.
 
-use node_kit::tls::{role_in, same_sender, Identity, Role};
 use pairing_proto::v1::{
-    Adjustment, Assignment, ClockStart, DemobilisationOrder, Evaluation, MessageHeader,
-    NeedsUpdate, Receipt,
+    Adjustment, Assignment, CaseClosure, CaseDecision, ClockStart, DemobilisationOrder, Evaluation,
+    MessageHeader, NeedsUpdate, Receipt, Shipment,
 };
 use tonic::Status;
+
+use crate::tls::{role_in, same_sender, Identity, Role};
 
 /// Who may send one kind of message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rule {
     /// Central only.
     Central,
-    /// A city, about itself.
-    CityAsItself,
+    /// A node of this role, about itself.
+    AsItself(Role),
 }
 
-/// A message the province receives, and who may send it.
+/// A message a province or city receives, and who may send it.
 pub trait Guarded {
     const RPC: &'static str;
     const RULE: Rule;
@@ -49,8 +52,11 @@ guarded! {
     Evaluation => "Evaluate", Rule::Central;
     Adjustment => "Adjust", Rule::Central;
     DemobilisationOrder => "Demobilise", Rule::Central;
-    Receipt => "ConfirmReceipt", Rule::CityAsItself;
-    NeedsUpdate => "NegotiatePlan", Rule::CityAsItself;
+    CaseDecision => "NotifyDecision", Rule::Central;
+    CaseClosure => "CloseCase", Rule::Central;
+    Receipt => "ConfirmReceipt", Rule::AsItself(Role::City);
+    NeedsUpdate => "NegotiatePlan", Rule::AsItself(Role::City);
+    Shipment => "DeliverShipment", Rule::AsItself(Role::Province);
 }
 
 /// Whether `caller` may send `message`: PERMISSION_DENIED naming what was
@@ -58,8 +64,8 @@ guarded! {
 pub fn check<M: Guarded>(caller: &Identity, message: &M) -> Result<(), Status> {
     match M::RULE {
         Rule::Central => role_in(caller, M::RPC, &[Role::Central]),
-        Rule::CityAsItself => {
-            role_in(caller, M::RPC, &[Role::City])?;
+        Rule::AsItself(role) => {
+            role_in(caller, M::RPC, &[role])?;
             let sender_id = message.header().map_or("", |h| h.sender_id.as_str());
             same_sender(caller, M::RPC, sender_id)
         }
@@ -72,8 +78,8 @@ pub fn may_negotiate(caller: &Identity) -> Result<(), Status> {
     role_in(caller, NeedsUpdate::RPC, &[Role::City])
 }
 
-/// Whether `caller` may read the node's books (`pairctl ledger
-/// --reconcile`): the operator or central, like central's own queries.
+/// Whether `caller` may read a node's books (`pairctl ledger --reconcile`):
+/// the operator or central, like central's own queries.
 pub fn may_read_books(caller: &Identity) -> Result<(), Status> {
     role_in(caller, "GetBooks", &[Role::Operator, Role::Central])
 }
@@ -100,43 +106,53 @@ mod tests {
     }
 
     #[test]
-    fn only_central_gives_orders() {
+    fn only_central_gives_orders_and_notices() {
         let central = Identity::new(Role::Central, "central");
         let guangxi = Identity::new(Role::Province, "guangxi");
         let wuhan = Identity::new(Role::City, "wuhan");
-        let order = Assignment::default();
-        assert!(check(&central, &order).is_ok());
+        assert!(check(&central, &Assignment::default()).is_ok());
+        assert!(check(&central, &CaseClosure::default()).is_ok());
         for intruder in [&guangxi, &wuhan] {
-            let status = check(intruder, &order).unwrap_err();
+            let status = check(intruder, &Assignment::default()).unwrap_err();
             assert_eq!(status.code(), Code::PermissionDenied);
             assert!(
                 status.message().contains("only central"),
                 "{}",
                 status.message()
             );
+            assert!(check(intruder, &CaseDecision::default()).is_err());
+            assert!(check(intruder, &Evaluation::default()).is_err());
+            assert!(check(intruder, &DemobilisationOrder::default()).is_err());
         }
-        assert!(check(&wuhan, &Evaluation::default()).is_err());
-        assert!(check(&wuhan, &DemobilisationOrder::default()).is_err());
     }
 
     #[test]
-    fn a_city_confirms_receipts_only_as_itself() {
+    fn receipts_and_shipments_come_only_from_their_sender_as_itself() {
         let wuhan = Identity::new(Role::City, "wuhan");
-        let own = Receipt {
-            header: from("wuhan"),
+        let jiangsu = Identity::new(Role::Province, "jiangsu");
+        let receipt = |sender| Receipt {
+            header: from(sender),
             ..Default::default()
         };
-        assert!(check(&wuhan, &own).is_ok());
-        let forged = Receipt {
-            header: from("huangshi"),
+        let shipment = |sender| Shipment {
+            header: from(sender),
             ..Default::default()
         };
-        let status = check(&wuhan, &forged).unwrap_err();
-        assert_eq!(status.code(), Code::PermissionDenied);
-        assert!(status.message().contains("\"huangshi\""));
-        let province = Identity::new(Role::Province, "wuhan");
-        assert!(check(&province, &own).is_err(), "a province is no city");
-        assert!(may_negotiate(&province).is_err());
+        assert!(check(&wuhan, &receipt("wuhan")).is_ok());
+        let forged = check(&wuhan, &receipt("huangshi")).unwrap_err();
+        assert_eq!(forged.code(), Code::PermissionDenied);
+        assert!(forged.message().contains("\"huangshi\""));
+        assert!(
+            check(&jiangsu, &receipt("jiangsu")).is_err(),
+            "a province is no city"
+        );
+        assert!(check(&jiangsu, &shipment("jiangsu")).is_ok());
+        assert!(check(&jiangsu, &shipment("zhejiang")).is_err());
+        assert!(
+            check(&wuhan, &shipment("wuhan")).is_err(),
+            "a city ships nothing"
+        );
+        assert!(may_negotiate(&jiangsu).is_err());
         assert!(may_negotiate(&wuhan).is_ok());
     }
 }
