@@ -46,6 +46,8 @@ pub struct StateStore {
     path: PathBuf,
     /// Digest of the state last written: an unchanged state is not written again.
     last_digest: Option<u64>,
+    /// The change count of the newest state written (see `save_counted`).
+    newest_count: u64,
     saves: i64,
 }
 
@@ -77,6 +79,7 @@ impl StateStore {
             connection,
             path: path.clone(),
             last_digest: None,
+            newest_count: 0,
             saves: 0,
         };
         store.claim("node_id", node_id)?;
@@ -149,6 +152,18 @@ impl StateStore {
         self.last_digest = Some(digest);
         self.saves = saves;
         Ok(true)
+    }
+
+    /// Saves `body`, the machine as of `counted` changes, unless a state of
+    /// more changes is already written: two savers (the persister's last
+    /// save and a guard's, at shutdown) may reach the file out of order, and
+    /// an older state must never overwrite a newer one.
+    pub fn save_counted(&mut self, body: &[u8], counted: u64) -> Result<bool, String> {
+        if counted < self.newest_count {
+            return Ok(false);
+        }
+        self.newest_count = counted;
+        self.save(body)
     }
 
     /// How many times the state has been written, over every life of the node.
@@ -226,7 +241,7 @@ impl<M: Persistent> Durable<M> {
             let machine = self.read();
             (self.changes.load(Ordering::SeqCst), machine.state_bytes()?)
         };
-        lock_store(store).save(&body)?;
+        lock_store(store).save_counted(&body, counted)?;
         self.saved.send_if_modified(|saved| {
             let newer = counted > *saved;
             *saved = (*saved).max(counted);
@@ -340,10 +355,9 @@ impl<M: Persistent> Drop for Changing<'_, M> {
             return;
         }
         let counted = durable.changes.load(Ordering::SeqCst);
-        let saved = self
-            .guard
-            .state_bytes()
-            .and_then(|body| lock_store(durable.store.as_ref().expect("checked")).save(&body));
+        let saved = self.guard.state_bytes().and_then(|body| {
+            lock_store(durable.store.as_ref().expect("checked")).save_counted(&body, counted)
+        });
         match saved {
             Ok(_) => {
                 durable.saved.send_if_modified(|saved| {
@@ -402,6 +416,20 @@ mod tests {
         assert!(!store.save(b"a").unwrap());
         assert!(store.save(b"b").unwrap());
         assert_eq!(store.saves(), 2);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn an_older_state_never_overwrites_a_newer_one() {
+        let dir = temp_dir("order");
+        let mut store = StateStore::open(&dir, "n", "s").unwrap();
+        assert!(store.save_counted(b"six", 6).unwrap());
+        assert!(
+            !store.save_counted(b"five", 5).unwrap(),
+            "late, older save skipped"
+        );
+        assert_eq!(store.load().unwrap(), Some(b"six".to_vec()));
+        assert!(store.save_counted(b"seven", 7).unwrap());
         std::fs::remove_dir_all(dir).unwrap();
     }
 
