@@ -34,7 +34,7 @@ use std::sync::Arc;
 use counterpart_domain::scenario::{PairingMode, Scenario};
 use node_kit::client::Dialer;
 use node_kit::counters::MessageCounters;
-use node_kit::durable::{Durable, StateStore};
+use node_kit::durable::{self, Durable};
 use node_kit::faults::{FaultLayer, FaultPlan};
 use node_kit::server::RunningNode;
 use node_kit::tls::{Callers, NodeTls};
@@ -70,23 +70,20 @@ pub struct CentralConfig {
 
 /// The authority of a fresh run, or the one saved in the data directory.
 fn open_authority(config: &CentralConfig) -> Result<Durable<Authority>, String> {
-    let fresh = || Authority::new(config.scenario.clone(), config.day_ms, config.pairing_mode);
-    let Some(dir) = &config.data_dir else {
-        return Ok(Durable::new(fresh(), None));
-    };
-    let mut store = StateStore::open(dir, CENTRAL_ID, &config.scenario.name)?;
-    let authority = match store.load()? {
-        Some(saved) => {
-            let authority = Authority::restore(config.scenario.clone(), &saved)?;
-            tracing::info!(path = %store.path().display(), saves = store.saves(),
-                cases = authority.cases().count(), "central resumed from its saved state");
-            authority
-        }
-        None => fresh(),
-    };
-    let durable = Durable::new(authority, Some(store));
-    durable.save()?;
-    Ok(durable)
+    let scenario = &config.scenario;
+    durable::open(
+        config.data_dir.as_deref(),
+        CENTRAL_ID,
+        &scenario.name,
+        || {
+            Ok(Authority::new(
+                scenario.clone(),
+                config.day_ms,
+                config.pairing_mode,
+            ))
+        },
+        |saved| Authority::restore(scenario.clone(), saved),
+    )
 }
 
 /// Starts central in-process: binds, serves the `CentralAuthority` service

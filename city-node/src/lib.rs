@@ -34,7 +34,7 @@ use std::sync::Arc;
 use counterpart_domain::scenario::Scenario;
 use node_kit::client::Dialer;
 use node_kit::counters::MessageCounters;
-use node_kit::durable::{Durable, StateStore};
+use node_kit::durable::{self, Durable};
 use node_kit::faults::{FaultLayer, FaultPlan};
 use node_kit::header::HeaderFactory;
 use node_kit::server::RunningNode;
@@ -77,24 +77,15 @@ fn open_recipient(
     config: &CityConfig,
     headers: Arc<HeaderFactory>,
 ) -> Result<Durable<Recipient>, String> {
-    let scenario = config.scenario.clone();
-    let Some(dir) = &config.data_dir else {
-        let city = Recipient::new(scenario, &config.city_id, headers)?;
-        return Ok(Durable::new(city, None));
-    };
-    let mut store = StateStore::open(dir, &config.city_id, &scenario.name)?;
-    let city = match store.load()? {
-        Some(saved) => {
-            let city = Recipient::restore(scenario, headers, &saved)?;
-            tracing::info!(path = %store.path().display(), saves = store.saves(),
-                requests = city.requests_made(), "city resumed from its saved state");
-            city
-        }
-        None => Recipient::new(scenario, &config.city_id, headers)?,
-    };
-    let durable = Durable::new(city, Some(store));
-    durable.save()?;
-    Ok(durable)
+    let scenario = &config.scenario;
+    let restored_headers = headers.clone();
+    durable::open(
+        config.data_dir.as_deref(),
+        &config.city_id,
+        &scenario.name,
+        || Recipient::new(scenario.clone(), &config.city_id, headers),
+        |saved| Recipient::restore(scenario.clone(), restored_headers, saved),
+    )
 }
 
 /// Binds, serves `RecipientCity`, registers with central and runs the tick

@@ -11,6 +11,7 @@
 //!
 //! - [`StateStore`]: one SQLite file per node, with the node id and scenario
 //!   it belongs to, and the latest saved state.
+//! - [`open`]: a fresh machine, or the one saved in the data directory.
 //! - [`Durable`]: the machine behind a mutex; [`Durable::lock`] hands out a
 //!   guard that saves the machine when it is dropped, if it was changed, or
 //!   with a persister running, counts the change for the persister's next
@@ -241,7 +242,13 @@ impl<M: Persistent> Durable<M> {
             let machine = self.read();
             (self.changes.load(Ordering::SeqCst), machine.state_bytes()?)
         };
-        lock_store(store).save_counted(&body, counted)?;
+        self.write(store, &body, counted)
+    }
+
+    /// Writes `body`, the machine as of `counted` changes, and tells those
+    /// awaiting [`Durable::flushed`].
+    fn write(&self, store: &Mutex<StateStore>, body: &[u8], counted: u64) -> Result<(), String> {
+        lock_store(store).save_counted(body, counted)?;
         self.saved.send_if_modified(|saved| {
             let newer = counted > *saved;
             *saved = (*saved).max(counted);
@@ -295,6 +302,34 @@ impl<M: Persistent> Durable<M> {
             self.wake.notify_one();
         }
     }
+}
+
+/// The machine of a fresh run (`fresh`), or the one saved in `data_dir`
+/// (`restore` reads it back), saved once before the node answers anyone.
+/// Without a data directory the machine lives in memory only.
+pub fn open<M: Persistent>(
+    data_dir: Option<&Path>,
+    node_id: &str,
+    scenario: &str,
+    fresh: impl FnOnce() -> Result<M, String>,
+    restore: impl FnOnce(&[u8]) -> Result<M, String>,
+) -> Result<Durable<M>, String> {
+    let Some(dir) = data_dir else {
+        return Ok(Durable::new(fresh()?, None));
+    };
+    let mut store = StateStore::open(dir, node_id, scenario)?;
+    let machine = match store.load()? {
+        Some(saved) => {
+            let machine = restore(&saved)?;
+            tracing::info!(node = node_id, path = %store.path().display(),
+                saves = store.saves(), "resumed from its saved state");
+            machine
+        }
+        None => fresh()?,
+    };
+    let durable = Durable::new(machine, Some(store));
+    durable.save()?;
+    Ok(durable)
 }
 
 /// The change is in memory but not on disk, and someone may be about to
@@ -355,18 +390,13 @@ impl<M: Persistent> Drop for Changing<'_, M> {
             return;
         }
         let counted = durable.changes.load(Ordering::SeqCst);
-        let saved = self.guard.state_bytes().and_then(|body| {
-            lock_store(durable.store.as_ref().expect("checked")).save_counted(&body, counted)
-        });
-        match saved {
-            Ok(_) => {
-                durable.saved.send_if_modified(|saved| {
-                    let newer = counted > *saved;
-                    *saved = (*saved).max(counted);
-                    newer
-                });
-            }
-            Err(error) => fatal(&error),
+        let store = durable.store.as_ref().expect("checked");
+        let saved = self
+            .guard
+            .state_bytes()
+            .and_then(|body| durable.write(store, &body, counted));
+        if let Err(error) = saved {
+            fatal(&error);
         }
     }
 }

@@ -28,7 +28,7 @@ use std::sync::Arc;
 
 use counterpart_domain::scenario::Scenario;
 use node_kit::client::Dialer;
-use node_kit::durable::StateStore;
+use node_kit::durable;
 use node_kit::faults::{FaultLayer, FaultPlan};
 use node_kit::header::HeaderFactory;
 use node_kit::server::RunningNode;
@@ -67,24 +67,16 @@ pub struct ProvinceConfig {
 
 /// The donor of a fresh run, or the one saved in the data directory.
 fn open_donor(config: &ProvinceConfig, headers: Arc<HeaderFactory>) -> Result<SharedDonor, String> {
-    let scenario = config.scenario.clone();
-    let Some(dir) = &config.data_dir else {
-        let donor = Donor::new(scenario, &config.province_id, headers)?;
-        return Ok(SharedDonor::new(donor, None));
-    };
-    let mut store = StateStore::open(dir, &config.province_id, &scenario.name)?;
-    let donor = match store.load()? {
-        Some(saved) => {
-            let donor = Donor::restore(scenario, headers, &saved)?;
-            tracing::info!(path = %store.path().display(), saves = store.saves(),
-                assignments = donor.assignments().count(), "province resumed from its saved state");
-            donor
-        }
-        None => Donor::new(scenario, &config.province_id, headers)?,
-    };
-    let shared = SharedDonor::new(donor, Some(store));
-    shared.save()?;
-    Ok(shared)
+    let scenario = &config.scenario;
+    let restored_headers = headers.clone();
+    let donor = durable::open(
+        config.data_dir.as_deref(),
+        &config.province_id,
+        &scenario.name,
+        || Donor::new(scenario.clone(), &config.province_id, headers),
+        |saved| Donor::restore(scenario.clone(), restored_headers, saved),
+    )?;
+    Ok(SharedDonor::new(donor))
 }
 
 /// Starts a province node with its own shutdown token.

@@ -8,7 +8,7 @@ use std::sync::{Arc, MutexGuard};
 
 use counterpart_domain::clock::{unix_now_ms, ScenarioTime};
 use node_kit::counters::MessageCounters;
-use node_kit::durable::{Changing, Durable, StateStore};
+use node_kit::durable::{Changing, Durable};
 use node_kit::tls::Callers;
 use node_kit::trace::{self, CaseTraces};
 use opentelemetry::trace::TraceId;
@@ -50,10 +50,11 @@ pub struct SharedDonor {
 }
 
 impl SharedDonor {
-    /// `store` keeps the machine across restarts; `None` keeps it in memory.
-    pub fn new(donor: Donor, store: Option<StateStore>) -> Self {
+    /// `donor` as `node_kit::durable::open` made it: saved in a data
+    /// directory, or in memory only.
+    pub fn new(donor: Durable<Donor>) -> Self {
         SharedDonor {
-            donor: Durable::new(donor, store),
+            donor,
             counters: MessageCounters::default(),
             traces: CaseTraces::default(),
         }
@@ -70,11 +71,6 @@ impl SharedDonor {
     /// The machine, locked, to look at.
     pub fn read(&self) -> MutexGuard<'_, Donor> {
         self.donor.read()
-    }
-
-    /// Saves the machine as it is (at start-up).
-    pub fn save(&self) -> Result<(), String> {
-        self.donor.save()
     }
 
     /// Returns once every change made so far is on disk.

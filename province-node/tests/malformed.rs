@@ -121,7 +121,9 @@ fn mid_run() -> Fixture {
         donor.assignments().any(|a| !a.shipments.is_empty()),
         "a shipment has left by day 3"
     );
-    let shared = Arc::new(SharedDonor::new(donor, None));
+    let shared = Arc::new(SharedDonor::new(node_kit::durable::Durable::new(
+        donor, None,
+    )));
     let service = ProvinceService::new(shared.clone(), CancellationToken::new());
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()

@@ -9,14 +9,13 @@ use std::time::{Duration, Instant};
 
 use counterpart_domain::clock::unix_now_ms;
 use counterpart_domain::scenario::{self, PairingMode, Scenario};
-use node_kit::client;
+use node_kit::client::{self, Dialer};
 use node_kit::faults::FaultPlan;
-use pairing_proto::v1::donor_province_client::DonorProvinceClient;
-use pairing_proto::v1::recipient_city_client::RecipientCityClient;
-use pairing_proto::v1::{Books, BooksQuery, ClusterStatus, Ledger, LedgerQuery, StatusQuery};
+use pairing_proto::v1::{Books, ClusterStatus, Ledger, LedgerQuery, Role, StatusQuery};
 
 use crate::cluster::{central_client, where_it_stands};
 use crate::host::{NodeHost, NodeSpec};
+use pairctl::commands::ledger::books_of;
 use pairctl::reconcile::{self, Totals};
 
 /// Longest a status or books query may take before the test treats the
@@ -174,25 +173,23 @@ impl ResilientCluster {
 
     /// The books of every province and every city.
     pub async fn books(&self) -> (Vec<Books>, Vec<Books>) {
-        let mut provinces = Vec::new();
-        for p in &self.scenario.provinces {
-            let channel = client::channel(&self.nodes[&p.id].endpoint()).expect("endpoint");
-            let books = DonorProvinceClient::new(channel)
-                .get_books(client::request_with_deadline(BooksQuery {}, QUERY_DEADLINE))
+        let provinces = self
+            .scenario
+            .provinces
+            .iter()
+            .map(|p| (Role::Province, &p.id));
+        let cities = self.scenario.cities.iter().map(|c| (Role::City, &c.id));
+        let (mut of_provinces, mut of_cities) = (Vec::new(), Vec::new());
+        for (role, id) in provinces.chain(cities) {
+            let books = books_of(&Dialer::new(None), role, &self.nodes[id].endpoint())
                 .await
-                .unwrap_or_else(|s| panic!("books of {}: {s}", p.id));
-            provinces.push(books.into_inner());
+                .unwrap_or_else(|s| panic!("books of {id}: {s}"));
+            match role {
+                Role::Province => of_provinces.push(books),
+                _ => of_cities.push(books),
+            }
         }
-        let mut cities = Vec::new();
-        for c in &self.scenario.cities {
-            let channel = client::channel(&self.nodes[&c.id].endpoint()).expect("endpoint");
-            let books = RecipientCityClient::new(channel)
-                .get_books(client::request_with_deadline(BooksQuery {}, QUERY_DEADLINE))
-                .await
-                .unwrap_or_else(|s| panic!("books of {}: {s}", c.id));
-            cities.push(books.into_inner());
-        }
-        (provinces, cities)
+        (of_provinces, of_cities)
     }
 
     /// Conservation over central's ledger and every node's books, at the

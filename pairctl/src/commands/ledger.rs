@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use node_kit::client::Dialer;
 use pairing_proto::v1::donor_province_client::DonorProvinceClient;
 use pairing_proto::v1::recipient_city_client::RecipientCityClient;
-use pairing_proto::v1::{Books, BooksQuery, NodeStatus, Role};
+use pairing_proto::v1::{Books, BooksQuery, Role};
 
 use crate::central_client::CentralClient;
 use crate::cli::LedgerArgs;
@@ -30,7 +30,7 @@ pub async fn run(args: LedgerArgs) -> anyhow::Result<ExitCode> {
             Role::City => &mut cities,
             _ => continue,
         };
-        match books_of(&dialer, node).await {
+        match books_of(&dialer, node.role(), &node.endpoint).await {
             Ok(b) => books.push(b),
             Err(e) => {
                 eprintln!(
@@ -51,11 +51,12 @@ pub async fn run(args: LedgerArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// One node's books, with the client's deadline.
-async fn books_of(dialer: &Dialer, node: &NodeStatus) -> Result<Books, tonic::Status> {
-    let channel = dialer.channel(&node.endpoint)?;
+/// The books of the province or city at `endpoint`, with the client's
+/// deadline (also the fault suites' conservation check).
+pub async fn books_of(dialer: &Dialer, role: Role, endpoint: &str) -> Result<Books, tonic::Status> {
+    let channel = dialer.channel(endpoint)?;
     let request = node_kit::client::request(BooksQuery {});
-    let books = match node.role() {
+    let books = match role {
         Role::Province => DonorProvinceClient::new(channel).get_books(request).await?,
         _ => RecipientCityClient::new(channel).get_books(request).await?,
     };
