@@ -75,6 +75,7 @@ impl Rig {
             day_ms: CRAWL_DAY_MS,
             pairing_mode: None,
             data_dir: None,
+            durability: Default::default(),
             faults: None,
             tls: None,
         })

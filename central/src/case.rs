@@ -146,6 +146,9 @@ pub struct Case {
     pub revision: u32,
     pub assignments: Vec<AssignmentRecord>,
     pub evaluations: Vec<EvaluationRecord>,
+    /// Saved as records of their own (central's journal appends each new
+    /// event instead of rewriting the case), so left out of the case's.
+    #[serde(skip)]
     pub events: Vec<CaseEvent>,
     pub target_changes: u32,
 }

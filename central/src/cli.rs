@@ -34,6 +34,10 @@ pub struct Args {
     /// restarted central resumes from it; without it, state is in memory.
     #[arg(long, env = "PAIRING_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// With a data dir: `normal` survives the death of the process (SQLite
+    /// synchronous=NORMAL); `full` also a power cut (an fsync per commit).
+    #[arg(long, env = "PAIRING_DURABILITY", value_enum, default_value_t)]
+    pub durability: node_kit::durable::Durability,
 }
 
 pub fn parse_mode(s: &str) -> Result<PairingMode, String> {
@@ -73,6 +77,7 @@ pub async fn run(args: Args) -> ExitCode {
         pairing_mode: args.pairing_mode,
         tls,
         data_dir: args.data_dir,
+        durability: args.durability,
         faults: None,
     };
     let node = match crate::start(config).await {

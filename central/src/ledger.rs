@@ -17,6 +17,8 @@ use pairing_proto::v1::{DonorCost, LedgerLine};
 
 use crate::evaluation::AssignmentProgress;
 
+mod journal;
+
 /// What a donor reported it shipped (one `ShipmentRecord`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ShipmentEntry {
@@ -123,6 +125,9 @@ pub struct Ledger {
     city_of_case: BTreeMap<String, String>,
     #[serde(with = "as_pairs")]
     costs: BTreeMap<Pair, i64>,
+    /// Entries changed since central's journal last took them.
+    #[serde(skip)]
+    unsaved: journal::Unsaved,
 }
 
 impl Ledger {
@@ -137,6 +142,8 @@ impl Ledger {
         self.city_of_case
             .insert(case_id.to_string(), city_id.to_string());
         self.targets.insert(pair(case_id, province_id), targets);
+        self.unsaved
+            .mark_pair(journal::TARGET, case_id, province_id);
     }
 
     /// Merges a donor's shipment records; returns how many were new. Records
@@ -165,6 +172,7 @@ impl Ledger {
         }
         let new = fresh.len();
         for (id, entry) in fresh {
+            self.unsaved.mark(journal::SHIPMENT, &id);
             self.shipments_by_pair
                 .entry(pair(&entry.case_id, &entry.province_id))
                 .or_default()
@@ -200,13 +208,20 @@ impl Ledger {
             fresh.insert(entry.shipment_id.clone(), entry);
         }
         let new = fresh.len();
+        for id in fresh.keys() {
+            self.unsaved.mark(journal::RECEIPT, id);
+        }
         self.receipts.extend(fresh);
         Ok(new)
     }
 
     /// The donor's cost so far on the case, as last reported.
     pub fn record_cost(&mut self, case_id: &str, province_id: &str, cost_cny: i64) {
-        self.costs.insert(pair(case_id, province_id), cost_cny);
+        let before = self.costs.insert(pair(case_id, province_id), cost_cny);
+        // Reports are cumulative: the same cost comes again and again.
+        if before != Some(cost_cny) {
+            self.unsaved.mark_pair(journal::COST, case_id, province_id);
+        }
     }
 
     /// The donor's shipments to the case, by departure (then id).

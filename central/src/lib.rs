@@ -63,6 +63,8 @@ pub struct CentralConfig {
     /// Where central keeps its state; `None` keeps it in memory only (a
     /// restart then starts the run over).
     pub data_dir: Option<PathBuf>,
+    /// How hard each save presses the data to disk (with `data_dir`).
+    pub durability: node_kit::durable::Durability,
     /// Faults to inject into the messages this node receives (fault
     /// suites only; `None` in production).
     pub faults: Option<Arc<FaultPlan>>,
@@ -73,6 +75,7 @@ fn open_authority(config: &CentralConfig) -> Result<Durable<Authority>, String> 
     let scenario = &config.scenario;
     durable::open(
         config.data_dir.as_deref(),
+        config.durability,
         CENTRAL_ID,
         &scenario.name,
         || {
@@ -108,12 +111,8 @@ pub async fn start(config: CentralConfig) -> Result<RunningNode, String> {
         .set_serving::<CentralAuthorityServer<CentralService>>()
         .await;
     let shutdown = CancellationToken::new();
-    // Saves the authority after changes (group commit), until shutdown.
-    let persisted = authority.clone();
-    let stop_saving = shutdown.clone();
-    tokio::spawn(async move { persisted.persist(stop_saving).await });
     let tick = node_kit::registration::tick_period(config.day_ms);
-    let driver = Driver::new(authority, traces, shutdown.clone(), tick)
+    let driver = Driver::new(authority.clone(), traces, shutdown.clone(), tick)
         .with_dialer(Dialer::new(config.tls.as_ref()));
     tokio::spawn(driver.run(shutdown.clone()));
     let service = CentralAuthorityServer::new(service)
@@ -127,8 +126,13 @@ pub async fn start(config: CentralConfig) -> Result<RunningNode, String> {
         TcpListenerStream::new(listener),
         shutdown.clone().cancelled_owned(),
     );
-    let task =
-        tokio::spawn(async move { server.await.map_err(|e| format!("central server: {e}")) });
+    let task = tokio::spawn(async move {
+        let served = server.await.map_err(|e| format!("central server: {e}"));
+        // Every answered change is on disk already; this bounds the wait
+        // for the rest (changes whose answers never went out).
+        authority.drain(durable::DRAIN_BOUND).await;
+        served
+    });
     tracing::info!(%addr, scenario = %config.scenario.name, "central listening");
     Ok(RunningNode {
         addr,

@@ -87,10 +87,11 @@ impl Fixture {
 /// day is a wall day, so the scenario stays near its start).
 fn mid_run() -> Fixture {
     let s = small();
-    let authority = Arc::new(Durable::new(
-        Authority::new(s.clone(), 86_400_000, None),
+    let authority = Arc::new(Durable::in_memory(Authority::new(
+        s.clone(),
+        86_400_000,
         None,
-    ));
+    )));
     let service = CentralService::new(
         authority.clone(),
         Arc::new(MessageCounters::default()),

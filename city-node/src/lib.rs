@@ -67,6 +67,8 @@ pub struct CityConfig {
     /// Where the city keeps its state (its inbox of shipments and the
     /// receipts it owes); `None` keeps it in memory only.
     pub data_dir: Option<PathBuf>,
+    /// How hard each save presses the data to disk (with `data_dir`).
+    pub durability: node_kit::durable::Durability,
     /// Faults to inject into the messages this node receives (fault
     /// suites only; `None` in production).
     pub faults: Option<Arc<FaultPlan>>,
@@ -81,6 +83,7 @@ fn open_recipient(
     let restored_headers = headers.clone();
     durable::open(
         config.data_dir.as_deref(),
+        config.durability,
         &config.city_id,
         &scenario.name,
         || Recipient::new(scenario.clone(), &config.city_id, headers),
@@ -98,10 +101,6 @@ pub async fn start(config: CityConfig) -> Result<RunningNode, String> {
     let counters = Arc::new(MessageCounters::default());
     let traces = Arc::new(CityTraces::new(&config.city_id));
     let shutdown = CancellationToken::new();
-    // Saves the city after changes (group commit), until shutdown.
-    let persisted = machine.clone();
-    let stop_saving = shutdown.clone();
-    tokio::spawn(async move { persisted.persist(stop_saving).await });
     let driver = Driver::new(
         machine.clone(),
         counters.clone(),
@@ -131,6 +130,7 @@ pub async fn start(config: CityConfig) -> Result<RunningNode, String> {
     health
         .set_serving::<RecipientCityServer<CityService>>()
         .await;
+    let drained = machine.clone();
     let service =
         RecipientCityServer::new(CityService::new(machine, counters, traces).with_callers(callers))
             .max_decoding_message_size(node_kit::server::MAX_MESSAGE_BYTES)
@@ -155,6 +155,8 @@ pub async fn start(config: CityConfig) -> Result<RunningNode, String> {
     };
     let task = tokio::spawn(async move {
         let (served, driven) = tokio::join!(serve, drive);
+        // Answered changes are on disk already; bound the wait for the rest.
+        drained.drain(durable::DRAIN_BOUND).await;
         driven?;
         served.map_err(|e| format!("serving failed: {e}"))
     });

@@ -40,6 +40,7 @@ async fn launch() -> Run {
         advertise: None,
         tls: None,
         data_dir: None,
+        durability: Default::default(),
         faults: None,
     })
     .await

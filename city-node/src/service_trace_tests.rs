@@ -25,7 +25,7 @@ use crate::testing::CITY;
 fn service(machine: Recipient) -> (CityService, Arc<CityTraces>) {
     let traces = Arc::new(CityTraces::new(CITY));
     let service = CityService::new(
-        Arc::new(node_kit::durable::Durable::new(machine, None)),
+        Arc::new(node_kit::durable::Durable::in_memory(machine)),
         Arc::new(MessageCounters::default()),
         traces.clone(),
     );

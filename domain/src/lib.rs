@@ -5,8 +5,11 @@
 //! - [`needs`]: treatment capacity and needs from a city's situation.
 //! - [`applied`]: the bounded memory of applied message ids that makes every
 //!   resend harmless.
+//! - [`journal`]: a machine's state as records, and its changes as record
+//!   writes, so a save costs the change and not the history.
 
 pub mod applied;
 pub mod clock;
+pub mod journal;
 pub mod needs;
 pub mod scenario;

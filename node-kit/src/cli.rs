@@ -35,6 +35,10 @@ pub struct PeerArgs {
     /// restarted node resumes from it; without it, state is in memory.
     #[arg(long, env = "PAIRING_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// With a data dir: `normal` survives the death of the process (SQLite
+    /// synchronous=NORMAL); `full` also a power cut (an fsync per commit).
+    #[arg(long, env = "PAIRING_DURABILITY", value_enum, default_value_t)]
+    pub durability: crate::durable::Durability,
 }
 
 impl PeerArgs {

@@ -202,6 +202,10 @@ pub struct UpArgs {
     /// that dies then ends the run. For measuring what durability costs.
     #[arg(long)]
     pub in_memory: bool,
+    /// How hard each node presses a save to disk: `normal` survives a
+    /// killed process, `full` a power cut too (an fsync per commit).
+    #[arg(long, value_enum, default_value_t)]
+    pub durability: node_kit::durable::Durability,
     /// A node that dies is started again on its data directory, up to this
     /// many times per node (0: a dead node ends the run).
     #[arg(long, default_value_t = crate::cluster::DEFAULT_MAX_RESTARTS)]
@@ -261,6 +265,9 @@ pub struct NodeArgs {
     /// The node's durable state; a node restarted on it resumes its run.
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
+    /// With a data dir: `normal` or `full` (see `central --help`).
+    #[arg(long, env = "PAIRING_DURABILITY", value_enum, default_value_t)]
+    pub durability: node_kit::durable::Durability,
 }
 
 /// `--pairing-mode` on the command line.

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use counterpart_domain::scenario::Scenario;
 
+use node_kit::durable::Durability;
+
 use crate::cli::{NodeRole, PairingModeArg};
 
 /// Headroom over the scenario's own length: process start-up, registration,
@@ -52,6 +54,8 @@ pub struct ChildOptions<'a> {
     pub tls_dir: Option<&'a Path>,
     /// Each node's data directory is `<data_root>/<id>`; none in memory.
     pub data_root: Option<&'a Path>,
+    /// How hard the nodes press each save to disk (with a data root).
+    pub durability: Durability,
 }
 
 /// The arguments of `pairctl node ...` for `spec`. `central_endpoint` is
@@ -76,6 +80,9 @@ pub fn child_args(
             "--data-dir".to_string(),
             root.join(&spec.id).display().to_string(),
         ]);
+        if options.durability == Durability::Full {
+            args.extend(["--durability".to_string(), "full".to_string()]);
+        }
     }
     if let Some(dir) = options.tls_dir {
         args.extend(["--tls-dir".to_string(), dir.display().to_string()]);
@@ -124,6 +131,7 @@ mod tests {
             pairing_mode: Some(PairingModeArg::Optimized),
             tls_dir: None,
             data_root: Some(Path::new("/run/data")),
+            durability: Durability::Normal,
         }
     }
 

@@ -60,6 +60,8 @@ pub struct ProvinceConfig {
     /// Where the province keeps its state (assignments, its outbox of
     /// shipments); `None` keeps it in memory only.
     pub data_dir: Option<PathBuf>,
+    /// How hard each save presses the data to disk (with `data_dir`).
+    pub durability: node_kit::durable::Durability,
     /// Faults to inject into the messages this node receives (fault
     /// suites only; `None` in production).
     pub faults: Option<Arc<FaultPlan>>,
@@ -71,6 +73,7 @@ fn open_donor(config: &ProvinceConfig, headers: Arc<HeaderFactory>) -> Result<Sh
     let restored_headers = headers.clone();
     let donor = durable::open(
         config.data_dir.as_deref(),
+        config.durability,
         &config.province_id,
         &scenario.name,
         || Donor::new(scenario.clone(), &config.province_id, headers),
@@ -128,10 +131,7 @@ pub async fn start_with_shutdown(
         TcpListenerStream::new(listener),
         shutdown.clone().cancelled_owned(),
     );
-    // Saves the donor after changes (group commit), until shutdown.
-    let persisted = shared.clone();
-    let stop_saving = shutdown.clone();
-    tokio::spawn(async move { persisted.persist(stop_saving).await });
+    let drained = shared.clone();
     let driver = Driver::new(shared, headers, config.central_endpoint, shutdown.clone())
         .with_dialer(Dialer::new(config.tls.as_ref()));
 
@@ -150,6 +150,8 @@ pub async fn start_with_shutdown(
             ran
         };
         let (served, ran) = tokio::join!(serving, ticking);
+        // Answered changes are on disk already; bound the wait for the rest.
+        drained.drain(node_kit::durable::DRAIN_BOUND).await;
         served.and(ran)
     });
     tracing::info!(province = %config.province_id, %addr, "province node started");

@@ -43,6 +43,7 @@ async fn run(args: PeerArgs) -> ExitCode {
         advertise: args.advertise,
         tls,
         data_dir: args.data_dir,
+        durability: args.durability,
         faults: None,
     };
     let node =

@@ -78,9 +78,9 @@ impl SharedDonor {
         self.donor.flushed().await;
     }
 
-    /// Saves after changes until `shutdown` (see `Durable::persist`).
-    pub async fn persist(&self, shutdown: CancellationToken) {
-        self.donor.persist(shutdown).await;
+    /// Waits, at most `bound`, until every change so far is on disk.
+    pub async fn drain(&self, bound: std::time::Duration) -> bool {
+        self.donor.drain(bound).await
     }
 }
 

@@ -121,8 +121,8 @@ fn mid_run() -> Fixture {
         donor.assignments().any(|a| !a.shipments.is_empty()),
         "a shipment has left by day 3"
     );
-    let shared = Arc::new(SharedDonor::new(node_kit::durable::Durable::new(
-        donor, None,
+    let shared = Arc::new(SharedDonor::new(node_kit::durable::Durable::in_memory(
+        donor,
     )));
     let service = ProvinceService::new(shared.clone(), CancellationToken::new());
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -191,6 +191,7 @@ async fn a_province_missing_from_the_scenario_does_not_start() {
         advertise: None,
         tls: None,
         data_dir: None,
+        durability: Default::default(),
         faults: None,
     })
     .await

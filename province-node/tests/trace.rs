@@ -116,8 +116,8 @@ fn assignment(doctors: i64, city_endpoint: &str) -> Assignment {
 async fn started_service() -> (ProvinceService, Arc<SharedDonor>) {
     let headers = Arc::new(node_kit::header::HeaderFactory::new("jiangsu"));
     let donor = Donor::new(scenario(), "jiangsu", headers).unwrap();
-    let shared = Arc::new(SharedDonor::new(node_kit::durable::Durable::new(
-        donor, None,
+    let shared = Arc::new(SharedDonor::new(node_kit::durable::Durable::in_memory(
+        donor,
     )));
     let service = ProvinceService::new(shared.clone(), CancellationToken::new());
     let start = ClockStart {

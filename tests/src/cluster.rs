@@ -67,6 +67,7 @@ impl Cluster {
             pairing_mode: mode,
             tls: tls(node_kit::tls::CENTRAL_ID),
             data_dir: None,
+            durability: Default::default(),
             faults: faults.clone(),
         })
         .await
@@ -83,6 +84,7 @@ impl Cluster {
                     advertise: None,
                     tls: tls(&p.id),
                     data_dir: None,
+                    durability: Default::default(),
                     faults: faults.clone(),
                 })
                 .await
@@ -100,6 +102,7 @@ impl Cluster {
                     advertise: None,
                     tls: tls(&c.id),
                     data_dir: None,
+                    durability: Default::default(),
                     faults: faults.clone(),
                 })
                 .await

@@ -54,6 +54,7 @@ impl ResilientCluster {
             day_ms,
             pairing_mode: mode,
             data_dir: dir("central"),
+            durability: Default::default(),
             tls: None,
             faults: faults.clone(),
         }))
@@ -69,6 +70,7 @@ impl ResilientCluster {
                 listen_addr: "127.0.0.1:0".into(),
                 advertise: None,
                 data_dir: dir(&p.id),
+                durability: Default::default(),
                 tls: None,
                 faults: faults.clone(),
             });
@@ -85,6 +87,7 @@ impl ResilientCluster {
                 listen_addr: "127.0.0.1:0".into(),
                 advertise: None,
                 data_dir: dir(&c.id),
+                durability: Default::default(),
                 tls: None,
                 faults: faults.clone(),
             });

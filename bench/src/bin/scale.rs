@@ -353,6 +353,7 @@ async fn in_process(
         day_ms,
         pairing_mode: None,
         data_dir: None,
+        durability: Default::default(),
         faults: None,
         tls: None,
     })
@@ -370,6 +371,7 @@ async fn in_process(
                     listen_addr: "127.0.0.1:0".into(),
                     advertise: None,
                     data_dir: None,
+                    durability: Default::default(),
                     faults: None,
                     tls: None,
                 })
@@ -386,6 +388,7 @@ async fn in_process(
                     listen_addr: "127.0.0.1:0".into(),
                     advertise: None,
                     data_dir: None,
+                    durability: Default::default(),
                     faults: None,
                     tls: None,
                 })

@@ -9,6 +9,7 @@ use pairing_proto::resource::ResourceType;
 use pairing_proto::v1::{Adjustment, AdjustmentKind};
 
 use super::outbound::{Message, ToProvince};
+use super::persist::kind;
 use super::Authority;
 use crate::assessment;
 use crate::case::{AssignmentStage, CaseStage, Step};
@@ -53,6 +54,7 @@ impl Authority {
             if let Some(replacement) =
                 pairing::replacement(&remaining, &capacities, &exclude, &self.scenario.rules)
             {
+                self.unsaved.mark(kind::CASE, &case_id);
                 let case = self.cases.get_mut(&case_id).expect("serving case exists");
                 case.record(
                     now,
@@ -83,6 +85,7 @@ impl Authority {
             0.0,
         );
         let header = self.header(now);
+        self.unsaved.mark(kind::CASE, case_id);
         let case = self.cases.get_mut(case_id).expect("exists");
         let a = case.assignment_mut(assignment_id).expect("exists");
         a.released = true;
@@ -186,6 +189,7 @@ impl Authority {
         }
         let pools: Vec<&BTreeMap<ResourceType, i64>> = donors.iter().map(|(_, _, p)| p).collect();
         let increases = pairing::split_targets(&increase, &pools);
+        self.unsaved.mark(kind::CASE, case_id);
         let case = self.cases.get_mut(case_id).expect("exists");
         case.targets = raised;
         case.target_changes += 1;

@@ -14,6 +14,7 @@ use pairing_proto::v1::{
 use tonic::Status;
 
 use super::outbound::{Message, ToCity, ToProvince};
+use super::persist::kind;
 use super::{applied_key, Authority, Now};
 use crate::assessment::{self, severity_weight};
 use crate::case::{assignment_id, AssignmentRecord, AssignmentStage, Case, CaseStage, Step};
@@ -51,6 +52,7 @@ impl Authority {
             &self.scenario.rules,
             &self.scenario.needs_per_active_case,
         );
+        self.unsaved.mark(kind::REQUESTS_PER_CITY, &city);
         let n = self.requests_per_city.entry(city.clone()).or_insert(0);
         *n += 1;
         let case_id = format!("case-{city}-{n}");
@@ -88,8 +90,10 @@ impl Authority {
             ),
         );
         case.record(t, Step::Assessed, None, outcome.reason.clone());
-        self.request_ids
-            .insert(applied_key(header), case_id.clone());
+        let request_key = applied_key(header);
+        self.unsaved.mark(kind::REQUEST_ID, &request_key);
+        self.request_ids.insert(request_key, case_id.clone());
+        self.unsaved.mark(kind::CASE, &case_id);
         self.last_activity_at = t;
         if outcome.accepted {
             self.first_request_at.get_or_insert(t);
@@ -133,6 +137,7 @@ impl Authority {
         }
         let case_id = self.case_of_assignment(&msg.assignment_id)?;
         let interval = self.scenario.rules.evaluation_interval_days;
+        self.unsaved.mark(kind::CASE, &case_id);
         let case = self.cases.get_mut(&case_id).expect("indexed case exists");
         let assignment = case
             .assignment_mut(&msg.assignment_id)
@@ -208,6 +213,7 @@ impl Authority {
         now: ScenarioTime,
         unix_ms: i64,
     ) {
+        self.unsaved.mark(kind::CASE, case_id);
         let case = self
             .cases
             .get_mut(case_id)
@@ -233,6 +239,7 @@ impl Authority {
         let header = self.header(now);
         let city_id = self.cases[case_id].city_id.clone();
         let recipient_endpoint = self.endpoint_of(&city_id);
+        self.unsaved.mark(kind::CASE, case_id);
         let case = self.cases.get_mut(case_id).expect("assign to a known case");
         let id = assignment_id(case_id, &donor.province_id);
         let assignment = Assignment {
@@ -265,6 +272,7 @@ impl Authority {
             evaluations_sent: 0,
             adjustments_sent: 0,
         });
+        self.unsaved.mark(kind::ASSIGNMENT_CASE, &id);
         self.assignment_cases.insert(id, case_id.to_string());
         self.ledger
             .set_targets(case_id, &city_id, &donor.province_id, donor.share);
@@ -281,6 +289,7 @@ impl Authority {
             .active_donors()
             .map(|a| self.donor_of(a))
             .collect();
+        self.unsaved.mark(kind::CASE, case_id);
         let case = self
             .cases
             .get_mut(case_id)

@@ -9,6 +9,7 @@ use pairing_proto::v1::{
 use tonic::Status;
 
 use super::outbound::{Message, ToCity, ToProvince};
+use super::persist::kind;
 use super::{Authority, DonorStanding, NodeEntry, Now};
 
 /// Wall milliseconds between starting the clock and scenario time 0, so
@@ -51,6 +52,7 @@ impl Authority {
             role,
             endpoint: msg.endpoint.clone(),
         };
+        self.unsaved.mark(kind::NODE, &id);
         let is_new = self.nodes.insert(id.clone(), entry).is_none();
         if is_new {
             tracing::info!(node = %id, endpoint = %msg.endpoint, "registered");
@@ -73,6 +75,7 @@ impl Authority {
         let standing = validate_capacity(msg)?;
         let province = header.sender_id.clone();
         let level = standing.outbreak_level;
+        self.unsaved.mark(kind::DONOR, &province);
         self.donors.insert(province.clone(), standing);
         if level > self.scenario.rules.max_outbreak_level {
             self.release_donor_everywhere(&province, level, now.scenario);

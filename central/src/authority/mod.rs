@@ -103,6 +103,8 @@ pub struct Authority {
     /// restarted central (receivers apply a message id once).
     in_flight: Vec<Outbound>,
     resends: ResendQueue,
+    /// What changed since the journal last took the changes.
+    unsaved: persist::Unsaved,
 }
 
 impl Authority {
@@ -131,6 +133,7 @@ impl Authority {
             last_tick_changed: false,
             in_flight: Vec::new(),
             resends: ResendQueue::default(),
+            unsaved: persist::Unsaved::default(),
         }
     }
 
@@ -167,7 +170,11 @@ impl Authority {
             }
         }
         let mut out = std::mem::take(&mut self.outbox);
-        out.extend(self.resends.take_due(now.scenario));
+        for due in self.resends.take_due(now.scenario) {
+            // Owed from now, no longer at a later round.
+            self.unsaved.owe(due.message_id());
+            out.push(due);
+        }
         self.in_flight.extend(out.iter().cloned());
         debug_assert!(
             self.in_flight.len() <= MAX_IN_FLIGHT,
@@ -191,6 +198,7 @@ impl Authority {
         if let Some(i) = self.in_flight.iter().position(|o| *o == outbound) {
             self.in_flight.swap_remove(i);
         }
+        self.unsaved.owe(outbound.message_id());
         let Err(status) = outcome else { return };
         let kind = outbound.kind();
         let to = outbound.to.clone();
@@ -213,12 +221,14 @@ impl Authority {
             tracing::error!(%to, "cannot send: node not registered");
             return;
         };
-        self.outbox.push(Outbound {
+        let outbound = Outbound {
             to: to.to_string(),
             endpoint: node.endpoint.clone(),
             message,
             rounds: 0,
-        });
+        };
+        self.unsaved.owe(outbound.message_id());
+        self.outbox.push(outbound);
     }
 
     /// The registered sender of `header`, which must have `role`.
@@ -289,5 +299,7 @@ fn applied_key(header: &MessageHeader) -> String {
     format!("{}/{}", header.sender_id, header.message_id)
 }
 
+#[cfg(test)]
+mod journal_tests;
 #[cfg(test)]
 mod tests;

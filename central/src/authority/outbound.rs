@@ -57,6 +57,23 @@ impl Outbound {
         }
     }
 
+    /// The id the message carries (kept across every round of sending),
+    /// under which central journals it while it is owed.
+    pub fn message_id(&self) -> &str {
+        let header = match &self.message {
+            Message::Province(ToProvince::ClockStart(m)) | Message::City(ToCity::ClockStart(m)) => {
+                &m.header
+            }
+            Message::Province(ToProvince::Assignment(m)) => &m.header,
+            Message::Province(ToProvince::Evaluation(m)) => &m.header,
+            Message::Province(ToProvince::Adjustment(m)) => &m.header,
+            Message::Province(ToProvince::Demobilisation(m)) => &m.header,
+            Message::City(ToCity::Decision(m)) => &m.header,
+            Message::City(ToCity::Closure(m)) => &m.header,
+        };
+        header.as_ref().map_or("", |h| h.message_id.as_str())
+    }
+
     pub fn kind(&self) -> &'static str {
         match &self.message {
             Message::Province(ToProvince::ClockStart(_)) | Message::City(ToCity::ClockStart(_)) => {
@@ -94,6 +111,16 @@ impl ResendQueue {
         }
         self.waiting.push((now.plus_days(ROUND_GAP_DAYS), outbound));
         true
+    }
+
+    /// Every message waiting, with the time of its next round.
+    pub fn waiting(&self) -> impl Iterator<Item = (ScenarioTime, &Outbound)> {
+        self.waiting.iter().map(|(at, o)| (*at, o))
+    }
+
+    /// Puts back a message restored from the journal, due at `at`.
+    pub fn restore(&mut self, at: ScenarioTime, outbound: Outbound) {
+        self.waiting.push((at, outbound));
     }
 
     /// The messages due at `now`, removed from the queue.

@@ -9,6 +9,7 @@ use pairing_proto::v1::{
 };
 use tonic::Status;
 
+use super::persist::kind;
 use super::{Authority, Now};
 use crate::case::{AssignmentStage, Step};
 use crate::ledger::{ReceiptEntry, ShipmentEntry};
@@ -61,13 +62,16 @@ impl Authority {
                 self.apply_city_report(header, msg, now)?;
             }
         }
-        self.node_messages.insert(
-            header.sender_id.clone(),
-            msg.messages_received
-                .iter()
-                .map(|(k, v)| (k.clone(), *v))
-                .collect(),
-        );
+        let counters: BTreeMap<String, u64> = msg
+            .messages_received
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect();
+        if self.node_messages.get(&header.sender_id) != Some(&counters) {
+            self.unsaved.mark(kind::NODE_MESSAGES, &header.sender_id);
+            self.node_messages
+                .insert(header.sender_id.clone(), counters);
+        }
         Ok(self.remember(header))
     }
 
@@ -107,6 +111,7 @@ impl Authority {
         self.ledger
             .record_cost(&msg.case_id, province, msg.cost_cny);
         let t = now.scenario;
+        self.unsaved.mark(kind::CASE, &msg.case_id);
         let case = self.cases.get_mut(&msg.case_id).expect("checked above");
         case.record(
             t,
@@ -152,6 +157,7 @@ impl Authority {
             .ledger
             .record_receipts(entries)
             .map_err(|e| Status::invalid_argument(format!("receipts: {e}")))?;
+        self.unsaved.mark(kind::CASE, &msg.case_id);
         let case = self.cases.get_mut(&msg.case_id).expect("checked above");
         case.record(
             now.scenario,

@@ -10,6 +10,7 @@ use pairing_proto::v1::{
 use tonic::Status;
 
 use super::outbound::{Message, ToCity, ToProvince};
+use super::persist::kind;
 use super::{Authority, Now};
 use crate::case::{AssignmentStage, CaseStage, EvaluationRecord, Step};
 use crate::evaluation;
@@ -46,6 +47,7 @@ impl Authority {
             }
         }
         let t = now.scenario;
+        self.unsaved.mark(kind::CASE, &msg.case_id);
         let case = self.cases.get_mut(&msg.case_id).expect("checked above");
         case.stage = CaseStage::Demobilising;
         case.record(
@@ -75,6 +77,7 @@ impl Authority {
                 case_id: msg.case_id.clone(),
                 assignment_id,
             };
+            self.unsaved.mark(kind::CASE, &msg.case_id);
             let case = self.cases.get_mut(&msg.case_id).expect("checked above");
             case.record(
                 t,
@@ -117,6 +120,7 @@ impl Authority {
         for (case_id, assignment_id, province, days) in due {
             let verdict = evaluation::evaluate(&self.ledger.progress(&case_id, &province, days));
             let header = self.header(now);
+            self.unsaved.mark(kind::CASE, &case_id);
             let case = self.cases.get_mut(&case_id).expect("exists");
             let a = case.assignment_mut(&assignment_id).expect("exists");
             a.evaluations_sent += 1;
@@ -167,6 +171,7 @@ impl Authority {
             .collect();
         for case_id in done {
             let header = self.header(now);
+            self.unsaved.mark(kind::CASE, &case_id);
             let case = self.cases.get_mut(&case_id).expect("exists");
             case.stage = CaseStage::Closed;
             case.closed_at = Some(now);

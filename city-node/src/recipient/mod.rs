@@ -168,6 +168,8 @@ pub struct Recipient {
     /// The latest plan each donor proposed on the negotiation stream.
     proposals: BTreeMap<String, PlanProposal>,
     applied: AppliedIds<Ack>,
+    /// What the journal holds of the state beside the applied ids.
+    last_written: counterpart_domain::journal::LastWritten,
     /// Whether the last tick changed anything durable (not saved itself).
     last_tick_changed: bool,
 }
@@ -196,6 +198,7 @@ impl Recipient {
             shipments: BTreeMap::new(),
             proposals: BTreeMap::new(),
             applied: AppliedIds::default(),
+            last_written: Default::default(),
             last_tick_changed: false,
         })
     }

@@ -3,6 +3,10 @@
 //! file again) and the header factory (new messages of a restarted node
 //! get a new boot stamp; owed messages keep the ids they were sent with).
 //!
+//! Saved as two kinds of journal records: the applied message ids, one
+//! record each (the part that grows with every message), and the rest as
+//! one small record rewritten when it changes.
+//!
 //! A shipment is recorded with its effect (what was received, the receipt
 //! owed) in one save, before the donor is told it arrived: a donor that
 //! sends it again after a crash gets a duplicate answer, never a second
@@ -12,12 +16,13 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use counterpart_domain::applied::AppliedIds;
+use counterpart_domain::applied::{AppliedIds, DEFAULT_CAPACITY};
 use counterpart_domain::clock::Clock;
+use counterpart_domain::journal::{self, Change, Records};
 use counterpart_domain::scenario::Scenario;
-use node_kit::durable::Persistent;
+use node_kit::durable::{self, Persistent};
 use node_kit::header::HeaderFactory;
-use pairing_proto::v1::{Ack, PlanProposal};
+use pairing_proto::v1::PlanProposal;
 use serde::{Deserialize, Serialize};
 
 use super::{Case, Demobilisation, ReceivedShipment, Recipient};
@@ -33,11 +38,32 @@ struct Saved<'a> {
     earlier_case_ids: Cow<'a, [String]>,
     shipments: Cow<'a, BTreeMap<String, ReceivedShipment>>,
     proposals: Cow<'a, BTreeMap<String, PlanProposal>>,
-    applied: Cow<'a, AppliedIds<Ack>>,
 }
 
+/// The kinds of the city's records.
+const STATE: &str = "city";
+const APPLIED: &str = "applied";
+
 impl Persistent for Recipient {
-    fn state_bytes(&self) -> Result<Vec<u8>, String> {
+    fn take_changes(&mut self) -> Result<Vec<Change>, String> {
+        let state = self.state_bytes()?;
+        let mut changes = durable::whole_state_change(&mut self.last_written, STATE, state);
+        changes.extend(self.applied.take_changes(APPLIED)?);
+        Ok(changes)
+    }
+
+    fn records(&self) -> Result<Records, String> {
+        let mut changes = vec![Change::put(STATE, "", self.state_bytes()?)];
+        changes.extend(self.applied.records(APPLIED)?);
+        let mut records = Records::new();
+        journal::apply(&mut records, changes);
+        Ok(records)
+    }
+}
+
+impl Recipient {
+    /// The city's state but for its applied message ids, as one record.
+    pub fn state_bytes(&self) -> Result<Vec<u8>, String> {
         let saved = Saved {
             scenario: Cow::Borrowed(&self.scenario.name),
             city_id: Cow::Borrowed(&self.city().id),
@@ -47,20 +73,20 @@ impl Persistent for Recipient {
             earlier_case_ids: Cow::Borrowed(&self.earlier_case_ids),
             shipments: Cow::Borrowed(&self.shipments),
             proposals: Cow::Borrowed(&self.proposals),
-            applied: Cow::Borrowed(&self.applied),
         };
         serde_json::to_vec(&saved).map_err(|e| format!("city state: {e}"))
     }
 }
 
 impl Recipient {
-    /// The city saved as `bytes`, for `scenario`, stamping new messages
+    /// The city `records` describe, for `scenario`, stamping new messages
     /// with `headers`.
     pub fn restore(
         scenario: Arc<Scenario>,
         headers: Arc<HeaderFactory>,
-        bytes: &[u8],
+        records: &Records,
     ) -> Result<Recipient, String> {
+        let bytes = durable::whole_state(records, STATE)?;
         let saved: Saved = serde_json::from_slice(bytes).map_err(|e| format!("city state: {e}"))?;
         if saved.scenario != scenario.name || saved.city_id != headers.node_id() {
             return Err(format!(
@@ -78,7 +104,8 @@ impl Recipient {
         city.earlier_case_ids = saved.earlier_case_ids.into_owned();
         city.shipments = saved.shipments.into_owned();
         city.proposals = saved.proposals.into_owned();
-        city.applied = saved.applied.into_owned();
+        city.applied =
+            AppliedIds::from_records(DEFAULT_CAPACITY, journal::of_kind(records, APPLIED))?;
         city.resume_in_flight();
         Ok(city)
     }

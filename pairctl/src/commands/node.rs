@@ -98,6 +98,7 @@ async fn start(
                 pairing_mode: args.pairing_mode.map(Into::into),
                 tls,
                 data_dir,
+                durability: args.durability,
                 faults: None,
             })
             .await
@@ -111,6 +112,7 @@ async fn start(
                 advertise,
                 tls,
                 data_dir,
+                durability: args.durability,
                 faults: None,
             })
             .await
@@ -124,6 +126,7 @@ async fn start(
                 advertise,
                 tls,
                 data_dir,
+                durability: args.durability,
                 faults: None,
             })
             .await

@@ -126,6 +126,7 @@ async fn drive(
         pairing_mode: args.pairing_mode,
         tls_dir: tls_dir.as_deref(),
         data_root,
+        durability: args.durability,
     };
     let central = plan::central();
     cluster.spawn(central.clone(), &plan::child_args(&central, &options, None))?;

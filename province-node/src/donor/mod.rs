@@ -61,6 +61,8 @@ pub struct Donor {
     headers: Arc<HeaderFactory>,
     clock: Option<Clock>,
     applied: AppliedIds<Ack>,
+    /// What the journal holds of the state beside the applied ids.
+    last_written: counterpart_domain::journal::LastWritten,
     pool: Pool,
     /// The outbreak level last seen on a tick (`None` before the first).
     outbreak_level: Option<i32>,
@@ -101,6 +103,7 @@ impl Donor {
             headers,
             clock: None,
             applied: AppliedIds::default(),
+            last_written: Default::default(),
             outbreak_level: None,
             capacity: CapacityReporting {
                 revision: 0,

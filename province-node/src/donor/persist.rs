@@ -11,12 +11,12 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use counterpart_domain::applied::AppliedIds;
+use counterpart_domain::applied::{AppliedIds, DEFAULT_CAPACITY};
 use counterpart_domain::clock::Clock;
+use counterpart_domain::journal::{self, Change, Records};
 use counterpart_domain::scenario::Scenario;
-use node_kit::durable::Persistent;
+use node_kit::durable::{self, Persistent};
 use node_kit::header::HeaderFactory;
-use pairing_proto::v1::Ack;
 use serde::{Deserialize, Serialize};
 
 use super::assignment::AssignmentState;
@@ -29,20 +29,42 @@ struct Saved<'a> {
     scenario: Cow<'a, str>,
     province_id: Cow<'a, str>,
     clock: Option<Clock>,
-    applied: Cow<'a, AppliedIds<Ack>>,
     pool: Cow<'a, Pool>,
     outbreak_level: Option<i32>,
     capacity: Cow<'a, CapacityReporting>,
     assignments: Cow<'a, BTreeMap<String, AssignmentState>>,
 }
 
+/// The kinds of the donor's records: its applied message ids one record
+/// each (the part that grows with every message), the rest as one small
+/// record rewritten when it changes.
+const STATE: &str = "donor";
+const APPLIED: &str = "applied";
+
 impl Persistent for Donor {
-    fn state_bytes(&self) -> Result<Vec<u8>, String> {
+    fn take_changes(&mut self) -> Result<Vec<Change>, String> {
+        let state = self.state_bytes()?;
+        let mut changes = durable::whole_state_change(&mut self.last_written, STATE, state);
+        changes.extend(self.applied.take_changes(APPLIED)?);
+        Ok(changes)
+    }
+
+    fn records(&self) -> Result<Records, String> {
+        let mut changes = vec![Change::put(STATE, "", self.state_bytes()?)];
+        changes.extend(self.applied.records(APPLIED)?);
+        let mut records = Records::new();
+        journal::apply(&mut records, changes);
+        Ok(records)
+    }
+}
+
+impl Donor {
+    /// The donor's state but for its applied message ids, as one record.
+    pub fn state_bytes(&self) -> Result<Vec<u8>, String> {
         let saved = Saved {
             scenario: Cow::Borrowed(&self.scenario.name),
             province_id: Cow::Borrowed(&self.province.id),
             clock: self.clock,
-            applied: Cow::Borrowed(&self.applied),
             pool: Cow::Borrowed(&self.pool),
             outbreak_level: self.outbreak_level,
             capacity: Cow::Borrowed(&self.capacity),
@@ -53,13 +75,14 @@ impl Persistent for Donor {
 }
 
 impl Donor {
-    /// The donor saved as `bytes`, for `scenario`, stamping new messages
+    /// The donor `records` describe, for `scenario`, stamping new messages
     /// with `headers`.
     pub fn restore(
         scenario: Arc<Scenario>,
         headers: Arc<HeaderFactory>,
-        bytes: &[u8],
+        records: &Records,
     ) -> Result<Donor, String> {
+        let bytes = durable::whole_state(records, STATE)?;
         let saved: Saved =
             serde_json::from_slice(bytes).map_err(|e| format!("donor state: {e}"))?;
         if saved.scenario != scenario.name || saved.province_id != headers.node_id() {
@@ -73,7 +96,8 @@ impl Donor {
         }
         let mut donor = Donor::new(scenario, &saved.province_id, headers)?;
         donor.clock = saved.clock;
-        donor.applied = saved.applied.into_owned();
+        donor.applied =
+            AppliedIds::from_records(DEFAULT_CAPACITY, journal::of_kind(records, APPLIED))?;
         donor.pool = saved.pool.into_owned();
         donor.outbreak_level = saved.outbreak_level;
         donor.capacity = saved.capacity.into_owned();

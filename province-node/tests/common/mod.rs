@@ -250,6 +250,7 @@ pub async fn start_jiangsu(
         advertise: None,
         tls: None,
         data_dir: None,
+        durability: Default::default(),
         faults: None,
     })
     .await

@@ -65,7 +65,7 @@ fn mid_run() -> Fixture {
         hours(h + 12),
     )
     .unwrap();
-    let machine = Arc::new(Durable::new(m, None));
+    let machine = Arc::new(Durable::in_memory(m));
     let service = CityService::new(
         machine.clone(),
         Arc::new(MessageCounters::default()),

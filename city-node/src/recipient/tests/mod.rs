@@ -148,7 +148,6 @@ pub fn shipment(message_id: &str, sender: &str, k: u32, lines: Vec<ManifestLine>
 /// the driver may skip saving it (`Changing::release_unchanged`).
 #[test]
 fn a_tick_that_reports_no_change_changed_nothing_durable() {
-    use node_kit::durable::Persistent;
     let state = |m: &Recipient| {
         serde_json::from_slice::<serde_json::Value>(&m.state_bytes().unwrap()).unwrap()
     };

@@ -9,11 +9,10 @@ use pairing_proto::resource::ResourceType::*;
 use super::*;
 
 fn restored(d: &Donor) -> Donor {
-    let bytes = d.state_bytes().unwrap();
     Donor::restore(
         Arc::new(scenario()),
         Arc::new(HeaderFactory::new("jiangsu")),
-        &bytes,
+        &d.records().unwrap(),
     )
     .unwrap()
 }
@@ -30,11 +29,9 @@ fn a_restored_donor_has_the_same_assignments_pool_and_outbox() {
     );
     assert_eq!(r.pool, d.pool);
     assert_eq!(r.clock, d.clock);
-    // Compared as JSON values: the idempotency memory is a hash map, whose
-    // order differs between two maps with the same entries.
-    let value = |d: &Donor| serde_json::from_slice::<serde_json::Value>(&d.state_bytes().unwrap());
+    // Every record, the applied message ids one by one among them.
     assert!(
-        value(&r).unwrap() == value(&d).unwrap(),
+        r.records().unwrap() == d.records().unwrap(),
         "the restored state differs"
     );
 }
@@ -63,19 +60,37 @@ fn a_shipment_in_flight_when_the_node_died_is_sent_again_with_its_message_id() {
 
 #[test]
 fn a_state_of_another_province_or_scenario_is_refused() {
-    let bytes = started().state_bytes().unwrap();
+    let records = started().records().unwrap();
     let other = Donor::restore(
         Arc::new(scenario()),
         Arc::new(HeaderFactory::new("zhejiang")),
-        &bytes,
+        &records,
     );
     assert!(other.unwrap_err().contains("\"jiangsu\""));
+    let mut garbage = counterpart_domain::journal::Records::new();
+    counterpart_domain::journal::apply(
+        &mut garbage,
+        [counterpart_domain::journal::Change::put(
+            "donor",
+            "",
+            b"{not json".to_vec(),
+        )],
+    );
     let garbage = Donor::restore(
         Arc::new(scenario()),
         Arc::new(HeaderFactory::new("jiangsu")),
-        b"{not json",
+        &garbage,
     );
     assert!(garbage.unwrap_err().starts_with("donor state:"));
+    let empty = Donor::restore(
+        Arc::new(scenario()),
+        Arc::new(HeaderFactory::new("jiangsu")),
+        &Default::default(),
+    );
+    assert!(
+        empty.unwrap_err().contains("no donor record"),
+        "a city's store, say"
+    );
 }
 
 /// A tick that says it changed nothing left the saved state as it was, so

@@ -1,0 +1,250 @@
+//! Durable state: a node's state machine, whose every change is written to
+//! an append-only journal in SQLite before the change is acknowledged, so
+//! a `kill -9` at any moment loses nothing a peer was told had happened.
+//!
+//! A save costs the change, not the history: the machine says which of its
+//! records changed ([`Persistent::take_changes`]: a case, a ledger entry, an
+//! applied message id), and only those are written. A message that changes
+//! nothing (a resend, a refusal) writes nothing.
+//!
+//! - [`store`]: the SQLite file: journal, snapshot, and which node it is.
+//! - [`writer`]: the thread that writes, off the async workers and off the
+//!   machine's lock, one transaction for everything queued (group commit).
+//! - [`Durable`]: the machine behind a mutex; [`Durable::lock`] hands out a
+//!   guard that, when dropped after a change, takes the machine's changes
+//!   and queues them; [`Durable::flushed`] waits until they are on disk.
+//! - [`open`]: a fresh machine, or the one the data directory holds.
+//!
+//! Durability: WAL with `synchronous=NORMAL` ([`Durability::Normal`])
+//! survives the death of the process (what the fault suites inflict) but
+//! not a power cut; [`Durability::Full`] fsyncs every commit.
+
+pub mod store;
+pub mod writer;
+
+use std::ops::{Deref, DerefMut};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use counterpart_domain::journal::{Change, Records};
+
+pub use store::{Durability, JournalStore, STATE_FILE};
+pub use writer::WriteHold;
+use writer::Writer;
+
+/// How long a stopping node waits for its queued changes to reach the disk
+/// before it exits anyway (what is not saved by then was never answered).
+pub const DRAIN_BOUND: Duration = Duration::from_secs(3);
+
+/// A machine that can be written down as records.
+pub trait Persistent {
+    /// The records changed since the last call (or since the machine was
+    /// made or restored): empty when nothing durable changed.
+    fn take_changes(&mut self) -> Result<Vec<Change>, String>;
+
+    /// Every record of the machine: what restoring it needs.
+    fn records(&self) -> Result<Records, String>;
+}
+
+/// A state machine shared by a node's service and driver, each change
+/// journaled when the node has a store.
+#[derive(Debug)]
+pub struct Durable<M> {
+    machine: Mutex<M>,
+    writer: Option<Writer>,
+    /// Batches of changes handed to the writer; bumped under the machine's
+    /// lock, so batch numbers follow the order of the changes.
+    batches: AtomicU64,
+}
+
+impl<M: Persistent> Durable<M> {
+    /// A machine kept in memory only (tests, and runs that choose not to
+    /// keep state): nothing is written, [`Durable::flushed`] never waits.
+    pub fn in_memory(machine: M) -> Self {
+        Durable {
+            machine: Mutex::new(machine),
+            writer: None,
+            batches: AtomicU64::new(0),
+        }
+    }
+
+    /// A machine journaled to `store`, which already holds its records.
+    pub fn journaled(machine: M, store: JournalStore, name: &str) -> Result<Self, String> {
+        Ok(Durable {
+            machine: Mutex::new(machine),
+            writer: Some(Writer::start(store, name)?),
+            batches: AtomicU64::new(0),
+        })
+    }
+
+    /// The machine, to change: its changes are taken and queued for the
+    /// writer when the guard drops, if it was borrowed mutably.
+    pub fn lock(&self) -> Changing<'_, M> {
+        Changing {
+            guard: self.read(),
+            durable: self,
+            changed: false,
+        }
+    }
+
+    /// The machine, to look at only.
+    pub fn read(&self) -> MutexGuard<'_, M> {
+        // A panic while holding the lock is a bug already reported; the
+        // state it left is still the best there is, and it is saved next.
+        self.machine.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Returns once every change made before the call is on disk: await it
+    /// before answering the message that caused a change.
+    pub async fn flushed(&self) {
+        let Some(writer) = &self.writer else {
+            return; // nothing to keep
+        };
+        let target = self.batches.load(Ordering::SeqCst);
+        let mut saved = writer.saved();
+        // The writer lives as long as `self`; it ends only when dropped.
+        let _ = saved.wait_for(|saved| *saved >= target).await;
+    }
+
+    /// For a stopping node: waits until every change made so far is on
+    /// disk, at most `bound`; says whether it got there.
+    pub async fn drain(&self, bound: Duration) -> bool {
+        let drained = tokio::time::timeout(bound, self.flushed()).await.is_ok();
+        if !drained {
+            tracing::error!(
+                ?bound,
+                "changes still unsaved at exit; they were never answered"
+            );
+        }
+        drained
+    }
+
+    /// Holds every write until the hold is dropped (see [`WriteHold`]);
+    /// `None` for a machine in memory.
+    pub fn hold_writes(&self) -> Option<WriteHold> {
+        self.writer.as_ref().map(Writer::hold)
+    }
+
+    /// Takes the machine's changes (under its lock, which `machine` is) and
+    /// queues them; a change that left no record changed queues nothing.
+    fn queue_changes(&self, machine: &mut M) {
+        let Some(writer) = &self.writer else { return };
+        match machine.take_changes() {
+            Ok(changes) if changes.is_empty() => {}
+            Ok(changes) => {
+                let number = self.batches.fetch_add(1, Ordering::SeqCst) + 1;
+                writer.push(number, changes);
+            }
+            Err(error) => fatal(&error),
+        }
+    }
+}
+
+/// The machine of a fresh run (`fresh`), or the one saved in `data_dir`
+/// (`restore` reads its records back), with every record on disk before the
+/// node answers anyone. Without a data directory the machine lives in
+/// memory only.
+pub fn open<M: Persistent>(
+    data_dir: Option<&Path>,
+    durability: Durability,
+    node_id: &str,
+    scenario: &str,
+    fresh: impl FnOnce() -> Result<M, String>,
+    restore: impl FnOnce(&Records) -> Result<M, String>,
+) -> Result<Durable<M>, String> {
+    let Some(dir) = data_dir else {
+        return Ok(Durable::in_memory(fresh()?));
+    };
+    let mut store = JournalStore::open(dir, node_id, scenario, durability)?;
+    let mut machine = match store.load()? {
+        Some(records) => {
+            let mut machine = restore(&records)?;
+            // A restored machine's journal marks are where the store is:
+            // nothing to write but what changes from now on.
+            let pending = machine.take_changes()?;
+            store.append(&pending)?;
+            tracing::info!(node = node_id, path = %store.path().display(),
+                commits = store.commits(), "resumed from its journal");
+            machine
+        }
+        None => fresh()?,
+    };
+    let initial = machine.take_changes()?;
+    store.append(&initial)?;
+    Durable::journaled(machine, store, node_id)
+}
+
+/// A small machine's whole state as its one record of `kind`: for the
+/// provinces and cities, whose state is a few kilobytes (central, whose
+/// state grows with the run, keeps a record per thing it holds).
+pub fn whole_state_change(
+    last: &mut counterpart_domain::journal::LastWritten,
+    kind: &str,
+    body: Vec<u8>,
+) -> Vec<Change> {
+    last.put_if_changed(kind, "", body).into_iter().collect()
+}
+
+/// The body of the one record of `kind` a small machine saves.
+pub fn whole_state<'a>(records: &'a Records, kind: &str) -> Result<&'a [u8], String> {
+    records
+        .get(&counterpart_domain::journal::RecordKey::new(kind, ""))
+        .map(Vec::as_slice)
+        .ok_or_else(|| format!("state store: no {kind} record (another kind of node's store?)"))
+}
+
+/// The change is in memory but cannot reach the disk, and someone may be
+/// about to acknowledge it. Stopping is the only way to keep the promise:
+/// the supervisor restarts the node from its journal and the sender,
+/// seeing no answer, sends again.
+fn fatal(error: &str) -> ! {
+    tracing::error!(%error, "state not saved; stopping the node");
+    eprintln!("fatal: state not saved: {error}");
+    std::process::abort();
+}
+
+/// A borrowed machine that queues its changes when dropped, if borrowed
+/// mutably.
+pub struct Changing<'a, M: Persistent> {
+    guard: MutexGuard<'a, M>,
+    durable: &'a Durable<M>,
+    changed: bool,
+}
+
+impl<M: Persistent> Changing<'_, M> {
+    /// Releases the machine without asking it for changes: for a caller
+    /// that borrowed it mutably but knows, from the machine itself, that
+    /// nothing durable changed (a tick that found nothing due).
+    pub fn release_unchanged(mut self) {
+        self.changed = false;
+    }
+}
+
+impl<M: Persistent> Deref for Changing<'_, M> {
+    type Target = M;
+    fn deref(&self) -> &M {
+        &self.guard
+    }
+}
+
+impl<M: Persistent> DerefMut for Changing<'_, M> {
+    fn deref_mut(&mut self) -> &mut M {
+        self.changed = true;
+        &mut self.guard
+    }
+}
+
+impl<M: Persistent> Drop for Changing<'_, M> {
+    fn drop(&mut self) {
+        if self.changed {
+            // Still under the machine's lock: batches queue in the order
+            // the changes were made.
+            self.durable.queue_changes(&mut self.guard);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,311 @@
+//! One SQLite file per node: an append-only journal of record writes and a
+//! snapshot of every record, in the layout of event stores such as
+//! sqlite-es (an aggregate's snapshot row beside the events after it).
+//!
+//! - `journal (seq PRIMARY KEY, kind, id, body)`: every [`Change`] in the
+//!   order it was made; `body` NULL is a delete. The primary key is the
+//!   concurrency check: a second writer appending the same sequence fails
+//!   instead of interleaving.
+//! - `snapshot (kind, id) PRIMARY KEY, seq, body`: each record as of
+//!   journal entry `seq`. Every [`SNAPSHOT_EVERY`] entries the journal is
+//!   folded into it and emptied; the fold costs the records changed since
+//!   the last one, never the whole state.
+//! - `meta`: which node and scenario the file belongs to, and the sequence
+//!   the snapshot is complete up to.
+//!
+//! Loading reads the snapshot and replays the journal after it.
+
+use std::path::{Path, PathBuf};
+
+use counterpart_domain::journal::{self, Change, RecordKey, Records};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+
+/// The file inside a node's data directory.
+pub const STATE_FILE: &str = "state.sqlite3";
+
+/// Journal entries between two folds into the snapshot: a restart replays
+/// at most this many, and a fold writes at most this many records.
+pub const SNAPSHOT_EVERY: u64 = 4_096;
+
+/// How hard each commit presses the data to disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Durability {
+    /// `synchronous=NORMAL` in WAL mode: a commit survives the death of the
+    /// process (what the fault suites inflict), not a power cut.
+    #[default]
+    Normal,
+    /// `synchronous=FULL`: each commit is fsynced and survives a power cut.
+    Full,
+}
+
+impl Durability {
+    fn pragma(self) -> &'static str {
+        match self {
+            Durability::Normal => "NORMAL",
+            Durability::Full => "FULL",
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct JournalStore {
+    connection: Connection,
+    path: PathBuf,
+    /// Sequence of the last journal entry written (0: none ever).
+    last_seq: u64,
+    /// The snapshot holds every entry up to this sequence.
+    snapshot_seq: u64,
+    /// Commits made over every life of the node.
+    commits: u64,
+}
+
+impl JournalStore {
+    /// Opens (or creates) the store in `dir` for node `node_id` running
+    /// `scenario`. A store that belongs to another node or scenario is an
+    /// error, not something to overwrite: the operator pointed two nodes at
+    /// one directory, or reused a directory across runs.
+    pub fn open(
+        dir: &Path,
+        node_id: &str,
+        scenario: &str,
+        durability: Durability,
+    ) -> Result<JournalStore, String> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("data dir {}: cannot create: {e}", dir.display()))?;
+        let path = dir.join(STATE_FILE);
+        let fail = |e: rusqlite::Error| format!("state store {}: {e}", path.display());
+        let connection = Connection::open(&path).map_err(fail)?;
+        connection
+            .execute_batch(&format!(
+                "PRAGMA journal_mode = WAL;
+                 PRAGMA synchronous = {};
+                 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                 CREATE TABLE IF NOT EXISTS journal (
+                     seq INTEGER PRIMARY KEY,
+                     kind TEXT NOT NULL,
+                     id TEXT NOT NULL,
+                     body BLOB
+                 );
+                 CREATE TABLE IF NOT EXISTS snapshot (
+                     kind TEXT NOT NULL,
+                     id TEXT NOT NULL,
+                     seq INTEGER NOT NULL,
+                     body BLOB NOT NULL,
+                     PRIMARY KEY (kind, id)
+                 );",
+                durability.pragma()
+            ))
+            .map_err(fail)?;
+        let mut store = JournalStore {
+            connection,
+            path: path.clone(),
+            last_seq: 0,
+            snapshot_seq: 0,
+            commits: 0,
+        };
+        store.claim("node_id", node_id)?;
+        store.claim("scenario", scenario)?;
+        store.snapshot_seq = store.meta_number("snapshot_seq")?;
+        store.commits = store.meta_number("commits")?;
+        let last_journaled: Option<i64> = store
+            .connection
+            .query_row("SELECT MAX(seq) FROM journal", [], |r| r.get(0))
+            .map_err(fail)?;
+        store.last_seq = last_journaled.map_or(store.snapshot_seq, |s| s as u64);
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn fail(&self, e: rusqlite::Error) -> String {
+        format!("state store {}: {e}", self.path.display())
+    }
+
+    /// Records `value` under `key`, or checks it matches what is recorded.
+    fn claim(&self, key: &str, value: &str) -> Result<(), String> {
+        match self.meta(key)? {
+            Some(recorded) if recorded == value => Ok(()),
+            Some(recorded) => Err(format!(
+                "state store {}: holds {key} {recorded:?}, not {value:?}; use another --data-dir",
+                self.path.display()
+            )),
+            None => self
+                .connection
+                .execute(
+                    "INSERT INTO meta (key, value) VALUES (?1, ?2)",
+                    params![key, value],
+                )
+                .map(|_| ())
+                .map_err(|e| self.fail(e)),
+        }
+    }
+
+    fn meta(&self, key: &str) -> Result<Option<String>, String> {
+        self.connection
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.fail(e))
+    }
+
+    fn meta_number(&self, key: &str) -> Result<u64, String> {
+        match self.meta(key)? {
+            None => Ok(0),
+            Some(text) => text.parse().map_err(|_| {
+                format!(
+                    "state store {}: meta {key} is {text:?}, not a number",
+                    self.path.display()
+                )
+            }),
+        }
+    }
+
+    /// Every record as last saved (the snapshot, then the journal after
+    /// it), or `None` for a store nothing was ever saved in.
+    pub fn load(&self) -> Result<Option<Records>, String> {
+        if self.last_seq == 0 {
+            return Ok(None);
+        }
+        let mut records = Records::new();
+        let mut snapshot = self
+            .connection
+            .prepare("SELECT kind, id, body FROM snapshot")
+            .map_err(|e| self.fail(e))?;
+        let rows = snapshot
+            .query_map([], |r| {
+                Ok((
+                    RecordKey {
+                        kind: r.get(0)?,
+                        id: r.get(1)?,
+                    },
+                    r.get(2)?,
+                ))
+            })
+            .map_err(|e| self.fail(e))?;
+        for row in rows {
+            let (key, body) = row.map_err(|e| self.fail(e))?;
+            records.insert(key, body);
+        }
+        let mut journal = self
+            .connection
+            .prepare("SELECT kind, id, body FROM journal WHERE seq > ?1 ORDER BY seq")
+            .map_err(|e| self.fail(e))?;
+        let rows = journal
+            .query_map([self.snapshot_seq as i64], |r| {
+                let key = RecordKey {
+                    kind: r.get(0)?,
+                    id: r.get(1)?,
+                };
+                let body: Option<Vec<u8>> = r.get(2)?;
+                Ok(match body {
+                    Some(body) => Change::Put { key, body },
+                    None => Change::Delete { key },
+                })
+            })
+            .map_err(|e| self.fail(e))?;
+        for row in rows {
+            journal::apply(&mut records, [row.map_err(|e| self.fail(e))?]);
+        }
+        Ok(Some(records))
+    }
+
+    /// Appends `changes` in one transaction (one commit however many), and
+    /// folds the journal into the snapshot when it has grown long enough.
+    pub fn append(&mut self, changes: &[Change]) -> Result<(), String> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let first = self.last_seq + 1;
+        let commits = self.commits + 1;
+        let transaction = self
+            .connection
+            .transaction()
+            .map_err(|e| format!("state store {}: {e}", self.path.display()))?;
+        write_entries(&transaction, first, changes)
+            .and_then(|()| set_meta(&transaction, "commits", commits))
+            .and_then(|()| transaction.commit())
+            .map_err(|e| format!("state store {}: {e}", self.path.display()))?;
+        self.last_seq = first + changes.len() as u64 - 1;
+        self.commits = commits;
+        if self.last_seq - self.snapshot_seq >= SNAPSHOT_EVERY {
+            self.fold()?;
+        }
+        Ok(())
+    }
+
+    /// Moves the journal into the snapshot: each record changed since the
+    /// last fold takes its newest body (or goes), and the journal empties.
+    pub fn fold(&mut self) -> Result<(), String> {
+        let upto = self.last_seq;
+        let transaction = self
+            .connection
+            .transaction()
+            .map_err(|e| format!("state store {}: {e}", self.path.display()))?;
+        fold_journal(&transaction, upto)
+            .and_then(|()| set_meta(&transaction, "snapshot_seq", upto))
+            .and_then(|()| transaction.commit())
+            .map_err(|e| format!("state store {}: {e}", self.path.display()))?;
+        self.snapshot_seq = upto;
+        Ok(())
+    }
+
+    /// Journal entries not yet folded into the snapshot.
+    pub fn unfolded(&self) -> u64 {
+        self.last_seq - self.snapshot_seq
+    }
+
+    /// Commits over every life of the node.
+    pub fn commits(&self) -> u64 {
+        self.commits
+    }
+}
+
+fn write_entries(
+    transaction: &Transaction<'_>,
+    first: u64,
+    changes: &[Change],
+) -> Result<(), rusqlite::Error> {
+    let mut insert = transaction
+        .prepare_cached("INSERT INTO journal (seq, kind, id, body) VALUES (?1, ?2, ?3, ?4)")?;
+    for (offset, change) in changes.iter().enumerate() {
+        let seq = (first + offset as u64) as i64;
+        match change {
+            Change::Put { key, body } => insert.execute(params![seq, key.kind, key.id, body])?,
+            Change::Delete { key } => {
+                insert.execute(params![seq, key.kind, key.id, None::<Vec<u8>>])?
+            }
+        };
+    }
+    Ok(())
+}
+
+fn fold_journal(transaction: &Transaction<'_>, upto: u64) -> Result<(), rusqlite::Error> {
+    // The newest entry of each record decides: a body replaces, NULL deletes.
+    transaction.execute(
+        "INSERT INTO snapshot (kind, id, seq, body)
+             SELECT kind, id, seq, body FROM journal
+             WHERE seq IN (SELECT MAX(seq) FROM journal WHERE seq <= ?1 GROUP BY kind, id)
+               AND body IS NOT NULL
+         ON CONFLICT (kind, id) DO UPDATE SET seq = excluded.seq, body = excluded.body",
+        [upto as i64],
+    )?;
+    transaction.execute(
+        "DELETE FROM snapshot WHERE (kind, id) IN (
+             SELECT kind, id FROM journal
+             WHERE seq IN (SELECT MAX(seq) FROM journal WHERE seq <= ?1 GROUP BY kind, id)
+               AND body IS NULL)",
+        [upto as i64],
+    )?;
+    transaction.execute("DELETE FROM journal WHERE seq <= ?1", [upto as i64])?;
+    Ok(())
+}
+
+fn set_meta(transaction: &Transaction<'_>, key: &str, value: u64) -> Result<(), rusqlite::Error> {
+    transaction.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        params![key, value.to_string()],
+    )?;
+    Ok(())
+}

@@ -1,0 +1,170 @@
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use counterpart_domain::journal::{self, Change, RecordKey, Records};
+
+use super::*;
+
+/// A machine of named counters that tracks which it changed.
+#[derive(Debug, Default)]
+struct Tally {
+    counts: BTreeMap<String, u32>,
+    dirty: BTreeSet<String>,
+}
+
+impl Tally {
+    fn set(&mut self, name: &str, value: Option<u32>) {
+        match value {
+            Some(v) => self.counts.insert(name.to_string(), v),
+            None => self.counts.remove(name),
+        };
+        self.dirty.insert(name.to_string());
+    }
+
+    fn restore(records: &Records) -> Result<Tally, String> {
+        let counts = journal::of_kind(records, "count")
+            .map(|(id, body)| (id.to_string(), u32::from_le_bytes(body.try_into().unwrap())))
+            .collect();
+        Ok(Tally {
+            counts,
+            dirty: BTreeSet::new(),
+        })
+    }
+}
+
+impl Persistent for Tally {
+    fn take_changes(&mut self) -> Result<Vec<Change>, String> {
+        Ok(std::mem::take(&mut self.dirty)
+            .into_iter()
+            .map(|name| match self.counts.get(&name) {
+                Some(v) => Change::put("count", name, v.to_le_bytes().to_vec()),
+                None => Change::delete("count", name),
+            })
+            .collect())
+    }
+
+    fn records(&self) -> Result<Records, String> {
+        Ok(self
+            .counts
+            .iter()
+            .map(|(k, v)| (RecordKey::new("count", k.clone()), v.to_le_bytes().to_vec()))
+            .collect())
+    }
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "counterpart-durable-{name}-{}-{}",
+        std::process::id(),
+        counterpart_domain::clock::unix_now_ms()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn open_tally(dir: &Path) -> Durable<Tally> {
+    open(
+        Some(dir),
+        Durability::Normal,
+        "hubei",
+        "s",
+        || Ok(Tally::default()),
+        Tally::restore,
+    )
+    .unwrap()
+}
+
+fn reload(dir: &Path) -> Records {
+    JournalStore::open(dir, "hubei", "s", Durability::Normal)
+        .unwrap()
+        .load()
+        .unwrap()
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_change_is_on_disk_once_flushed_and_reads_write_nothing() {
+    let dir = temp_dir("change");
+    let durable = open_tally(&dir);
+    durable.lock().set("a", Some(7));
+    durable.flushed().await;
+    assert_eq!(reload(&dir), durable.read().records().unwrap());
+    let _ = durable.lock().counts.len(); // read through the changing guard
+    let _ = durable.read().counts.len();
+    // Borrowed mutably but nothing changed (a refusal, a resend): no write.
+    let _ = &mut durable.lock().counts;
+    durable.flushed().await;
+    let store = JournalStore::open(&dir, "hubei", "s", Durability::Normal).unwrap();
+    assert_eq!(store.commits(), 1, "only the change was written");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn a_restart_replays_the_journal_after_the_last_snapshot() {
+    let dir = temp_dir("replay");
+    let durable = open_tally(&dir);
+    let changes = store::SNAPSHOT_EVERY + 100;
+    for n in 0..changes {
+        let name = format!("c{}", n % 300);
+        let value = (n % 5 != 0).then_some(n as u32);
+        durable.lock().set(&name, value);
+    }
+    durable.flushed().await;
+    let live = durable.read().records().unwrap();
+    drop(durable);
+    let store = JournalStore::open(&dir, "hubei", "s", Durability::Normal).unwrap();
+    assert!(
+        store.unfolded() < changes,
+        "the journal was folded into the snapshot"
+    );
+    assert_eq!(reload(&dir), live, "snapshot + journal = the machine");
+    let reopened = open_tally(&dir);
+    assert_eq!(reopened.read().records().unwrap(), live);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn with_writes_held_the_machine_still_answers_and_nothing_is_acknowledged() {
+    let dir = temp_dir("held");
+    let durable = std::sync::Arc::new(open_tally(&dir));
+    let hold = durable.hold_writes().expect("journaled");
+    durable.lock().set("a", Some(1));
+    let waiting = tokio::spawn({
+        let durable = durable.clone();
+        async move { durable.flushed().await }
+    });
+    // Reads and changes that need no save go on while the disk is held.
+    for _ in 0..50 {
+        tokio::task::yield_now().await;
+        assert_eq!(durable.read().counts["a"], 1);
+        let _ = &mut durable.lock().counts; // no change: nothing to wait for
+    }
+    assert!(!waiting.is_finished(), "acknowledged before it was saved");
+    assert!(reload(&dir).is_empty(), "nothing written while held");
+    drop(hold);
+    waiting.await.unwrap();
+    assert_eq!(reload(&dir).len(), 1);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_store_of_another_node_or_scenario_is_refused() {
+    let dir = temp_dir("claim");
+    drop(JournalStore::open(&dir, "jiangsu", "hubei-2020", Durability::Normal).unwrap());
+    let other_node =
+        JournalStore::open(&dir, "zhejiang", "hubei-2020", Durability::Normal).unwrap_err();
+    assert!(other_node.contains("node_id \"jiangsu\""), "{other_node}");
+    let other_scenario =
+        JournalStore::open(&dir, "jiangsu", "small", Durability::Full).unwrap_err();
+    assert!(other_scenario.contains("scenario"), "{other_scenario}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn a_machine_in_memory_never_waits() {
+    let durable = Durable::in_memory(Tally::default());
+    durable.lock().set("a", Some(1));
+    durable.flushed().await;
+    assert!(durable.hold_writes().is_none());
+    assert!(durable.drain(Duration::from_millis(1)).await);
+}

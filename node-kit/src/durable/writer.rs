@@ -1,0 +1,153 @@
+//! The writer: one OS thread per node that appends the machine's changes to
+//! its journal, so no save ever runs on an async worker or under the
+//! machine's lock.
+//!
+//! Whoever changes the machine queues the change (numbered, in the order
+//! of the machine's lock) and goes on; the writer takes everything queued
+//! since its last commit and writes it in one transaction (group commit),
+//! then publishes the number of the newest change on disk. A handler that
+//! must not answer before its change is saved awaits that number.
+
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+
+use counterpart_domain::journal::Change;
+use tokio::sync::watch;
+
+use super::store::JournalStore;
+
+/// Changes queued and not yet written, at most. The queue is drained as
+/// fast as SQLite commits and every sender of a change waits for its save
+/// before answering, so reaching this means the disk has stopped: the node
+/// stops rather than hold more unsaved promises in memory.
+pub const MAX_QUEUED_CHANGES: usize = 1_000_000;
+
+#[derive(Debug, Default)]
+struct Queue {
+    changes: Vec<Change>,
+    /// Number of the newest batch in `changes`.
+    newest: u64,
+    /// The node is going away: write what is queued, then end.
+    closing: bool,
+    /// Writes wait while held (see [`Writer::hold`]).
+    held: bool,
+}
+
+#[derive(Debug)]
+struct Shared {
+    queue: Mutex<Queue>,
+    wake: Condvar,
+    /// Number of the newest batch on disk.
+    saved: watch::Sender<u64>,
+}
+
+impl Shared {
+    fn queue(&self) -> MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[derive(Debug)]
+pub struct Writer {
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Writer {
+    /// Starts the writer thread over `store`, whose contents are batch
+    /// number `saved` and earlier.
+    pub fn start(mut store: JournalStore, name: &str) -> Result<Writer, String> {
+        let shared = Arc::new(Shared {
+            queue: Mutex::new(Queue::default()),
+            wake: Condvar::new(),
+            saved: watch::Sender::new(0),
+        });
+        let writing = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name(format!("{name}-writer"))
+            .spawn(move || write_until_closed(&writing, &mut store))
+            .map_err(|e| format!("cannot start the state writer: {e}"))?;
+        Ok(Writer {
+            shared,
+            thread: Some(thread),
+        })
+    }
+
+    /// Queues batch number `number` (numbers rise with each call).
+    pub fn push(&self, number: u64, mut changes: Vec<Change>) {
+        let mut queue = self.shared.queue();
+        debug_assert!(number > queue.newest, "batches are queued in order");
+        queue.changes.append(&mut changes);
+        queue.newest = number;
+        if queue.changes.len() > MAX_QUEUED_CHANGES {
+            drop(queue);
+            super::fatal(&format!(
+                "{MAX_QUEUED_CHANGES} changes queued and not written: the disk has stopped"
+            ));
+        }
+        self.shared.wake.notify_one();
+    }
+
+    /// Number of the newest batch on disk, to wait on.
+    pub fn saved(&self) -> watch::Receiver<u64> {
+        self.shared.saved.subscribe()
+    }
+
+    /// Holds every write until the returned hold is dropped: for tests
+    /// that show what the node still does while its disk is slow, and for
+    /// an operator copying the file.
+    pub fn hold(&self) -> WriteHold {
+        self.shared.queue().held = true;
+        WriteHold {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl Drop for Writer {
+    /// Tells the thread to write what is queued and end; does not wait for
+    /// it (a drop may run on an async worker). A node drains before it
+    /// drops its machine (`Durable::drain`), so this only ever finds an
+    /// empty queue in a node that stopped cleanly.
+    fn drop(&mut self) {
+        self.shared.queue().closing = true;
+        self.shared.wake.notify_one();
+        drop(self.thread.take());
+    }
+}
+
+/// Writes are held while this lives.
+#[derive(Debug)]
+pub struct WriteHold {
+    shared: Arc<Shared>,
+}
+
+impl Drop for WriteHold {
+    fn drop(&mut self) {
+        self.shared.queue().held = false;
+        self.shared.wake.notify_one();
+    }
+}
+
+fn write_until_closed(shared: &Shared, store: &mut JournalStore) {
+    loop {
+        let (changes, newest) = {
+            let mut queue = shared.queue();
+            while queue.held || (queue.changes.is_empty() && !queue.closing) {
+                queue = shared.wake.wait(queue).unwrap_or_else(|e| e.into_inner());
+            }
+            if queue.changes.is_empty() {
+                return; // closing, and everything is written
+            }
+            (std::mem::take(&mut queue.changes), queue.newest)
+        };
+        if let Err(error) = store.append(&changes) {
+            super::fatal(&error);
+        }
+        shared.saved.send_if_modified(|saved| {
+            let newer = newest > *saved;
+            *saved = (*saved).max(newest);
+            newer
+        });
+    }
+}
