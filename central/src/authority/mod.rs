@@ -69,12 +69,15 @@ pub struct DonorStanding {
     pub outbreak_level: i32,
 }
 
-#[derive(Debug)]
+/// Cloned only to publish a copy for operator queries
+/// ([`node_kit::durable::Durable::published`]); the copy shares the header
+/// factory but never sends.
+#[derive(Debug, Clone)]
 pub struct Authority {
     scenario: Arc<Scenario>,
     mode: PairingMode,
     day_ms: i64,
-    headers: HeaderFactory,
+    headers: Arc<HeaderFactory>,
     clock: Option<Clock>,
     nodes: BTreeMap<String, NodeEntry>,
     donors: BTreeMap<String, DonorStanding>,
@@ -115,7 +118,7 @@ impl Authority {
             scenario,
             mode,
             day_ms,
-            headers: HeaderFactory::new(CENTRAL_ID),
+            headers: Arc::new(HeaderFactory::new(CENTRAL_ID)),
             clock: None,
             nodes: BTreeMap::new(),
             donors: BTreeMap::new(),

@@ -25,7 +25,7 @@ pub mod writer;
 use std::ops::{Deref, DerefMut};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use counterpart_domain::journal::{Change, Records};
@@ -57,6 +57,10 @@ pub struct Durable<M> {
     /// Batches of changes handed to the writer; bumped under the machine's
     /// lock, so batch numbers follow the order of the changes.
     batches: AtomicU64,
+    /// Times the machine was borrowed to change, for [`Durable::published`].
+    version: AtomicU64,
+    /// The copy readers share, and the version it was taken at.
+    published: Mutex<Option<(u64, Arc<M>)>>,
 }
 
 impl<M: Persistent> Durable<M> {
@@ -67,6 +71,8 @@ impl<M: Persistent> Durable<M> {
             machine: Mutex::new(machine),
             writer: None,
             batches: AtomicU64::new(0),
+            version: AtomicU64::new(0),
+            published: Mutex::new(None),
         }
     }
 
@@ -76,6 +82,8 @@ impl<M: Persistent> Durable<M> {
             machine: Mutex::new(machine),
             writer: Some(Writer::start(store, name)?),
             batches: AtomicU64::new(0),
+            version: AtomicU64::new(0),
+            published: Mutex::new(None),
         })
     }
 
@@ -94,6 +102,32 @@ impl<M: Persistent> Durable<M> {
         // A panic while holding the lock is a bug already reported; the
         // state it left is still the best there is, and it is saved next.
         self.machine.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The machine as of now, as a copy to read at leisure: operator
+    /// queries build their answers from it without holding the machine's
+    /// lock. The lock is held only to copy, and only when the machine was
+    /// changed since the last copy; readers in between share one.
+    pub fn published(&self) -> Arc<M>
+    where
+        M: Clone,
+    {
+        let mut published = self.published.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((version, copy)) = published.as_ref() {
+            if *version == self.version.load(Ordering::SeqCst) {
+                return copy.clone();
+            }
+        }
+        let (version, copy) = {
+            let machine = self.read();
+            // Read under the lock: every change counted is in the copy.
+            (
+                self.version.load(Ordering::SeqCst),
+                Arc::new(machine.clone()),
+            )
+        };
+        *published = Some((version, copy.clone()));
+        copy
     }
 
     /// Returns once every change made before the call is on disk: await it
@@ -242,6 +276,7 @@ impl<M: Persistent> Drop for Changing<'_, M> {
             // Still under the machine's lock: batches queue in the order
             // the changes were made.
             self.durable.queue_changes(&mut self.guard);
+            self.durable.version.fetch_add(1, Ordering::SeqCst);
         }
     }
 }
