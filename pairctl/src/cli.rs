@@ -171,7 +171,8 @@ pub struct LedgerArgs {
 pub struct ReportArgs {
     #[command(flatten)]
     pub central: CentralArgs,
-    /// Write the report JSON to this file.
+    /// Write the report JSON to this file; `-` prints it on stdout instead
+    /// of the summary (which then goes to stderr), e.g. from a container.
     #[arg(long)]
     pub out: Option<PathBuf>,
 }
