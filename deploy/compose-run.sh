@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # Runs deploy/docker-compose.yml from `up` to a finished scenario: waits for
-# every node to be healthy, polls central (published on 127.0.0.1:50051)
-# until the run is finished, writes the run report, takes the cluster down,
+# every node to be healthy, asks central (`exec central pairctl status`,
+# the operator's certificate is in central's container) until the run is
+# finished, writes the run report, takes the cluster down with its volumes,
 # and prints the timings deploy/README.md quotes. Needs the image
-# (deploy/build-images.sh) and a pairctl on the host.
+# (deploy/build-images.sh); the certificates are made by the compose file's
+# `certs` service.
 #
 # Usage: deploy/compose-run.sh [REPORT]          (default /tmp/compose-report.json)
 # Environment: PAIRING_DAY_MS (default 50), OTLP_ENDPOINT (see the README),
-#   PAIRCTL (default target/release/pairctl), COMPOSE_PROJECT (default
-#   counterpart), TIMEOUT_S (default 600), SCENARIO (the scenario the
-#   compose file was made for, default hubei-2020), SPANS (a file: run the project's
-#   OTLP receiver too, collect the spans there and check them with
-#   `pairctl check-traces`).
+#   COMPOSE_PROJECT (default counterpart), TIMEOUT_S (default 600), SPANS (a
+#   file: run the project's OTLP receiver too, collect the spans there and
+#   check them with `pairctl check-traces`, which then needs a pairctl on
+#   the host: PAIRCTL, default target/release/pairctl).
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -37,21 +38,16 @@ if [ -n "$spans" ]; then
     compose+=(--profile otlp-sink)
     export OTLP_ENDPOINT=http://otlp-sink:4317
 fi
-[ -x "$pairctl" ] || { echo "compose-run: no pairctl at $pairctl (set PAIRCTL)" >&2; exit 1; }
-
-# Mutual TLS: the compose file mounts each node's certificate from
-# deploy/certs. The CA there is reused if it exists.
-certs="$repo/deploy/certs"
-"$pairctl" certs --out "$certs" --scenario "${SCENARIO:-$repo/deploy/scenarios/hubei-2020.toml}"
-# The containers' user (65534) owns none of these files: the nodes' keys
-# (never the CA's) must be readable to it. Acceptable for a development CA.
-find "$certs" -name '*.key' ! -name ca.key -exec chmod 0644 {} +
-# pairctl's queries below present the operator's certificate.
-export PAIRING_TLS_DIR="$certs"
+if [ -n "$spans" ] && [ ! -x "$pairctl" ]; then
+    echo "compose-run: no pairctl at $pairctl to check the spans (set PAIRCTL)" >&2
+    exit 1
+fi
+# pairctl in central's container: it presents the operator's certificate.
+central_pairctl() { "${compose[@]}" exec -T central pairctl "$@"; }
 
 now_ms() { date +%s%3N; }
 elapsed_s() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b - a) / 1000 }'; }
-down() { "${compose[@]}" down --remove-orphans --timeout 10 >/dev/null 2>&1 || true; }
+down() { "${compose[@]}" down -v --remove-orphans --timeout 10 >/dev/null 2>&1 || true; }
 trap down EXIT
 
 nodes=$(grep -c '"/pairctl", "probe"' "$file")
@@ -76,7 +72,7 @@ echo "==> all $nodes nodes healthy after $(elapsed_s "$started" "$healthy_at") s
 
 finished() {
     local status
-    status=$("$pairctl" status --central http://127.0.0.1:50051 2>/dev/null) || return 1
+    status=$(central_pairctl status 2>/dev/null) || return 1
     [[ ${status%%$'\n'*} == *"; finished" ]]
 }
 while ! finished; do
@@ -86,8 +82,10 @@ done
 finished_at=$(now_ms)
 echo "==> finished after $(elapsed_s "$started" "$finished_at") s"
 
-"$pairctl" status --central http://127.0.0.1:50051 | sed -n 1,2p
-"$pairctl" report --central http://127.0.0.1:50051 --out "$report"
+central_pairctl status | sed -n 1,2p
+# The JSON on stdout, the summary on stderr.
+central_pairctl report --out - >"$report"
+echo "==> report written to $report"
 if [ -n "$spans" ]; then
     # The nodes export in batches every 5 s (the SDK's default): wait for
     # the last one, then stop the sink, which writes the spans on SIGTERM.

@@ -11,6 +11,9 @@
 //! CA is reused, so certificates issued before stay valid; node
 //! certificates are issued afresh each time (cheap, and their names follow
 //! the scenario).
+//!
+//! [`node_dirs`] places them for containers instead: one directory per
+//! node, holding only that node's key.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
@@ -25,6 +28,8 @@ use rcgen::{
 
 use crate::cli::NodeRole;
 use crate::compose::service_name;
+
+pub mod node_dirs;
 
 /// The CA's private key, next to `ca.pem`.
 pub const CA_KEY_FILE: &str = "ca.key";

@@ -63,12 +63,23 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct CertsArgs {
-    /// The directory to write ca.pem, ca.key, <id>.pem and <id>.key into.
+    /// The directory to write ca.pem, ca.key, <id>.pem and <id>.key into
+    /// (with --node-dirs: the CA's two files only).
     #[arg(long)]
     pub out: PathBuf,
     /// Scenario file [default: deploy/scenarios/hubei-2020.toml]
     #[arg(long)]
     pub scenario: Option<PathBuf>,
+    /// Give each node a directory of its own under DIR, named after its
+    /// compose service (central, province-<id>, city-<id>): ca.pem and its
+    /// own certificate and key; central's also holds the operator's. A
+    /// directory already complete for this CA is kept as it is.
+    #[arg(long, value_name = "DIR")]
+    pub node_dirs: Option<PathBuf>,
+    /// With --node-dirs: give every node directory and file to UID:GID
+    /// (the containers' user); needs root.
+    #[arg(long, value_name = "UID:GID", requires = "node_dirs")]
+    pub owner: Option<crate::certs::node_dirs::Owner>,
 }
 
 /// Mutual TLS for a client of the nodes (pairctl's queries, the probe).
@@ -160,7 +171,8 @@ pub struct LedgerArgs {
 pub struct ReportArgs {
     #[command(flatten)]
     pub central: CentralArgs,
-    /// Write the report JSON to this file.
+    /// Write the report JSON to this file; `-` prints it on stdout instead
+    /// of the summary (which then goes to stderr), e.g. from a container.
     #[arg(long)]
     pub out: Option<PathBuf>,
 }

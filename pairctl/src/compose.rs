@@ -10,12 +10,19 @@
 //! needs escaping. The file keeps to what both Docker Compose v2 and
 //! Debian's docker-compose 1.29 accept: no `version`, no top-level `name`,
 //! `profiles`, `healthcheck` with `start_period`,
-//! `depends_on: condition: service_healthy`, short-syntax read-only volumes.
+//! `depends_on: condition: service_healthy` and
+//! `service_completed_successfully` (docker-compose 1.29.0 and later),
+//! short-syntax volumes, named volumes.
 //!
-//! Every node runs over mutual TLS: it mounts its certificate from
-//! [`CERTS_ON_HOST`] (made by `pairctl certs`, see deploy/README.md),
-//! serves and calls `https://`, and its health probe presents its own
-//! certificate.
+//! Every node runs over mutual TLS: it serves and calls `https://`, and its
+//! health probe presents its own certificate. The certificates need no
+//! step on the host: the one-shot service [`CERTS_SERVICE`] (the same
+//! image, `pairctl certs --node-dirs`) makes them the first time into one
+//! named volume per node, and every node waits for it to complete. A node
+//! mounts its own volume only, so its container holds no other node's key;
+//! the CA's key is in a volume of its own that only the `certs` service
+//! mounts. `docker compose down -v` removes them; otherwise the next `up`
+//! reuses them.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -51,12 +58,23 @@ pub const SPANS_FILE: &str = "/spans/spans.json";
 pub const NODE_PORT: u16 = 50051;
 /// Where the image keeps the scenario files.
 pub const SCENARIO_DIR: &str = "/scenarios";
-/// The certificates on the host, relative to the compose file
-/// (`pairctl certs --out deploy/certs`), and where a container sees its
-/// own: each node mounts the CA certificate and its own certificate and
-/// key, never another node's key nor the CA's.
-pub const CERTS_ON_HOST: &str = "./certs";
+/// Where a node sees its own certificate volume: the CA certificate, its
+/// own certificate and key (central's also the operator's), never another
+/// node's key nor the CA's. Central's `PAIRING_TLS_DIR` names it, so
+/// `pairctl` run in central's container presents the operator's
+/// certificate without a flag.
 pub const CERTS_IN_CONTAINER: &str = "/certs";
+/// The one-shot service that makes the certificates, and the volume of the
+/// CA (certificate and key), mounted by that service alone.
+pub const CERTS_SERVICE: &str = "certs";
+pub const CA_VOLUME: &str = "certs-ca";
+/// Where the `certs` service sees the CA's volume and every node's.
+pub const CA_IN_CERTS: &str = "/ca";
+pub const NODES_IN_CERTS: &str = "/nodes";
+/// The user the node image runs as (deploy/Dockerfile's `USER`): the
+/// `certs` service, which runs as root to be allowed to, gives each node's
+/// files to it, so that the key is readable by the node alone (0600).
+pub const NODE_USER: &str = "65534:65534";
 /// Health probe period. Docker 20.10 runs the first probe one interval
 /// after start, and provinces and cities wait for central's, so start-up
 /// takes about two intervals; each probe is a process in the container,
@@ -154,6 +172,12 @@ pub fn service_name(role: NodeRole, id: &str) -> String {
     }
 }
 
+/// The named volume that holds the certificates of the node run by
+/// compose service `service`.
+pub fn certs_volume(service: &str) -> String {
+    format!("certs-{service}")
+}
+
 /// The binary in the image that runs `role`.
 pub fn binary(role: NodeRole) -> &'static str {
     match role {
@@ -168,6 +192,7 @@ pub fn render(plan: &ComposePlan) -> String {
     let mut out = String::new();
     header(&mut out, plan);
     out.push_str("services:\n");
+    certs_service(&mut out, plan);
     central_service(&mut out, plan);
     for id in &plan.provinces {
         node_service(&mut out, plan, NodeRole::Province, id);
@@ -177,7 +202,24 @@ pub fn render(plan: &ComposePlan) -> String {
     }
     jaeger_service(&mut out);
     otlp_sink_service(&mut out);
+    volumes(&mut out, plan);
     out
+}
+
+/// Every node's compose service, central first.
+fn node_services(plan: &ComposePlan) -> Vec<String> {
+    let provinces = plan
+        .provinces
+        .iter()
+        .map(|id| service_name(NodeRole::Province, id));
+    let cities = plan
+        .cities
+        .iter()
+        .map(|id| service_name(NodeRole::City, id));
+    std::iter::once(service_name(NodeRole::Central, CENTRAL_ID))
+        .chain(provinces)
+        .chain(cities)
+        .collect()
 }
 
 fn header(out: &mut String, plan: &ComposePlan) {
@@ -189,15 +231,13 @@ fn header(out: &mut String, plan: &ComposePlan) {
          #     --day-ms {} --out deploy/docker-compose.yml\n\
          # {nodes} nodes: central, {} provinces, {} cities; Jaeger in profile `{JAEGER_PROFILE}`, our own\n\
          # OTLP receiver in profile `{SINK_PROFILE}`.\n\
-         # Mutual TLS: make the certificates first (deploy/compose-run.sh does):\n\
-         #     pairctl certs --out deploy/certs --scenario deploy/scenarios/{}\n\
-         # See deploy/README.md.",
+         # Mutual TLS: the one-shot service `{CERTS_SERVICE}` makes the certificates into one\n\
+         # volume per node the first time; `down -v` removes them. See deploy/README.md.",
         plan.scenario_name,
         plan.scenario_file,
         plan.day_ms,
         plan.provinces.len(),
         plan.cities.len(),
-        plan.scenario_file,
     );
 }
 
@@ -219,7 +259,7 @@ fn central_service(out: &mut String, plan: &ComposePlan) {
             ("PAIRING_TLS_DIR", CERTS_IN_CONTAINER.to_string()),
         ],
     );
-    certificates(out, CENTRAL_ID);
+    certificates(out, &name);
     // Loopback only: pairctl on this machine reaches central, nobody else.
     let _ = writeln!(
         out,
@@ -248,7 +288,7 @@ fn node_service(out: &mut String, plan: &ComposePlan, role: NodeRole, id: &str) 
             ("PAIRING_TLS_DIR", CERTS_IN_CONTAINER.to_string()),
         ],
     );
-    certificates(out, id);
+    certificates(out, &name);
     node_tail(out, id, Some(CENTRAL_ID));
 }
 
@@ -271,25 +311,51 @@ fn environment(out: &mut String, vars: &[(&str, String)]) {
     }
 }
 
-/// The node's read-only mounts: the CA certificate, its own certificate
-/// and key.
-fn certificates(out: &mut String, id: &str) {
-    out.push_str("    volumes:\n");
-    for file in [
-        node_kit::tls::CA_FILE.to_string(),
-        format!("{id}.pem"),
-        format!("{id}.key"),
-    ] {
+/// The node's read-only mount of its own certificate volume.
+fn certificates(out: &mut String, service: &str) {
+    let _ = writeln!(
+        out,
+        "    volumes:\n      - \"{}:{CERTS_IN_CONTAINER}:ro\"",
+        certs_volume(service)
+    );
+}
+
+/// The one-shot service that makes the CA and every node's certificate
+/// into the volumes, the first time: run again (every `up`), it keeps
+/// them. Root, to give each node's files to [`NODE_USER`]; no network, as
+/// it needs none and holds the CA's key.
+fn certs_service(out: &mut String, plan: &ComposePlan) {
+    let _ = writeln!(
+        out,
+        "  {CERTS_SERVICE}:\n    \
+         image: \"{NODE_IMAGE}\"\n    \
+         command: [\"/pairctl\", \"certs\", \"--scenario\", \"{}\", \"--out\", \"{CA_IN_CERTS}\", \"--node-dirs\", \"{NODES_IN_CERTS}\", \"--owner\", \"{NODE_USER}\"]\n    \
+         user: \"0:0\"\n    \
+         network_mode: \"none\"\n    \
+         volumes:\n      \
+         - \"{CA_VOLUME}:{CA_IN_CERTS}\"",
+        plan.scenario_in_image()
+    );
+    for service in node_services(plan) {
         let _ = writeln!(
             out,
-            "      - \"{CERTS_ON_HOST}/{file}:{CERTS_IN_CONTAINER}/{file}:ro\""
+            "      - \"{}:{NODES_IN_CERTS}/{service}\"",
+            certs_volume(&service)
         );
+    }
+}
+
+/// The named volumes: the CA's and one per node.
+fn volumes(out: &mut String, plan: &ComposePlan) {
+    let _ = writeln!(out, "volumes:\n  {CA_VOLUME}:");
+    for service in node_services(plan) {
+        let _ = writeln!(out, "  {}:", certs_volume(&service));
     }
 }
 
 /// Health check (the image has no shell: `pairctl probe` asks the node's
 /// gRPC health service, over TLS with the node's own certificate), restart
-/// policy, and the wait for central.
+/// policy, and the waits: for the certificates, and for central.
 fn node_tail(out: &mut String, id: &str, after: Option<&str>) {
     let _ = writeln!(
         out,
@@ -301,11 +367,12 @@ fn node_tail(out: &mut String, id: &str, after: Option<&str>) {
          start_period: 10s\n    \
          restart: \"{RESTART_POLICY}\""
     );
+    let _ = writeln!(
+        out,
+        "    depends_on:\n      {CERTS_SERVICE}:\n        condition: service_completed_successfully"
+    );
     if let Some(service) = after {
-        let _ = writeln!(
-            out,
-            "    depends_on:\n      {service}:\n        condition: service_healthy"
-        );
+        let _ = writeln!(out, "      {service}:\n        condition: service_healthy");
     }
 }
 

@@ -17,11 +17,17 @@ fn small_file() -> String {
     render(&ComposePlan::from_scenario(&scenario, &path, 200).unwrap())
 }
 
-/// Each service's lines, by service name.
+/// Each service's lines, by service name (the top-level `services:`
+/// section only).
 fn services(file: &str) -> BTreeMap<String, String> {
     let mut blocks = BTreeMap::<String, String>::new();
     let mut current = None;
-    for line in file.lines() {
+    let section = file
+        .lines()
+        .skip_while(|l| *l != "services:")
+        .skip(1)
+        .take_while(|l| l.starts_with(' '));
+    for line in section {
         if line.starts_with("  ") && !line.starts_with("   ") {
             current = Some(line.trim().trim_end_matches(':').to_string());
         }
@@ -47,9 +53,10 @@ fn every_node_of_the_scenario_is_a_service() {
     let (scenario, _) = small();
     assert_eq!(
         names.len(),
-        1 + scenario.provinces.len() + scenario.cities.len() + 2
+        1 + scenario.provinces.len() + scenario.cities.len() + 3
     );
     for name in [
+        "certs",
         "central",
         "province-alpha",
         "province-beta",
@@ -79,6 +86,7 @@ fn a_province_advertises_its_service_name_and_waits_for_central() {
         "OTEL_EXPORTER_OTLP_ENDPOINT: \"${OTLP_ENDPOINT-http://jaeger:4317}\"",
         "PAIRING_SCENARIO: \"/scenarios/small.toml\"",
         "condition: service_healthy",
+        "certs:\n        condition: service_completed_successfully",
         "\"/pairctl\", \"probe\"",
         "restart: \"on-failure:5\"",
     ] {
@@ -87,7 +95,7 @@ fn a_province_advertises_its_service_name_and_waits_for_central() {
 }
 
 #[test]
-fn each_node_mounts_the_ca_and_only_its_own_key_and_probes_over_tls() {
+fn each_node_mounts_its_own_certificate_volume_only_and_probes_over_tls() {
     let file = small_file();
     for (service, id) in [
         ("central", "central"),
@@ -96,22 +104,56 @@ fn each_node_mounts_the_ca_and_only_its_own_key_and_probes_over_tls() {
     ] {
         let node = block(&file, service);
         for line in [
-            "- \"./certs/ca.pem:/certs/ca.pem:ro\"".to_string(),
-            format!("- \"./certs/{id}.pem:/certs/{id}.pem:ro\""),
-            format!("- \"./certs/{id}.key:/certs/{id}.key:ro\""),
+            format!("- \"certs-{service}:/certs:ro\""),
             format!("\"--tls-dir\", \"/certs\", \"--tls-id\", \"{id}\"]"),
             "PAIRING_TLS_DIR: \"/certs\"".to_string(),
+            "certs:\n        condition: service_completed_successfully".to_string(),
         ] {
             assert!(node.contains(&line), "missing {line} in\n{node}");
         }
-        let keys = node.lines().filter(|l| l.contains(".key")).count();
-        assert_eq!(keys, 1, "one key only in\n{node}");
+        let mounts = node
+            .lines()
+            .filter(|l| l.trim_start().starts_with("- \""))
+            .count();
+        let published = node.matches(":50051:50051").count();
+        assert_eq!(mounts - published, 1, "one volume only in\n{node}");
+        assert!(!node.contains("certs-ca"), "a node mounts the CA's volume");
     }
-    assert!(!file.contains("ca.key"), "the CA's key stays on the host");
     assert!(
         !file.contains("http://central"),
         "a node calls central in clear"
     );
+}
+
+#[test]
+fn the_certs_service_fills_every_nodes_volume_as_root_without_network() {
+    let file = small_file();
+    let certs = block(&file, "certs");
+    for line in [
+        "command: [\"/pairctl\", \"certs\", \"--scenario\", \"/scenarios/small.toml\", \"--out\", \"/ca\", \"--node-dirs\", \"/nodes\", \"--owner\", \"65534:65534\"]",
+        "user: \"0:0\"",
+        "network_mode: \"none\"",
+        "- \"certs-ca:/ca\"",
+        "- \"certs-central:/nodes/central\"",
+        "- \"certs-province-alpha:/nodes/province-alpha\"",
+        "- \"certs-city-north:/nodes/city-north\"",
+    ] {
+        assert!(certs.contains(line), "missing {line} in\n{certs}");
+    }
+    assert!(!certs.contains("restart:"), "a one-shot service restarts");
+    assert!(!certs.contains("healthcheck:"));
+    // Every volume is declared, so `down -v` removes it.
+    let (scenario, _) = small();
+    let declared = file
+        .split("\nvolumes:\n")
+        .nth(1)
+        .expect("a volumes section");
+    assert_eq!(
+        declared.lines().count(),
+        2 + scenario.provinces.len() + scenario.cities.len(),
+        "{declared}"
+    );
+    assert!(declared.contains("  certs-ca:\n") && declared.contains("  certs-city-north:\n"));
 }
 
 #[test]
@@ -120,7 +162,10 @@ fn only_central_publishes_a_port_and_on_loopback() {
     let central = block(&file, "central");
     assert!(central.contains("\"127.0.0.1:50051:50051\""), "{central}");
     assert!(central.contains("PAIRING_DAY_MS: \"${PAIRING_DAY_MS:-200}\""));
-    assert!(!central.contains("depends_on"), "central waits for nobody");
+    assert!(
+        !central.contains("service_healthy"),
+        "central waits for no other node"
+    );
     assert!(central.contains("healthcheck:"));
     let published = file.lines().filter(|l| l.contains(":50051:")).count();
     assert_eq!(published, 1);

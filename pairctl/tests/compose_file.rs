@@ -4,7 +4,7 @@
 //!
 //! ```sh
 //! cargo run -p pairctl -- compose --scenario deploy/scenarios/hubei-2020.toml \
-//!     --out deploy/docker-compose.yml
+//!     --day-ms 500 --out deploy/docker-compose.yml
 //! ```
 
 use std::path::PathBuf;
@@ -43,10 +43,14 @@ fn the_committed_compose_file_is_the_generators_output() {
 
 #[test]
 fn the_committed_file_runs_every_node_of_hubei_2020() {
-    // 1 central + 19 provinces + 16 cities, Jaeger and the OTLP sink.
+    // The certificates' one-shot service, 1 central + 19 provinces + 16
+    // cities, Jaeger and the OTLP sink.
     let committed = std::fs::read_to_string(repo_file("deploy/docker-compose.yml")).unwrap();
     let services = committed
         .lines()
+        .skip_while(|l| *l != "services:")
+        .skip(1)
+        .take_while(|l| l.starts_with(' '))
         .filter(|l| l.starts_with("  ") && !l.starts_with("   "));
     let names: Vec<&str> = services.map(|l| l.trim().trim_end_matches(':')).collect();
     assert_eq!(
@@ -54,9 +58,21 @@ fn the_committed_file_runs_every_node_of_hubei_2020() {
         19
     );
     assert_eq!(names.iter().filter(|n| n.starts_with("city-")).count(), 16);
-    assert_eq!(names.len(), 1 + 19 + 16 + 2, "{names:?}");
+    assert_eq!(names.len(), 1 + 1 + 19 + 16 + 2, "{names:?}");
     assert!(names.contains(&"province-jiangsu") && names.contains(&"city-huangshi"));
+    assert!(names.contains(&"certs"));
     let healthchecks = committed.matches("\"/pairctl\", \"probe\"").count();
     assert_eq!(healthchecks, 36, "every node has a health check");
     assert_eq!(committed.matches("condition: service_healthy").count(), 35);
+    assert_eq!(
+        committed
+            .matches("condition: service_completed_successfully")
+            .count(),
+        36,
+        "every node waits for its certificates"
+    );
+    // The CA's volume and one per node, each mounted by its node alone.
+    let volumes = committed.split("\nvolumes:\n").nth(1).unwrap();
+    assert_eq!(volumes.lines().count(), 1 + 36);
+    assert_eq!(committed.matches(":/certs:ro\"").count(), 36);
 }

@@ -3,11 +3,14 @@
 //! guard that removes what a test created.
 //!
 //! - [`cluster`]: a scenario's cluster in containers, and its faults.
+//! - [`compose`]: a project of the committed compose file, run as a user
+//!   runs it, and what its containers hold.
 //!
 //! The project's rule: a Docker test runs when `CI=true` and fails loudly
 //! there if no engine answers; elsewhere it may skip, saying why.
 
 pub mod cluster;
+pub mod compose;
 
 use std::fs::File;
 use std::io::Write;
@@ -24,6 +27,29 @@ use crate::repo_root;
 /// tags it by default.
 pub const IMAGE_NAME: &str = "counterpart";
 pub const IMAGE_TAG: &str = "dev";
+
+/// The variable that names another image tag, read by compose and
+/// `deploy/build-images.sh` as well.
+pub const IMAGE_VARIABLE: &str = "COUNTERPART_IMAGE";
+
+/// The image the suites build and run: `$COUNTERPART_IMAGE` if set, else
+/// `counterpart:dev`, as name and tag. Tags are global on the engine: a
+/// tag of its own keeps a run from testing what another checkout built.
+pub fn image() -> (String, String) {
+    match std::env::var(IMAGE_VARIABLE) {
+        Ok(image) if !image.trim().is_empty() => match image.trim().rsplit_once(':') {
+            Some((name, tag)) if !tag.contains('/') => (name.to_string(), tag.to_string()),
+            _ => (image.trim().to_string(), "latest".to_string()),
+        },
+        _ => (IMAGE_NAME.to_string(), IMAGE_TAG.to_string()),
+    }
+}
+
+/// [`image`] as one reference, `name:tag`.
+pub fn image_ref() -> String {
+    let (name, tag) = image();
+    format!("{name}:{tag}")
+}
 
 /// Label on every container and network a test creates, valued with the
 /// run's suffix, so the guard finds them all.
@@ -101,7 +127,7 @@ fn docker_answers() -> Result<(), String> {
     }
 }
 
-/// Makes sure `counterpart:dev` is built from the current sources: runs
+/// Makes sure [`image_ref`] is built from the current sources: runs
 /// `deploy/build-images.sh` once per test process (it rebuilds only what
 /// changed), never two at once across processes. Panics with the build's
 /// output if it fails.
@@ -124,7 +150,7 @@ fn build_image() -> Result<(), String> {
         );
     }
     let started = Instant::now();
-    let image = format!("{IMAGE_NAME}:{IMAGE_TAG}");
+    let image = image_ref();
     let output = Command::new(root.join("deploy/build-images.sh"))
         .arg(&image)
         .current_dir(&root)

@@ -1,24 +1,29 @@
-//! The committed `deploy/docker-compose.yml`, run the way a user runs it:
-//! hubei-2020's 36 nodes in containers of the local `counterpart:dev`
-//! image, without Jaeger (`OTLP_ENDPOINT=` empty), at 100 ms a scenario day,
-//! under a project name of its own; every node healthy, the run finished,
-//! central's report checked, the project taken down whatever happens.
+//! The committed `deploy/docker-compose.yml`, run the way the README tells a
+//! user to: `deploy/build-images.sh`, then `up`, and nothing else (no
+//! certificate made on the host, no file mode changed, no TLS variable
+//! exported). hubei-2020's 36 nodes in containers, at 100 ms a scenario
+//! day (`PAIRING_DAY_MS`, a documented setting) and without Jaeger
+//! (`OTLP_ENDPOINT=` empty), under a project name of its own. Checked:
+//! every node healthy; the run finished and every city's case closed,
+//! asked through `docker compose exec central pairctl` as an operator
+//! would; every node's key readable by that node's user alone; a second
+//! run of the `certs` service keeps every key; `down -v` at the end,
+//! whatever happens.
 
+use std::collections::BTreeSet;
 use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use counterpart_domain::scenario;
+use counterpart_domain::scenario::{self, Scenario};
 use counterpart_tests::checks;
-use counterpart_tests::cluster::{report_as, wait_finished_as};
+use counterpart_tests::docker::compose::{files_in, ComposeProject, FileEntry};
 use counterpart_tests::docker::{
-    docker, ensure_image, require_compose, require_docker, run_suffix, IMAGE_NAME, IMAGE_TAG,
+    docker, ensure_image, image_ref, require_compose, require_docker, run_suffix, IMAGE_VARIABLE,
 };
 use counterpart_tests::{repo_root, scenario_path};
-use node_kit::tls::NodeTls;
+use serde_json::Value;
 
-/// Where the compose file publishes central, and where `pairctl` looks.
+/// Where the compose file publishes central on the host.
 const CENTRAL_ADDR: &str = "127.0.0.1:50051";
 const DAY_MS: &str = "100";
 /// Another cluster (a user's `counterpart` project, another test run) may
@@ -28,122 +33,8 @@ const PORT_WAIT_LIMIT: Duration = Duration::from_secs(120);
 const HEALTHY_LIMIT: Duration = Duration::from_secs(240);
 /// hubei-2020 is about 70 days, 7 s at 100 ms a day.
 const FINISH_LIMIT: Duration = Duration::from_secs(120);
-
-/// The certificates the compose file mounts (deploy/certs, next to it), as
-/// deploy/compose-run.sh makes them; returns the operator's, which the test
-/// presents to central.
-fn compose_certificates(scenario: &scenario::Scenario) -> NodeTls {
-    use std::os::unix::fs::PermissionsExt as _;
-    let dir = repo_root().join("deploy/certs");
-    pairctl::certs::write_all(&dir, &pairctl::certs::holders(scenario))
-        .expect("certificates written");
-    // The containers' user (65534) owns none of these files: the nodes'
-    // keys must be readable to it. A development CA's, never its own key.
-    for entry in std::fs::read_dir(&dir).expect("certificates listed") {
-        let path = entry.expect("a directory entry").path();
-        let node_key = path.extension().is_some_and(|e| e == "key")
-            && path.file_stem().is_some_and(|s| s != "ca");
-        if node_key {
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644))
-                .expect("key made readable");
-        }
-    }
-    NodeTls::load(&dir, node_kit::tls::OPERATOR_ID).expect("the operator's certificate")
-}
-
-/// One compose project of the committed file; dropping it, on success or
-/// during a panic, takes it down with its volumes.
-struct ComposeProject {
-    command: Vec<String>,
-    project: String,
-    file: PathBuf,
-    down_done: bool,
-}
-
-impl ComposeProject {
-    fn compose(&self) -> Command {
-        let mut command = Command::new(&self.command[0]);
-        command
-            .args(&self.command[1..])
-            .arg("-p")
-            .arg(&self.project)
-            .arg("-f")
-            .arg(&self.file)
-            .env("PAIRING_DAY_MS", DAY_MS)
-            // Empty, not unset: export nothing (there is no Jaeger here).
-            .env("OTLP_ENDPOINT", "")
-            .env("COUNTERPART_IMAGE", format!("{IMAGE_NAME}:{IMAGE_TAG}"))
-            .stdin(Stdio::null());
-        command
-    }
-
-    fn up(&self) {
-        let output = self
-            .compose()
-            .args(["up", "-d"])
-            .output()
-            .expect("compose runs");
-        assert!(
-            output.status.success(),
-            "`{} up -d` failed ({}):\n{}",
-            self.command.join(" "),
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-
-    /// How many of the project's containers Docker reports healthy.
-    fn healthy(&self) -> usize {
-        let project = format!("label=com.docker.compose.project={}", self.project);
-        docker(&[
-            "ps",
-            "-q",
-            "--filter",
-            &project,
-            "--filter",
-            "health=healthy",
-        ])
-        .map(|ids| ids.split_whitespace().count())
-        .unwrap_or(0)
-    }
-
-    fn down(&mut self) {
-        if self.down_done {
-            return;
-        }
-        self.down_done = true;
-        let output = self
-            .compose()
-            .args(["down", "-v", "--remove-orphans", "--timeout", "10"])
-            .output();
-        match output {
-            Ok(o) if o.status.success() => println!("{}: down", self.project),
-            Ok(o) => eprintln!(
-                "{}: down failed ({}): {}",
-                self.project,
-                o.status,
-                String::from_utf8_lossy(&o.stderr)
-            ),
-            Err(e) => eprintln!("{}: cannot run compose down: {e}", self.project),
-        }
-    }
-}
-
-impl Drop for ComposeProject {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            // What the nodes said before they go.
-            if let Ok(o) = self
-                .compose()
-                .args(["logs", "--no-color", "--tail", "10"])
-                .output()
-            {
-                println!("{}", String::from_utf8_lossy(&o.stdout));
-            }
-        }
-        self.down();
-    }
-}
+/// The user the image's nodes run as (deploy/Dockerfile's `USER`).
+const NODE_USER: &str = "65534:65534";
 
 /// Waits until nothing listens on central's published address.
 fn wait_for_central_port() {
@@ -168,32 +59,165 @@ fn seconds(since: Instant) -> f64 {
     since.elapsed().as_secs_f64()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn hubei_2020_runs_in_compose_and_closes_every_case() {
+/// `docker compose exec central pairctl status` until its first line says
+/// the run is finished (`...; finished`, as deploy/compose-run.sh reads it).
+fn wait_finished(project: &ComposeProject) -> String {
+    let started = Instant::now();
+    loop {
+        let last = match project.exec("central", &["pairctl", "status"]) {
+            Ok(status)
+                if status
+                    .lines()
+                    .next()
+                    .is_some_and(|l| l.ends_with("; finished")) =>
+            {
+                return status
+            }
+            Ok(status) => status,
+            Err(e) => e,
+        };
+        assert!(
+            started.elapsed() < FINISH_LIMIT,
+            "not finished after {FINISH_LIMIT:?}; last `pairctl status`:\n{last}"
+        );
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
+/// Every city of the scenario has its case, by name, and it is closed.
+fn assert_every_city_closed(report: &Value, scenario: &Scenario) {
+    let cases = report["cases"].as_array().expect("the report lists cases");
+    let closed: BTreeSet<&str> = cases
+        .iter()
+        .filter(|c| c["status"] == "closed")
+        .filter_map(|c| c["city"].as_str())
+        .collect();
+    let not_closed: Vec<String> = scenario
+        .cities
+        .iter()
+        .filter(|c| !closed.contains(c.id.as_str()))
+        .map(|c| {
+            let status = cases
+                .iter()
+                .find(|case| case["city"] == c.id.as_str())
+                .map_or("no case".to_string(), |case| case["status"].to_string());
+            format!("{}: {status}", c.id)
+        })
+        .collect();
+    assert!(not_closed.is_empty(), "cases not closed: {not_closed:?}");
+    assert_eq!(closed.len(), scenario.cities.len());
+}
+
+/// What a node's `/certs` must hold, and how: the CA certificate and its
+/// own certificate and key (central's also the operator's), every file and
+/// the directory owned by the container's user, the directory and the keys
+/// for that user alone. No other key, the CA's included.
+fn assert_only_its_own_key(service: &str, id: &str, user: (u32, u32), files: &[FileEntry]) {
+    let names: BTreeSet<&str> = files.iter().map(|f| f.name.as_str()).collect();
+    let mut expected: BTreeSet<String> = ["".to_string(), "ca.pem".to_string()].into();
+    let mut holders = vec![id];
+    if service == "central" {
+        holders.push(node_kit::tls::OPERATOR_ID);
+    }
+    for holder in &holders {
+        expected.insert(format!("{holder}.pem"));
+        expected.insert(format!("{holder}.key"));
+    }
+    let expected: BTreeSet<&str> = expected.iter().map(String::as_str).collect();
+    assert_eq!(names, expected, "{service}: /certs holds other files");
+    for file in files {
+        let what = format!("{service}:/certs/{}", file.name);
+        assert_eq!((file.uid, file.gid), user, "{what}: not the node user's");
+        if file.is_dir {
+            assert_eq!(file.mode, 0o700, "{what}: the directory's mode");
+        } else if file.name.ends_with(".key") {
+            assert_eq!(file.mode, 0o600, "{what}: a key readable by others");
+            assert!(!file.data.is_empty(), "{what}: empty");
+        } else {
+            assert_eq!(file.mode & 0o022, 0, "{what}: writable by others");
+        }
+    }
+}
+
+/// `UID:GID` as numbers.
+fn numeric_user(user: &str) -> (u32, u32) {
+    let parse = |s: &str| s.parse::<u32>().unwrap_or_else(|_| panic!("user {user:?}"));
+    let (uid, gid) = user.split_once(':').unwrap_or((user, user));
+    (parse(uid), parse(gid))
+}
+
+/// Every node's key, in its container, is its user's alone; returns
+/// central's key, to compare after the certificates are made again.
+fn check_keys(project: &ComposeProject, scenario: &Scenario) -> Vec<u8> {
+    let provinces = scenario.provinces.iter().map(|p| ("province", &p.id));
+    let cities = scenario.cities.iter().map(|c| ("city", &c.id));
+    let central_id = "central".to_string();
+    let containers = project.containers();
+    let mut central_key = Vec::new();
+    let mut checked = 0;
+    for (role, id) in std::iter::once(("central", &central_id))
+        .chain(provinces)
+        .chain(cities)
+    {
+        let service = if role == "central" {
+            role.to_string()
+        } else {
+            format!("{role}-{id}")
+        };
+        let container = containers
+            .get(&service)
+            .unwrap_or_else(|| panic!("no container for {service}: {containers:?}"));
+        let user = docker(&["inspect", "--format", "{{.Config.User}}", container])
+            .unwrap_or_else(|e| panic!("docker inspect {service}: {e}"));
+        assert_eq!(user.trim(), NODE_USER, "{service} runs as another user");
+        let files = files_in(container, "/certs").unwrap_or_else(|e| panic!("{e}"));
+        assert_only_its_own_key(&service, id, numeric_user(user.trim()), &files);
+        if role == "central" {
+            central_key = files
+                .into_iter()
+                .find(|f| f.name == "central.key")
+                .map(|f| f.data)
+                .unwrap_or_default();
+        }
+        checked += 1;
+    }
+    assert_eq!(
+        checked,
+        1 + scenario.provinces.len() + scenario.cities.len()
+    );
+    central_key
+}
+
+#[test]
+fn hubei_2020_runs_in_compose_from_two_commands_with_private_keys() {
     if !require_docker() {
         return;
     }
     let Some(command) = require_compose() else {
         return;
     };
+    // The first command: deploy/build-images.sh (once per test process).
     ensure_image();
-    let path = scenario_path("hubei-2020");
-    let scenario = scenario::load(&path).expect("hubei-2020 loads");
+    let scenario = scenario::load(&scenario_path("hubei-2020")).expect("hubei-2020 loads");
     let nodes = 1 + scenario.provinces.len() + scenario.cities.len();
     wait_for_central_port();
-    let operator = compose_certificates(&scenario);
 
-    let mut project = ComposeProject {
+    let mut project = ComposeProject::new(
         command,
-        project: format!("counterpart-smoke-{}", run_suffix()),
-        file: repo_root().join("deploy/docker-compose.yml"),
-        down_done: false,
-    };
+        format!("counterpart-smoke-{}", run_suffix()),
+        repo_root().join("deploy/docker-compose.yml"),
+    )
+    .with_env("PAIRING_DAY_MS", DAY_MS)
+    // Empty, not unset: export nothing (there is no Jaeger here).
+    .with_env("OTLP_ENDPOINT", "")
+    .with_env(IMAGE_VARIABLE, &image_ref());
     println!(
-        "{}: `{} up -d` ({nodes} nodes, {DAY_MS} ms a day, no Jaeger)",
-        project.project,
-        project.command.join(" ")
+        "{}: `{} up -d` ({nodes} nodes, {DAY_MS} ms a day, no Jaeger, image {})",
+        project.name(),
+        project.command_line(),
+        image_ref()
     );
+    // The second command.
     let started = Instant::now();
     project.up();
     println!("up returned after {:.1} s", seconds(started));
@@ -211,19 +235,65 @@ async fn hubei_2020_runs_in_compose_and_closes_every_case() {
     }
     println!("all {nodes} nodes healthy after {:.1} s", seconds(started));
 
-    let endpoint = format!("http://{CENTRAL_ADDR}");
-    let status = wait_finished_as(&endpoint, Some(&operator), FINISH_LIMIT).await;
+    let status = wait_finished(&project);
     println!(
-        "finished at {} after {:.1} s",
-        status.scenario_now,
-        seconds(started)
+        "finished after {:.1} s: {}",
+        seconds(started),
+        status.lines().next().unwrap_or_default()
     );
-    let report = report_as(&endpoint, Some(&operator)).await;
-
-    checks::assert_complete_historical_run(&report, &scenario);
+    // The report as an operator gets it: pairctl in central's container,
+    // presenting the operator's certificate with no flag given.
+    let json = project
+        .exec("central", &["pairctl", "report", "--out", "-"])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let report: Value = serde_json::from_str(&json)
+        .unwrap_or_else(|e| panic!("`pairctl report --out -` printed no JSON ({e}):\n{json}"));
     assert_eq!(report["scenario"], "hubei-2020");
+    assert_every_city_closed(&report, &scenario);
+    checks::assert_complete_historical_run(&report, &scenario);
     let day_ms: i64 = DAY_MS.parse().expect("DAY_MS is a number");
     assert_eq!(report["day_ms"], day_ms, "PAIRING_DAY_MS reached central");
+    for query in [["pairctl", "pairings"], ["pairctl", "ledger"]] {
+        let out = project
+            .exec("central", &query)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            !out.trim().is_empty(),
+            "`{}` printed nothing",
+            query.join(" ")
+        );
+    }
+    println!(
+        "every one of {} cases closed, read through `exec central pairctl report`",
+        scenario.cities.len()
+    );
+
+    let central_key = check_keys(&project, &scenario);
+    println!(
+        "{nodes} nodes: each holds its own key only, mode 0600, owner {NODE_USER} \
+         (checked after {:.1} s)",
+        seconds(started)
+    );
+
+    // What a second `up` does: the certs service runs again and keeps
+    // every certificate and key the volumes hold.
+    let again = project
+        .run(&["run", "--rm", "-T", "certs"])
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        again.contains("Reused the CA") && again.contains(" 0 issued"),
+        "the certs service made certificates again: {again}"
+    );
+    assert_eq!(
+        check_keys(&project, &scenario),
+        central_key,
+        "central's key changed when the certs service ran again"
+    );
+    println!(
+        "certs service run again: {} (after {:.1} s)",
+        again.trim(),
+        seconds(started)
+    );
 
     project.down();
     println!(

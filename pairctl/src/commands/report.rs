@@ -13,14 +13,26 @@ use crate::report::{parse_report, RunSummary};
 pub async fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     let central = CentralClient::from_args(&args.central)?;
     let report = parse_report(&central.report().await?.json).map_err(anyhow::Error::msg)?;
-    if let Some(out) = &args.out {
-        write_report(out, &report)?;
-        println!("Report written to {}", out.display());
-    }
     let summary = RunSummary::from_report(&report).map_err(anyhow::Error::msg)?;
-    print!("{}", summary.render());
+    match &args.out {
+        // `docker compose exec central pairctl report --out -`: the JSON is
+        // read from the output, as the container's files are out of reach.
+        Some(out) if out.as_os_str() == STDOUT => {
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            eprint!("{}", summary.render());
+        }
+        Some(out) => {
+            write_report(out, &report)?;
+            println!("Report written to {}", out.display());
+            print!("{}", summary.render());
+        }
+        None => print!("{}", summary.render()),
+    }
     Ok(ExitCode::SUCCESS)
 }
+
+/// The `--out` that means standard output.
+pub const STDOUT: &str = "-";
 
 /// Writes `report` pretty-printed, creating the parent directory.
 pub fn write_report(path: &Path, report: &Value) -> anyhow::Result<()> {

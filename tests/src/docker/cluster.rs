@@ -16,7 +16,7 @@ use testcontainers::core::{IntoContainerPort, WaitFor};
 use testcontainers::runners::AsyncRunner;
 use testcontainers::{ContainerAsync, ContainerRequest, GenericImage, ImageExt};
 
-use super::{ensure_image, require_docker, RunGuard, IMAGE_NAME, IMAGE_TAG, RUN_LABEL};
+use super::{ensure_image, image, require_docker, RunGuard, RUN_LABEL};
 use crate::cluster::{central_client, report, status, wait_finished};
 use crate::scenario_path;
 
@@ -208,10 +208,11 @@ impl ContainerCluster {
     }
 }
 
-fn image() -> GenericImage {
+fn node_image() -> GenericImage {
     // The nodes print nothing a wait could key on reliably; readiness is
     // checked through central instead.
-    GenericImage::new(IMAGE_NAME, IMAGE_TAG).with_wait_for(WaitFor::Nothing)
+    let (name, tag) = image();
+    GenericImage::new(name, tag).with_wait_for(WaitFor::Nothing)
 }
 
 fn base_request(
@@ -220,7 +221,7 @@ fn base_request(
     binary: &str,
     id: &str,
 ) -> ContainerRequest<GenericImage> {
-    image()
+    node_image()
         .with_cmd([format!("/{binary}")])
         .with_container_name(guard.container_name(id))
         .with_network(guard.network())
