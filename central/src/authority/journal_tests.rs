@@ -117,3 +117,42 @@ fn a_change_left_unmarked_is_caught() {
     assert!(message.contains("record Record"), "{message}");
     assert!(message.contains("case-south-1"), "{message}");
 }
+
+/// Bytes one city report hands the journal once `history` reports of the
+/// same case came before it.
+fn bytes_of_one_report_after(history: usize) -> usize {
+    let (mut a, _) = paired();
+    for n in 0..history {
+        let report = receipt_report("south", "case-south-1", &format!("shp-{n}"), 0, at(5.0));
+        a.submit_report(&report, at(5.0)).unwrap();
+    }
+    a.take_changes().unwrap();
+    let report = receipt_report("south", "case-south-1", "shp-last", 0, at(6.0));
+    a.submit_report(&report, at(6.0)).unwrap();
+    a.take_changes()
+        .unwrap()
+        .iter()
+        .map(|change| match change {
+            journal::Change::Put { key, body } => key.id.len() + body.len(),
+            journal::Change::Delete { key } => key.id.len(),
+        })
+        .sum()
+}
+
+/// What made central collapse, measured in bytes rather than time so no
+/// machine's load can hide it: a save used to write the whole state, so a
+/// report's save grew with every report before it. Now it writes what the
+/// report changed, the same after 20 reports as after 2,000.
+#[test]
+fn a_report_saves_the_same_bytes_however_long_the_history() {
+    let early = bytes_of_one_report_after(20);
+    let late = bytes_of_one_report_after(2_000);
+    // The case's own record holds its assignments, never its events, so
+    // it does not grow with reports either; ids may gain a digit.
+    println!("one report writes {early} bytes after 20 reports, {late} after 2,000");
+    assert!(
+        late <= early + 16,
+        "after 2,000 reports a save writes {late} bytes, after 20 {early}"
+    );
+    assert!(late < 4_096, "one report writes {late} bytes");
+}
