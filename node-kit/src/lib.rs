@@ -10,7 +10,8 @@
 //! - [`courier`]: background sending with bounded retries and queues.
 //! - [`registration`]: registering with central; the tick period.
 //! - [`retry`]: bounded, jittered retries for calls that must get through.
-//! - [`durable`]: the node's state machine saved to SQLite after every change.
+//! - [`durable`]: the node's state machine, each change journaled to SQLite
+//!   by a writer thread before it is acknowledged.
 //! - [`header`]: message ids and headers for outgoing messages.
 //! - [`faults`]: seeded fault injection on the server side, for fault suites.
 //! - [`validate`]: checks of incoming fields, as gRPC statuses naming the field.

@@ -52,7 +52,7 @@ impl Authority {
             role,
             endpoint: msg.endpoint.clone(),
         };
-        self.unsaved.mark(kind::NODE, &id);
+        self.unsaved.mark(kind::NODE, id);
         let is_new = self.nodes.insert(id.clone(), entry).is_none();
         if is_new {
             tracing::info!(node = %id, endpoint = %msg.endpoint, "registered");
