@@ -119,6 +119,13 @@ impl Persistent for Authority {
         Ok(changes)
     }
 
+    /// In memory, the marks are dropped unread: no record is encoded.
+    fn discard_changes(&mut self) {
+        self.unsaved.keys.clear();
+        self.unsaved.owed.clear();
+        self.ledger.discard_changes();
+    }
+
     fn records(&self) -> Result<Records, String> {
         let mut changes = vec![Change::put(
             kind::SCALARS,

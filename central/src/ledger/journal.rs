@@ -65,6 +65,11 @@ impl Ledger {
             .collect()
     }
 
+    /// Forgets which entries changed (a ledger kept in memory only).
+    pub fn discard_changes(&mut self) {
+        self.unsaved.0.clear();
+    }
+
     /// Every record of the ledger.
     pub fn records(&self) -> Result<Vec<Change>, String> {
         let ids = |kind: &'static str, ids: Vec<String>| ids.into_iter().map(move |id| (kind, id));

@@ -46,6 +46,13 @@ pub trait Persistent {
 
     /// Every record of the machine: what restoring it needs.
     fn records(&self) -> Result<Records, String>;
+
+    /// Forgets what changed, for a machine kept in memory only, so its
+    /// marks of unsaved records never pile up; a machine whose marks
+    /// cannot grow may leave it empty.
+    fn discard_changes(&mut self) {
+        let _ = self.take_changes();
+    }
 }
 
 /// A state machine shared by a node's service and driver, each change
@@ -164,7 +171,10 @@ impl<M: Persistent> Durable<M> {
     /// Takes the machine's changes (under its lock, which `machine` is) and
     /// queues them; a change that left no record changed queues nothing.
     fn queue_changes(&self, machine: &mut M) {
-        let Some(writer) = &self.writer else { return };
+        let Some(writer) = &self.writer else {
+            machine.discard_changes();
+            return;
+        };
         match machine.take_changes() {
             Ok(changes) if changes.is_empty() => {}
             Ok(changes) => {
