@@ -5,6 +5,7 @@
 use std::process::ExitCode;
 
 use node_kit::client::Dialer;
+use node_kit::retry::retry;
 use pairing_proto::v1::donor_province_client::DonorProvinceClient;
 use pairing_proto::v1::recipient_city_client::RecipientCityClient;
 use pairing_proto::v1::{Books, BooksQuery, Role};
@@ -32,8 +33,8 @@ pub async fn run(args: LedgerArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Central's ledger beside the books of every province and city central
-/// knows of, asked through `dialer`. The quiescent rules apply once
-/// central says the run is finished.
+/// knows of, asked through `dialer` (retried as `central` retries). The
+/// quiescent rules apply once central says the run is finished.
 pub async fn reconcile_cluster(
     central: &CentralClient,
     dialer: &Dialer,
@@ -47,7 +48,10 @@ pub async fn reconcile_cluster(
             Role::City => &mut cities,
             _ => continue,
         };
-        match books_of(dialer, node.role(), &node.endpoint).await {
+        let read = retry(central.policy(), || {
+            books_of(dialer, node.role(), &node.endpoint)
+        });
+        match read.await {
             Ok(b) => books.push(b),
             Err(e) => unreachable.push(format!(
                 "{} at {}: {}",

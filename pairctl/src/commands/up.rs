@@ -23,8 +23,10 @@ use tokio::time::Instant;
 use crate::central_client::CentralClient;
 use crate::cli::{scenario_path, UpArgs};
 use crate::cluster::{Cluster, StopOutcome, ANNOUNCE_TIMEOUT, STOP_GRACE};
+use crate::commands::ledger::reconcile_cluster;
 use crate::commands::report::write_report;
 use crate::plan::{self, ChildOptions};
+use crate::reconcile::Reconciliation;
 use crate::render::{self, CityNames};
 use crate::report::{merge_launch_facts, parse_report, RunSummary};
 
@@ -54,8 +56,12 @@ struct RunResults {
     end: RunEnd,
     pairings: PairingTable,
     ledger: Ledger,
-    /// Central's report with the launch facts merged in.
+    /// Central's report with the launch facts merged in, and the
+    /// reconciliation under `reconcile`.
     report: Value,
+    /// Central's ledger beside every node's books, read before the nodes
+    /// stopped.
+    reconciliation: Reconciliation,
 }
 
 pub async fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
@@ -159,7 +165,8 @@ async fn drive(
     // A node without saved state would start its run over: no restarts.
     let max_restarts = if args.in_memory { 0 } else { args.max_restarts };
     let end = watch(&client, cluster, others.len(), timeout, max_restarts).await?;
-    let collected = collect(&client.with_retries(COLLECT_POLICY)).await;
+    let client = client.with_retries(COLLECT_POLICY);
+    let collected = collect(&client).await;
     let (pairings, ledger, report) = match (end, collected) {
         (_, Ok(collected)) => collected,
         (RunEnd::Finished, Err(e)) => return Err(e),
@@ -170,14 +177,21 @@ async fn drive(
             ))
         }
     };
+    // Central's report is checked against the nodes' own books, which go
+    // with the nodes: read them now.
+    let reconciliation = reconcile_cluster(&client, &dialer)
+        .await
+        .context("cannot reconcile central's ledger with the nodes' books")?;
     let wall_time_ms = started.elapsed().as_millis() as u64;
-    let report = merge_launch_facts(report, &cluster.launched(), wall_time_ms)
+    let mut report = merge_launch_facts(report, &cluster.launched(), wall_time_ms)
         .map_err(anyhow::Error::msg)?;
+    report["reconcile"] = serde_json::to_value(&reconciliation)?;
     Ok(RunResults {
         end,
         pairings,
         ledger,
         report,
+        reconciliation,
     })
 }
 
@@ -261,8 +275,9 @@ async fn collect(central: &CentralClient) -> anyhow::Result<(PairingTable, Ledge
     Ok((pairings, ledger, report))
 }
 
-/// Prints the pairings and the summary, writes the report; the exit code
-/// says whether every case was settled.
+/// Prints the pairings, the summary and the reconciliation's verdict,
+/// writes the report; the exit code says whether every case was settled
+/// and the nodes' books agree with central's ledger.
 fn finish(args: &UpArgs, scenario: &Scenario, results: RunResults) -> anyhow::Result<ExitCode> {
     let names: CityNames = scenario
         .cities
@@ -276,6 +291,12 @@ fn finish(args: &UpArgs, scenario: &Scenario, results: RunResults) -> anyhow::Re
     print!("{}", summary.render());
     println!();
     print!("{}", render::donor_costs(&results.ledger));
+    let problems = results.reconciliation.problems();
+    println!(
+        "\nReconciled central's ledger with the nodes' books: {} lines, {} differences",
+        results.reconciliation.lines.len(),
+        problems.len()
+    );
     if let Some(path) = &args.report {
         write_report(path, &results.report)?;
         println!("\nReport written to {}", path.display());
@@ -285,6 +306,13 @@ fn finish(args: &UpArgs, scenario: &Scenario, results: RunResults) -> anyhow::Re
             "pairctl: the run did not finish within {} s (see --timeout-s); logs in {}",
             after.as_secs(),
             args.log_dir.display()
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    if !problems.is_empty() {
+        eprintln!(
+            "pairctl: the nodes' books and central's ledger differ:\n  {}",
+            problems.join("\n  ")
         );
         return Ok(ExitCode::FAILURE);
     }
