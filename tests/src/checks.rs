@@ -230,6 +230,20 @@ pub const SMALL_SCENARIO_CASES: &[Expected] = &[
     expect("west", "rejected", 2),
 ];
 
+/// The small scenario's cases under faults: north and south close; west
+/// is rejected, twice when its second request falls while its active
+/// cases are still over the threshold, once when faults delayed the first.
+pub const SMALL_SCENARIO_CASES_UNDER_FAULTS: &[Expected] = &[
+    expect("north", "closed", 1),
+    expect("south", "closed", 1),
+    Expected {
+        city: "west",
+        status: "rejected",
+        min: 1,
+        max: 2,
+    },
+];
+
 /// The report holds exactly the cases `expected` names: per city and
 /// status the number expected (so a case missing, or rejected where it
 /// should close, is a violation), and no case of a city and status left

@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use counterpart_domain::clock::unix_now_ms;
 use counterpart_tests::chaos::{self, Fault, Schedule};
 use counterpart_tests::checks::{
-    books_reconcile, cases_as_expected, expect, legal_order, Expected,
+    books_reconcile, cases_as_expected, legal_order, SMALL_SCENARIO_CASES_UNDER_FAULTS,
 };
 use counterpart_tests::resilient::ResilientCluster;
 use counterpart_tests::scenario_path;
@@ -50,20 +50,6 @@ fn seeds() -> Vec<u64> {
     let base = var("FAULT_SEED_BASE").unwrap_or(1);
     (base..base + var("FAULT_SEEDS").unwrap_or(6)).collect()
 }
-
-/// The small scenario's cases under faults: north and south close; west
-/// is rejected, twice when its second request falls while its active
-/// cases are still over the threshold, once when faults delayed the first.
-const CASES_UNDER_FAULTS: &[Expected] = &[
-    expect("north", "closed", 1),
-    expect("south", "closed", 1),
-    Expected {
-        city: "west",
-        status: "rejected",
-        min: 1,
-        max: 2,
-    },
-];
 
 /// What one seeded run did and found.
 #[derive(Debug, Default)]
@@ -267,7 +253,7 @@ async fn check(
     for (name, found) in [
         (
             "expected cases",
-            cases_as_expected(&report, CASES_UNDER_FAULTS),
+            cases_as_expected(&report, SMALL_SCENARIO_CASES_UNDER_FAULTS),
         ),
         ("legal order", legal_order(&report)),
         ("nodes' books reconcile", books_reconcile(&report)),
