@@ -301,30 +301,50 @@ fn finish(args: &UpArgs, scenario: &Scenario, results: RunResults) -> anyhow::Re
         write_report(path, &results.report)?;
         println!("\nReport written to {}", path.display());
     }
-    if let RunEnd::TimedOut(after) = results.end {
-        eprintln!(
-            "pairctl: the run did not finish within {} s (see --timeout-s); logs in {}",
-            after.as_secs(),
-            args.log_dir.display()
-        );
-        return Ok(ExitCode::FAILURE);
+    match verdict(
+        results.end,
+        &summary,
+        &results.reconciliation,
+        &args.log_dir,
+    ) {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(why) => {
+            eprintln!("pairctl: {why}");
+            Ok(ExitCode::FAILURE)
+        }
     }
+}
+
+/// Whether the run succeeded: it finished, the nodes' books agree with
+/// central's ledger, and every case was settled; else why not.
+fn verdict(
+    end: RunEnd,
+    summary: &RunSummary,
+    reconciliation: &Reconciliation,
+    log_dir: &Path,
+) -> Result<(), String> {
+    if let RunEnd::TimedOut(after) = end {
+        return Err(format!(
+            "the run did not finish within {} s (see --timeout-s); logs in {}",
+            after.as_secs(),
+            log_dir.display()
+        ));
+    }
+    let problems = reconciliation.problems();
     if !problems.is_empty() {
-        eprintln!(
-            "pairctl: the nodes' books and central's ledger differ:\n  {}",
+        return Err(format!(
+            "the nodes' books and central's ledger differ:\n  {}",
             problems.join("\n  ")
-        );
-        return Ok(ExitCode::FAILURE);
+        ));
     }
     if !summary.all_cases_settled() {
-        eprintln!(
-            "pairctl: {} of {} cases are still open at the end of the run",
+        return Err(format!(
+            "{} of {} cases are still open at the end of the run",
             summary.cases_open,
             summary.cases_total()
-        );
-        return Ok(ExitCode::FAILURE);
+        ));
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 fn warn_about_stop(stop: &StopOutcome, log_dir: &Path) {
@@ -340,5 +360,96 @@ fn warn_about_stop(stop: &StopOutcome, log_dir: &Path) {
             "pairctl: {id} stopped with {status}; see {}",
             log_dir.join(format!("{id}.log")).display()
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pairing_proto::v1::{BookLine, Books, LedgerLine};
+
+    fn settled() -> RunSummary {
+        let report = serde_json::json!({"cases": [{"status": "closed"}, {"status": "rejected"}]});
+        RunSummary::from_report(&report).unwrap()
+    }
+
+    /// Central's ledger and a province's books say 10 doctors went from
+    /// jiangsu to huangshi; the city's books say `received`.
+    fn reconciled(received: i64) -> Reconciliation {
+        let line = BookLine {
+            case_id: "case-huangshi-1".into(),
+            city_id: "huangshi".into(),
+            province_id: "jiangsu".into(),
+            resource_type: "personnel/doctor".into(),
+            shipped: 10,
+            received: 10,
+            discrepancy: 0,
+            shipments: 1,
+        };
+        let ledger = Ledger {
+            lines: vec![LedgerLine {
+                case_id: line.case_id.clone(),
+                city_id: line.city_id.clone(),
+                province_id: line.province_id.clone(),
+                resource_type: line.resource_type.clone(),
+                target: 10,
+                shipped: 10,
+                received: 10,
+                ..Default::default()
+            }],
+            costs: vec![],
+        };
+        let province = Books {
+            node_id: "jiangsu".into(),
+            lines: vec![line.clone()],
+        };
+        let city = Books {
+            node_id: "huangshi".into(),
+            lines: vec![BookLine {
+                shipped: 0,
+                received,
+                ..line
+            }],
+        };
+        Reconciliation::new(&ledger, &[province], &[city], true)
+    }
+
+    #[test]
+    fn a_finished_run_whose_books_agree_succeeds() {
+        let log_dir = Path::new("logs");
+        assert_eq!(
+            verdict(RunEnd::Finished, &settled(), &reconciled(10), log_dir),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn a_difference_in_the_books_fails_the_run_naming_pair_and_type() {
+        let log_dir = Path::new("logs");
+        let why = verdict(RunEnd::Finished, &settled(), &reconciled(9), log_dir).unwrap_err();
+        assert!(
+            why.contains(
+                "case-huangshi-1: jiangsu -> huangshi personnel/doctor: 1 shipped, never received"
+            ),
+            "{why}"
+        );
+        let mut unread = reconciled(10);
+        unread
+            .unreachable
+            .push("huangshi at http://x: refused".into());
+        let why = verdict(RunEnd::Finished, &settled(), &unread, log_dir).unwrap_err();
+        assert!(why.contains("no books from huangshi"), "{why}");
+    }
+
+    #[test]
+    fn an_open_case_or_a_timeout_fails_the_run() {
+        let log_dir = Path::new("logs");
+        let open =
+            RunSummary::from_report(&serde_json::json!({"cases": [{"status": "open"}]})).unwrap();
+        let why = verdict(RunEnd::Finished, &open, &reconciled(10), log_dir).unwrap_err();
+        assert!(why.contains("1 of 1 cases are still open"), "{why}");
+        let late = RunEnd::TimedOut(Duration::from_secs(7));
+        let why = verdict(late, &settled(), &reconciled(10), log_dir).unwrap_err();
+        assert!(why.contains("within 7 s"), "{why}");
     }
 }
