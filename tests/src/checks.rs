@@ -1,6 +1,13 @@
 //! Properties of a finished run, checked on its report (see
 //! `central::report`). Each check returns the violations it found, so a test
 //! failure names every broken case at once; an empty list means it holds.
+//!
+//! Central's report is central's own record: what it says of goods moved
+//! holds by construction (central refuses a receipt that does not add up).
+//! What the nodes themselves recorded is checked by [`books_reconcile`], on
+//! the `reconcile` section `pairctl up` (or a suite, through the same code)
+//! adds; which cases exist is checked against the suite's own list by
+//! [`cases_as_expected`]. Every check is shown to fail in checks_tests.rs.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -166,7 +173,9 @@ fn case_order(case: &Value) -> Vec<String> {
 
 /// Every receipt matches its shipment: per ledger line, shipped equals
 /// received plus discrepancy plus in transit, and nothing is in transit once
-/// a case is closed.
+/// a case is closed. On central's ledger alone the first rule cannot fail
+/// (central refuses a receipt that does not add up): it guards the report's
+/// arithmetic; the nodes' books are [`books_reconcile`]'s.
 pub fn receipts_match(report: &Value) -> Vec<String> {
     let closed: BTreeSet<&str> = cases(report)
         .iter()
