@@ -19,16 +19,19 @@ fn span<'a>(spans: &'a mut [Value], name: &str) -> &'a mut Value {
 
 /// Writes `text` to a file of this test's own and runs check-traces on it.
 fn check_traces(test: &str, text: &str) -> Output {
-    let dir = std::env::temp_dir().join(format!("pairctl-check-traces-{}", std::process::id()));
+    let dir: PathBuf = std::env::temp_dir().join(format!(
+        "pairctl-check-traces-{}-{test}",
+        std::process::id()
+    ));
     std::fs::create_dir_all(&dir).unwrap();
-    let file: PathBuf = dir.join(format!("{test}.json"));
+    let file = dir.join("spans.json");
     std::fs::write(&file, text).unwrap();
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_pairctl"))
         .arg("check-traces")
         .arg(&file)
         .output()
         .expect("pairctl runs");
-    let _ = std::fs::remove_file(&file);
+    let _ = std::fs::remove_dir_all(&dir);
     output
 }
 
