@@ -17,8 +17,14 @@
 //! knows itself (`to`); the caller is named by the `pairing-sender` metadata
 //! that [`crate::client::request_from`] adds. A request without it (an
 //! operator's query from `pairctl`) is never faulted.
+//!
+//! Besides the plan's decisions ([`FaultPlan::counts`]), each node's layer
+//! counts what it actually did to the messages it received, and every time
+//! the node started ([`FaultPlan::at_nodes`]): a suite shows a fault fired
+//! at the nodes, and a crashed node came up again, from the nodes' own
+//! counts.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
@@ -94,6 +100,31 @@ pub struct FaultCounts {
     pub duplicated: u64,
 }
 
+/// What the faults did at one node, counted by its own layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct NodeFaults {
+    /// Times the node started serving under the plan (a restart after a
+    /// crash is a second start).
+    pub starts: u32,
+    /// Faults applied to the messages the node received: a partitioned or
+    /// dropped request refused, a reply dropped after the handler ran, a
+    /// delay slept in full, a request handled twice.
+    pub fired: FaultCounts,
+}
+
+impl FaultCounts {
+    /// The counts of each kind summed.
+    pub fn plus(self, other: FaultCounts) -> FaultCounts {
+        FaultCounts {
+            partitioned: self.partitioned + other.partitioned,
+            dropped_requests: self.dropped_requests + other.dropped_requests,
+            dropped_replies: self.dropped_replies + other.dropped_replies,
+            delayed: self.delayed + other.delayed,
+            duplicated: self.duplicated + other.duplicated,
+        }
+    }
+}
+
 #[derive(Debug)]
 struct PlanState {
     rng: StdRng,
@@ -112,6 +143,8 @@ pub struct FaultPlan {
     dropped_replies: AtomicU64,
     delayed: AtomicU64,
     duplicated: AtomicU64,
+    /// Per node id, what its layer counted.
+    nodes: Mutex<BTreeMap<String, NodeFaults>>,
 }
 
 impl FaultPlan {
@@ -128,7 +161,29 @@ impl FaultPlan {
             dropped_replies: AtomicU64::new(0),
             delayed: AtomicU64::new(0),
             duplicated: AtomicU64::new(0),
+            nodes: Mutex::new(BTreeMap::new()),
         })
+    }
+
+    /// What each node's layer counted, by node id.
+    pub fn at_nodes(&self) -> BTreeMap<String, NodeFaults> {
+        self.node_counts().clone()
+    }
+
+    /// The faults fired at every node, summed.
+    pub fn fired(&self) -> FaultCounts {
+        self.node_counts()
+            .values()
+            .fold(FaultCounts::default(), |sum, n| sum.plus(n.fired))
+    }
+
+    fn node_counts(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, NodeFaults>> {
+        // Counters only: a panic elsewhere cannot leave them half-changed.
+        self.nodes.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn record_at(&self, node_id: &str, record: impl FnOnce(&mut NodeFaults)) {
+        record(self.node_counts().entry(node_id.to_string()).or_default());
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, PlanState> {
@@ -252,7 +307,9 @@ pub struct FaultLayer {
 }
 
 impl FaultLayer {
+    /// The layer of a node starting to serve: counts a start of `node_id`.
     pub fn new(plan: Arc<FaultPlan>, node_id: &str) -> FaultLayer {
+        plan.record_at(node_id, |n| n.starts += 1);
         FaultLayer {
             plan,
             node_id: node_id.into(),
@@ -327,13 +384,14 @@ where
         let to = self.node_id.clone();
         let streaming = STREAMING_METHODS.contains(&request.uri().path());
         let decision = self.plan.decide(&from, &to, streaming);
-        Box::pin(apply(decision, from, to, inner, request))
+        Box::pin(apply(decision, from, self.plan.clone(), to, inner, request))
     }
 }
 
 async fn apply<S>(
     decision: Decision,
     from: String,
+    plan: Arc<FaultPlan>,
     to: Arc<str>,
     mut inner: S,
     request: http::Request<Body>,
@@ -346,18 +404,24 @@ where
     S::Future: Send + 'static,
 {
     let path = request.uri().path().to_string();
+    let fired = |count: fn(&mut FaultCounts) -> &mut u64| {
+        plan.record_at(&to, |n| *count(&mut n.fired) += 1);
+    };
     if decision.partitioned {
+        fired(|c| &mut c.partitioned);
         return Ok(unavailable(format!(
             "fault injected: link {from} -> {to} is partitioned"
         )));
     }
     if decision.drop_request {
+        fired(|c| &mut c.dropped_requests);
         return Ok(unavailable(format!(
             "fault injected: request {path} from {from} dropped"
         )));
     }
     if let Some(delay) = decision.delay {
         tokio::time::sleep(delay).await;
+        fired(|c| &mut c.delayed);
     }
     if decision.duplicate {
         let (parts, body) = request.into_parts();
@@ -369,6 +433,7 @@ where
         // The first answer is lost, as if the reply had been dropped and
         // the request resent; the second is what the sender sees.
         let _ = inner.clone().oneshot(first).await;
+        fired(|c| &mut c.duplicated);
         let second = http::Request::from_parts(parts, Body::new(Full::new(bytes)));
         return inner.oneshot(second).await;
     }
@@ -377,6 +442,7 @@ where
         // The handler ran (a unary handler finishes before its response
         // is returned); the sender only learns that the call failed.
         drop(response);
+        fired(|c| &mut c.dropped_replies);
         return Ok(unavailable(format!(
             "fault injected: reply to {path} from {from} dropped"
         )));

@@ -219,6 +219,42 @@ async fn the_layer_applies_each_fault() {
 }
 
 #[tokio::test]
+async fn each_fault_is_counted_at_the_node_it_fired_at() {
+    let unary = "/pairing.v1.DonorProvince/Assign";
+    let plan = FaultPlan::new(1, only("duplicate"));
+    run(plan.clone(), Some("a"), unary).await;
+    let at_b = plan.at_nodes()["b"];
+    assert_eq!(at_b.fired.duplicated, 1);
+    assert_eq!(plan.fired(), at_b.fired);
+
+    let delays = FaultRates {
+        delay: 1.0,
+        max_delay: Duration::from_millis(5),
+        ..FaultRates::default()
+    };
+    let plan = FaultPlan::new(1, delays);
+    run(plan.clone(), Some("a"), unary).await;
+    assert_eq!(plan.fired().delayed, 1);
+
+    // A decision whose call never completes fired nothing: counted by the
+    // plan, not at the node.
+    let plan = FaultPlan::new(1, only("drop_reply"));
+    plan.decide("a", "b", false);
+    assert_eq!(plan.counts().dropped_replies, 1);
+    assert_eq!(plan.fired(), FaultCounts::default());
+}
+
+#[test]
+fn a_node_counts_each_time_it_starts_serving() {
+    let plan = FaultPlan::new(1, FaultRates::default());
+    FaultLayer::new(plan.clone(), "north");
+    FaultLayer::new(plan.clone(), "north");
+    FaultLayer::new(plan.clone(), "alpha");
+    let nodes = plan.at_nodes();
+    assert_eq!((nodes["north"].starts, nodes["alpha"].starts), (2, 1));
+}
+
+#[tokio::test]
 async fn unnamed_callers_and_streams_pass_as_they_should() {
     let unary = "/pairing.v1.DonorProvince/Assign";
     // An operator's query carries no sender: never faulted.

@@ -64,6 +64,11 @@ impl CentralClient {
         self
     }
 
+    /// How this client retries, for calls made alongside its own.
+    pub fn policy(&self) -> RetryPolicy {
+        self.policy
+    }
+
     pub fn endpoint(&self) -> &str {
         &self.endpoint
     }

@@ -162,7 +162,11 @@ pub struct LedgerArgs {
     pub central: CentralArgs,
     /// Ask every province and city for its own books and show, per pair
     /// and resource type: committed, shipped, received, in transit, and
-    /// central's figures, flagging any difference (exit status 1 then).
+    /// central's figures, then every difference naming its pair and type:
+    /// units lost or counted twice, shipments sent but not counted, receipts
+    /// the province holds unlike the city's, central's ledger unlike the
+    /// books. Exit status 1 on any difference or node whose books could not
+    /// be read.
     #[arg(long)]
     pub reconcile: bool,
 }

@@ -419,8 +419,13 @@ mod tests {
             .await_announces(Instant::now() + Duration::from_secs(10))
             .await
             .unwrap();
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        let err = cluster.check_alive().unwrap_err().to_string();
+        // Polled until the exit is seen: how soon it is, is the OS's.
+        let err = loop {
+            match cluster.check_alive() {
+                Ok(()) => tokio::time::sleep(Duration::from_millis(10)).await,
+                Err(e) => break e.to_string(),
+            }
+        };
         assert!(
             err.contains("jingzhou") && err.contains("exited unexpectedly"),
             "{err}"

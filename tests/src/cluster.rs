@@ -9,6 +9,9 @@ use node_kit::client;
 use node_kit::faults::FaultPlan;
 use node_kit::server::RunningNode;
 use node_kit::tls::NodeTls;
+use pairctl::central_client::CentralClient;
+use pairctl::commands::ledger::reconcile_cluster;
+use pairctl::reconcile::Reconciliation;
 use pairing_proto::v1::central_authority_client::CentralAuthorityClient;
 use pairing_proto::v1::{ClusterStatus, ReportQuery, StatusQuery};
 use tonic::transport::Channel;
@@ -151,6 +154,12 @@ impl Cluster {
         report(&self.central.endpoint()).await
     }
 
+    /// The run report with central's ledger reconciled against every
+    /// node's own books under `reconcile`, as `pairctl up` writes it.
+    pub async fn report_with_books(&self) -> serde_json::Value {
+        report_with_books_as(&self.central.endpoint(), None).await
+    }
+
     pub async fn stop(self) {
         for node in self.cities.into_iter().chain(self.provinces) {
             let _ = node.stop().await;
@@ -216,6 +225,24 @@ pub fn where_it_stands(s: &ClusterStatus) -> String {
         .map(|c| format!("{}={}", c.case_id, c.stage))
         .collect();
     format!("at {}, cases {cases:?}", s.scenario_now)
+}
+
+/// Central's ledger beside every node's own books, read as `tls`'s holder
+/// (plain TCP if none), the way `pairctl ledger --reconcile` reads them.
+pub async fn reconcile_as(endpoint: &str, tls: Option<&NodeTls>) -> Reconciliation {
+    let dialer = client::Dialer::new(tls);
+    let central = CentralClient::via(&dialer, endpoint).expect("valid endpoint");
+    reconcile_cluster(&central, &dialer)
+        .await
+        .unwrap_or_else(|e| panic!("reconcile: {e:#}"))
+}
+
+/// [`report_as`] with the [`reconcile_as`] section `pairctl up` adds.
+pub async fn report_with_books_as(endpoint: &str, tls: Option<&NodeTls>) -> serde_json::Value {
+    let mut report = report_as(endpoint, tls).await;
+    let reconciliation = reconcile_as(endpoint, tls).await;
+    report["reconcile"] = serde_json::to_value(&reconciliation).expect("serialisable");
+    report
 }
 
 pub async fn report(endpoint: &str) -> serde_json::Value {

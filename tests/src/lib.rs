@@ -3,8 +3,9 @@
 //! - [`cluster`]: start a whole scenario in-process on loopback ports, or
 //!   find the `pairctl` binary to start one as child processes.
 //! - [`checks`]: the properties every run must have, checked on the run
-//!   report: the pairing table, the legal order of each case's steps,
-//!   receipts that match shipments, every case closed.
+//!   report: the pairing table, the legal order of each case's steps, the
+//!   cases a suite expects (city, status, count), and the nodes' own books
+//!   reconciled with central's ledger.
 //! - [`secure`]: clusters over mutual TLS for the attack tests: certificates,
 //!   clients presenting a given node's, central's view before and after.
 //! - [`host`]: one node on a thread and runtime of its own, to crash and

@@ -163,6 +163,12 @@ impl ResilientCluster {
         crate::cluster::report(&self.central_endpoint).await
     }
 
+    /// The run report with the nodes' books reconciled under `reconcile`,
+    /// as `pairctl up` writes it.
+    pub async fn report_with_books(&self) -> serde_json::Value {
+        crate::cluster::report_with_books_as(&self.central_endpoint, None).await
+    }
+
     pub async fn ledger(&self) -> Ledger {
         central_client(&self.central_endpoint)
             .get_ledger(client::request_with_deadline(

@@ -94,11 +94,22 @@ impl Machines {
 /// Request types, in the order the first byte selects them.
 pub const KINDS: usize = 17;
 
+/// What became of one input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The bytes are not a message of the type picked.
+    Undecoded,
+    /// Decoded and applied.
+    Applied,
+    /// Decoded and refused, with this code.
+    Refused(Code),
+}
+
 /// Decodes `bytes` as a request and applies it; panics only if a refusal
 /// is not what bad input should get.
-pub fn apply(m: &mut Machines, bytes: &[u8]) {
+pub fn apply(m: &mut Machines, bytes: &[u8]) -> Outcome {
     let Some((&kind, body)) = bytes.split_first() else {
-        return;
+        return Outcome::Undecoded;
     };
     let now = Now {
         scenario: ScenarioTime(DAY_MS),
@@ -129,7 +140,7 @@ pub fn apply(m: &mut Machines, bytes: &[u8]) {
         15 => decode(body).map(|x: CaseClosure| m.city.on_closure(&x).map(drop)),
         _ => decode(body).map(|x: Shipment| m.city.on_shipment(&x, t).map(drop)),
     };
-    if let Some(Err(status)) = outcome {
+    if let Some(Err(status)) = &outcome {
         assert!(
             matches!(
                 status.code(),
@@ -152,6 +163,11 @@ pub fn apply(m: &mut Machines, bytes: &[u8]) {
     m.central.on_tick(later);
     m.donor.on_tick(later.scenario);
     m.city.on_tick(later.scenario);
+    match outcome {
+        None => Outcome::Undecoded,
+        Some(Ok(())) => Outcome::Applied,
+        Some(Err(status)) => Outcome::Refused(status.code()),
+    }
 }
 
 fn decode<T: Message + Default>(body: &[u8]) -> Option<T> {

@@ -69,18 +69,34 @@ async fn snapshot(cluster: &Cluster) -> String {
     format!("{cases:?}\n{ledger:?}\n{}", report["cases"])
 }
 
+/// Waits until central holds the three cities' cases: north's and south's
+/// waiting for the decision window (which a frozen clock never ends), and
+/// west's rejected at once. From then on nothing changes by itself.
+async fn until_every_city_asked(endpoint: &str) {
+    let mut last = None;
+    for _ in 0..1_200 {
+        let status = cluster::status(endpoint).await;
+        let stage = |city: &str| {
+            status
+                .cases
+                .iter()
+                .find(|c| c.city_id == city)
+                .map(|c| c.stage.clone())
+        };
+        let west_rejected = stage("west").as_deref() == Some("rejected");
+        if status.cases.len() == 3 && west_rejected {
+            return;
+        }
+        last = Some(status.cases);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the three cities never all asked: {last:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refusals_name_the_field_and_change_nothing() {
     let cluster = Cluster::start(&scenario_path("small"), FROZEN_DAY_MS, None).await;
-    // Wait until the three cities have asked (west is rejected at once).
-    let endpoint = cluster.central.endpoint();
-    for _ in 0..200 {
-        if cluster::status(&endpoint).await.cases.len() == 3 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    until_every_city_asked(&cluster.central.endpoint()).await;
     let before = snapshot(&cluster).await;
     assert!(before.contains("case-north-1"), "{before}");
 

@@ -2,12 +2,13 @@
 //! `pairctl up` (built for the tests as `pairctl-under-test`) starting central, 19 provinces and 16 cities as 36 separate
 //! processes on loopback, at 200 ms a scenario day (the ten-week scenario in
 //! about 15 s): fast, yet slow enough that a debug build on a busy shared
-//! machine keeps up with the wall-clock scenario. Asserts the report it writes.
+//! machine keeps up with the wall-clock scenario. Asserts the report it writes,
+//! the nodes' own books reconciled in it among them.
 
 use std::process::Command;
 
 use counterpart_domain::scenario;
-use counterpart_tests::checks;
+use counterpart_tests::checks::{self, assert_holds};
 use counterpart_tests::scenario_path;
 
 #[test]
@@ -38,12 +39,10 @@ fn hubei_2020_replays_the_nhc_table_and_closes_every_case() {
         serde_json::from_slice(&std::fs::read(&report_path).unwrap()).unwrap();
     let scenario = scenario::load(&path).unwrap();
 
-    assert_eq!(scenario.cities.len(), 16);
-    assert_eq!(scenario.provinces.len(), 19);
     assert_eq!(
         report["nodes"].as_array().map(Vec::len),
         Some(36),
-        "one process per node"
+        "one process per node: central, 19 provinces, 16 cities"
     );
     let pids: std::collections::BTreeSet<i64> = report["nodes"]
         .as_array()
@@ -52,23 +51,22 @@ fn hubei_2020_replays_the_nhc_table_and_closes_every_case() {
         .filter_map(|n| n["pid"].as_i64())
         .collect();
     assert_eq!(pids.len(), 36, "every node is its own process");
-    checks::assert_complete_historical_run(&report, &scenario);
-
-    // Jiangsu's team reached Huangshi: 103 doctors and 200 nurses, from its pools.
-    let huangshi = report["cases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["city"] == "huangshi")
-        .unwrap();
-    assert_eq!(huangshi["provinces"][0], "jiangsu");
-    assert!(
-        huangshi["received"]["personnel/doctor"]
-            .as_i64()
-            .unwrap_or(0)
-            > 0,
-        "{huangshi}"
+    // One closed case for each of the 16 cities of the NHC table.
+    assert_eq!(
+        report["cases"].as_array().map(Vec::len),
+        Some(16),
+        "{}",
+        report["cases"]
     );
+    checks::assert_complete_historical_run(&report, &scenario);
+    // The nodes' own books, read by pairctl before it stopped them.
+    assert_holds("nodes' books reconcile", checks::books_reconcile(&report));
+    assert!(
+        stdout.contains("Reconciled central's ledger with the nodes' books: ")
+            && stdout.contains(" lines, 0 differences"),
+        "{stdout}"
+    );
+    jiangsus_team_reached_huangshi(&report);
     assert!(
         report["messages"]["AssistanceRequest"]
             .as_u64()
@@ -76,4 +74,38 @@ fn hubei_2020_replays_the_nhc_table_and_closes_every_case() {
             >= 16
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Jiangsu's team to Huangshi, as the scenario's sources give it (Chinanews
+/// 11 Feb, Xinhua 4 Mar 2020): 103 doctors and 200 nurses, all of Jiangsu's
+/// pool. Read from the nodes' books and central's targets as reconciled:
+/// central commits Jiangsu to at least the team (Huangshi's need is
+/// calibrated on it), Jiangsu ships doctors and nurses from that pool and
+/// no more, and Huangshi's books account for every one of them.
+fn jiangsus_team_reached_huangshi(report: &serde_json::Value) {
+    const TEAM: [(&str, i64); 2] = [("personnel/doctor", 103), ("personnel/nurse", 200)];
+    let huangshi = report["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["city"] == "huangshi")
+        .expect("huangshi's case");
+    assert_eq!(huangshi["provinces"], serde_json::json!(["jiangsu"]));
+    for (resource_type, team) in TEAM {
+        let line = checks::reconciled_line(report, "huangshi", "jiangsu", resource_type)
+            .unwrap_or_else(|| {
+                panic!("no reconciled line for jiangsu -> huangshi {resource_type}")
+            });
+        let n = |k: &str| line[k].as_i64().unwrap_or(-1);
+        assert!(n("committed") >= team, "committed below the team: {line}");
+        assert!(
+            (1..=team).contains(&n("shipped")),
+            "shipped outside Jiangsu's pool of {team}: {line}"
+        );
+        assert_eq!(
+            n("received") + n("discrepancy"),
+            n("shipped"),
+            "Huangshi's books: {line}"
+        );
+    }
 }

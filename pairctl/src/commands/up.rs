@@ -23,8 +23,10 @@ use tokio::time::Instant;
 use crate::central_client::CentralClient;
 use crate::cli::{scenario_path, UpArgs};
 use crate::cluster::{Cluster, StopOutcome, ANNOUNCE_TIMEOUT, STOP_GRACE};
+use crate::commands::ledger::reconcile_cluster;
 use crate::commands::report::write_report;
 use crate::plan::{self, ChildOptions};
+use crate::reconcile::Reconciliation;
 use crate::render::{self, CityNames};
 use crate::report::{merge_launch_facts, parse_report, RunSummary};
 
@@ -54,8 +56,12 @@ struct RunResults {
     end: RunEnd,
     pairings: PairingTable,
     ledger: Ledger,
-    /// Central's report with the launch facts merged in.
+    /// Central's report with the launch facts merged in, and the
+    /// reconciliation under `reconcile`.
     report: Value,
+    /// Central's ledger beside every node's books, read before the nodes
+    /// stopped.
+    reconciliation: Reconciliation,
 }
 
 pub async fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
@@ -160,7 +166,8 @@ async fn drive(
     // A node without saved state would start its run over: no restarts.
     let max_restarts = if args.in_memory { 0 } else { args.max_restarts };
     let end = watch(&client, cluster, others.len(), timeout, max_restarts).await?;
-    let collected = collect(&client.with_retries(COLLECT_POLICY)).await;
+    let client = client.with_retries(COLLECT_POLICY);
+    let collected = collect(&client).await;
     let (pairings, ledger, report) = match (end, collected) {
         (_, Ok(collected)) => collected,
         (RunEnd::Finished, Err(e)) => return Err(e),
@@ -171,14 +178,21 @@ async fn drive(
             ))
         }
     };
+    // Central's report is checked against the nodes' own books, which go
+    // with the nodes: read them now.
+    let reconciliation = reconcile_cluster(&client, &dialer)
+        .await
+        .context("cannot reconcile central's ledger with the nodes' books")?;
     let wall_time_ms = started.elapsed().as_millis() as u64;
-    let report = merge_launch_facts(report, &cluster.launched(), wall_time_ms)
+    let mut report = merge_launch_facts(report, &cluster.launched(), wall_time_ms)
         .map_err(anyhow::Error::msg)?;
+    report["reconcile"] = serde_json::to_value(&reconciliation)?;
     Ok(RunResults {
         end,
         pairings,
         ledger,
         report,
+        reconciliation,
     })
 }
 
@@ -262,8 +276,9 @@ async fn collect(central: &CentralClient) -> anyhow::Result<(PairingTable, Ledge
     Ok((pairings, ledger, report))
 }
 
-/// Prints the pairings and the summary, writes the report; the exit code
-/// says whether every case was settled.
+/// Prints the pairings, the summary and the reconciliation's verdict,
+/// writes the report; the exit code says whether every case was settled
+/// and the nodes' books agree with central's ledger.
 fn finish(args: &UpArgs, scenario: &Scenario, results: RunResults) -> anyhow::Result<ExitCode> {
     let names: CityNames = scenario
         .cities
@@ -277,27 +292,60 @@ fn finish(args: &UpArgs, scenario: &Scenario, results: RunResults) -> anyhow::Re
     print!("{}", summary.render());
     println!();
     print!("{}", render::donor_costs(&results.ledger));
+    let problems = results.reconciliation.problems();
+    println!(
+        "\nReconciled central's ledger with the nodes' books: {} lines, {} differences",
+        results.reconciliation.lines.len(),
+        problems.len()
+    );
     if let Some(path) = &args.report {
         write_report(path, &results.report)?;
         println!("\nReport written to {}", path.display());
     }
-    if let RunEnd::TimedOut(after) = results.end {
-        eprintln!(
-            "pairctl: the run did not finish within {} s (see --timeout-s); logs in {}",
+    match verdict(
+        results.end,
+        &summary,
+        &results.reconciliation,
+        &args.log_dir,
+    ) {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(why) => {
+            eprintln!("pairctl: {why}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// Whether the run succeeded: it finished, the nodes' books agree with
+/// central's ledger, and every case was settled; else why not.
+fn verdict(
+    end: RunEnd,
+    summary: &RunSummary,
+    reconciliation: &Reconciliation,
+    log_dir: &Path,
+) -> Result<(), String> {
+    if let RunEnd::TimedOut(after) = end {
+        return Err(format!(
+            "the run did not finish within {} s (see --timeout-s); logs in {}",
             after.as_secs(),
-            args.log_dir.display()
-        );
-        return Ok(ExitCode::FAILURE);
+            log_dir.display()
+        ));
+    }
+    let problems = reconciliation.problems();
+    if !problems.is_empty() {
+        return Err(format!(
+            "the nodes' books and central's ledger differ:\n  {}",
+            problems.join("\n  ")
+        ));
     }
     if !summary.all_cases_settled() {
-        eprintln!(
-            "pairctl: {} of {} cases are still open at the end of the run",
+        return Err(format!(
+            "{} of {} cases are still open at the end of the run",
             summary.cases_open,
             summary.cases_total()
-        );
-        return Ok(ExitCode::FAILURE);
+        ));
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 fn warn_about_stop(stop: &StopOutcome, log_dir: &Path) {
@@ -313,5 +361,96 @@ fn warn_about_stop(stop: &StopOutcome, log_dir: &Path) {
             "pairctl: {id} stopped with {status}; see {}",
             log_dir.join(format!("{id}.log")).display()
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pairing_proto::v1::{BookLine, Books, LedgerLine};
+
+    fn settled() -> RunSummary {
+        let report = serde_json::json!({"cases": [{"status": "closed"}, {"status": "rejected"}]});
+        RunSummary::from_report(&report).unwrap()
+    }
+
+    /// Central's ledger and a province's books say 10 doctors went from
+    /// jiangsu to huangshi; the city's books say `received`.
+    fn reconciled(received: i64) -> Reconciliation {
+        let line = BookLine {
+            case_id: "case-huangshi-1".into(),
+            city_id: "huangshi".into(),
+            province_id: "jiangsu".into(),
+            resource_type: "personnel/doctor".into(),
+            shipped: 10,
+            received: 10,
+            discrepancy: 0,
+            shipments: 1,
+        };
+        let ledger = Ledger {
+            lines: vec![LedgerLine {
+                case_id: line.case_id.clone(),
+                city_id: line.city_id.clone(),
+                province_id: line.province_id.clone(),
+                resource_type: line.resource_type.clone(),
+                target: 10,
+                shipped: 10,
+                received: 10,
+                ..Default::default()
+            }],
+            costs: vec![],
+        };
+        let province = Books {
+            node_id: "jiangsu".into(),
+            lines: vec![line.clone()],
+        };
+        let city = Books {
+            node_id: "huangshi".into(),
+            lines: vec![BookLine {
+                shipped: 0,
+                received,
+                ..line
+            }],
+        };
+        Reconciliation::new(&ledger, &[province], &[city], true)
+    }
+
+    #[test]
+    fn a_finished_run_whose_books_agree_succeeds() {
+        let log_dir = Path::new("logs");
+        assert_eq!(
+            verdict(RunEnd::Finished, &settled(), &reconciled(10), log_dir),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn a_difference_in_the_books_fails_the_run_naming_pair_and_type() {
+        let log_dir = Path::new("logs");
+        let why = verdict(RunEnd::Finished, &settled(), &reconciled(9), log_dir).unwrap_err();
+        assert!(
+            why.contains(
+                "case-huangshi-1: jiangsu -> huangshi personnel/doctor: 1 shipped, never received"
+            ),
+            "{why}"
+        );
+        let mut unread = reconciled(10);
+        unread
+            .unreachable
+            .push("huangshi at http://x: refused".into());
+        let why = verdict(RunEnd::Finished, &settled(), &unread, log_dir).unwrap_err();
+        assert!(why.contains("no books from huangshi"), "{why}");
+    }
+
+    #[test]
+    fn an_open_case_or_a_timeout_fails_the_run() {
+        let log_dir = Path::new("logs");
+        let open =
+            RunSummary::from_report(&serde_json::json!({"cases": [{"status": "open"}]})).unwrap();
+        let why = verdict(RunEnd::Finished, &open, &reconciled(10), log_dir).unwrap_err();
+        assert!(why.contains("1 of 1 cases are still open"), "{why}");
+        let late = RunEnd::TimedOut(Duration::from_secs(7));
+        let why = verdict(late, &settled(), &reconciled(10), log_dir).unwrap_err();
+        assert!(why.contains("within 7 s"), "{why}");
     }
 }

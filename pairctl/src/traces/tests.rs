@@ -394,3 +394,18 @@ fn a_request_sent_before_the_case_had_an_id_is_still_its_root() {
     assert_eq!(report.cases[0].spans, 20);
     assert_eq!(report.cases[0].first_stage.as_deref(), Some("launch"));
 }
+
+/// The file the exit-code tests of `pairctl check-traces`
+/// (tests/check_traces_cli.rs) feed the binary is this correct case, so
+/// the CLI is tested on what the checker is. `UPDATE_FIXTURES=1` rewrites
+/// it after a change to the case.
+#[test]
+fn the_cli_fixture_is_the_paired_case() {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/paired-case.json");
+    let expected = serde_json::to_string_pretty(&paired_case()).unwrap() + "\n";
+    if std::env::var_os("UPDATE_FIXTURES").is_some() {
+        std::fs::write(&path, &expected).unwrap();
+    }
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), expected);
+}

@@ -12,7 +12,7 @@ use serde_json::Value;
 use testcontainers::bollard::models::{
     HostConfig, NetworkConnectRequest, NetworkDisconnectRequest,
 };
-use testcontainers::core::{IntoContainerPort, WaitFor};
+use testcontainers::core::{CmdWaitFor, ExecCommand, IntoContainerPort, WaitFor};
 use testcontainers::runners::AsyncRunner;
 use testcontainers::{ContainerAsync, ContainerRequest, GenericImage, ImageExt};
 
@@ -162,6 +162,33 @@ impl ContainerCluster {
             summary(&s)
         );
         report(&self.endpoint).await
+    }
+
+    /// `pairctl ledger --reconcile` run inside central's container, where
+    /// every node's address resolves on the run's network: its exit code
+    /// and what it printed. Central's ledger beside the nodes' own books.
+    pub async fn reconcile_inside(&self) -> (Option<i64>, String) {
+        let command = ExecCommand::new([
+            "/pairctl".to_string(),
+            "ledger".into(),
+            "--reconcile".into(),
+            "--central".into(),
+            format!("http://127.0.0.1:{NODE_PORT}"),
+        ])
+        .with_cmd_ready_condition(CmdWaitFor::exit());
+        let mut run =
+            self.central.exec(command).await.unwrap_or_else(|e| {
+                panic!("pairctl ledger --reconcile in central's container: {e}")
+            });
+        let stdout = run.stdout_to_vec().await.unwrap_or_default();
+        let stderr = run.stderr_to_vec().await.unwrap_or_default();
+        let code = run.exit_code().await.ok().flatten();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&stdout),
+            String::from_utf8_lossy(&stderr)
+        );
+        (code, text)
     }
 
     /// Kills central (no grace period) and starts its container again;
