@@ -165,7 +165,10 @@ async fn a_machine_in_memory_never_waits() {
     let durable = Durable::in_memory(Tally::default());
     durable.lock().set("a", Some(1));
     durable.flushed().await;
-    assert!(durable.read().dirty.is_empty(), "marks of unsaved records do not pile up");
+    assert!(
+        durable.read().dirty.is_empty(),
+        "marks of unsaved records do not pile up"
+    );
     assert!(durable.hold_writes().is_none());
     assert!(durable.drain(Duration::from_millis(1)).await);
 }
