@@ -92,3 +92,28 @@ fn role_policy(out: &mut String, role: &str, peers: &[&str]) {
         peer_selector("        "),
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn may_reach(from: &str, to: &str) -> bool {
+        PEERS
+            .iter()
+            .any(|(role, peers)| *role == from && peers.contains(&to))
+    }
+
+    #[test]
+    fn every_allowed_call_is_allowed_at_both_ends_and_no_role_calls_itself() {
+        // One policy's egress without the other's ingress would drop the
+        // call silently: a timeout, not an error.
+        for (role, peers) in PEERS {
+            assert!(!peers.contains(&role), "{role} reaches its own kind");
+            for peer in peers {
+                assert!(may_reach(peer, role), "{role} -> {peer} but not back");
+            }
+        }
+        assert!(may_reach("central", "city") && may_reach("province", "city"));
+        assert!(!may_reach("province", "province") && !may_reach("city", "city"));
+    }
+}
