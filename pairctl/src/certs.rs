@@ -170,8 +170,9 @@ fn write_public(path: &Path, pem: &str) -> anyhow::Result<()> {
     std::fs::write(path, pem).with_context(|| format!("cannot write {}", path.display()))
 }
 
-/// Writes a private key readable by its owner only.
-fn write_private(path: &Path, pem: &str) -> anyhow::Result<()> {
+/// Writes a private key (or a file holding some) readable by its owner
+/// only.
+pub(crate) fn write_private(path: &Path, pem: &str) -> anyhow::Result<()> {
     use std::io::Write as _;
     use std::os::unix::fs::OpenOptionsExt as _;
     // Replaced, not rewritten in place: a key file another user could read

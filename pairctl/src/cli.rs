@@ -56,6 +56,9 @@ pub enum Command {
     Probe(ProbeArgs),
     /// Writes the docker compose file of a scenario.
     Compose(ComposeArgs),
+    /// Writes the Kubernetes manifests of a scenario (a kustomize base and
+    /// a Jaeger overlay), or with --secrets the nodes' certificate Secrets.
+    K8s(K8sArgs),
     /// Creates a development CA (or reuses DIR's) and a certificate and key
     /// per node of a scenario, plus the operator's, for mutual TLS.
     Certs(CertsArgs),
@@ -143,6 +146,26 @@ pub struct ComposeArgs {
     /// Write the file here instead of stdout.
     #[arg(long)]
     pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct K8sArgs {
+    /// Scenario file [default: deploy/scenarios/hubei-2020.toml]; it goes
+    /// in the manifests' ConfigMap.
+    #[arg(long)]
+    pub scenario: Option<PathBuf>,
+    /// Wall milliseconds per scenario day (central's PAIRING_DAY_MS).
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(i64).range(1..=86_400_000))]
+    pub day_ms: i64,
+    /// The directory to write base/ and overlays/jaeger/ into; with
+    /// --secrets, the file to write the Secrets to [default: stdout].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Instead of the manifests, write one Secret per node from the
+    /// directories `pairctl certs --node-dirs DIR` made. The output holds
+    /// private keys: apply it, never commit it.
+    #[arg(long, value_name = "DIR")]
+    pub secrets: Option<PathBuf>,
 }
 
 /// Where central listens, for the query commands.

@@ -2,12 +2,14 @@
 //!
 //! `pairctl up` runs a whole scenario on one machine, one process per node,
 //! and reports the outcome; `status`, `pairings`, `ledger` and `report`
-//! query a running central; `compose` and `probe` serve the container
-//! deployment (deploy/). The modules:
+//! query a running central; `compose`, `k8s` and `probe` serve the
+//! container deployments (deploy/). The modules:
 //!
 //! - [`cli`]: the command line (clap derive) and its defaults.
 //! - [`commands`]: one module per subcommand, and the dispatch.
 //! - [`compose`]: the docker compose file of a scenario, rendered.
+//! - [`k8s`]: the Kubernetes manifests of a scenario, and the offline
+//!   kustomize renderer that checks them.
 //! - [`certs`]: the development CA and the nodes' certificates (mutual TLS).
 //! - [`plan`]: which nodes `up` starts, with which arguments, for how long.
 //! - [`cluster`]: the node processes: spawn, learn their address, watch,
@@ -30,6 +32,7 @@ pub mod cli;
 pub mod cluster;
 pub mod commands;
 pub mod compose;
+pub mod k8s;
 pub mod plan;
 pub mod reconcile;
 pub mod render;

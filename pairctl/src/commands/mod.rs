@@ -7,6 +7,7 @@
 pub mod certs;
 pub mod check_traces;
 pub mod compose;
+pub mod k8s;
 pub mod ledger;
 pub mod node;
 pub mod otlp_sink;
@@ -27,6 +28,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Node(args) => node::run(args),
         Command::CheckTraces(args) => check_traces::run(args),
         Command::Compose(args) => compose::run(args),
+        Command::K8s(args) => k8s::run(args),
         Command::Certs(args) => certs::run(args),
         command => {
             let runtime = tokio::runtime::Builder::new_current_thread()
@@ -44,6 +46,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     Command::CheckTraces(_)
                     | Command::Node(_)
                     | Command::Compose(_)
+                    | Command::K8s(_)
                     | Command::Certs(_) => {
                         unreachable!("dispatched above")
                     }
