@@ -16,9 +16,8 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use counterpart_domain::applied::{AppliedIds, DEFAULT_CAPACITY};
 use counterpart_domain::clock::Clock;
-use counterpart_domain::journal::{self, Change, Records};
+use counterpart_domain::journal::{Change, Records};
 use counterpart_domain::scenario::Scenario;
 use node_kit::durable::{self, Persistent};
 use node_kit::header::HeaderFactory;
@@ -42,14 +41,11 @@ struct Saved<'a> {
 
 /// The kinds of the city's records.
 const STATE: &str = "city";
-const APPLIED: &str = "applied";
 
 impl Persistent for Recipient {
     fn take_changes(&mut self) -> Result<Vec<Change>, String> {
         let state = self.state_bytes()?;
-        let mut changes = durable::whole_state_change(&mut self.last_written, STATE, state);
-        changes.extend(self.applied.take_changes(APPLIED)?);
-        Ok(changes)
+        durable::small::take_changes(STATE, &mut self.last_written, state, &mut self.applied)
     }
 
     /// Nothing piles up unsaved: the state's record is compared whole
@@ -57,11 +53,7 @@ impl Persistent for Recipient {
     fn discard_changes(&mut self) {}
 
     fn records(&self) -> Result<Records, String> {
-        let mut changes = vec![Change::put(STATE, "", self.state_bytes()?)];
-        changes.extend(self.applied.records(APPLIED)?);
-        let mut records = Records::new();
-        journal::apply(&mut records, changes);
-        Ok(records)
+        durable::small::records(STATE, self.state_bytes()?, &self.applied)
     }
 }
 
@@ -90,7 +82,7 @@ impl Recipient {
         headers: Arc<HeaderFactory>,
         records: &Records,
     ) -> Result<Recipient, String> {
-        let bytes = durable::whole_state(records, STATE)?;
+        let bytes = durable::small::state(records, STATE)?;
         let saved: Saved = serde_json::from_slice(bytes).map_err(|e| format!("city state: {e}"))?;
         if saved.scenario != scenario.name || saved.city_id != headers.node_id() {
             return Err(format!(
@@ -108,8 +100,7 @@ impl Recipient {
         city.earlier_case_ids = saved.earlier_case_ids.into_owned();
         city.shipments = saved.shipments.into_owned();
         city.proposals = saved.proposals.into_owned();
-        city.applied =
-            AppliedIds::from_records(DEFAULT_CAPACITY, journal::of_kind(records, APPLIED))?;
+        city.applied = durable::small::applied(records)?;
         city.resume_in_flight();
         Ok(city)
     }

@@ -7,6 +7,7 @@
 //! applied message id), and only those are written. A message that changes
 //! nothing (a resend, a refusal) writes nothing.
 //!
+//! - [`small`]: how a province's or city's few kilobytes are journaled.
 //! - [`store`]: the SQLite file: journal, snapshot, and which node it is.
 //! - [`writer`]: the thread that writes, off the async workers and off the
 //!   machine's lock, one transaction for everything queued (group commit).
@@ -19,6 +20,7 @@
 //! survives the death of the process (what the fault suites inflict) but
 //! not a power cut; [`Durability::Full`] fsyncs every commit.
 
+pub mod small;
 pub mod store;
 pub mod writer;
 
@@ -218,25 +220,6 @@ pub fn open<M: Persistent>(
     let initial = machine.take_changes()?;
     store.append(&initial)?;
     Durable::journaled(machine, store, node_id)
-}
-
-/// A small machine's whole state as its one record of `kind`: for the
-/// provinces and cities, whose state is a few kilobytes (central, whose
-/// state grows with the run, keeps a record per thing it holds).
-pub fn whole_state_change(
-    last: &mut counterpart_domain::journal::LastWritten,
-    kind: &str,
-    body: Vec<u8>,
-) -> Vec<Change> {
-    last.put_if_changed(kind, "", body).into_iter().collect()
-}
-
-/// The body of the one record of `kind` a small machine saves.
-pub fn whole_state<'a>(records: &'a Records, kind: &str) -> Result<&'a [u8], String> {
-    records
-        .get(&counterpart_domain::journal::RecordKey::new(kind, ""))
-        .map(Vec::as_slice)
-        .ok_or_else(|| format!("state store: no {kind} record (another kind of node's store?)"))
 }
 
 /// The change is in memory but cannot reach the disk, and someone may be

@@ -11,9 +11,8 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use counterpart_domain::applied::{AppliedIds, DEFAULT_CAPACITY};
 use counterpart_domain::clock::Clock;
-use counterpart_domain::journal::{self, Change, Records};
+use counterpart_domain::journal::{Change, Records};
 use counterpart_domain::scenario::Scenario;
 use node_kit::durable::{self, Persistent};
 use node_kit::header::HeaderFactory;
@@ -39,14 +38,11 @@ struct Saved<'a> {
 /// each (the part that grows with every message), the rest as one small
 /// record rewritten when it changes.
 const STATE: &str = "donor";
-const APPLIED: &str = "applied";
 
 impl Persistent for Donor {
     fn take_changes(&mut self) -> Result<Vec<Change>, String> {
         let state = self.state_bytes()?;
-        let mut changes = durable::whole_state_change(&mut self.last_written, STATE, state);
-        changes.extend(self.applied.take_changes(APPLIED)?);
-        Ok(changes)
+        durable::small::take_changes(STATE, &mut self.last_written, state, &mut self.applied)
     }
 
     /// Nothing piles up unsaved: the state's record is compared whole
@@ -54,11 +50,7 @@ impl Persistent for Donor {
     fn discard_changes(&mut self) {}
 
     fn records(&self) -> Result<Records, String> {
-        let mut changes = vec![Change::put(STATE, "", self.state_bytes()?)];
-        changes.extend(self.applied.records(APPLIED)?);
-        let mut records = Records::new();
-        journal::apply(&mut records, changes);
-        Ok(records)
+        durable::small::records(STATE, self.state_bytes()?, &self.applied)
     }
 }
 
@@ -86,7 +78,7 @@ impl Donor {
         headers: Arc<HeaderFactory>,
         records: &Records,
     ) -> Result<Donor, String> {
-        let bytes = durable::whole_state(records, STATE)?;
+        let bytes = durable::small::state(records, STATE)?;
         let saved: Saved =
             serde_json::from_slice(bytes).map_err(|e| format!("donor state: {e}"))?;
         if saved.scenario != scenario.name || saved.province_id != headers.node_id() {
@@ -100,8 +92,7 @@ impl Donor {
         }
         let mut donor = Donor::new(scenario, &saved.province_id, headers)?;
         donor.clock = saved.clock;
-        donor.applied =
-            AppliedIds::from_records(DEFAULT_CAPACITY, journal::of_kind(records, APPLIED))?;
+        donor.applied = durable::small::applied(records)?;
         donor.pool = saved.pool.into_owned();
         donor.outbreak_level = saved.outbreak_level;
         donor.capacity = saved.capacity.into_owned();

@@ -1,0 +1,54 @@
+//! The journal of a small machine (a province, a city): its applied
+//! message ids one record each, since they grow with every message, and the
+//! rest of its state, a few kilobytes, as one record of the machine's kind,
+//! written again only when it changed. Central, whose state grows with the
+//! run, keeps a record per thing it holds instead.
+
+use counterpart_domain::applied::{AppliedIds, DEFAULT_CAPACITY};
+use counterpart_domain::journal::{self, Change, LastWritten, RecordKey, Records};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+/// The kind of the applied message ids' records.
+pub const APPLIED: &str = "applied";
+
+/// The changes since the last call: `state` (the machine's state but its
+/// applied ids) if it differs from what was written last, and the applied
+/// ids recorded or forgotten since.
+pub fn take_changes<R: Clone + Serialize + DeserializeOwned>(
+    kind: &str,
+    last: &mut LastWritten,
+    state: Vec<u8>,
+    applied: &mut AppliedIds<R>,
+) -> Result<Vec<Change>, String> {
+    let mut changes: Vec<Change> = last.put_if_changed(kind, "", state).into_iter().collect();
+    changes.extend(applied.take_changes(APPLIED)?);
+    Ok(changes)
+}
+
+/// Every record: `state` and each applied id.
+pub fn records<R: Clone + Serialize + DeserializeOwned>(
+    kind: &str,
+    state: Vec<u8>,
+    applied: &AppliedIds<R>,
+) -> Result<Records, String> {
+    let mut records = Records::new();
+    journal::apply(&mut records, [Change::put(kind, "", state)]);
+    journal::apply(&mut records, applied.records(APPLIED)?);
+    Ok(records)
+}
+
+/// The state record of `kind` in `records`.
+pub fn state<'a>(records: &'a Records, kind: &str) -> Result<&'a [u8], String> {
+    records
+        .get(&RecordKey::new(kind, ""))
+        .map(Vec::as_slice)
+        .ok_or_else(|| format!("state store: no {kind} record (another kind of node's store?)"))
+}
+
+/// The applied ids in `records`.
+pub fn applied<R: Clone + Serialize + DeserializeOwned>(
+    records: &Records,
+) -> Result<AppliedIds<R>, String> {
+    AppliedIds::from_records(DEFAULT_CAPACITY, journal::of_kind(records, APPLIED))
+}
