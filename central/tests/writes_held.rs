@@ -109,7 +109,18 @@ async fn with_its_disk_stalled_central_answers_all_that_needs_no_save() {
         .await
         .unwrap();
 
+    let events = || authority.read().cases().next().unwrap().events.len();
+    let before = events();
+
     let hold = authority.hold_writes().expect("central is durable");
+    // A resend of a message whose change is on disk needs no save. (A
+    // resend whose original is still queued waits for it: its answer
+    // acknowledges that change.)
+    let resent = service
+        .submit_report(Request::new(city_report("report-1")))
+        .await
+        .expect("a resend is answered from memory");
+    assert!(resent.into_inner().duplicate);
     let waiting = tokio::spawn({
         let service = service.clone();
         async move {
@@ -118,12 +129,16 @@ async fn with_its_disk_stalled_central_answers_all_that_needs_no_save() {
                 .await
         }
     });
+    // Report-2 is applied (its event is in memory) and its change queued;
+    // polled on that state, within a bound (10 s) for a busy machine.
+    for _ in 0..10_000 {
+        if events() > before {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    assert!(events() > before, "report-2 was never applied");
     // Everything below answers while report-2's change waits for the disk.
-    let resent = service
-        .submit_report(Request::new(city_report("report-1")))
-        .await
-        .expect("a resend is answered from memory");
-    assert!(resent.into_inner().duplicate);
     let refused = service
         .submit_report(Request::new(SupervisoryReport {
             case_id: "case-of-nobody".into(),
