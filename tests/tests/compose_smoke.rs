@@ -267,6 +267,17 @@ fn hubei_2020_runs_in_compose_from_two_commands_with_private_keys() {
         "every one of {} cases closed, read through `exec central pairctl report`",
         scenario.cities.len()
     );
+    // The nodes' own books beside central's ledger, asked as the operator
+    // from inside the network: exit 0 only when every line agrees.
+    let reconciled = project
+        .exec("central", &["pairctl", "ledger", "--reconcile"])
+        .unwrap_or_else(|e| panic!("the nodes' books and central's ledger disagree: {e}"));
+    let lines = reconciled.lines().filter(|l| l.contains("case-")).count();
+    assert!(
+        lines >= scenario.cities.len(),
+        "reconciled {lines} lines:\n{reconciled}"
+    );
+    println!("central's ledger = every node's books: {lines} lines reconciled");
 
     let central_key = check_keys(&project, &scenario);
     println!(
