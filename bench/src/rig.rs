@@ -123,6 +123,7 @@ impl Rig {
                     header: Some(header.clone()),
                     role: *role as i32,
                     endpoint: endpoint.to_string(),
+                    ..Default::default()
                 };
                 async move { client.register(client::request(message)).await }
             });

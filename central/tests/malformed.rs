@@ -117,6 +117,7 @@ fn mid_run() -> Fixture {
             header: header(id, "reg"),
             role: *role as i32,
             endpoint: format!("http://{id}.test:1"),
+            ..Default::default()
         };
         f.call(f.service.register(Request::new(m))).unwrap();
     }

@@ -167,6 +167,7 @@ async fn open_cases(
             // Nobody listens there: central's own sends fail and wait for
             // a later round, as to a node that is down.
             endpoint: "http://127.0.0.1:9".into(),
+            ..Default::default()
         };
         central.register(register).await.expect("registers");
     }

@@ -70,6 +70,7 @@ async fn central_with_a_case(dir: &std::path::Path) -> (Arc<Durable<Authority>>,
             header: header(id, "register"),
             role: role as i32,
             endpoint: format!("http://{id}.test:1"),
+            ..Default::default()
         };
         service.register(Request::new(register)).await.unwrap();
     }

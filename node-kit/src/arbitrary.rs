@@ -225,6 +225,7 @@ pub fn register_node() -> impl Strategy<Value = RegisterNode> {
         header,
         role,
         endpoint,
+        ..Default::default()
     })
 }
 

@@ -51,6 +51,11 @@ pub async fn register_via(
         header: Some(headers.header(ScenarioTime(0))),
         role: role as i32,
         endpoint: endpoint.to_string(),
+        protocol_version: pairing_proto::version::PROTOCOL_VERSION,
+        features: pairing_proto::version::FEATURES
+            .iter()
+            .map(|f| f.to_string())
+            .collect(),
     };
     let sender = headers.node_id().to_string();
     let attempt = || {

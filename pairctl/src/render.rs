@@ -208,6 +208,7 @@ mod tests {
             role: role as i32,
             endpoint: format!("http://127.0.0.1:1/{id}"),
             registered,
+            ..Default::default()
         };
         let case = |id: &str, city: &str, stage: &str| CaseSummary {
             case_id: id.into(),

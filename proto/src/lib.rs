@@ -4,9 +4,25 @@
 //!   `DonorProvince`, `RecipientCity`), generated from `pairing/v1/*.proto`.
 //! - [`resource`]: the closed catalog of NIMS-style resource types
 //!   ("category/kind") that every message uses.
+//! - [`version`]: the protocol version this build speaks, and the window
+//!   central accepts.
 //! - [`FILE_DESCRIPTOR_SET`]: the encoded descriptors, for gRPC reflection.
 
 pub mod resource;
+
+/// Which protocol a node speaks, and which versions central accepts.
+pub mod version {
+    /// The protocol version this build speaks. Raised when a node starts to
+    /// rely on a message or field a node of the version before lacks.
+    pub const PROTOCOL_VERSION: u32 = 1;
+    /// The oldest version central still accepts: the window is
+    /// `OLDEST_SUPPORTED..=PROTOCOL_VERSION` (docs/PROTOCOL.md, "Versions").
+    pub const OLDEST_SUPPORTED: u32 = 1;
+    /// What a node registering with version 0 speaks: it predates the field.
+    pub const UNSTATED: u32 = 1;
+    /// Optional message kinds this build handles beyond its version's.
+    pub const FEATURES: &[&str] = &[];
+}
 
 pub mod v1 {
     #![allow(clippy::large_enum_variant, clippy::doc_lazy_continuation)]

@@ -56,6 +56,7 @@ impl Machines {
                 header: setup_header(&id, "reg"),
                 role: role as i32,
                 endpoint: format!("http://{id}.test:1"),
+                ..Default::default()
             };
             central.register(&m, now).expect("scenario nodes register");
         }

@@ -39,6 +39,7 @@ fn hijack(id: &str) -> RegisterNode {
         header: Some(HeaderFactory::new(id).header(ScenarioTime(0))),
         role: pairing_proto::v1::Role::Province as i32,
         endpoint: "https://127.0.0.1:9".into(),
+        ..Default::default()
     }
 }
 

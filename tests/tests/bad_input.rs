@@ -230,6 +230,7 @@ async fn refusals_name_the_field_and_change_nothing() {
         header: Some(HeaderFactory::new("alpha").header(now)),
         role: Role::City as i32,
         endpoint: "http://127.0.0.1:1".into(),
+        ..Default::default()
     };
     refused(
         central.register(request(impostor)).await,

@@ -164,6 +164,7 @@ fn with_history(s: &Arc<Scenario>) -> (Authority, Vec<(String, String)>) {
             header: header(id, 0),
             role: role as i32,
             endpoint: "http://127.0.0.1:9".into(),
+            ..Default::default()
         };
         a.register(&register, now()).expect("registers");
     }

@@ -6,6 +6,7 @@ use node_kit::validate;
 use pairing_proto::v1::{
     Ack, CapacityReport, ClockStart, RegisterNode, Registration, Role, ScenarioClock,
 };
+use pairing_proto::version;
 use tonic::Status;
 
 use super::outbound::{Message, ToCity, ToProvince};
@@ -19,6 +20,27 @@ pub const CLOCK_LEAD_MS: i64 = 300;
 pub const MAX_OUTBREAK_LEVEL: i32 = 4;
 /// Pools a capacity report may list: one per resource type at most.
 const MAX_POOLS: usize = 16;
+/// Optional features a node may declare: far above the few a version adds.
+const MAX_FEATURES: usize = 32;
+
+/// The version a registering node speaks, if central supports it.
+fn supported_version(stated: u32) -> Result<u32, Status> {
+    let speaks = if stated == 0 {
+        version::UNSTATED
+    } else {
+        stated
+    };
+    let window = version::OLDEST_SUPPORTED..=version::PROTOCOL_VERSION;
+    if window.contains(&speaks) {
+        return Ok(speaks);
+    }
+    Err(Status::failed_precondition(format!(
+        "protocol_version: the node speaks version {speaks}; central speaks {} and accepts {}..={}",
+        version::PROTOCOL_VERSION,
+        version::OLDEST_SUPPORTED,
+        version::PROTOCOL_VERSION
+    )))
+}
 
 impl Authority {
     pub fn register(&mut self, msg: &RegisterNode, now: Now) -> Result<Registration, Status> {
@@ -48,9 +70,16 @@ impl Authority {
                 "role: {id:?} is a {expected:?} in the scenario, not a {role:?}"
             )));
         }
+        let protocol_version = supported_version(msg.protocol_version)?;
+        validate::list_len("features", msg.features.len(), MAX_FEATURES)?;
+        for feature in &msg.features {
+            validate::text("features", feature)?;
+        }
         let entry = NodeEntry {
             role,
             endpoint: msg.endpoint.clone(),
+            protocol_version,
+            features: msg.features.clone(),
         };
         self.unsaved.mark(kind::NODE, id);
         let is_new = self.nodes.insert(id.clone(), entry).is_none();
@@ -63,6 +92,7 @@ impl Authority {
         Ok(Registration {
             scenario: self.scenario.name.clone(),
             clock: self.clock.map(|c| self.wire_clock(c)),
+            protocol_version: version::PROTOCOL_VERSION,
         })
     }
 

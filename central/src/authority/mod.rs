@@ -60,6 +60,12 @@ pub struct Now {
 pub struct NodeEntry {
     pub role: Role,
     pub endpoint: String,
+    /// The protocol version it registered with (see `pairing_proto::version`).
+    #[serde(default)]
+    pub protocol_version: u32,
+    /// Optional message kinds it declared it handles.
+    #[serde(default)]
+    pub features: Vec<String>,
 }
 
 /// A donor's standing as last reported.
@@ -306,3 +312,5 @@ fn applied_key(header: &MessageHeader) -> String {
 mod journal_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod version_tests;

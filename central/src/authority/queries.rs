@@ -30,6 +30,7 @@ impl Authority {
                 role: role as i32,
                 endpoint: self.endpoint_of(id),
                 registered: self.nodes.contains_key(id),
+                protocol_version: self.nodes.get(id).map_or(0, |n| n.protocol_version),
             })
             .collect();
         nodes.sort_by(|a, b| a.node_id.cmp(&b.node_id));

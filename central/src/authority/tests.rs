@@ -44,6 +44,7 @@ fn register(a: &mut Authority, id: &str, role: Role) -> Result<Registration, ton
         header: header(id, at(0.0)),
         role: role as i32,
         endpoint: format!("http://{id}.test:1"),
+        ..Default::default()
     };
     a.register(&msg, at(0.0))
 }

@@ -89,6 +89,7 @@ impl CentralAuthority for FakeCentral {
         Ok(Response::new(Registration {
             scenario: "test".into(),
             clock: Some(clock),
+            ..Default::default()
         }))
     }
     async fn report_capacity(&self, _: Request<CapacityReport>) -> Result<Response<Ack>, Status> {

@@ -147,6 +147,7 @@ impl CentralAuthority for FakeCentral {
         Ok(Response::new(Registration {
             scenario: "test".into(),
             clock: self.clock.clone(),
+            ..Default::default()
         }))
     }
     async fn report_capacity(&self, r: Request<CapacityReport>) -> Result<Response<Ack>, Status> {
