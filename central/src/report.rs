@@ -23,6 +23,8 @@ pub struct RunReport {
     pub ledger: Vec<LedgerRow>,
     pub costs: BTreeMap<String, i64>,
     pub messages: BTreeMap<String, u64>,
+    /// The protocol version each node registered with.
+    pub protocol_versions: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -135,6 +137,7 @@ pub fn build(
             .map(|c| (c.province_id, c.cost_cny))
             .collect(),
         messages,
+        protocol_versions: authority.protocol_versions(),
     }
 }
 

@@ -249,6 +249,34 @@ pub struct UpArgs {
     /// many times per node (0: a dead node ends the run).
     #[arg(long, default_value_t = crate::cluster::DEFAULT_MAX_RESTARTS)]
     pub max_restarts: u32,
+    /// Run every node of ROLE (central, province or city) as DIR/pairctl
+    /// instead of this pairctl: a mixed-version run, e.g. the provinces
+    /// from the previous release (compat/build-previous.sh). Repeatable.
+    #[arg(long = "binaries", value_name = "ROLE=DIR", value_parser = parse_role_binary)]
+    pub binaries: Vec<RoleBinary>,
+}
+
+/// The pairctl that runs every node of a role (`--binaries ROLE=DIR`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleBinary {
+    pub role: NodeRole,
+    pub exe: PathBuf,
+}
+
+pub fn parse_role_binary(text: &str) -> Result<RoleBinary, String> {
+    let (role, dir) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?} is not ROLE=DIR"))?;
+    let role = NodeRole::from_str(role, true)
+        .map_err(|_| format!("{role:?} is not central, province or city"))?;
+    let exe = PathBuf::from(dir).join("pairctl");
+    if !exe.is_file() {
+        return Err(format!(
+            "{} is not a file: DIR must hold a pairctl binary",
+            exe.display()
+        ));
+    }
+    Ok(RoleBinary { role, exe })
 }
 
 #[derive(Debug, Args)]

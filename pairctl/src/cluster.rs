@@ -75,6 +75,8 @@ pub struct StopOutcome {
 #[derive(Debug)]
 pub struct Cluster {
     exe: PathBuf,
+    /// Roles run by another pairctl (a mixed-version run).
+    by_role: Vec<crate::cli::RoleBinary>,
     log_dir: PathBuf,
     nodes: Vec<NodeProcess>,
     /// Extra environment for every node (e.g. the OTLP endpoint).
@@ -88,10 +90,25 @@ impl Cluster {
             .with_context(|| format!("cannot create log directory {}", log_dir.display()))?;
         Ok(Cluster {
             exe,
+            by_role: Vec::new(),
             log_dir: log_dir.to_path_buf(),
             nodes: Vec::new(),
             env: Vec::new(),
         })
+    }
+
+    /// Every node of `binary.role` started from now on runs `binary.exe`.
+    pub fn run_role_from(&mut self, binary: crate::cli::RoleBinary) {
+        self.by_role.retain(|b| b.role != binary.role);
+        self.by_role.push(binary);
+    }
+
+    /// The pairctl a node of `role` runs.
+    fn exe_for(&self, role: crate::cli::NodeRole) -> &Path {
+        self.by_role
+            .iter()
+            .find(|b| b.role == role)
+            .map_or(self.exe.as_path(), |b| b.exe.as_path())
     }
 
     /// Sets an environment variable for every node started from now on.
@@ -125,7 +142,7 @@ impl Cluster {
     }
 
     fn launch(&self, spec: &NodeSpec, args: &[String], log: File) -> anyhow::Result<Child> {
-        let mut command = Command::new(&self.exe);
+        let mut command = Command::new(self.exe_for(spec.role));
         command
             .args(args)
             .envs(self.env.iter().map(|(k, v)| (k, v)))

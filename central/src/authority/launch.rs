@@ -23,13 +23,18 @@ const MAX_POOLS: usize = 16;
 /// Optional features a node may declare: far above the few a version adds.
 const MAX_FEATURES: usize = 32;
 
-/// The version a registering node speaks, if central supports it.
-fn supported_version(stated: u32) -> Result<u32, Status> {
-    let speaks = if stated == 0 {
+/// The version a node that stated `stated` speaks.
+pub fn spoken_version(stated: u32) -> u32 {
+    if stated == 0 {
         version::UNSTATED
     } else {
         stated
-    };
+    }
+}
+
+/// The version a registering node speaks, if central supports it.
+fn supported_version(stated: u32) -> Result<u32, Status> {
+    let speaks = spoken_version(stated);
     let window = version::OLDEST_SUPPORTED..=version::PROTOCOL_VERSION;
     if window.contains(&speaks) {
         return Ok(speaks);
@@ -70,7 +75,7 @@ impl Authority {
                 "role: {id:?} is a {expected:?} in the scenario, not a {role:?}"
             )));
         }
-        let protocol_version = supported_version(msg.protocol_version)?;
+        supported_version(msg.protocol_version)?;
         validate::list_len("features", msg.features.len(), MAX_FEATURES)?;
         for feature in &msg.features {
             validate::text("features", feature)?;
@@ -78,7 +83,7 @@ impl Authority {
         let entry = NodeEntry {
             role,
             endpoint: msg.endpoint.clone(),
-            protocol_version,
+            protocol_version: msg.protocol_version,
             features: msg.features.clone(),
         };
         self.unsaved.mark(kind::NODE, id);

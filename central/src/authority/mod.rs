@@ -60,7 +60,8 @@ pub struct Now {
 pub struct NodeEntry {
     pub role: Role,
     pub endpoint: String,
-    /// The protocol version it registered with (see `pairing_proto::version`).
+    /// The protocol version it stated when it registered: 0 for a node
+    /// that predates the field (it speaks `version::UNSTATED`).
     #[serde(default)]
     pub protocol_version: u32,
     /// Optional message kinds it declared it handles.

@@ -30,7 +30,10 @@ impl Authority {
                 role: role as i32,
                 endpoint: self.endpoint_of(id),
                 registered: self.nodes.contains_key(id),
-                protocol_version: self.nodes.get(id).map_or(0, |n| n.protocol_version),
+                protocol_version: self
+                    .nodes
+                    .get(id)
+                    .map_or(0, |n| super::launch::spoken_version(n.protocol_version)),
             })
             .collect();
         nodes.sort_by(|a, b| a.node_id.cmp(&b.node_id));
@@ -123,6 +126,22 @@ impl Authority {
     }
 
     /// The role a node id has in the scenario.
+    /// Each registered node's protocol version, as the run report names it:
+    /// `"1"`, or `"1 (not stated)"` for a node from before versions.
+    pub fn protocol_versions(&self) -> BTreeMap<String, String> {
+        self.nodes
+            .iter()
+            .map(|(id, n)| {
+                let spoken = super::launch::spoken_version(n.protocol_version);
+                let text = match n.protocol_version {
+                    0 => format!("{spoken} (not stated)"),
+                    _ => spoken.to_string(),
+                };
+                (id.clone(), text)
+            })
+            .collect()
+    }
+
     pub fn role_of(&self, id: &str) -> Option<Role> {
         self.nodes.get(id).map(|n| n.role)
     }

@@ -55,4 +55,10 @@ fn a_node_that_states_no_version_speaks_the_first_and_each_version_is_reported()
     };
     assert_eq!(version_of("alpha"), Some(version::UNSTATED));
     assert_eq!(version_of("beta"), Some(version::PROTOCOL_VERSION));
+    let named = a.protocol_versions();
+    assert_eq!(
+        named["alpha"],
+        format!("{} (not stated)", version::UNSTATED)
+    );
+    assert_eq!(named["beta"], version::PROTOCOL_VERSION.to_string());
 }

@@ -74,6 +74,14 @@ pub async fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot resolve {}", path.display()))?;
     let exe = std::env::current_exe().context("cannot find pairctl's own executable")?;
     let mut cluster = Cluster::new(exe, &args.log_dir)?;
+    for binary in &args.binaries {
+        println!(
+            "Every {} runs {}",
+            binary.role.as_str(),
+            binary.exe.display()
+        );
+        cluster.run_role_from(binary.clone());
+    }
     if let Some(url) = &args.otlp {
         cluster.set_env("OTEL_EXPORTER_OTLP_ENDPOINT", url);
     }
