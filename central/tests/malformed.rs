@@ -13,7 +13,7 @@ use node_kit::durable::Durable;
 use central::authority::{Authority, Now};
 use central::service::{now_for, CentralService};
 use counterpart_domain::clock::ScenarioTime;
-use counterpart_domain::scenario::{self, Scenario};
+use counterpart_domain::scenario::Scenario;
 use node_kit::arbitrary::{self, check_refusal};
 use node_kit::counters::MessageCounters;
 use node_kit::trace::CaseTraces;
@@ -28,20 +28,14 @@ use tonic::{Request, Response, Status};
 /// two-core machine.
 const CASES: u32 = 96;
 
+mod common;
+
 fn small() -> Arc<Scenario> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../deploy/scenarios/small.toml"
-    );
-    Arc::new(scenario::load(std::path::Path::new(path)).expect("small scenario loads"))
+    common::scenario("small")
 }
 
 fn header(node: &str, id: &str) -> Option<MessageHeader> {
-    Some(MessageHeader {
-        message_id: format!("{node}-setup-{id}"),
-        sender_id: node.into(),
-        scenario_time_ms: 0,
-    })
+    common::header(node, &format!("setup-{id}"))
 }
 
 struct Fixture {
@@ -122,21 +116,9 @@ fn mid_run() -> Fixture {
         f.call(f.service.register(Request::new(m))).unwrap();
     }
     for p in &s.provinces {
-        let pools = p
-            .total_pool()
-            .into_iter()
-            .map(|(t, q)| ResourcePool {
-                resource_type: t.as_str().into(),
-                quantity: q,
-                contributions: vec![Contribution {
-                    prefecture: "all".into(),
-                    quantity: q,
-                }],
-            })
-            .collect();
         let m = CapacityReport {
             header: header(&p.id, "cap"),
-            pools,
+            pools: common::pools_of(p),
             outbreak_level: 0,
         };
         f.call(f.service.report_capacity(Request::new(m))).unwrap();

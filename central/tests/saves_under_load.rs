@@ -33,39 +33,22 @@ const REPORT_DEADLINE: Duration = Duration::from_secs(3);
 const STATUS_EVERY: Duration = Duration::from_millis(100);
 const STATUS_DEADLINE: Duration = Duration::from_secs(1);
 
+mod common;
+
+use common::overwhelmed;
+
 fn hubei() -> Arc<Scenario> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../deploy/scenarios/hubei-2020.toml"
-    );
-    Arc::new(scenario::load(std::path::Path::new(path)).expect("hubei-2020 loads"))
+    common::scenario("hubei-2020")
 }
 
 fn header(node: &str, n: usize) -> Option<MessageHeader> {
-    Some(MessageHeader {
-        message_id: format!("{node}-load-{n}"),
-        sender_id: node.into(),
-        scenario_time_ms: 0,
-    })
+    common::header(node, &format!("load-{n}"))
 }
 
 fn timed<T>(message: T, deadline: Duration) -> tonic::Request<T> {
     let mut request = tonic::Request::new(message);
     request.set_timeout(deadline);
     request
-}
-
-fn overwhelmed() -> Situation {
-    Situation {
-        confirmed_total: 20_000,
-        active_cases: 18_000,
-        severe: 3_000,
-        critical: 900,
-        beds: 1_000,
-        local_doctors: 100,
-        local_nurses: 200,
-        ..Default::default()
-    }
 }
 
 fn city_report(city: &str, case_id: &str, n: usize) -> SupervisoryReport {
@@ -78,21 +61,9 @@ fn city_report(city: &str, case_id: &str, n: usize) -> SupervisoryReport {
 }
 
 fn capacity_report(province: &scenario::Province, n: usize) -> CapacityReport {
-    let pools = province
-        .total_pool()
-        .into_iter()
-        .map(|(t, q)| ResourcePool {
-            resource_type: t.as_str().into(),
-            quantity: q,
-            contributions: vec![Contribution {
-                prefecture: "all".into(),
-                quantity: q,
-            }],
-        })
-        .collect();
     CapacityReport {
         header: header(&province.id, n),
-        pools,
+        pools: common::pools_of(province),
         outbreak_level: 1,
     }
 }

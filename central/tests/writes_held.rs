@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use central::authority::Authority;
 use central::service::{now_for, CentralService};
-use counterpart_domain::scenario::{self, Scenario};
+use counterpart_domain::scenario::Scenario;
 use node_kit::counters::MessageCounters;
 use node_kit::durable::{self, Durability, Durable};
 use node_kit::trace::CaseTraces;
@@ -17,20 +17,12 @@ use pairing_proto::v1::central_authority_server::CentralAuthority;
 use pairing_proto::v1::*;
 use tonic::{Code, Request};
 
-fn small() -> Arc<Scenario> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../deploy/scenarios/small.toml"
-    );
-    Arc::new(scenario::load(std::path::Path::new(path)).expect("small scenario loads"))
-}
+mod common;
 
-fn header(node: &str, id: &str) -> Option<MessageHeader> {
-    Some(MessageHeader {
-        message_id: format!("{node}-{id}"),
-        sender_id: node.into(),
-        scenario_time_ms: 0,
-    })
+use common::header;
+
+fn small() -> Arc<Scenario> {
+    common::scenario("small")
 }
 
 fn city_report(id: &str) -> SupervisoryReport {

@@ -42,3 +42,43 @@ pub fn scenario_path(name: &str) -> std::path::PathBuf {
         .join("deploy/scenarios")
         .join(format!("{name}.toml"))
 }
+
+/// What `pairctl up` printed and the run report it wrote.
+pub struct UpRun {
+    pub output: std::process::Output,
+    pub stdout: String,
+    pub report: serde_json::Value,
+}
+
+/// Runs `pairctl` (the binary `exe`) `up` on hubei-2020 at 200 ms a scenario
+/// day, durable, with logs, state and report under `dir` and `extra`
+/// arguments; fails the test, with what it printed, unless it succeeds.
+pub fn up_hubei(exe: &str, dir: &std::path::Path, extra: &[String]) -> UpRun {
+    let report_path = dir.join("report.json");
+    let output = std::process::Command::new(exe)
+        .args(["up", "--day-ms", "200", "--scenario"])
+        .arg(scenario_path("hubei-2020"))
+        .args(extra)
+        .arg("--report")
+        .arg(&report_path)
+        .arg("--log-dir")
+        .arg(dir.join("logs"))
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .output()
+        .expect("pairctl runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "pairctl up failed ({}):\n{stdout}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report = serde_json::from_slice(&std::fs::read(&report_path).expect("the report"))
+        .expect("the report is JSON");
+    UpRun {
+        output,
+        stdout,
+        report,
+    }
+}

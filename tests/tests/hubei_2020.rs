@@ -5,38 +5,17 @@
 //! machine keeps up with the wall-clock scenario. Asserts the report it writes,
 //! the nodes' own books reconciled in it among them.
 
-use std::process::Command;
-
 use counterpart_domain::scenario;
 use counterpart_tests::checks::{self, assert_holds};
-use counterpart_tests::scenario_path;
+use counterpart_tests::{scenario_path, up_hubei};
 
 #[test]
 fn hubei_2020_replays_the_nhc_table_and_closes_every_case() {
     let dir = std::env::temp_dir().join(format!("counterpart-hubei-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let report_path = dir.join("report.json");
     let path = scenario_path("hubei-2020");
-    let output = Command::new(env!("CARGO_BIN_EXE_pairctl-under-test"))
-        .args(["up", "--day-ms", "200", "--scenario"])
-        .arg(&path)
-        .arg("--report")
-        .arg(&report_path)
-        .arg("--log-dir")
-        .arg(dir.join("logs"))
-        .arg("--data-dir")
-        .arg(dir.join("data"))
-        .output()
-        .expect("pairctl runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "pairctl up failed ({}):\n{stdout}\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let report: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&report_path).unwrap()).unwrap();
+    let run = up_hubei(env!("CARGO_BIN_EXE_pairctl-under-test"), &dir, &[]);
+    let (stdout, report) = (run.stdout, run.report);
     let scenario = scenario::load(&path).unwrap();
 
     assert_eq!(

@@ -14,7 +14,7 @@ use std::process::Command;
 
 use counterpart_domain::scenario;
 use counterpart_tests::checks::{self, assert_holds};
-use counterpart_tests::scenario_path;
+use counterpart_tests::{scenario_path, up_hubei};
 
 fn repository() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -49,37 +49,22 @@ fn provinces_of_the_previous_release_serve_a_run_of_this_one() {
     let dir = std::env::temp_dir().join(format!("counterpart-mixed-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let report_path = dir.join("report.json");
     let path = scenario_path("hubei-2020");
-    let output = Command::new(env!("CARGO_BIN_EXE_pairctl-under-test"))
-        .args(["up", "--day-ms", "200", "--scenario"])
-        .arg(&path)
-        .arg("--binaries")
-        .arg(format!("province={}", previous.display()))
-        .arg("--report")
-        .arg(&report_path)
-        .arg("--log-dir")
-        .arg(dir.join("logs"))
-        .arg("--data-dir")
-        .arg(dir.join("data"))
-        .output()
-        .expect("pairctl runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "the mixed run failed ({}):\n{stdout}\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
+    let binaries = format!("province={}", previous.display());
+    let run = up_hubei(
+        env!("CARGO_BIN_EXE_pairctl-under-test"),
+        &dir,
+        &["--binaries".into(), binaries],
     );
     assert!(
-        stdout.contains(&format!(
+        run.stdout.contains(&format!(
             "Every province runs {}",
             previous.join("pairctl").display()
         )),
-        "{stdout}"
+        "{}",
+        run.stdout
     );
-    let report: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&report_path).unwrap()).unwrap();
+    let report = run.report;
     let scenario = scenario::load(&path).unwrap();
     checks::assert_complete_historical_run(&report, &scenario);
     assert_holds("nodes' books reconcile", checks::books_reconcile(&report));

@@ -1,0 +1,57 @@
+//! What central's integration tests share: the scenarios they run and the
+//! messages they build the same way.
+
+#![allow(dead_code)] // each test binary uses its own share
+
+use std::sync::Arc;
+
+use counterpart_domain::scenario::{self, Province, Scenario};
+use pairing_proto::v1::{Contribution, MessageHeader, ResourcePool, Situation};
+
+/// A scenario of deploy/scenarios by name ("small", "hubei-2020").
+pub fn scenario(name: &str) -> Arc<Scenario> {
+    let path = format!(
+        "{}/../deploy/scenarios/{name}.toml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    Arc::new(scenario::load(std::path::Path::new(&path)).expect("the scenario loads"))
+}
+
+/// A header with message id `{node}-{id}` at scenario time 0.
+pub fn header(node: &str, id: &str) -> Option<MessageHeader> {
+    Some(MessageHeader {
+        message_id: format!("{node}-{id}"),
+        sender_id: node.into(),
+        scenario_time_ms: 0,
+    })
+}
+
+/// The province's whole pool as a capacity report lists it.
+pub fn pools_of(province: &Province) -> Vec<ResourcePool> {
+    province
+        .total_pool()
+        .into_iter()
+        .map(|(t, q)| ResourcePool {
+            resource_type: t.as_str().into(),
+            quantity: q,
+            contributions: vec![Contribution {
+                prefecture: "all".into(),
+                quantity: q,
+            }],
+        })
+        .collect()
+}
+
+/// A city well beyond its own capacity.
+pub fn overwhelmed() -> Situation {
+    Situation {
+        confirmed_total: 20_000,
+        active_cases: 18_000,
+        severe: 3_000,
+        critical: 900,
+        beds: 1_000,
+        local_doctors: 100,
+        local_nurses: 200,
+        ..Default::default()
+    }
+}
