@@ -72,6 +72,15 @@ impl<R: Clone> AppliedIds<R> {
         self.order.is_empty()
     }
 
+    /// The memory as the previous release saved it (a JSON document with no
+    /// numbering): numbered from 0, with nothing in the journal yet.
+    pub fn renumbered(mut self) -> Self {
+        self.total = self.total.max(self.order.len() as u64);
+        self.saved_front = 0;
+        self.saved_total = 0;
+        self
+    }
+
     /// Number of the oldest id remembered.
     fn front(&self) -> u64 {
         self.total - self.order.len() as u64

@@ -82,3 +82,32 @@ pub fn up_hubei(exe: &str, dir: &std::path::Path, extra: &[String]) -> UpRun {
         report,
     }
 }
+
+/// The directory holding the previous release's pairctl (built once by
+/// compat/build-previous.sh from this clone's history), or why not.
+pub fn previous_release() -> Result<std::path::PathBuf, String> {
+    let output = std::process::Command::new(repo_root().join("compat/build-previous.sh"))
+        .output()
+        .map_err(|e| format!("cannot run compat/build-previous.sh: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "compat/build-previous.sh failed ({}):\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).trim().into())
+}
+
+/// The previous release for a test that needs it: with `CI=true` its
+/// absence fails the test; elsewhere the test is skipped, saying why.
+pub fn previous_release_or_skip() -> Option<std::path::PathBuf> {
+    match previous_release() {
+        Ok(dir) => Some(dir),
+        Err(why) if std::env::var("CI").as_deref() != Ok("true") => {
+            eprintln!("SKIPPED (the previous release is not available): {why}");
+            None
+        }
+        Err(why) => panic!("the previous release is needed with CI=true: {why}"),
+    }
+}

@@ -9,42 +9,14 @@
 //! build of it: with `CI=true` a failure to get either fails the test;
 //! elsewhere it is skipped with the reason printed.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
 use counterpart_domain::scenario;
 use counterpart_tests::checks::{self, assert_holds};
-use counterpart_tests::{scenario_path, up_hubei};
-
-fn repository() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// The directory holding the previous release's pairctl, or why not.
-fn previous_release() -> Result<PathBuf, String> {
-    let output = Command::new(repository().join("compat/build-previous.sh"))
-        .output()
-        .map_err(|e| format!("cannot run compat/build-previous.sh: {e}"))?;
-    if !output.status.success() {
-        return Err(format!(
-            "compat/build-previous.sh failed ({}):\n{}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        ));
-    }
-    let dir = String::from_utf8_lossy(&output.stdout).trim().to_string();
-    Ok(PathBuf::from(dir))
-}
+use counterpart_tests::{previous_release_or_skip, scenario_path, up_hubei};
 
 #[test]
 fn provinces_of_the_previous_release_serve_a_run_of_this_one() {
-    let previous = match previous_release() {
-        Ok(dir) => dir,
-        Err(why) if std::env::var("CI").as_deref() != Ok("true") => {
-            eprintln!("SKIPPED (the previous release is not available): {why}");
-            return;
-        }
-        Err(why) => panic!("the previous release is needed with CI=true: {why}"),
+    let Some(previous) = previous_release_or_skip() else {
+        return;
     };
     let dir = std::env::temp_dir().join(format!("counterpart-mixed-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);

@@ -21,6 +21,7 @@ mod decision;
 mod launch;
 pub mod outbound;
 mod persist;
+mod persist_legacy;
 mod queries;
 mod reports;
 mod supervision;

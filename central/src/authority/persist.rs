@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use super::outbound::{Outbound, ResendQueue};
 use super::Authority;
-use crate::case::CaseEvent;
+use crate::case::{Case, CaseEvent};
 use crate::ledger::Ledger;
 
 /// The kinds of central's records.
@@ -57,6 +57,18 @@ impl Unsaved {
     /// Record `id` of `kind` changed.
     pub fn mark(&mut self, kind: &'static str, id: &str) {
         self.keys.insert((kind, id.to_string()));
+    }
+
+    /// Nothing unsaved, every event of `cases` saved: for a machine just
+    /// read from a store.
+    pub fn with_events_saved(cases: &BTreeMap<String, Case>) -> Unsaved {
+        Unsaved {
+            events_saved: cases
+                .iter()
+                .map(|(id, c)| (id.clone(), c.events.len()))
+                .collect(),
+            ..Unsaved::default()
+        }
     }
 
     /// The message `message_id` moved (queued, answered, rescheduled).
@@ -229,6 +241,9 @@ impl Authority {
     /// The authority `records` describe, for `scenario`. Messages that were
     /// in flight when it stopped are sent again on the first tick.
     pub fn restore(scenario: Arc<Scenario>, records: &Records) -> Result<Authority, String> {
+        if let Some(bytes) = node_kit::durable::legacy_state(records) {
+            return Authority::from_legacy(scenario, bytes);
+        }
         let scalars_key = RecordKey::new(kind::SCALARS, "");
         let scalars: Scalars = decode(
             "scalars",
@@ -278,15 +293,7 @@ impl Authority {
             }
         }
         a.resends = resends;
-        a.unsaved = Unsaved {
-            scalars: a.unsaved.scalars.clone(),
-            events_saved: a
-                .cases
-                .iter()
-                .map(|(id, c)| (id.clone(), c.events.len()))
-                .collect(),
-            ..Unsaved::default()
-        };
+        a.unsaved = Unsaved::with_events_saved(&a.cases);
         // The scalar record is what was loaded: not written again.
         let _ = a
             .unsaved

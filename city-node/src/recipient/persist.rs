@@ -82,8 +82,7 @@ impl Recipient {
         headers: Arc<HeaderFactory>,
         records: &Records,
     ) -> Result<Recipient, String> {
-        let bytes = durable::small::state(records, STATE)?;
-        let saved: Saved = serde_json::from_slice(bytes).map_err(|e| format!("city state: {e}"))?;
+        let (saved, applied): (Saved<'static>, _) = durable::small::read(records, STATE)?;
         if saved.scenario != scenario.name || saved.city_id != headers.node_id() {
             return Err(format!(
                 "city state: saved for {:?} in scenario {:?}, not {:?} in {:?}",
@@ -100,7 +99,7 @@ impl Recipient {
         city.earlier_case_ids = saved.earlier_case_ids.into_owned();
         city.shipments = saved.shipments.into_owned();
         city.proposals = saved.proposals.into_owned();
-        city.applied = durable::small::applied(records)?;
+        city.applied = applied;
         city.resume_in_flight();
         Ok(city)
     }

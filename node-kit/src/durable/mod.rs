@@ -32,7 +32,7 @@ use std::time::Duration;
 
 use counterpart_domain::journal::{Change, Records};
 
-pub use store::{Durability, JournalStore, STATE_FILE};
+pub use store::{Durability, JournalStore, LEGACY_KIND, STATE_FILE};
 pub use writer::WriteHold;
 use writer::Writer;
 
@@ -205,6 +205,21 @@ pub fn open<M: Persistent>(
     };
     let mut store = JournalStore::open(dir, node_id, scenario, durability)?;
     let mut machine = match store.load()? {
+        Some(records) if records.contains_key(&legacy_key()) => {
+            // The previous release's whole state: every record of the
+            // machine read from it goes into the journal, before anything.
+            let mut machine = restore(&records)?;
+            machine.take_changes()?;
+            let all = machine.records()?;
+            let all: Vec<Change> = all
+                .into_iter()
+                .map(|(key, body)| Change::Put { key, body })
+                .collect();
+            store.append(&all)?;
+            tracing::info!(node = node_id, path = %store.path().display(), records = all.len(),
+                "resumed from the previous release's saved state, now journaled");
+            machine
+        }
         Some(records) => {
             let mut machine = restore(&records)?;
             // A restored machine's journal marks are where the store is:
@@ -220,6 +235,15 @@ pub fn open<M: Persistent>(
     let initial = machine.take_changes()?;
     store.append(&initial)?;
     Durable::journaled(machine, store, node_id)
+}
+
+fn legacy_key() -> counterpart_domain::journal::RecordKey {
+    counterpart_domain::journal::RecordKey::new(LEGACY_KIND, "")
+}
+
+/// The previous release's whole-state document, when `records` is one.
+pub fn legacy_state(records: &Records) -> Option<&[u8]> {
+    records.get(&legacy_key()).map(Vec::as_slice)
 }
 
 /// The change is in memory but cannot reach the disk, and someone may be

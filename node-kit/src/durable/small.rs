@@ -52,3 +52,28 @@ pub fn applied<R: Clone + Serialize + DeserializeOwned>(
 ) -> Result<AppliedIds<R>, String> {
     AppliedIds::from_records(DEFAULT_CAPACITY, journal::of_kind(records, APPLIED))
 }
+
+/// The previous release's form (0.1.0): the applied ids inside the state.
+#[derive(serde::Deserialize)]
+#[serde(bound(deserialize = "S: DeserializeOwned, R: DeserializeOwned"))]
+struct Legacy<S, R> {
+    #[serde(flatten)]
+    saved: S,
+    applied: AppliedIds<R>,
+}
+
+/// The state record of `kind`, decoded, and the applied ids: from the
+/// journal's records, or from the previous release's whole-state document.
+pub fn read<S, R>(records: &Records, kind: &str) -> Result<(S, AppliedIds<R>), String>
+where
+    S: DeserializeOwned,
+    R: Clone + Serialize + DeserializeOwned,
+{
+    let decode_error = |e: serde_json::Error| format!("{kind} state: {e}");
+    if let Some(bytes) = super::legacy_state(records) {
+        let legacy: Legacy<S, R> = serde_json::from_slice(bytes).map_err(decode_error)?;
+        return Ok((legacy.saved, legacy.applied.renumbered()));
+    }
+    let saved = serde_json::from_slice(state(records, kind)?).map_err(decode_error)?;
+    Ok((saved, applied(records)?))
+}

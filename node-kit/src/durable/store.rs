@@ -13,7 +13,10 @@
 //! - `meta`: which node and scenario the file belongs to, and the sequence
 //!   the snapshot is complete up to.
 //!
-//! Loading reads the snapshot and replays the journal after it.
+//! Loading reads the snapshot and replays the journal after it. A file the
+//! previous release wrote (one `state` row holding the whole machine) and no
+//! journal since loads as one record of kind [`LEGACY_KIND`]: the node reads
+//! its old form, and `durable::open` writes it into the journal.
 
 use std::path::{Path, PathBuf};
 
@@ -26,6 +29,10 @@ pub const STATE_FILE: &str = "state.sqlite3";
 /// Journal entries between two folds into the snapshot: a restart replays
 /// at most this many, and a fold writes at most this many records.
 pub const SNAPSHOT_EVERY: u64 = 4_096;
+
+/// The kind of the one record a store of the previous release loads as:
+/// its whole-state document, as that release wrote it.
+pub const LEGACY_KIND: &str = "legacy-whole-state";
 
 /// How hard each commit presses the data to disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -165,7 +172,7 @@ impl JournalStore {
     /// it), or `None` for a store nothing was ever saved in.
     pub fn load(&self) -> Result<Option<Records>, String> {
         if self.last_seq == 0 {
-            return Ok(None);
+            return self.load_legacy();
         }
         let mut records = Records::new();
         let mut snapshot = self
@@ -208,6 +215,27 @@ impl JournalStore {
             journal::apply(&mut records, [row.map_err(|e| self.fail(e))?]);
         }
         Ok(Some(records))
+    }
+
+    /// The previous release's whole-state row, if this file has one.
+    fn load_legacy(&self) -> Result<Option<Records>, String> {
+        let has_table: bool = self
+            .connection
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'state')",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.fail(e))?;
+        if !has_table {
+            return Ok(None);
+        }
+        let body: Option<Vec<u8>> = self
+            .connection
+            .query_row("SELECT body FROM state WHERE id = 1", [], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.fail(e))?;
+        Ok(body.map(|body| Records::from([(RecordKey::new(LEGACY_KIND, ""), body)])))
     }
 
     /// Appends `changes` in one transaction (one commit however many), and

@@ -78,9 +78,7 @@ impl Donor {
         headers: Arc<HeaderFactory>,
         records: &Records,
     ) -> Result<Donor, String> {
-        let bytes = durable::small::state(records, STATE)?;
-        let saved: Saved =
-            serde_json::from_slice(bytes).map_err(|e| format!("donor state: {e}"))?;
+        let (saved, applied): (Saved<'static>, _) = durable::small::read(records, STATE)?;
         if saved.scenario != scenario.name || saved.province_id != headers.node_id() {
             return Err(format!(
                 "donor state: saved for {:?} in scenario {:?}, not {:?} in {:?}",
@@ -92,7 +90,7 @@ impl Donor {
         }
         let mut donor = Donor::new(scenario, &saved.province_id, headers)?;
         donor.clock = saved.clock;
-        donor.applied = durable::small::applied(records)?;
+        donor.applied = applied;
         donor.pool = saved.pool.into_owned();
         donor.outbreak_level = saved.outbreak_level;
         donor.capacity = saved.capacity.into_owned();
