@@ -41,6 +41,9 @@ pub enum Command {
     Ledger(LedgerArgs),
     /// The run report: summary on stdout, JSON to --out.
     Report(ReportArgs),
+    /// Replaces the nodes of a running `pairctl up` one at a time by
+    /// DIR/pairctl, in an order drawn from a printed seed.
+    Upgrade(UpgradeArgs),
     /// Runs one node in this process (what `up` starts as a child).
     #[command(hide = true)]
     Node(NodeArgs),
@@ -62,6 +65,22 @@ pub enum Command {
     /// Creates a development CA (or reuses DIR's) and a certificate and key
     /// per node of a scenario, plus the operator's, for mutual TLS.
     Certs(CertsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UpgradeArgs {
+    /// The log directory of the running `pairctl up`.
+    #[arg(long, default_value = "target/pairctl-logs")]
+    pub log_dir: PathBuf,
+    /// The directory of the new pairctl binary.
+    #[arg(long, value_name = "DIR")]
+    pub binaries: PathBuf,
+    /// Draws the order of the nodes [default: the time, printed].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// How long to wait for every node to be replaced.
+    #[arg(long, default_value_t = 300)]
+    pub timeout_s: u64,
 }
 
 #[derive(Debug, Args)]

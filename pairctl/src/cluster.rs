@@ -77,6 +77,8 @@ pub struct Cluster {
     exe: PathBuf,
     /// Roles run by another pairctl (a mixed-version run).
     by_role: Vec<crate::cli::RoleBinary>,
+    /// Nodes run by another pairctl (replaced by a rolling upgrade).
+    by_node: Vec<(String, PathBuf)>,
     log_dir: PathBuf,
     nodes: Vec<NodeProcess>,
     /// Extra environment for every node (e.g. the OTLP endpoint).
@@ -91,6 +93,7 @@ impl Cluster {
         Ok(Cluster {
             exe,
             by_role: Vec::new(),
+            by_node: Vec::new(),
             log_dir: log_dir.to_path_buf(),
             nodes: Vec::new(),
             env: Vec::new(),
@@ -103,12 +106,66 @@ impl Cluster {
         self.by_role.push(binary);
     }
 
-    /// The pairctl a node of `role` runs.
-    fn exe_for(&self, role: crate::cli::NodeRole) -> &Path {
+    /// The pairctl node `spec` runs: its own if upgraded, its role's, or
+    /// this one.
+    fn exe_for(&self, spec: &NodeSpec) -> &Path {
+        if let Some((_, exe)) = self.by_node.iter().find(|(id, _)| *id == spec.id) {
+            return exe;
+        }
         self.by_role
             .iter()
-            .find(|b| b.role == role)
+            .find(|b| b.role == spec.role)
             .map_or(self.exe.as_path(), |b| b.exe.as_path())
+    }
+
+    /// Replaces node `id` by `exe`: stops it (SIGTERM, then SIGKILL after
+    /// [`STOP_GRACE`]), starts `exe` on its data directory and port, and
+    /// returns once the new process announces that port, with its pid.
+    pub async fn replace(&mut self, id: &str, exe: &Path) -> anyhow::Result<u32> {
+        let i = self
+            .nodes
+            .iter()
+            .position(|n| n.spec.id == id)
+            .with_context(|| format!("no node {id} in this run"))?;
+        let addr = self.nodes[i]
+            .addr
+            .with_context(|| format!("{id} never announced"))?;
+        let node = &mut self.nodes[i];
+        if let Some(pid) = node.child.id() {
+            terminate(pid);
+        }
+        if tokio::time::timeout(STOP_GRACE, node.child.wait())
+            .await
+            .is_err()
+        {
+            let _ = node.child.start_kill();
+            let _ = node.child.wait().await;
+        }
+        self.by_node.retain(|(node, _)| node != id);
+        self.by_node.push((id.to_string(), exe.to_path_buf()));
+        let node = &self.nodes[i];
+        let args = pin_listen(&node.args, addr);
+        let log = File::options()
+            .append(true)
+            .open(&node.log_path)
+            .with_context(|| format!("cannot reopen log file {}", node.log_path.display()))?;
+        let mut child = self.launch(&node.spec, &args, log)?;
+        let pid = child.id().context("a child just spawned has a pid")?;
+        let stdout = child.stdout.take().context("a child's stdout is piped")?;
+        let announced = tokio::time::timeout(ANNOUNCE_TIMEOUT, read_announce(stdout))
+            .await
+            .map_err(|_| {
+                anyhow!("{id} did not announce within {ANNOUNCE_TIMEOUT:?} after its upgrade")
+            })?
+            .map_err(|e| anyhow!("{id} after its upgrade: {e}"))?;
+        anyhow::ensure!(
+            announced == addr,
+            "{id} came back on {announced}, not {addr}"
+        );
+        let node = &mut self.nodes[i];
+        node.child = child;
+        node.pid = pid;
+        Ok(pid)
     }
 
     /// Sets an environment variable for every node started from now on.
@@ -142,7 +199,7 @@ impl Cluster {
     }
 
     fn launch(&self, spec: &NodeSpec, args: &[String], log: File) -> anyhow::Result<Child> {
-        let mut command = Command::new(self.exe_for(spec.role));
+        let mut command = Command::new(self.exe_for(spec));
         command
             .args(args)
             .envs(self.env.iter().map(|(k, v)| (k, v)))

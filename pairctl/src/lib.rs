@@ -24,6 +24,8 @@
 //! - [`table`]: aligned text columns.
 //! - [`traces`]: a run's spans (OTLP, Jaeger JSON) and the protocol checker
 //!   over them (`check-traces`).
+//! - [`upgrade`]: rolling upgrades: `pairctl upgrade` asks, `up` replaces
+//!   its nodes one at a time.
 
 pub mod announce;
 pub mod central_client;
@@ -39,6 +41,7 @@ pub mod render;
 pub mod report;
 pub mod table;
 pub mod traces;
+pub mod upgrade;
 
 /// The whole `pairctl` program: parse the command line, run it, turn an
 /// error into one line on stderr and exit code 1. The integration tests

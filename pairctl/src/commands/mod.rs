@@ -16,6 +16,7 @@ pub mod probe;
 pub mod report;
 pub mod status;
 pub mod up;
+pub mod upgrade;
 
 use std::process::ExitCode;
 
@@ -42,6 +43,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     Command::Ledger(args) => ledger::run(args).await,
                     Command::Report(args) => report::run(args).await,
                     Command::Probe(args) => probe::run(args).await,
+                    Command::Upgrade(args) => upgrade::run(args).await,
                     Command::OtlpSink(args) => otlp_sink::run(args).await,
                     Command::CheckTraces(_)
                     | Command::Node(_)

@@ -173,7 +173,13 @@ async fn drive(
     let timeout = plan::run_timeout(plan::scenario_days(scenario), args.day_ms, args.timeout_s);
     // A node without saved state would start its run over: no restarts.
     let max_restarts = if args.in_memory { 0 } else { args.max_restarts };
-    let end = watch(&client, cluster, others.len(), timeout, max_restarts).await?;
+    let watching = Watch {
+        nodes_expected: others.len(),
+        timeout,
+        max_restarts,
+        log_dir: &args.log_dir,
+    };
+    let end = watch(&client, cluster, watching).await?;
     let client = client.with_retries(COLLECT_POLICY);
     let collected = collect(&client).await;
     let (pairings, ledger, report) = match (end, collected) {
@@ -221,13 +227,27 @@ fn make_certs(dir: &Path, scenario: &Scenario) -> anyhow::Result<(PathBuf, NodeT
 /// Polls central's status until it reports the run finished, printing a
 /// progress line every second. A node that dies is restarted on its data
 /// directory; fails if one dies too often or central goes silent.
-async fn watch(
-    central: &CentralClient,
-    cluster: &mut Cluster,
+/// What [`watch`] watches for.
+struct Watch<'a> {
     nodes_expected: usize,
     timeout: Duration,
     max_restarts: u32,
+    /// Where `pairctl upgrade` leaves its requests.
+    log_dir: &'a Path,
+}
+
+async fn watch(
+    central: &CentralClient,
+    cluster: &mut Cluster,
+    watching: Watch<'_>,
 ) -> anyhow::Result<RunEnd> {
+    let Watch {
+        nodes_expected,
+        timeout,
+        max_restarts,
+        log_dir,
+    } = watching;
+    let mut upgrade = crate::upgrade::RollingUpgrade::default();
     let deadline = Instant::now() + timeout;
     let mut ticks = tokio::time::interval(POLL_INTERVAL);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -238,6 +258,7 @@ async fn watch(
         for restart in cluster.supervise(max_restarts)? {
             println!("{restart}");
         }
+        upgrade.step(cluster, log_dir).await?;
         if Instant::now() >= deadline {
             return Ok(RunEnd::TimedOut(timeout));
         }
