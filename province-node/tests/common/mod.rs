@@ -40,6 +40,7 @@ fn city(id: &str) -> City {
             confirmed: 800,
             source: None,
         }],
+        location: None,
         estimated: vec![],
     }
 }
@@ -85,6 +86,7 @@ pub fn scenario() -> Arc<Scenario> {
                 prefecture("nanjing", &[(Doctor, 60), (MaskN95, 1000)]),
                 prefecture("wuxi", &[(Doctor, 50)]),
             ],
+            location: None,
             estimated: vec![],
         }],
     })
