@@ -203,6 +203,13 @@ impl CentralAuthority for FakeCentral {
     async fn get_report(&self, _: Request<ReportQuery>) -> Result<Response<RunReport>, Status> {
         Err(Status::unimplemented("fake"))
     }
+    type WatchOperationStream = tokio_stream::Empty<Result<OperationUpdate, Status>>;
+    async fn watch_operation(
+        &self,
+        _: Request<WatchQuery>,
+    ) -> Result<Response<Self::WatchOperationStream>, Status> {
+        Err(Status::unimplemented("fake"))
+    }
 }
 
 /// A city that accepts every shipment and records it.
