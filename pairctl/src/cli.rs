@@ -41,6 +41,9 @@ pub enum Command {
     Ledger(LedgerArgs),
     /// The run report: summary on stdout, JSON to --out.
     Report(ReportArgs),
+    /// Serves the live dashboard of a running cluster: a web page of the
+    /// pairings, cases, ledger and messages, fed by central.
+    Dashboard(DashboardArgs),
     /// Runs one node in this process (what `up` starts as a child).
     #[command(hide = true)]
     Node(NodeArgs),
@@ -180,6 +183,18 @@ pub struct CentralArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct DashboardArgs {
+    #[command(flatten)]
+    pub central: CentralArgs,
+    /// Where to serve the page (host:port).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Jaeger's UI, where each case's trace link points.
+    #[arg(long, env = "PAIRING_JAEGER_URL", default_value = crate::dashboard::DEFAULT_JAEGER_URL)]
+    pub jaeger_url: String,
+}
+
+#[derive(Debug, Args)]
 pub struct LedgerArgs {
     #[command(flatten)]
     pub central: CentralArgs,
@@ -249,6 +264,13 @@ pub struct UpArgs {
     /// many times per node (0: a dead node ends the run).
     #[arg(long, default_value_t = crate::cluster::DEFAULT_MAX_RESTARTS)]
     pub max_restarts: u32,
+    /// Serve the live dashboard here (host:port, e.g. 127.0.0.1:8080; port
+    /// 0 picks a free one). It keeps showing the finished run until Ctrl-C.
+    #[arg(long, value_name = "ADDR")]
+    pub dashboard: Option<String>,
+    /// Jaeger's UI, where the dashboard's trace links point.
+    #[arg(long, env = "PAIRING_JAEGER_URL", default_value = crate::dashboard::DEFAULT_JAEGER_URL)]
+    pub jaeger_url: String,
 }
 
 #[derive(Debug, Args)]

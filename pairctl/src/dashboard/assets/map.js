@@ -1,0 +1,94 @@
+// The map: places at their coordinates (an equirectangular projection fitted
+// to the scenario's places), a line per pairing coloured by the stage of the
+// city's latest case, wider as more of the pair's target was received.
+import { STAGES, stageColour, latestCaseOf, svg } from "./model.js";
+
+const WIDTH = 1000, HEIGHT = 640, PAD = 60;
+
+export function renderMap(root, legend, model) {
+  const places = (model.outline && model.outline.places) || [];
+  const at = project(places);
+  root.querySelectorAll("g").forEach((g) => g.remove());
+  const lines = svg("g", { class: "pairings" });
+  const delivered = deliveredByPair(model);
+  for (const p of model.pairings || []) {
+    const stage = (latestCaseOf(model, p.city) || {}).status || "awaiting_pairing";
+    for (const donor of p.donors) {
+      const a = at.get(donor), b = at.get(p.city);
+      if (!a || !b) continue;
+      const fraction = delivered.get(`${donor}|${p.city}`) || 0;
+      const line = svg("line", {
+        class: "pairing", "data-pair": `${donor}-${p.city}`, "data-stage": stage,
+        x1: a.x, y1: a.y, x2: b.x, y2: b.y, stroke: stageColour(stage),
+        "stroke-width": (1.5 + 7 * fraction).toFixed(1), tabindex: "0",
+      }, svg("title", {}, `${donor} → ${p.city}: ${stage.replace("_", " ")}, `
+        + `${Math.round(fraction * 100)}% of the target received`));
+      lines.append(line);
+    }
+  }
+  const dots = svg("g", { class: "places" });
+  for (const place of places) {
+    const { x, y } = at.get(place.id);
+    const estimated = place.estimated || !place.located ? " estimated" : "";
+    const mark = place.role === "city"
+      ? svg("rect", { class: "city" + estimated, x: x - 5, y: y - 5, width: 10, height: 10 })
+      : svg("circle", { class: "province" + estimated, cx: x, cy: y, r: 7 });
+    const where = place.located
+      ? `${place.lat.toFixed(2)}, ${place.lon.toFixed(2)}${place.estimated ? " (estimated)" : ""}`
+      : "no coordinates in the scenario";
+    const label = svg("text", { x: x + 9, y: y + 4 }, place.name);
+    dots.append(svg("g", { class: "place", "data-place": place.id, tabindex: "0" },
+      svg("title", {}, `${place.name} (${place.role}): ${where}`), mark, label));
+  }
+  root.append(lines, dots);
+  if (!legend.childElementCount) {
+    for (const stage of STAGES) {
+      const swatch = document.createElement("i");
+      swatch.style.background = stageColour(stage);
+      const item = document.createElement("li");
+      item.append(swatch, stage.replace("_", " "));
+      legend.append(item);
+    }
+  }
+}
+
+// Each place's point: located places projected and fitted, the others on a
+// ring around the middle (and drawn as estimates).
+function project(places) {
+  const located = places.filter((p) => p.located);
+  const at = new Map();
+  if (located.length) {
+    const lats = located.map((p) => p.lat), lons = located.map((p) => p.lon);
+    const midLat = (Math.min(...lats) + Math.max(...lats)) / 2;
+    const k = Math.cos((midLat * Math.PI) / 180);
+    const xs = located.map((p) => p.lon * k), ys = located.map((p) => -p.lat);
+    const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+    const scale = Math.min((WIDTH - 2 * PAD) / Math.max(x1 - x0, 1e-6),
+      (HEIGHT - 2 * PAD) / Math.max(y1 - y0, 1e-6));
+    const dx = (WIDTH - scale * (x1 - x0)) / 2, dy = (HEIGHT - scale * (y1 - y0)) / 2;
+    for (const p of located) {
+      at.set(p.id, { x: dx + scale * (p.lon * k - x0), y: dy + scale * (-p.lat - y0) });
+    }
+  }
+  const others = places.filter((p) => !p.located);
+  others.forEach((p, i) => {
+    const angle = (2 * Math.PI * i) / others.length;
+    at.set(p.id, { x: WIDTH / 2 + 260 * Math.cos(angle), y: HEIGHT / 2 + 240 * Math.sin(angle) });
+  });
+  return at;
+}
+
+// Per donor and city: the mean over resource types of min(1, received /
+// target), from the ledger lines of every case.
+function deliveredByPair(model) {
+  const sums = new Map();
+  for (const l of Object.values(model.ledger)) {
+    if (l.target <= 0) continue;
+    const key = `${l.province}|${l.city}`;
+    const s = sums.get(key) || { total: 0, n: 0 };
+    s.total += Math.min(1, l.received / l.target);
+    s.n += 1;
+    sums.set(key, s);
+  }
+  return new Map([...sums].map(([k, s]) => [k, s.total / s.n]));
+}
