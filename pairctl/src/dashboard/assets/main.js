@@ -18,7 +18,7 @@ function render() {
   const state = model.finished_at ? "finished" : model.link === "connected" ? "running" : model.link;
   $("run-state").textContent = state;
   $("run-state").dataset.state = model.finished_at ? "finished" : model.link === "connected" ? "running" : "down";
-  $("clock").textContent = o ? `day ${(model.scenario_ms / 86400000).toFixed(1)} from ${o.start_date}` : "";
+  $("clock").textContent = o ? ` day ${(model.scenario_ms / 86400000).toFixed(1)} from ${o.start_date}` : "";
   $("link").textContent = model.finished_at ? `, every case settled by ${model.finished_at}` : "";
   renderMap($("map"), $("legend"), model);
   renderCases(document.querySelector("#case-table tbody"), model);

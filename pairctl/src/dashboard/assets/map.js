@@ -3,7 +3,7 @@
 // city's latest case, wider as more of the pair's target was received.
 import { STAGES, stageColour, latestCaseOf, svg } from "./model.js";
 
-const WIDTH = 1000, HEIGHT = 640, PAD = 60;
+const WIDTH = 560, HEIGHT = 400, PAD = 40;
 
 export function renderMap(root, legend, model) {
   const places = (model.outline && model.outline.places) || [];
@@ -31,12 +31,12 @@ export function renderMap(root, legend, model) {
     const { x, y } = at.get(place.id);
     const estimated = place.estimated || !place.located ? " estimated" : "";
     const mark = place.role === "city"
-      ? svg("rect", { class: "city" + estimated, x: x - 5, y: y - 5, width: 10, height: 10 })
-      : svg("circle", { class: "province" + estimated, cx: x, cy: y, r: 7 });
+      ? svg("rect", { class: "city" + estimated, x: x - 4, y: y - 4, width: 8, height: 8 })
+      : svg("circle", { class: "province" + estimated, cx: x, cy: y, r: 5 });
     const where = place.located
       ? `${place.lat.toFixed(2)}, ${place.lon.toFixed(2)}${place.estimated ? " (estimated)" : ""}`
       : "no coordinates in the scenario";
-    const label = svg("text", { x: x + 9, y: y + 4 }, place.name);
+    const label = svg("text", { x: x + 7, y: y + 4 }, place.name);
     dots.append(svg("g", { class: "place", "data-place": place.id, tabindex: "0" },
       svg("title", {}, `${place.name} (${place.role}): ${where}`), mark, label));
   }
@@ -73,7 +73,7 @@ function project(places) {
   const others = places.filter((p) => !p.located);
   others.forEach((p, i) => {
     const angle = (2 * Math.PI * i) / others.length;
-    at.set(p.id, { x: WIDTH / 2 + 260 * Math.cos(angle), y: HEIGHT / 2 + 240 * Math.sin(angle) });
+    at.set(p.id, { x: WIDTH / 2 + 0.4 * WIDTH * Math.cos(angle), y: HEIGHT / 2 + 0.4 * HEIGHT * Math.sin(angle) });
   });
   return at;
 }
