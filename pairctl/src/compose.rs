@@ -1,6 +1,6 @@
 //! The compose file of a scenario, rendered by hand: central, one service
-//! per province and per city, Jaeger, and the project's own OTLP receiver
-//! for where Jaeger cannot be pulled. The 36 node blocks of hubei-2020
+//! per province and per city, the live dashboard, Jaeger, and the
+//! project's own OTLP receiver for where Jaeger cannot be pulled. The 36 node blocks of hubei-2020
 //! differ only in role and id, so they are generated rather than written;
 //! the output is deterministic (scenario order, fixed layout), so the
 //! committed `deploy/docker-compose.yml` is checked against it.
@@ -80,6 +80,11 @@ pub const NODE_USER: &str = "65534:65534";
 /// takes about two intervals; each probe is a process in the container,
 /// so a shorter period costs CPU across 36 containers.
 pub const HEALTH_INTERVAL_S: u32 = 2;
+/// The dashboard's port, published on loopback like central's.
+pub const DASHBOARD_PORT: u16 = 8080;
+/// Where the dashboard's trace links point: Jaeger's UI as published
+/// below, unless `JAEGER_URL` says otherwise.
+pub const DASHBOARD_JAEGER_URL: &str = "${JAEGER_URL:-http://127.0.0.1:16686}";
 /// Restarts after a crash, bounded: a node that cannot load its scenario
 /// would otherwise restart for ever. A restarted node registers again.
 pub const RESTART_POLICY: &str = "on-failure:5";
@@ -200,6 +205,7 @@ pub fn render(plan: &ComposePlan) -> String {
     for id in &plan.cities {
         node_service(&mut out, plan, NodeRole::City, id);
     }
+    dashboard_service(&mut out);
     jaeger_service(&mut out);
     otlp_sink_service(&mut out);
     volumes(&mut out, plan);
@@ -374,6 +380,30 @@ fn node_tail(out: &mut String, id: &str, after: Option<&str>) {
     if let Some(service) = after {
         let _ = writeln!(out, "      {service}:\n        condition: service_healthy");
     }
+}
+
+/// The live dashboard (`pairctl dashboard`), fed by central as the
+/// operator. The operator's certificate lives in central's volume (see
+/// `certs::node_dirs::home`), so the dashboard mounts that, read-only; like
+/// central's, its port is published on loopback only.
+fn dashboard_service(out: &mut String) {
+    let central = service_name(NodeRole::Central, CENTRAL_ID);
+    let _ = writeln!(
+        out,
+        "  dashboard:\n    \
+         image: \"{NODE_IMAGE}\"\n    \
+         command: [\"/pairctl\", \"dashboard\", \"--central\", \"https://{central}:{NODE_PORT}\", \"--listen\", \"0.0.0.0:{DASHBOARD_PORT}\", \"--tls-dir\", \"{CERTS_IN_CONTAINER}\", \"--tls-id\", \"{OPERATOR}\", \"--jaeger-url\", \"{DASHBOARD_JAEGER_URL}\"]\n    \
+         volumes:\n      \
+         - \"{}:{CERTS_IN_CONTAINER}:ro\"\n    \
+         ports:\n      \
+         - \"127.0.0.1:{DASHBOARD_PORT}:{DASHBOARD_PORT}\"\n    \
+         restart: \"{RESTART_POLICY}\"\n    \
+         depends_on:\n      \
+         {central}:\n        \
+         condition: service_healthy",
+        certs_volume(&central),
+        OPERATOR = node_kit::tls::OPERATOR_ID,
+    );
 }
 
 fn jaeger_service(out: &mut String) {
