@@ -68,11 +68,11 @@ impl Drop for Up {
     }
 }
 
-fn start_up(dir: &std::path::Path, otlp: &str) -> Up {
+fn start_up(dir: &std::path::Path, otlp: &str, scenario: &str, day_ms: &str) -> Up {
     let mut child = Command::new(env!("CARGO_BIN_EXE_pairctl-under-test"))
-        .args(["up", "--day-ms", "150", "--dashboard", "127.0.0.1:0"])
+        .args(["up", "--day-ms", day_ms, "--dashboard", "127.0.0.1:0"])
         .args(["--jaeger-url", JAEGER, "--otlp", otlp, "--scenario"])
-        .arg(scenario_path("small"))
+        .arg(scenario_path(scenario))
         .arg("--report")
         .arg(dir.join("report.json"))
         .arg("--log-dir")
@@ -93,6 +93,11 @@ fn start_up(dir: &std::path::Path, otlp: &str) -> Up {
         }
     });
     Up { child, lines }
+}
+
+fn dashboard_url(up: &Up) -> String {
+    let line = up.line("Dashboard at ", Duration::from_secs(60));
+    line.trim_start_matches("Dashboard at ").trim().to_string()
 }
 
 /// What the page must show at the end, from the run report.
@@ -143,9 +148,8 @@ async fn the_dashboard_shows_the_small_run_in_a_browser() {
     let started = Instant::now();
     let dir = std::env::temp_dir().join(format!("counterpart-dashboard-{}", std::process::id()));
     let receiver = Receiver::start("127.0.0.1:0").await.expect("receiver");
-    let mut up = start_up(&dir, &receiver.endpoint());
-    let url = up.line("Dashboard at ", Duration::from_secs(60));
-    let url = url.trim_start_matches("Dashboard at ").trim().to_string();
+    let mut up = start_up(&dir, &receiver.endpoint(), "small", "150");
+    let url = dashboard_url(&up);
 
     let browser = Browser::start(&programs, 1280, 800).expect("headless chromium starts");
     browser.goto(&url).expect("the page loads");
@@ -225,4 +229,45 @@ async fn the_dashboard_shows_the_small_run_in_a_browser() {
     }
     let _ = std::fs::remove_dir_all(&dir);
     println!("browser test took {:?}", started.elapsed());
+}
+
+/// The README's picture: hubei-2020 at half a second a day, taken once the
+/// page shows the operation in full swing (most cases being implemented,
+/// the first closed). Run by hand: `cargo test -p counterpart-tests --test
+/// dashboard_browser -- --ignored`; it writes docs/dashboard-hubei-2020.png.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "writes the README's screenshot; a minute of hubei-2020"]
+async fn screenshot_of_hubei_2020_for_the_readme() {
+    let Some(programs) = Browser::find_or_skip("screenshot_of_hubei_2020_for_the_readme") else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!(
+        "counterpart-dashboard-hubei-{}",
+        std::process::id()
+    ));
+    let receiver = Receiver::start("127.0.0.1:0").await.expect("receiver");
+    let up = start_up(&dir, &receiver.endpoint(), "hubei-2020", "500");
+    let url = dashboard_url(&up);
+    let browser = Browser::start(&programs, 1280, 800).expect("headless chromium starts");
+    browser.goto(&url).expect("the page loads");
+    browser
+        .wait_for(
+            "the operation in full swing",
+            LOOK,
+            Duration::from_secs(120),
+            |seen| {
+                let statuses = seen["cases"]
+                    .as_object()
+                    .map(|c| c.values().cloned().collect::<Vec<_>>());
+                let count = |s: &str| statuses.iter().flatten().filter(|v| *v == s).count();
+                seen["state"] == "running" && count("implementing") >= 10 && count("closed") >= 1
+            },
+        )
+        .unwrap_or_else(|why| panic!("{why}"));
+    let shot = counterpart_tests::repo_root().join("docs/dashboard-hubei-2020.png");
+    browser.screenshot(&shot).expect("screenshot");
+    println!("screenshot: {}", shot.display());
+    drop(browser);
+    drop(up);
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -12,7 +12,7 @@ export function renderCases(tbody, model) {
       `${s.at} ${s.step.replaceAll("_", " ")}${s.province ? ` (${s.province})` : ""}`
       + `${s.detail ? `: ${s.detail}` : ""}`)));
     const details = el("details", { "data-case": c.case_id },
-      el("summary", {}, timeline(c, model), `${c.steps.length} steps`), steps);
+      el("summary", {}, timeline(c, model), el("span", { class: "steps" }, `${c.steps.length} steps`)), steps);
     if (open.has(c.case_id)) details.open = true;
     const trace = c.trace_id
       ? el("a", { class: "trace", href: `${model.jaeger_url}/trace/${c.trace_id}`,
@@ -27,7 +27,7 @@ export function renderCases(tbody, model) {
 
 // A strip from the case's request to its closure (or now): a tick per step.
 function timeline(c, model) {
-  const W = 220, H = 18;
+  const W = 180, H = 16;
   const times = c.steps.map((s) => s.at_ms);
   const start = Math.min(...times, model.scenario_ms);
   const end = Math.max(...times, c.status === "closed" || c.status === "rejected" ? 0 : model.scenario_ms);
