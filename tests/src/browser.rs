@@ -39,15 +39,17 @@ pub struct Browser {
 
 impl Browser {
     /// The programs, or why they cannot be used: `CHROMIUM` and
-    /// `CHROMEDRIVER` name them, else they are looked up on `PATH`.
+    /// `CHROMEDRIVER` name them (a name that is no file counts as none),
+    /// else they are looked up on `PATH`.
     pub fn find() -> Result<Programs, String> {
         let chromium = program(
             "CHROMIUM",
             &["chromium", "chromium-browser", "google-chrome"],
         )
         .ok_or("no chromium on PATH (Debian: apt-get install chromium)")?;
-        let chromedriver = program("CHROMEDRIVER", &["chromedriver"])
-            .ok_or("no chromedriver on PATH (Debian: apt-get install chromium-driver)")?;
+        let chromedriver = program("CHROMEDRIVER", &["chromedriver"]).ok_or(
+            "no chromedriver (CHROMEDRIVER, or on PATH; Debian: apt-get install chromium-driver)",
+        )?;
         Ok(Programs {
             chromium,
             chromedriver,
@@ -206,7 +208,8 @@ impl Drop for Browser {
 /// `env` if set, else the first of `names` found on `PATH`.
 fn program(env: &str, names: &[&str]) -> Option<PathBuf> {
     if let Some(path) = std::env::var_os(env) {
-        return Some(PathBuf::from(path));
+        let path = PathBuf::from(path);
+        return path.is_file().then_some(path);
     }
     let path = std::env::var_os("PATH")?;
     names.iter().find_map(|name| {

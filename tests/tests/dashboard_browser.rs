@@ -236,7 +236,7 @@ async fn the_dashboard_shows_the_small_run_in_a_browser() {
 /// the first closed). Run by hand: `cargo test -p counterpart-tests --test
 /// dashboard_browser -- --ignored`; it writes docs/dashboard-hubei-2020.png.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "writes the README's screenshot; a minute of hubei-2020"]
+#[ignore = "writes the README's screenshot (docs/dashboard-hubei-2020.png)"]
 async fn screenshot_of_hubei_2020_for_the_readme() {
     let Some(programs) = Browser::find_or_skip("screenshot_of_hubei_2020_for_the_readme") else {
         return;
