@@ -118,6 +118,12 @@ impl Browser {
             .map(drop)
     }
 
+    /// Resizes the window (e.g. to a phone's width).
+    pub fn resize(&self, width: u32, height: u32) -> Result<(), String> {
+        let rect = json!({"width": width, "height": height});
+        self.command("POST", "window/rect", Some(&rect)).map(drop)
+    }
+
     /// Runs `script` (a function body: `return ...;`) in the page.
     pub fn execute(&self, script: &str) -> Result<Value, String> {
         self.command(

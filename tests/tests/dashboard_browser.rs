@@ -203,6 +203,26 @@ async fn the_dashboard_shows_the_small_run_in_a_browser() {
         "screenshot {shot:?}"
     );
     println!("screenshot: {}", shot.display());
+
+    // At a phone's width the page stacks its sections: nothing wider than
+    // the screen but the tables, which scroll inside their own boxes.
+    browser.resize(390, 844).expect("resize");
+    browser
+        .wait_for(
+            "a single column at phone width",
+            "return { page: document.documentElement.scrollWidth, screen: window.innerWidth, \
+             map: document.getElementById('map').getBoundingClientRect().width };",
+            Duration::from_secs(10),
+            |seen| {
+                let width = |k: &str| seen[k].as_f64().unwrap_or(f64::MAX);
+                width("screen") < 500.0
+                    && width("page") <= width("screen")
+                    && width("map") <= width("screen")
+            },
+        )
+        .unwrap_or_else(|why| panic!("{why}"));
+    let phone = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("dashboard-small-phone.png");
+    browser.screenshot(&phone).expect("screenshot");
     drop(browser);
 
     // Ctrl-C ends the dashboard; then every node has flushed its spans.
