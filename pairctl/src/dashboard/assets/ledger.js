@@ -33,7 +33,7 @@ export function renderLedger(tbody, tfoot, costs, books, model) {
   costs.replaceChildren(...donors.map(([p, cny]) =>
     el("tr", { "data-donor": p }, el("td", {}, p), el("td", { class: "num" }, number.format(cny)))));
   const r = model.reconciliation;
-  books.textContent = !r ? "The nodes' own books are compared with central's ledger at the end of an `up` run."
+  books.textContent = !r ? "The nodes' own books are compared with central's ledger at the end of a pairctl up run."
     : r.problems.length ? `The nodes' books differ from central's ledger: ${r.problems.length} differences (flagged below).`
       : `The nodes' books agree with central's ledger (${r.lines} lines).`;
   books.className = r && r.problems.length ? "note flag" : "note";

@@ -52,23 +52,31 @@ export function renderMap(root, legend, model) {
   }
 }
 
-// Each place's point: located places projected and fitted, the others on a
-// ring around the middle (and drawn as estimates).
+// Each place's point: located places projected (equirectangular), then
+// spread around the recipient cities' centre on a square-root scale, so that
+// cities a few dozen kilometres apart stay apart beside donors a thousand
+// away; the others on a ring around the middle (and drawn as estimates).
 function project(places) {
   const located = places.filter((p) => p.located);
   const at = new Map();
   if (located.length) {
-    const lats = located.map((p) => p.lat), lons = located.map((p) => p.lon);
+    const lats = located.map((p) => p.lat);
     const midLat = (Math.min(...lats) + Math.max(...lats)) / 2;
     const k = Math.cos((midLat * Math.PI) / 180);
-    const xs = located.map((p) => p.lon * k), ys = located.map((p) => -p.lat);
+    const flat = new Map(located.map((p) => [p.id, { x: p.lon * k, y: -p.lat }]));
+    const cities = located.filter((p) => p.role === "city");
+    const centre = mean((cities.length ? cities : located).map((p) => flat.get(p.id)));
+    const spread = new Map([...flat].map(([id, q]) => {
+      const dx = q.x - centre.x, dy = q.y - centre.y, r = Math.hypot(dx, dy);
+      const s = r > 0 ? Math.sqrt(r) / r : 0;
+      return [id, { x: dx * s, y: dy * s }];
+    }));
+    const xs = [...spread.values()].map((q) => q.x), ys = [...spread.values()].map((q) => q.y);
     const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
     const scale = Math.min((WIDTH - 2 * PAD) / Math.max(x1 - x0, 1e-6),
       (HEIGHT - 2 * PAD) / Math.max(y1 - y0, 1e-6));
     const dx = (WIDTH - scale * (x1 - x0)) / 2, dy = (HEIGHT - scale * (y1 - y0)) / 2;
-    for (const p of located) {
-      at.set(p.id, { x: dx + scale * (p.lon * k - x0), y: dy + scale * (-p.lat - y0) });
-    }
+    for (const [id, q] of spread) at.set(id, { x: dx + scale * (q.x - x0), y: dy + scale * (q.y - y0) });
   }
   const others = places.filter((p) => !p.located);
   others.forEach((p, i) => {
@@ -76,6 +84,11 @@ function project(places) {
     at.set(p.id, { x: WIDTH / 2 + 0.4 * WIDTH * Math.cos(angle), y: HEIGHT / 2 + 0.4 * HEIGHT * Math.sin(angle) });
   });
   return at;
+}
+
+function mean(points) {
+  const n = Math.max(points.length, 1);
+  return { x: points.reduce((a, q) => a + q.x, 0) / n, y: points.reduce((a, q) => a + q.y, 0) / n };
 }
 
 // Per donor and city: the mean over resource types of min(1, received /
