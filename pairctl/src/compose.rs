@@ -29,6 +29,7 @@ use std::path::Path;
 
 use counterpart_domain::scenario::Scenario;
 
+use crate::certs::node_dirs::DASHBOARD_HOME;
 use crate::cli::NodeRole;
 use crate::plan::CENTRAL_ID;
 
@@ -228,6 +229,14 @@ fn node_services(plan: &ComposePlan) -> Vec<String> {
         .collect()
 }
 
+/// Every service with a certificate volume: the nodes, and the dashboard
+/// (an operator's certificate of its own, see `certs::node_dirs`).
+fn certificate_homes(plan: &ComposePlan) -> Vec<String> {
+    let mut homes = node_services(plan);
+    homes.push(DASHBOARD_HOME.to_string());
+    homes
+}
+
 fn header(out: &mut String, plan: &ComposePlan) {
     let nodes = 1 + plan.provinces.len() + plan.cities.len();
     let _ = writeln!(
@@ -342,7 +351,7 @@ fn certs_service(out: &mut String, plan: &ComposePlan) {
          - \"{CA_VOLUME}:{CA_IN_CERTS}\"",
         plan.scenario_in_image()
     );
-    for service in node_services(plan) {
+    for service in certificate_homes(plan) {
         let _ = writeln!(
             out,
             "      - \"{}:{NODES_IN_CERTS}/{service}\"",
@@ -354,7 +363,7 @@ fn certs_service(out: &mut String, plan: &ComposePlan) {
 /// The named volumes: the CA's and one per node.
 fn volumes(out: &mut String, plan: &ComposePlan) {
     let _ = writeln!(out, "volumes:\n  {CA_VOLUME}:");
-    for service in node_services(plan) {
+    for service in certificate_homes(plan) {
         let _ = writeln!(out, "  {}:", certs_volume(&service));
     }
 }
@@ -383,11 +392,11 @@ fn node_tail(out: &mut String, id: &str, after: Option<&str>) {
 }
 
 /// The live dashboard (`pairctl dashboard`), fed by central as the
-/// operator. The operator's certificate lives in central's volume (see
-/// `certs::node_dirs::home`), so the dashboard mounts that, read-only; like
-/// central's, its port is published on loopback only.
+/// operator, with an operator's certificate of its own in its own volume;
+/// like central's, its port is published on loopback only.
 fn dashboard_service(out: &mut String) {
     let central = service_name(NodeRole::Central, CENTRAL_ID);
+    let volume = certs_volume(DASHBOARD_HOME);
     let _ = writeln!(
         out,
         "  dashboard:\n    \
@@ -399,9 +408,11 @@ fn dashboard_service(out: &mut String) {
          - \"127.0.0.1:{DASHBOARD_PORT}:{DASHBOARD_PORT}\"\n    \
          restart: \"{RESTART_POLICY}\"\n    \
          depends_on:\n      \
+         {CERTS_SERVICE}:\n        \
+         condition: service_completed_successfully\n      \
          {central}:\n        \
          condition: service_healthy",
-        certs_volume(&central),
+        volume,
         OPERATOR = node_kit::tls::OPERATOR_ID,
     );
 }

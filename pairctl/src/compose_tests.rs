@@ -138,6 +138,7 @@ fn the_certs_service_fills_every_nodes_volume_as_root_without_network() {
         "- \"certs-central:/nodes/central\"",
         "- \"certs-province-alpha:/nodes/province-alpha\"",
         "- \"certs-city-north:/nodes/city-north\"",
+        "- \"certs-dashboard:/nodes/dashboard\"",
     ] {
         assert!(certs.contains(line), "missing {line} in\n{certs}");
     }
@@ -149,9 +150,10 @@ fn the_certs_service_fills_every_nodes_volume_as_root_without_network() {
         .split("\nvolumes:\n")
         .nth(1)
         .expect("a volumes section");
+    // The CA's, central's, each province's and city's, the dashboard's.
     assert_eq!(
         declared.lines().count(),
-        2 + scenario.provinces.len() + scenario.cities.len(),
+        3 + scenario.provinces.len() + scenario.cities.len(),
         "{declared}"
     );
     assert!(declared.contains("  certs-ca:\n") && declared.contains("  certs-city-north:\n"));
@@ -183,7 +185,7 @@ fn the_dashboard_follows_central_as_the_operator_on_loopback() {
     for expected in [
         "\"--central\", \"https://central:50051\"",
         "\"--tls-id\", \"operator\"",
-        "- \"certs-central:/certs:ro\"",
+        "- \"certs-dashboard:/certs:ro\"",
         "- \"127.0.0.1:8080:8080\"",
         "central:\n        condition: service_healthy",
     ] {
