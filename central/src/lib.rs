@@ -27,6 +27,7 @@ pub mod ledger;
 pub mod pairing;
 pub mod report;
 pub mod service;
+pub mod watch;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -100,17 +101,18 @@ pub async fn start(config: CentralConfig) -> Result<RunningNode, String> {
         .map_err(|e| e.to_string())?;
     let authority = Arc::new(open_authority(&config)?);
     let traces = Arc::new(CaseTraces::default());
+    let shutdown = CancellationToken::new();
     let service = CentralService::new(
         authority.clone(),
         Arc::new(MessageCounters::default()),
         traces.clone(),
     )
-    .with_callers(callers(config.tls.as_ref()));
+    .with_callers(callers(config.tls.as_ref()))
+    .with_shutdown(shutdown.clone());
     let (router, health) = node_kit::server::router_with_tls(config.tls.as_ref())?;
     health
         .set_serving::<CentralAuthorityServer<CentralService>>()
         .await;
-    let shutdown = CancellationToken::new();
     let tick = node_kit::registration::tick_period(config.day_ms);
     let driver = Driver::new(authority.clone(), traces, shutdown.clone(), tick)
         .with_dialer(Dialer::new(config.tls.as_ref()));

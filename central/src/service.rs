@@ -14,14 +14,16 @@ use pairing_proto::v1::{
     Ack, AssignmentAcknowledgement, AssistanceRequest, AssistanceRequestAck, CapacityReport,
     ClusterStatus, DemobilisationRequest, Ledger, LedgerQuery, MessageHeader, PairingTable,
     PairingsQuery, RegisterNode, Registration, ReportQuery, Role, RunReport, StatusQuery,
-    SupervisoryReport,
+    SupervisoryReport, WatchQuery,
 };
+use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 use tracing::Span;
 
 use crate::access::{self, Claim, Rule};
 use crate::authority::{Authority, Now};
 use crate::report;
+use crate::watch::{UpdateStream, Watchers};
 
 #[derive(Debug, Clone)]
 pub struct CentralService {
@@ -30,6 +32,7 @@ pub struct CentralService {
     traces: Arc<CaseTraces>,
     /// With TLS, every RPC checks its caller against [`access`].
     callers: Callers,
+    watchers: Watchers,
 }
 
 /// How one protocol RPC is counted and traced, and who may send it.
@@ -115,12 +118,32 @@ impl CentralService {
         counters: Arc<MessageCounters>,
         traces: Arc<CaseTraces>,
     ) -> Self {
+        let watchers = Watchers::new(
+            authority.clone(),
+            counters.clone(),
+            traces.clone(),
+            CancellationToken::new(),
+        );
         CentralService {
             authority,
             counters,
             traces,
             callers: Callers::Unchecked,
+            watchers,
         }
+    }
+
+    /// The same service, ending its `WatchOperation` streams when `shutdown`
+    /// trips (an open stream would otherwise hold the server's graceful
+    /// shutdown).
+    pub fn with_shutdown(mut self, shutdown: CancellationToken) -> Self {
+        self.watchers = Watchers::new(
+            self.authority.clone(),
+            self.counters.clone(),
+            self.traces.clone(),
+            shutdown,
+        );
+        self
     }
 
     /// The same service, checking every caller when `callers` says so.
@@ -352,5 +375,15 @@ impl CentralAuthority for CentralService {
                 .map_err(|e| Status::internal(format!("report: {e}")))?;
             Ok(RunReport { json })
         })
+    }
+
+    type WatchOperationStream = UpdateStream;
+
+    async fn watch_operation(
+        &self,
+        request: Request<WatchQuery>,
+    ) -> Result<Response<Self::WatchOperationStream>, Status> {
+        self.allow("WatchOperation", access::QUERY, &request, Claim::default())?;
+        self.watchers.open(request.get_ref()).map(Response::new)
     }
 }

@@ -38,9 +38,8 @@ const WEST_CURVE: &str = r#"curve = [
   { date = "2020-02-20", confirmed = 200, estimate = true },
 ]"#;
 const WEST_LAST: &str = r#"{ date = "2020-02-20", confirmed = 200, estimate = true }"#;
-const CITY_ESTIMATES: &str =
-    r#"estimated = ["population_millions", "beds", "local_doctors", "local_nurses", "curve"]"#;
-const CITY_ESTIMATES_AND_COLOUR: &str = r#"estimated = ["population_millions", "beds", "local_doctors", "local_nurses", "curve", "colour"]"#;
+const CITY_ESTIMATES: &str = r#"estimated = ["population_millions", "beds", "local_doctors", "local_nurses", "curve", "lat", "lon"]"#;
+const CITY_ESTIMATES_AND_COLOUR: &str = r#"estimated = ["population_millions", "beds", "local_doctors", "local_nurses", "curve", "lat", "lon", "colour"]"#;
 const EVENTS_OUT_OF_ORDER: &str = r#"outbreak_level = 0
 outbreak_events = [
   { date = "2020-03-01", level = 2 },
@@ -175,8 +174,16 @@ const BREAKS: &[Break] = &[
         says: "not after" },
     Break { what: "estimated names no field of a city",
         from: CITY_ESTIMATES, to: CITY_ESTIMATES_AND_COLOUR,
-        field: "cities[0].estimated[5]", line_at: ("\"colour\"", 0),
+        field: "cities[0].estimated[7]", line_at: ("\"colour\"", 0),
         says: "not a field of a city" },
+    Break { what: "latitude beyond the pole",
+        from: "lat = 32.00", to: "lat = 132.00",
+        field: "cities[0].lat", line_at: ("lat = 132.00", 0),
+        says: "within -90..=90" },
+    Break { what: "latitude without longitude",
+        from: "lon = 112.00\n", to: "",
+        field: "cities[0].lon", line_at: ("id = \"north\"", 0),
+        says: "lat without lon" },
     Break { what: "estimated names no rule",
         from: r#""shipment_interval_days","#, to: r#""shipment_interval_days", "speed","#,
         field: "rules.estimated[14]", line_at: ("\"speed\"", 0), says: "not a field of [rules]" },

@@ -190,6 +190,13 @@ impl CaseTraces {
             .cloned()
     }
 
+    /// The W3C trace id of `case_id`'s trace, if remembered: the handle
+    /// for the case in a trace viewer (the dashboard links to it).
+    pub fn trace_id(&self, case_id: &str) -> Option<String> {
+        let cx = self.context(case_id)?;
+        Some(cx.span().span_context().trace_id().to_string())
+    }
+
     /// A sender's span for a step of `case_id`, in the case's trace.
     pub fn client_span(&self, name: &str, stage: Stage, case_id: &str) -> Span {
         let span = client_span(name, stage, self.context(case_id));

@@ -5,8 +5,8 @@ use node_kit::client::Dialer;
 use node_kit::retry::{retry, RetryPolicy};
 use pairing_proto::v1::central_authority_client::CentralAuthorityClient;
 use pairing_proto::v1::{
-    ClusterStatus, Ledger, LedgerQuery, PairingTable, PairingsQuery, ReportQuery, RunReport,
-    StatusQuery,
+    ClusterStatus, Ledger, LedgerQuery, OperationUpdate, PairingTable, PairingsQuery, ReportQuery,
+    RunReport, StatusQuery, WatchQuery,
 };
 use tonic::transport::Channel;
 use tonic::{Code, Status};
@@ -123,6 +123,20 @@ impl CentralClient {
         })
         .await;
         self.answer("GetReport", reply)
+    }
+
+    /// Central's stream of the operation (`WatchOperation`), changes
+    /// looked for every `interval_ms`. No deadline on the call: the stream
+    /// lives as long as the run, and central's heartbeats show it alive.
+    pub async fn watch(
+        &self,
+        interval_ms: u32,
+    ) -> anyhow::Result<tonic::Streaming<OperationUpdate>> {
+        let mut client = self.client.clone();
+        let reply = client
+            .watch_operation(tonic::Request::new(WatchQuery { interval_ms }))
+            .await;
+        self.answer("WatchOperation", reply)
     }
 
     fn answer<T>(&self, rpc: &str, reply: Result<tonic::Response<T>, Status>) -> anyhow::Result<T> {

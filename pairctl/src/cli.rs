@@ -3,7 +3,10 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+mod versions;
 use counterpart_domain::scenario::PairingMode;
+pub use versions::{parse_role_binary, RoleBinary, UpgradeArgs};
 
 /// Where `pairctl status` and friends look for central unless told.
 pub const DEFAULT_CENTRAL: &str = "http://127.0.0.1:50051";
@@ -44,6 +47,9 @@ pub enum Command {
     /// Replaces the nodes of a running `pairctl up` one at a time by
     /// DIR/pairctl, in an order drawn from a printed seed.
     Upgrade(UpgradeArgs),
+    /// Serves the live dashboard of a running cluster: a web page of the
+    /// pairings, cases, ledger and messages, fed by central.
+    Dashboard(DashboardArgs),
     /// Runs one node in this process (what `up` starts as a child).
     #[command(hide = true)]
     Node(NodeArgs),
@@ -65,22 +71,6 @@ pub enum Command {
     /// Creates a development CA (or reuses DIR's) and a certificate and key
     /// per node of a scenario, plus the operator's, for mutual TLS.
     Certs(CertsArgs),
-}
-
-#[derive(Debug, Args)]
-pub struct UpgradeArgs {
-    /// The log directory of the running `pairctl up`.
-    #[arg(long, default_value = "target/pairctl-logs")]
-    pub log_dir: PathBuf,
-    /// The directory of the new pairctl binary.
-    #[arg(long, value_name = "DIR")]
-    pub binaries: PathBuf,
-    /// Draws the order of the nodes [default: the time, printed].
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// How long to wait for every node to be replaced.
-    #[arg(long, default_value_t = 300)]
-    pub timeout_s: u64,
 }
 
 #[derive(Debug, Args)]
@@ -199,6 +189,18 @@ pub struct CentralArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct DashboardArgs {
+    #[command(flatten)]
+    pub central: CentralArgs,
+    /// Where to serve the page (host:port).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Jaeger's UI, where each case's trace link points.
+    #[arg(long, env = "PAIRING_JAEGER_URL", default_value = crate::dashboard::DEFAULT_JAEGER_URL)]
+    pub jaeger_url: String,
+}
+
+#[derive(Debug, Args)]
 pub struct LedgerArgs {
     #[command(flatten)]
     pub central: CentralArgs,
@@ -273,29 +275,13 @@ pub struct UpArgs {
     /// from the previous release (compat/build-previous.sh). Repeatable.
     #[arg(long = "binaries", value_name = "ROLE=DIR", value_parser = parse_role_binary)]
     pub binaries: Vec<RoleBinary>,
-}
-
-/// The pairctl that runs every node of a role (`--binaries ROLE=DIR`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RoleBinary {
-    pub role: NodeRole,
-    pub exe: PathBuf,
-}
-
-pub fn parse_role_binary(text: &str) -> Result<RoleBinary, String> {
-    let (role, dir) = text
-        .split_once('=')
-        .ok_or_else(|| format!("{text:?} is not ROLE=DIR"))?;
-    let role = NodeRole::from_str(role, true)
-        .map_err(|_| format!("{role:?} is not central, province or city"))?;
-    let exe = PathBuf::from(dir).join("pairctl");
-    if !exe.is_file() {
-        return Err(format!(
-            "{} is not a file: DIR must hold a pairctl binary",
-            exe.display()
-        ));
-    }
-    Ok(RoleBinary { role, exe })
+    /// Serve the live dashboard here (host:port, e.g. 127.0.0.1:8080; port
+    /// 0 picks a free one). It keeps showing the finished run until Ctrl-C.
+    #[arg(long, value_name = "ADDR")]
+    pub dashboard: Option<String>,
+    /// Jaeger's UI, where the dashboard's trace links point.
+    #[arg(long, env = "PAIRING_JAEGER_URL", default_value = crate::dashboard::DEFAULT_JAEGER_URL)]
+    pub jaeger_url: String,
 }
 
 #[derive(Debug, Args)]

@@ -1,6 +1,6 @@
 //! The compose file of a scenario, rendered by hand: central, one service
-//! per province and per city, Jaeger, and the project's own OTLP receiver
-//! for where Jaeger cannot be pulled. The 36 node blocks of hubei-2020
+//! per province and per city, the live dashboard, Jaeger, and the
+//! project's own OTLP receiver for where Jaeger cannot be pulled. The 36 node blocks of hubei-2020
 //! differ only in role and id, so they are generated rather than written;
 //! the output is deterministic (scenario order, fixed layout), so the
 //! committed `deploy/docker-compose.yml` is checked against it.
@@ -29,6 +29,7 @@ use std::path::Path;
 
 use counterpart_domain::scenario::Scenario;
 
+use crate::certs::node_dirs::DASHBOARD_HOME;
 use crate::cli::NodeRole;
 use crate::plan::CENTRAL_ID;
 
@@ -80,6 +81,11 @@ pub const NODE_USER: &str = "65534:65534";
 /// takes about two intervals; each probe is a process in the container,
 /// so a shorter period costs CPU across 36 containers.
 pub const HEALTH_INTERVAL_S: u32 = 2;
+/// The dashboard's port, published on loopback like central's.
+pub const DASHBOARD_PORT: u16 = 8080;
+/// Where the dashboard's trace links point: Jaeger's UI as published
+/// below, unless `JAEGER_URL` says otherwise.
+pub const DASHBOARD_JAEGER_URL: &str = "${JAEGER_URL:-http://127.0.0.1:16686}";
 /// Restarts after a crash, bounded: a node that cannot load its scenario
 /// would otherwise restart for ever. A restarted node registers again.
 pub const RESTART_POLICY: &str = "on-failure:5";
@@ -200,6 +206,7 @@ pub fn render(plan: &ComposePlan) -> String {
     for id in &plan.cities {
         node_service(&mut out, plan, NodeRole::City, id);
     }
+    dashboard_service(&mut out);
     jaeger_service(&mut out);
     otlp_sink_service(&mut out);
     volumes(&mut out, plan);
@@ -220,6 +227,14 @@ fn node_services(plan: &ComposePlan) -> Vec<String> {
         .chain(provinces)
         .chain(cities)
         .collect()
+}
+
+/// Every service with a certificate volume: the nodes, and the dashboard
+/// (an operator's certificate of its own, see `certs::node_dirs`).
+fn certificate_homes(plan: &ComposePlan) -> Vec<String> {
+    let mut homes = node_services(plan);
+    homes.push(DASHBOARD_HOME.to_string());
+    homes
 }
 
 fn header(out: &mut String, plan: &ComposePlan) {
@@ -336,7 +351,7 @@ fn certs_service(out: &mut String, plan: &ComposePlan) {
          - \"{CA_VOLUME}:{CA_IN_CERTS}\"",
         plan.scenario_in_image()
     );
-    for service in node_services(plan) {
+    for service in certificate_homes(plan) {
         let _ = writeln!(
             out,
             "      - \"{}:{NODES_IN_CERTS}/{service}\"",
@@ -348,7 +363,7 @@ fn certs_service(out: &mut String, plan: &ComposePlan) {
 /// The named volumes: the CA's and one per node.
 fn volumes(out: &mut String, plan: &ComposePlan) {
     let _ = writeln!(out, "volumes:\n  {CA_VOLUME}:");
-    for service in node_services(plan) {
+    for service in certificate_homes(plan) {
         let _ = writeln!(out, "  {}:", certs_volume(&service));
     }
 }
@@ -374,6 +389,32 @@ fn node_tail(out: &mut String, id: &str, after: Option<&str>) {
     if let Some(service) = after {
         let _ = writeln!(out, "      {service}:\n        condition: service_healthy");
     }
+}
+
+/// The live dashboard (`pairctl dashboard`), fed by central as the
+/// operator, with an operator's certificate of its own in its own volume;
+/// like central's, its port is published on loopback only.
+fn dashboard_service(out: &mut String) {
+    let central = service_name(NodeRole::Central, CENTRAL_ID);
+    let volume = certs_volume(DASHBOARD_HOME);
+    let _ = writeln!(
+        out,
+        "  dashboard:\n    \
+         image: \"{NODE_IMAGE}\"\n    \
+         command: [\"/pairctl\", \"dashboard\", \"--central\", \"https://{central}:{NODE_PORT}\", \"--listen\", \"0.0.0.0:{DASHBOARD_PORT}\", \"--tls-dir\", \"{CERTS_IN_CONTAINER}\", \"--tls-id\", \"{OPERATOR}\", \"--jaeger-url\", \"{DASHBOARD_JAEGER_URL}\"]\n    \
+         volumes:\n      \
+         - \"{}:{CERTS_IN_CONTAINER}:ro\"\n    \
+         ports:\n      \
+         - \"127.0.0.1:{DASHBOARD_PORT}:{DASHBOARD_PORT}\"\n    \
+         restart: \"{RESTART_POLICY}\"\n    \
+         depends_on:\n      \
+         {CERTS_SERVICE}:\n        \
+         condition: service_completed_successfully\n      \
+         {central}:\n        \
+         condition: service_healthy",
+        volume,
+        OPERATOR = node_kit::tls::OPERATOR_ID,
+    );
 }
 
 fn jaeger_service(out: &mut String) {

@@ -53,7 +53,7 @@ fn every_node_of_the_scenario_is_a_service() {
     let (scenario, _) = small();
     assert_eq!(
         names.len(),
-        1 + scenario.provinces.len() + scenario.cities.len() + 3
+        1 + scenario.provinces.len() + scenario.cities.len() + 4
     );
     for name in [
         "certs",
@@ -63,6 +63,7 @@ fn every_node_of_the_scenario_is_a_service() {
         "city-north",
         "jaeger",
         "otlp-sink",
+        "dashboard",
     ] {
         assert!(
             names.iter().any(|n| n == name),
@@ -137,6 +138,7 @@ fn the_certs_service_fills_every_nodes_volume_as_root_without_network() {
         "- \"certs-central:/nodes/central\"",
         "- \"certs-province-alpha:/nodes/province-alpha\"",
         "- \"certs-city-north:/nodes/city-north\"",
+        "- \"certs-dashboard:/nodes/dashboard\"",
     ] {
         assert!(certs.contains(line), "missing {line} in\n{certs}");
     }
@@ -148,9 +150,10 @@ fn the_certs_service_fills_every_nodes_volume_as_root_without_network() {
         .split("\nvolumes:\n")
         .nth(1)
         .expect("a volumes section");
+    // The CA's, central's, each province's and city's, the dashboard's.
     assert_eq!(
         declared.lines().count(),
-        2 + scenario.provinces.len() + scenario.cities.len(),
+        3 + scenario.provinces.len() + scenario.cities.len(),
         "{declared}"
     );
     assert!(declared.contains("  certs-ca:\n") && declared.contains("  certs-city-north:\n"));
@@ -173,6 +176,24 @@ fn only_central_publishes_a_port_and_on_loopback() {
         !file.contains("0.0.0.0:16686"),
         "Jaeger's UI stays on loopback"
     );
+}
+
+#[test]
+fn the_dashboard_follows_central_as_the_operator_on_loopback() {
+    let file = small_file();
+    let dashboard = block(&file, "dashboard");
+    for expected in [
+        "\"--central\", \"https://central:50051\"",
+        "\"--tls-id\", \"operator\"",
+        "- \"certs-dashboard:/certs:ro\"",
+        "- \"127.0.0.1:8080:8080\"",
+        "central:\n        condition: service_healthy",
+    ] {
+        assert!(
+            dashboard.contains(expected),
+            "{expected} missing:\n{dashboard}"
+        );
+    }
 }
 
 #[test]

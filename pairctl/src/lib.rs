@@ -20,6 +20,8 @@
 //! - [`report`]: the run report with the launch facts merged in, and the
 //!   run summary.
 //! - [`reconcile`]: central's ledger beside every node's own books.
+//! - [`dashboard`]: the live web page of the operation, fed by central's
+//!   `WatchOperation` stream.
 //! - [`render`]: status, pairings and ledger as terminal text.
 //! - [`table`]: aligned text columns.
 //! - [`traces`]: a run's spans (OTLP, Jaeger JSON) and the protocol checker
@@ -34,6 +36,7 @@ pub mod cli;
 pub mod cluster;
 pub mod commands;
 pub mod compose;
+pub mod dashboard;
 pub mod k8s;
 pub mod plan;
 pub mod reconcile;

@@ -44,7 +44,7 @@ fn the_committed_compose_file_is_the_generators_output() {
 #[test]
 fn the_committed_file_runs_every_node_of_hubei_2020() {
     // The certificates' one-shot service, 1 central + 19 provinces + 16
-    // cities, Jaeger and the OTLP sink.
+    // cities, the dashboard, Jaeger and the OTLP sink.
     let committed = std::fs::read_to_string(repo_file("deploy/docker-compose.yml")).unwrap();
     let services = committed
         .lines()
@@ -58,21 +58,32 @@ fn the_committed_file_runs_every_node_of_hubei_2020() {
         19
     );
     assert_eq!(names.iter().filter(|n| n.starts_with("city-")).count(), 16);
-    assert_eq!(names.len(), 1 + 1 + 19 + 16 + 2, "{names:?}");
+    assert_eq!(names.len(), 1 + 1 + 19 + 16 + 3, "{names:?}");
     assert!(names.contains(&"province-jiangsu") && names.contains(&"city-huangshi"));
     assert!(names.contains(&"certs"));
     let healthchecks = committed.matches("\"/pairctl\", \"probe\"").count();
     assert_eq!(healthchecks, 36, "every node has a health check");
-    assert_eq!(committed.matches("condition: service_healthy").count(), 35);
+    // Every node but central waits for central; so does the dashboard.
+    assert_eq!(committed.matches("condition: service_healthy").count(), 36);
     assert_eq!(
         committed
             .matches("condition: service_completed_successfully")
             .count(),
-        36,
-        "every node waits for its certificates"
+        37,
+        "every node, and the dashboard, waits for its certificates"
     );
-    // The CA's volume and one per node, each mounted by its node alone.
+    // The CA's volume and one per node and the dashboard's, each mounted by
+    // its service alone.
     let volumes = committed.split("\nvolumes:\n").nth(1).unwrap();
-    assert_eq!(volumes.lines().count(), 1 + 36);
-    assert_eq!(committed.matches(":/certs:ro\"").count(), 36);
+    assert_eq!(volumes.lines().count(), 1 + 36 + 1);
+    assert_eq!(committed.matches(":/certs:ro\"").count(), 37);
+    for volume in volumes.lines().map(|l| l.trim().trim_end_matches(':')) {
+        let mounts = committed
+            .matches(&format!("\"{volume}:/certs:ro\""))
+            .count();
+        assert!(
+            volume == "certs-ca" || mounts == 1,
+            "{volume} mounted {mounts} times"
+        );
+    }
 }

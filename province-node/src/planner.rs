@@ -189,6 +189,7 @@ mod tests {
                 prefecture("wuxi", &[(Nurse, 10)]),
                 prefecture("xuzhou", &[(Doctor, 50), (MaskN95, 1000)]),
             ],
+            location: None,
             estimated: vec![],
         }
     }

@@ -10,6 +10,8 @@
 //!   clients presenting a given node's, central's view before and after.
 //! - [`host`]: one node on a thread and runtime of its own, to crash and
 //!   restart on its data directory.
+//! - [`browser`]: a headless Chromium driven through WebDriver (the
+//!   dashboard's test); required when `CI=true`.
 //! - [`chaos`]: seeded fault schedules for the fault suite.
 //! - [`resilient`]: a whole scenario of such nodes, with durable state.
 //! - [`docker`]: for the container suites: whether a Docker engine answers
@@ -19,6 +21,7 @@
 //! - [`wire`]: arbitrary bytes decoded as requests and handed to the state
 //!   machines (shared with the fuzz target in `fuzz/`).
 
+pub mod browser;
 pub mod chaos;
 pub mod checks;
 pub mod cluster;

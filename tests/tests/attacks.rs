@@ -25,10 +25,11 @@ use node_kit::header::HeaderFactory;
 use node_kit::tls::{Identity, NodeTls, Role};
 use pairing_proto::v1::central_authority_client::CentralAuthorityClient;
 use pairing_proto::v1::donor_province_client::DonorProvinceClient;
+use pairing_proto::v1::operation_update;
 use pairing_proto::v1::{
     Assignment, CaseClosure, Contribution, Evaluation, LedgerQuery, ManifestLine, NeedsUpdate,
     PairingsQuery, Receipt, RegisterNode, ReportQuery, ResourceQuantity, Shipment, Situation,
-    StatusQuery, SupervisoryReport,
+    StatusQuery, SupervisoryReport, WatchQuery,
 };
 use tonic::transport::{Certificate, ClientTlsConfig, Endpoint};
 use tonic::Code;
@@ -249,6 +250,10 @@ async fn a_province_cannot_use_the_operator_queries() {
             .map(drop),
         central.get_ledger(request(LedgerQuery {})).await.map(drop),
         central.get_report(request(ReportQuery {})).await.map(drop),
+        central
+            .watch_operation(request(WatchQuery::default()))
+            .await
+            .map(drop),
     ];
     for refusal in refusals {
         let status = refusal.unwrap_err();
@@ -260,6 +265,17 @@ async fn a_province_cannot_use_the_operator_queries() {
         .get_ledger(request(LedgerQuery {}))
         .await
         .unwrap();
+    let mut watch = central_as(&dir, "operator", &cluster)
+        .watch_operation(request(WatchQuery::default()))
+        .await
+        .unwrap()
+        .into_inner();
+    let first = watch.message().await.unwrap().expect("an update");
+    assert!(
+        matches!(first.change, Some(operation_update::Change::Outline(_))),
+        "a watch starts with the outline: {first:?}"
+    );
+    drop(watch);
     unchanged(&dir, &cluster, &before).await;
     finish(dir, cluster).await;
 }

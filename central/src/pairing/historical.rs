@@ -98,6 +98,7 @@ mod tests {
                 confirmed: 100,
                 source: None,
             }],
+            location: None,
             estimated: Vec::new(),
         }
     }

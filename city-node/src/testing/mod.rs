@@ -33,6 +33,7 @@ pub fn city_with_curve(points: &[(u64, i64)]) -> City {
                 source: None,
             })
             .collect(),
+        location: None,
         estimated: vec![],
     }
 }

@@ -139,6 +139,13 @@ impl CentralAuthority for FakeCentral {
     async fn get_report(&self, _: Request<ReportQuery>) -> Result<Response<RunReport>, Status> {
         Err(Status::unimplemented("operator query"))
     }
+    type WatchOperationStream = tokio_stream::Empty<Result<OperationUpdate, Status>>;
+    async fn watch_operation(
+        &self,
+        _: Request<WatchQuery>,
+    ) -> Result<Response<Self::WatchOperationStream>, Status> {
+        Err(Status::unimplemented("operator query"))
+    }
 }
 
 #[tonic::async_trait]

@@ -112,8 +112,19 @@ pub struct City {
     /// Cumulative confirmed cases, strictly increasing dates, non-decreasing
     /// counts. Flat after the last point.
     pub curve: Vec<CurvePoint>,
+    /// Where the city is, for the dashboard's map; `None` when the scenario
+    /// file gives no coordinates.
+    pub location: Option<Location>,
     /// Names of the fields above that are estimates, not sourced figures.
     pub estimated: Vec<String>,
+}
+
+/// A point on the map in degrees (WGS 84): a city's seat, a province's
+/// capital. The scenario files give `lat` and `lon` together or not at all.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Location {
+    pub lat: f64,
+    pub lon: f64,
 }
 
 /// A change of a province's own outbreak level at a date.
@@ -138,6 +149,8 @@ pub struct Province {
     pub outbreak_level: i32,
     pub outbreak_events: Vec<OutbreakEvent>,
     pub prefectures: Vec<Prefecture>,
+    /// Where the province's capital is, for the dashboard's map.
+    pub location: Option<Location>,
     pub estimated: Vec<String>,
 }
 

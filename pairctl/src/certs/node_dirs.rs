@@ -11,6 +11,9 @@
 //! that `pairctl` run inside central's container (`docker compose exec
 //! central pairctl status`) queries as the operator. The operator may only
 //! read what central already knows, so central's user gains nothing by it.
+//! The dashboard's directory ([`DASHBOARD_HOME`]) holds an operator's
+//! certificate and key of its own, and nothing else: the dashboard follows
+//! central as the operator without ever holding central's key.
 //!
 //! Run again, it changes nothing that is complete: the `certs` service
 //! runs on every `up`, and a second `up` reuses the first one's keys. A
@@ -69,6 +72,19 @@ pub struct Placed {
     pub issued: usize,
     /// Certificates found complete and kept.
     pub kept: usize,
+}
+
+/// The dashboard's directory (its compose service's name).
+pub const DASHBOARD_HOME: &str = "dashboard";
+
+/// Every directory that holds a certificate and key of `identity`: its
+/// home, and for the operator also the dashboard's (each its own key).
+pub fn homes(identity: &Identity) -> Vec<String> {
+    let mut homes = vec![home(identity)];
+    if identity.role == Role::Operator {
+        homes.push(DASHBOARD_HOME.to_string());
+    }
+    homes
 }
 
 /// The directory, under the nodes' directory, that holds `identity`'s
@@ -142,10 +158,11 @@ pub fn write_node_dirs(
 fn by_home(holders: &[Holder]) -> Vec<(String, Vec<&Holder>)> {
     let mut groups: Vec<(String, Vec<&Holder>)> = Vec::new();
     for holder in holders {
-        let home = home(&holder.identity);
-        match groups.iter_mut().find(|(h, _)| *h == home) {
-            Some((_, members)) => members.push(holder),
-            None => groups.push((home, vec![holder])),
+        for home in homes(&holder.identity) {
+            match groups.iter_mut().find(|(h, _)| *h == home) {
+                Some((_, members)) => members.push(holder),
+                None => groups.push((home, vec![holder])),
+            }
         }
     }
     groups
@@ -216,12 +233,19 @@ mod tests {
         let (ca_dir, nodes) = (root.join("ca"), root.join("nodes"));
         let all = small();
         let placed = write_node_dirs(&ca_dir, &nodes, &all, None).unwrap();
+        // The operator's certificate twice: central's and the dashboard's.
         assert_eq!(
             (placed.new_ca, placed.issued, placed.kept),
-            (true, all.len(), 0)
+            (true, all.len() + 1, 0)
         );
-        // One directory per node: the operator lives with central.
-        assert_eq!(names_in(&nodes).len(), all.len() - 1);
+        // One directory per node, the operator lives with central, and the
+        // dashboard's.
+        assert_eq!(names_in(&nodes).len(), all.len());
+        assert_eq!(
+            names_in(&nodes.join("dashboard")),
+            ["ca.pem", "operator.key", "operator.pem"]
+        );
+        assert!(NodeTls::load(&nodes.join("dashboard"), "operator").is_ok());
         assert_eq!(
             names_in(&nodes.join("province-alpha")),
             ["alpha.key", "alpha.pem", "ca.pem"]
@@ -257,12 +281,12 @@ mod tests {
         let again = write_node_dirs(&ca_dir, &nodes, &all, None).unwrap();
         assert_eq!(
             (again.new_ca, again.issued, again.kept),
-            (false, 1, all.len() - 1)
+            (false, 1, all.len())
         );
         // Central's directory is issued whole: the operator's too.
         std::fs::remove_file(nodes.join("central/central.key")).unwrap();
         let third = write_node_dirs(&ca_dir, &nodes, &all, None).unwrap();
-        assert_eq!((third.issued, third.kept), (2, all.len() - 2));
+        assert_eq!((third.issued, third.kept), (2, all.len() - 1));
         assert_eq!(
             std::fs::read(nodes.join("province-alpha/alpha.key")).unwrap(),
             key
@@ -281,7 +305,7 @@ mod tests {
         let again = write_node_dirs(&ca_dir, &nodes, &all, None).unwrap();
         assert_eq!(
             (again.new_ca, again.issued, again.kept),
-            (true, all.len(), 0)
+            (true, all.len() + 1, 0)
         );
         std::fs::remove_dir_all(&root).unwrap();
     }

@@ -7,6 +7,7 @@
 pub mod certs;
 pub mod check_traces;
 pub mod compose;
+pub mod dashboard;
 pub mod k8s;
 pub mod ledger;
 pub mod node;
@@ -39,6 +40,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 match command {
                     Command::Up(args) => up::run(args).await,
                     Command::Status(args) => status::run(args).await,
+                    Command::Dashboard(args) => dashboard::run(args).await,
                     Command::Pairings(args) => pairings::run(args).await,
                     Command::Ledger(args) => ledger::run(args).await,
                     Command::Report(args) => report::run(args).await,

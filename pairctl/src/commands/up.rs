@@ -25,6 +25,7 @@ use crate::cli::{scenario_path, UpArgs};
 use crate::cluster::{Cluster, StopOutcome, ANNOUNCE_TIMEOUT, STOP_GRACE};
 use crate::commands::ledger::reconcile_cluster;
 use crate::commands::report::write_report;
+use crate::dashboard::RunningDashboard;
 use crate::plan::{self, ChildOptions};
 use crate::reconcile::Reconciliation;
 use crate::render::{self, CityNames};
@@ -94,10 +95,18 @@ pub async fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
     };
 
     let signals = node_kit::shutdown::on_signals();
+    let dashboard = match &args.dashboard {
+        Some(listen) => {
+            let dashboard = RunningDashboard::start(listen, "pairctl up", &args.jaeger_url).await?;
+            println!("Dashboard at {}", dashboard.url);
+            Some(dashboard)
+        }
+        None => None,
+    };
     let outcome = tokio::select! {
         biased;
         _ = signals.cancelled() => Err(anyhow!("interrupted")),
-        outcome = drive(&args, &scenario, &path, data_root.as_deref(), &mut cluster) => outcome,
+        outcome = drive(&args, &scenario, &path, data_root.as_deref(), &mut cluster, dashboard.as_ref()) => outcome,
     };
     println!("Stopping {} nodes...", cluster.nodes().len());
     let stop = cluster.stop_all(STOP_GRACE).await;
@@ -109,6 +118,17 @@ pub async fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
         )
     })?;
     let code = finish(&args, &scenario, results)?;
+    if let Some(dashboard) = dashboard {
+        // The finished run stays on the page for the person looking at it.
+        if !signals.is_cancelled() {
+            println!(
+                "\nDashboard still at {} with the finished run; Ctrl-C to exit",
+                dashboard.url
+            );
+            signals.cancelled().await;
+        }
+        dashboard.stop().await;
+    }
     // The state is for restarts during the run: a default directory goes
     // once the run has settled (one the user named, or of a failed run,
     // stays for them to look at).
@@ -125,6 +145,7 @@ async fn drive(
     scenario_path: &Path,
     data_root: Option<&Path>,
     cluster: &mut Cluster,
+    dashboard: Option<&RunningDashboard>,
 ) -> anyhow::Result<RunResults> {
     let started = Instant::now();
     let (tls_dir, operator) = if args.insecure {
@@ -170,6 +191,9 @@ async fn drive(
     );
 
     let client = CentralClient::via(&dialer, &endpoint)?;
+    if let Some(dashboard) = dashboard {
+        dashboard.follow(client.clone());
+    }
     let timeout = plan::run_timeout(plan::scenario_days(scenario), args.day_ms, args.timeout_s);
     // A node without saved state would start its run over: no restarts.
     let max_restarts = if args.in_memory { 0 } else { args.max_restarts };
@@ -197,6 +221,10 @@ async fn drive(
     let reconciliation = reconcile_cluster(&client, &dialer)
         .await
         .context("cannot reconcile central's ledger with the nodes' books")?;
+    if let Some(dashboard) = dashboard {
+        let board = &dashboard.board;
+        board.set_reconciliation(reconciliation.lines.len(), &reconciliation.problems());
+    }
     let wall_time_ms = started.elapsed().as_millis() as u64;
     let mut report = merge_launch_facts(report, &cluster.launched(), wall_time_ms)
         .map_err(anyhow::Error::msg)?;

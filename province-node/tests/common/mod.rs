@@ -40,6 +40,7 @@ fn city(id: &str) -> City {
             confirmed: 800,
             source: None,
         }],
+        location: None,
         estimated: vec![],
     }
 }
@@ -85,6 +86,7 @@ pub fn scenario() -> Arc<Scenario> {
                 prefecture("nanjing", &[(Doctor, 60), (MaskN95, 1000)]),
                 prefecture("wuxi", &[(Doctor, 50)]),
             ],
+            location: None,
             estimated: vec![],
         }],
     })
@@ -200,6 +202,13 @@ impl CentralAuthority for FakeCentral {
         Err(Status::unimplemented("fake"))
     }
     async fn get_report(&self, _: Request<ReportQuery>) -> Result<Response<RunReport>, Status> {
+        Err(Status::unimplemented("fake"))
+    }
+    type WatchOperationStream = tokio_stream::Empty<Result<OperationUpdate, Status>>;
+    async fn watch_operation(
+        &self,
+        _: Request<WatchQuery>,
+    ) -> Result<Response<Self::WatchOperationStream>, Status> {
         Err(Status::unimplemented("fake"))
     }
 }

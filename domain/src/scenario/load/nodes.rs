@@ -7,15 +7,24 @@ use toml::Spanned;
 
 use super::raw::{PrefectureEstimate, RawCity, RawCurvePoint, RawProvince, RawScenario};
 use super::{count, level, quantity, ScenarioError, Source};
-use crate::scenario::{City, CurvePoint, OutbreakEvent, PairingMode, Prefecture, Province};
+use crate::scenario::{
+    City, CurvePoint, Location, OutbreakEvent, PairingMode, Prefecture, Province,
+};
 
 /// Names allowed in each node's `estimated` list: the node's own fields.
 #[rustfmt::skip]
 const CITY_FIELDS: &[&str] = &[
     "name", "name_zh", "population_millions", "beds", "local_doctors", "local_nurses",
-    "historical_donors", "curve",
+    "historical_donors", "curve", "lat", "lon",
 ];
-const PROVINCE_FIELDS: &[&str] = &["name", "outbreak_level", "outbreak_events", "prefectures"];
+const PROVINCE_FIELDS: &[&str] = &[
+    "name",
+    "outbreak_level",
+    "outbreak_events",
+    "prefectures",
+    "lat",
+    "lon",
+];
 const PREFECTURE_FIELDS: &[&str] = &["name", "pool"];
 
 impl Source<'_> {
@@ -120,6 +129,7 @@ impl Source<'_> {
         let mut estimated =
             self.estimated(&c.estimated, &field("estimated"), CITY_FIELDS, "a city")?;
         estimated.extend(estimated_points);
+        let location = self.location(&c.id, &c.lat, &c.lon, &field)?;
         Ok(City {
             id: c.id.get_ref().clone(),
             name,
@@ -130,6 +140,7 @@ impl Source<'_> {
             local_nurses,
             historical_donors,
             curve,
+            location,
             estimated,
         })
     }
@@ -221,14 +232,35 @@ impl Source<'_> {
             estimated.extend(self.prefecture_estimates(k, flag, &at("estimated"))?);
             checked.push(Prefecture { name, pool });
         }
+        let location = self.location(&p.id, &p.lat, &p.lon, &field)?;
         Ok(Province {
             id: p.id.get_ref().clone(),
             name,
             outbreak_level,
             outbreak_events,
             prefectures: checked,
+            location,
             estimated,
         })
+    }
+
+    /// A node's `lat` and `lon`: both or neither, in degrees.
+    fn location(
+        &self,
+        id: &Spanned<String>,
+        lat: &Option<Spanned<f64>>,
+        lon: &Option<Spanned<f64>>,
+        field: &dyn Fn(&str) -> String,
+    ) -> Result<Option<Location>, ScenarioError> {
+        match (lat, lon) {
+            (None, None) => Ok(None),
+            (Some(lat), Some(lon)) => Ok(Some(Location {
+                lat: self.checked(lat, &field("lat"), |d| degrees(d, 90.0))?,
+                lon: self.checked(lon, &field("lon"), |d| degrees(d, 180.0))?,
+            })),
+            (Some(_), None) => Err(self.error(id.span().start, &field("lon"), "lat without lon")),
+            (None, Some(_)) => Err(self.error(id.span().start, &field("lat"), "lon without lat")),
+        }
     }
 
     /// A prefecture's `estimated` flag, as entries of its province's list
@@ -262,4 +294,10 @@ impl Source<'_> {
         }
         Ok(entries)
     }
+}
+
+/// A latitude (`limit` 90) or longitude (`limit` 180) in degrees.
+fn degrees(d: f64, limit: f64) -> Option<String> {
+    let ok = d.is_finite() && (-limit..=limit).contains(&d);
+    (!ok).then(|| format!("must be degrees within -{limit}..={limit}, got {d}"))
 }

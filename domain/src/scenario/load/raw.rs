@@ -82,6 +82,8 @@ pub struct RawCity {
     #[serde(default)]
     pub estimated: Vec<Spanned<String>>,
     pub curve: Spanned<Vec<RawCurvePoint>>,
+    pub lat: Option<Spanned<f64>>,
+    pub lon: Option<Spanned<f64>>,
 }
 
 #[derive(Deserialize)]
@@ -105,6 +107,8 @@ pub struct RawProvince {
     #[serde(default)]
     pub estimated: Vec<Spanned<String>>,
     pub prefectures: Spanned<Vec<RawPrefecture>>,
+    pub lat: Option<Spanned<f64>>,
+    pub lon: Option<Spanned<f64>>,
 }
 
 #[derive(Deserialize)]

@@ -58,6 +58,7 @@ fn city(id: &str) -> City {
             confirmed: 800,
             source: None,
         }],
+        location: None,
         estimated: vec![],
     }
 }
@@ -104,6 +105,7 @@ pub(super) fn scenario() -> Scenario {
                 prefecture("wuxi", &[(Doctor, 50), (FundsCny, 3_000_000)]),
                 prefecture("xuzhou", &[(Nurse, 150), (MaskN95, 10_000)]),
             ],
+            location: None,
             estimated: vec![],
         }],
     }
