@@ -8,7 +8,8 @@ use std::time::Duration;
 use node_kit::client;
 use node_kit::courier::Courier;
 use node_kit::durable::Durable;
-use node_kit::trace::{self, key, CaseTraces, Stage};
+use node_kit::tls::Role;
+use node_kit::trace::{self, key, CaseTraces};
 use pairing_proto::v1::donor_province_client::DonorProvinceClient;
 use pairing_proto::v1::recipient_city_client::RecipientCityClient;
 use pairing_proto::v1::EvaluationKind;
@@ -92,7 +93,7 @@ impl Driver {
                 return;
             }
         };
-        let what = format!("{} to {}", outbound.kind(), outbound.to);
+        let what = format!("{} to {}", outbound.kind().message, outbound.to);
         let authority = self.authority.clone();
         let message = outbound.message.clone();
         // The courier sends inside the current span: the message carries it.
@@ -116,7 +117,9 @@ impl Driver {
     /// The sender's span for `outbound`: in its case's trace, named after
     /// what central does, annotated with the recipient and the quantities.
     fn span_for(&self, outbound: &Outbound) -> Span {
-        let (name, stage) = span_name(&outbound.message);
+        let kind = outbound.kind();
+        let name = kind.client_span(Role::Central).expect("central sends it");
+        let stage = kind.stage;
         let span = match outbound.case_id() {
             Some(case_id) => self.traces.client_span(name, stage, case_id),
             None => trace::client_span(name, stage, None),
@@ -160,23 +163,6 @@ impl Driver {
         let channel = self.dialer.channel(endpoint)?;
         self.channels.insert(endpoint.to_string(), channel.clone());
         Ok(channel)
-    }
-}
-
-/// The span name and stage of each message central sends.
-fn span_name(message: &Message) -> (&'static str, Stage) {
-    match message {
-        Message::Province(ToProvince::ClockStart(_)) | Message::City(ToCity::ClockStart(_)) => {
-            ("central.clock_start", Stage::Launch)
-        }
-        Message::Province(ToProvince::Assignment(_)) => ("central.assign", Stage::Decision),
-        Message::City(ToCity::Decision(_)) => ("central.decide", Stage::Decision),
-        Message::Province(ToProvince::Evaluation(_)) => ("central.evaluate", Stage::Implementation),
-        Message::Province(ToProvince::Adjustment(_)) => ("central.adjust", Stage::Implementation),
-        Message::Province(ToProvince::Demobilisation(_)) => {
-            ("central.demobilise", Stage::Demobilisation)
-        }
-        Message::City(ToCity::Closure(_)) => ("central.close", Stage::Demobilisation),
     }
 }
 

@@ -5,10 +5,11 @@
 use std::sync::Arc;
 
 use counterpart_domain::clock::{unix_now_ms, ScenarioTime};
+use counterpart_protocol::catalog::{self, MessageKind};
 use node_kit::counters::MessageCounters;
 use node_kit::durable::Durable;
 use node_kit::tls::Callers;
-use node_kit::trace::{self, key, CaseTraces, Stage};
+use node_kit::trace::{self, key, CaseTraces};
 use pairing_proto::v1::central_authority_server::CentralAuthority;
 use pairing_proto::v1::{
     Ack, AssignmentAcknowledgement, AssistanceRequest, AssistanceRequestAck, CapacityReport,
@@ -20,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 use tracing::Span;
 
-use crate::access::{self, Claim, Rule};
+use crate::access::{self, Claim};
 use crate::authority::{Authority, Now};
 use crate::report;
 use crate::watch::{UpdateStream, Watchers};
@@ -33,14 +34,6 @@ pub struct CentralService {
     /// With TLS, every RPC checks its caller against [`access`].
     callers: Callers,
     watchers: Watchers,
-}
-
-/// How one protocol RPC is counted and traced, and who may send it.
-struct Rpc {
-    kind: &'static str,
-    span: &'static str,
-    stage: Stage,
-    rule: Rule,
 }
 
 /// What a protocol message claims about its sender, for [`access`].
@@ -74,43 +67,6 @@ impl Claimed for RegisterNode {
         }
     }
 }
-
-const REGISTER: Rpc = Rpc {
-    kind: "RegisterNode",
-    span: "central.register",
-    stage: Stage::Launch,
-    rule: access::REGISTER,
-};
-const CAPACITY: Rpc = Rpc {
-    kind: "CapacityReport",
-    span: "central.capacity",
-    stage: Stage::Launch,
-    rule: access::CAPACITY,
-};
-const ASSESS: Rpc = Rpc {
-    kind: "AssistanceRequest",
-    span: "central.assess",
-    stage: Stage::Decision,
-    rule: access::REQUEST,
-};
-const ACKNOWLEDGEMENT: Rpc = Rpc {
-    kind: "AssignmentAcknowledgement",
-    span: "central.acknowledgement",
-    stage: Stage::Decision,
-    rule: access::ACKNOWLEDGEMENT,
-};
-const REPORT: Rpc = Rpc {
-    kind: "SupervisoryReport",
-    span: "central.report",
-    stage: Stage::Implementation,
-    rule: access::REPORT,
-};
-const DEMOBILISATION: Rpc = Rpc {
-    kind: "DemobilisationRequest",
-    span: "central.demobilisation",
-    stage: Stage::Demobilisation,
-    rule: access::DEMOBILISATION,
-};
 
 impl CentralService {
     pub fn new(
@@ -152,17 +108,24 @@ impl CentralService {
         self
     }
 
-    /// Whether the caller of `request` may make it under `rule`; always
-    /// when callers are unchecked (plain TCP).
+    /// Whether the caller of `request` may send it as a `kind` claiming
+    /// `claim`; always when callers are unchecked (plain TCP).
     fn allow<T>(
         &self,
-        rpc: &str,
-        rule: Rule,
+        kind: &MessageKind,
         request: &Request<T>,
         claim: Claim<'_>,
     ) -> Result<(), Status> {
         match self.callers.of(request)? {
-            Some(caller) => access::check(&caller, rpc, rule, claim),
+            Some(caller) => access::check(&caller, kind, claim),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether the caller of `request` may ask the query `rpc`.
+    fn allow_query<T>(&self, rpc: &str, request: &Request<T>) -> Result<(), Status> {
+        match self.callers.of(request)? {
+            Some(caller) => access::check_query(&caller, rpc),
             None => Ok(()),
         }
     }
@@ -174,7 +137,7 @@ impl CentralService {
         request: Request<T>,
         answer: impl FnOnce(&Authority, &T, Now) -> Result<R, Status>,
     ) -> Result<Response<R>, Status> {
-        self.allow(rpc, access::QUERY, &request, Claim::default())?;
+        self.allow_query(rpc, &request)?;
         self.query(request, answer)
     }
 
@@ -182,11 +145,11 @@ impl CentralService {
     /// nobody is told of a change a crash could still undo.
     async fn handle<T: Claimed, R>(
         &self,
-        rpc: Rpc,
+        kind: &'static MessageKind,
         request: Request<T>,
         apply: impl FnOnce(&mut Authority, &T, Now) -> Result<R, Status> + Send,
     ) -> Result<Response<R>, Status> {
-        let answer = self.handle_now(rpc, request, apply);
+        let answer = self.handle_now(kind, request, apply);
         if answer.is_ok() {
             self.authority.flushed().await;
         }
@@ -200,18 +163,18 @@ impl CentralService {
     /// a change is saved when it is released, before the answer goes out.
     fn handle_now<T: Claimed, R>(
         &self,
-        rpc: Rpc,
+        kind: &'static MessageKind,
         request: Request<T>,
         apply: impl FnOnce(&mut Authority, &T, Now) -> Result<R, Status>,
     ) -> Result<Response<R>, Status> {
-        let span = trace::server_span(rpc.span, rpc.stage, request.metadata());
+        let span = trace::server_span(kind.server_span, kind.stage, request.metadata());
         let _entered = span.enter();
         // A refused caller's message is not one of the run's: not counted.
-        if let Err(status) = self.allow(rpc.kind, rpc.rule, &request, request.get_ref().claim()) {
+        if let Err(status) = self.allow(kind, &request, request.get_ref().claim()) {
             trace::fail(&span, status.message());
             return Err(status);
         }
-        self.counters.count(rpc.kind);
+        self.counters.count(kind.message);
         let message = request.into_inner();
         let result = {
             let mut authority = self.authority.lock();
@@ -274,7 +237,7 @@ impl CentralAuthority for CentralService {
         &self,
         request: Request<RegisterNode>,
     ) -> Result<Response<Registration>, Status> {
-        self.handle(REGISTER, request, |a, m, now| a.register(m, now))
+        self.handle(&catalog::REGISTER, request, |a, m, now| a.register(m, now))
             .await
     }
 
@@ -282,7 +245,7 @@ impl CentralAuthority for CentralService {
         &self,
         request: Request<CapacityReport>,
     ) -> Result<Response<Ack>, Status> {
-        self.handle(CAPACITY, request, |a, m, now| {
+        self.handle(&catalog::CAPACITY_REPORT, request, |a, m, now| {
             trace::annotate(&Span::current(), key::PROVINCE, sender(&m.header));
             a.report_capacity(m, now)
         })
@@ -294,7 +257,7 @@ impl CentralAuthority for CentralService {
         request: Request<AssistanceRequest>,
     ) -> Result<Response<AssistanceRequestAck>, Status> {
         let traces = self.traces.clone();
-        self.handle(ASSESS, request, move |a, m, now| {
+        self.handle(&catalog::ASSISTANCE_REQUEST, request, move |a, m, now| {
             let ack = a.request_assistance(m, now)?;
             let span = Span::current();
             annotate_case(a, &ack.case_id, sender(&m.header));
@@ -313,7 +276,7 @@ impl CentralAuthority for CentralService {
         &self,
         request: Request<AssignmentAcknowledgement>,
     ) -> Result<Response<Ack>, Status> {
-        self.handle(ACKNOWLEDGEMENT, request, |a, m, now| {
+        self.handle(&catalog::ACKNOWLEDGEMENT, request, |a, m, now| {
             trace::annotate(&Span::current(), key::ASSIGNMENT_ID, &m.assignment_id);
             if let Some(case_id) = a.case_id_of_assignment(&m.assignment_id) {
                 annotate_case(a, &case_id, sender(&m.header));
@@ -327,7 +290,7 @@ impl CentralAuthority for CentralService {
         &self,
         request: Request<SupervisoryReport>,
     ) -> Result<Response<Ack>, Status> {
-        self.handle(REPORT, request, |a, m, now| {
+        self.handle(&catalog::SUPERVISORY_REPORT, request, |a, m, now| {
             annotate_case(a, &m.case_id, sender(&m.header));
             a.submit_report(m, now)
         })
@@ -338,7 +301,7 @@ impl CentralAuthority for CentralService {
         &self,
         request: Request<DemobilisationRequest>,
     ) -> Result<Response<Ack>, Status> {
-        self.handle(DEMOBILISATION, request, |a, m, now| {
+        self.handle(&catalog::DEMOBILISATION_REQUEST, request, |a, m, now| {
             annotate_case(a, &m.case_id, sender(&m.header));
             a.request_demobilisation(m, now)
         })
@@ -383,7 +346,7 @@ impl CentralAuthority for CentralService {
         &self,
         request: Request<WatchQuery>,
     ) -> Result<Response<Self::WatchOperationStream>, Status> {
-        self.allow("WatchOperation", access::QUERY, &request, Claim::default())?;
+        self.allow_query("WatchOperation", &request)?;
         self.watchers.open(request.get_ref()).map(Response::new)
     }
 }

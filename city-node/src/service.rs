@@ -10,10 +10,11 @@
 use std::sync::Arc;
 
 use counterpart_domain::clock::{unix_now_ms, ScenarioTime};
+use counterpart_protocol::catalog::{self, MessageKind};
 use node_kit::counters::MessageCounters;
 use node_kit::durable::{Changing, Durable};
 use node_kit::tls::Callers;
-use node_kit::trace::{self, Stage};
+use node_kit::trace;
 use pairing_proto::v1::recipient_city_server::RecipientCity;
 use pairing_proto::v1::{Ack, Books, BooksQuery, CaseClosure, CaseDecision, ClockStart, Shipment};
 use tonic::{Request, Response, Status};
@@ -56,17 +57,30 @@ impl CityService {
         self
     }
 
-    /// Whether the caller of `request` may send it; always when callers
-    /// are unchecked (plain TCP). A refused message is not counted.
-    fn allow<M: Guarded>(&self, request: &Request<M>) -> Result<(), Status> {
+    /// Takes in a message of `kind` as the catalog says: checks its
+    /// caller (always allowed when callers are unchecked, on plain TCP),
+    /// counts it and opens its span. A refused message is not counted.
+    fn receive<M: Guarded>(
+        &self,
+        kind: &'static MessageKind,
+        request: &Request<M>,
+    ) -> Result<Span, Status> {
+        let sender_id = request
+            .get_ref()
+            .header()
+            .map_or("", |h| h.sender_id.as_str());
         let allowed = match self.callers.of(request)? {
-            Some(caller) => access::check(&caller, request.get_ref()),
+            Some(caller) => access::check_kind(&caller, kind, sender_id),
             None => Ok(()),
         };
-        if let Err(status) = &allowed {
-            tracing::warn!(rpc = M::RPC, message = status.message(), "caller refused");
+        if let Err(status) = allowed {
+            tracing::warn!(rpc = kind.rpc, message = status.message(), "caller refused");
+            return Err(status);
         }
-        allowed
+        self.counters.count(kind.message);
+        Ok(self
+            .traces
+            .server_span(kind.server_span, kind.stage, request.metadata()))
     }
 
     /// The machine, to change: saved (if changed) when the guard drops,
@@ -109,11 +123,7 @@ pub fn scenario_now(machine: &Recipient) -> ScenarioTime {
 #[tonic::async_trait]
 impl RecipientCity for CityService {
     async fn start_clock(&self, request: Request<ClockStart>) -> Result<Response<Ack>, Status> {
-        self.allow(&request)?;
-        self.counters.count("ClockStart");
-        let span = self
-            .traces
-            .server_span("city.clock", Stage::Launch, request.metadata());
+        let span = self.receive(&catalog::CITY_CLOCK_START, &request)?;
         let start = request.into_inner();
         let outcome = span.in_scope(|| self.machine()?.on_clock_start(&start));
         // The clock is about no case: nothing to remember.
@@ -124,11 +134,7 @@ impl RecipientCity for CityService {
         &self,
         request: Request<CaseDecision>,
     ) -> Result<Response<Ack>, Status> {
-        self.allow(&request)?;
-        self.counters.count("CaseDecision");
-        let span = self
-            .traces
-            .server_span("city.decision", Stage::Decision, request.metadata());
+        let span = self.receive(&catalog::CASE_DECISION, &request)?;
         let decision = request.into_inner();
         spans::annotate_decision(&span, &decision);
         let outcome = span.in_scope(|| {
@@ -143,11 +149,7 @@ impl RecipientCity for CityService {
     }
 
     async fn close_case(&self, request: Request<CaseClosure>) -> Result<Response<Ack>, Status> {
-        self.allow(&request)?;
-        self.counters.count("CaseClosure");
-        let span =
-            self.traces
-                .server_span("city.closure", Stage::Demobilisation, request.metadata());
+        let span = self.receive(&catalog::CASE_CLOSURE, &request)?;
         let closure = request.into_inner();
         spans::annotate_case(&span, &closure.case_id);
         let outcome = span.in_scope(|| self.machine()?.on_closure(&closure));
@@ -155,11 +157,7 @@ impl RecipientCity for CityService {
     }
 
     async fn deliver_shipment(&self, request: Request<Shipment>) -> Result<Response<Ack>, Status> {
-        self.allow(&request)?;
-        self.counters.count("Shipment");
-        let span =
-            self.traces
-                .server_span("city.shipment", Stage::Implementation, request.metadata());
+        let span = self.receive(&catalog::SHIPMENT, &request)?;
         let shipment = request.into_inner();
         spans::annotate_shipment(&span, &shipment);
         let outcome = span.in_scope(|| {

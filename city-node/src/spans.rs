@@ -5,6 +5,8 @@
 //! Only names and attributes live here; the service and the driver decide
 //! when a span opens and closes. The protocol machine knows nothing of spans.
 
+use counterpart_protocol::catalog::{self, MessageKind};
+use node_kit::tls::Role;
 use node_kit::trace::{self, key, CaseTraces, Stage};
 use pairing_proto::v1::{CaseDecision, Discrepancy, DiscrepancyReason, ResourceQuantity, Shipment};
 use tracing::Span;
@@ -54,7 +56,7 @@ impl CityTraces {
 
     /// Registration is about no case: a trace of its own.
     pub fn registration(&self) -> Span {
-        let span = trace::client_span("city.register", Stage::Launch, None);
+        let span = trace::client_span(sender_span(&catalog::REGISTER), Stage::Launch, None);
         trace::annotate(&span, key::CITY, &self.city_id);
         span
     }
@@ -67,30 +69,25 @@ impl CityTraces {
             Outbound::AssistanceRequest(r) => {
                 let message_id = r.header.as_ref().map_or("", |h| h.message_id.as_str());
                 let first_send = self.requests.context(message_id);
-                let span = trace::client_span("city.request", Stage::Decision, first_send);
+                let request = &catalog::ASSISTANCE_REQUEST;
+                let span = trace::client_span(sender_span(request), request.stage, first_send);
                 self.requests.remember(message_id, &span);
                 trace::quantities(&span, &r.needs);
                 span
             }
             Outbound::SupervisoryReport(r) => {
-                let stage = if r.r#final {
-                    Stage::Demobilisation
-                } else {
-                    Stage::Implementation
-                };
-                self.cases.client_span("city.report", stage, &r.case_id)
+                let report = &catalog::SUPERVISORY_REPORT;
+                let stage = report.stage_of(r.r#final);
+                self.cases
+                    .client_span(sender_span(report), stage, &r.case_id)
             }
-            Outbound::DemobilisationRequest(r) => self.cases.client_span(
-                "city.demobilisation_request",
-                Stage::Demobilisation,
-                &r.case_id,
-            ),
+            Outbound::DemobilisationRequest(r) => {
+                self.case_span(&catalog::DEMOBILISATION_REQUEST, &r.case_id)
+            }
             Outbound::Receipt {
                 donor_id, receipt, ..
             } => {
-                let span =
-                    self.cases
-                        .client_span("city.receipt", Stage::Implementation, &receipt.case_id);
+                let span = self.case_span(&catalog::RECEIPT, &receipt.case_id);
                 trace::annotate(&span, key::PROVINCE, donor_id);
                 trace::annotate(&span, key::SHIPMENT_ID, &receipt.shipment_id);
                 trace::quantities(&span, &receipt.received);
@@ -99,11 +96,7 @@ impl CityTraces {
             Outbound::NeedsUpdate {
                 donor_id, update, ..
             } => {
-                let span = self.cases.client_span(
-                    "city.negotiate",
-                    Stage::Implementation,
-                    &update.case_id,
-                );
+                let span = self.case_span(&catalog::NEEDS_UPDATE, &update.case_id);
                 trace::annotate(&span, key::PROVINCE, donor_id);
                 trace::quantities(&span, &update.needs);
                 span
@@ -112,6 +105,21 @@ impl CityTraces {
         trace::annotate(&span, key::CITY, &self.city_id);
         span
     }
+}
+
+impl CityTraces {
+    /// The sender's span of a message of `kind` about `case_id`, in the
+    /// case's trace.
+    fn case_span(&self, kind: &MessageKind, case_id: &str) -> Span {
+        self.cases
+            .client_span(sender_span(kind), kind.stage, case_id)
+    }
+}
+
+/// The span a city opens to send `kind` (the catalog's name for it).
+fn sender_span(kind: &MessageKind) -> &'static str {
+    kind.client_span(Role::City)
+        .expect("the catalog lets a city send what it sends")
 }
 
 /// The case and the donors a decision names.

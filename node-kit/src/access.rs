@@ -1,44 +1,49 @@
-//! Who may send a province or a city each message, decided in one place
-//! from the caller's verified identity (its certificate, see [`crate::tls`]).
-//! Pure: a node's service adapter reads the identity and asks here.
+//! Who may send a node each message, decided in one place from the caller's
+//! verified identity (its certificate, see [`crate::tls`]) and the message
+//! catalog (`counterpart_protocol::catalog`), which says per kind who may
+//! send it. Pure: a node's service adapter reads the identity and asks here.
 //!
 //! Central's orders and notices (clock, assignment, evaluation, adjustment,
-//! demobilisation, decision, closure) come only from central. A city's
-//! receipts and needs updates, and a province's shipments, come from a node
-//! speaking for itself (`header.sender_id` is its own id); that it is the
-//! city the assignment names, or a donor of the city's case, is the state
-//! machine's check, which refuses any other sender. Each message type is
-//! received by one kind of node, so one table serves both.
+//! demobilisation, decision, closure) come only from central. Every other
+//! message comes from a node speaking for itself (`header.sender_id` is its
+//! own id); that it is the city the assignment names, or a donor of the
+//! city's case, is the state machine's check, which refuses any other
+//! sender.
 
+use counterpart_protocol::catalog::{self, Access, MessageKind, Query};
 use pairing_proto::v1::{
     Adjustment, Assignment, CaseClosure, CaseDecision, ClockStart, DemobilisationOrder, Evaluation,
     MessageHeader, NeedsUpdate, Receipt, Shipment,
 };
 use tonic::Status;
 
-use crate::tls::{role_in, same_sender, Identity, Role};
+use crate::tls::{role_in, same_sender, Identity};
 
-/// Who may send one kind of message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Rule {
-    /// Central only.
-    Central,
-    /// A node of this role, about itself.
-    AsItself(Role),
+/// Whether `caller` may send a message of `kind` whose header names
+/// `sender_id`: PERMISSION_DENIED naming what was wrong if not.
+pub fn check_kind(caller: &Identity, kind: &MessageKind, sender_id: &str) -> Result<(), Status> {
+    role_in(caller, kind.rpc, &kind.sender_roles())?;
+    match kind.access {
+        Access::FromCentral => Ok(()),
+        Access::AsItself => same_sender(caller, kind.rpc, sender_id),
+    }
 }
 
-/// A message a province or city receives, and who may send it.
+/// Whether `caller` may ask the query `rpc` (the operator or central).
+pub fn check_query(caller: &Identity, rpc: &str) -> Result<(), Status> {
+    role_in(caller, rpc, Query::ASKED_BY)
+}
+
+/// A message a province or city receives: its kind in the catalog.
 pub trait Guarded {
-    const RPC: &'static str;
-    const RULE: Rule;
+    const KIND: &'static MessageKind;
     fn header(&self) -> Option<&MessageHeader>;
 }
 
 macro_rules! guarded {
-    ($($message:ty => $rpc:literal, $rule:expr;)*) => {$(
+    ($($message:ty => $kind:expr;)*) => {$(
         impl Guarded for $message {
-            const RPC: &'static str = $rpc;
-            const RULE: Rule = $rule;
+            const KIND: &'static MessageKind = &$kind;
             fn header(&self) -> Option<&MessageHeader> {
                 self.header.as_ref()
             }
@@ -46,47 +51,45 @@ macro_rules! guarded {
     )*};
 }
 
+// ClockStart goes to both; it is the same rule for each (central only), so
+// the province's entry stands for both here.
 guarded! {
-    ClockStart => "StartClock", Rule::Central;
-    Assignment => "Assign", Rule::Central;
-    Evaluation => "Evaluate", Rule::Central;
-    Adjustment => "Adjust", Rule::Central;
-    DemobilisationOrder => "Demobilise", Rule::Central;
-    CaseDecision => "NotifyDecision", Rule::Central;
-    CaseClosure => "CloseCase", Rule::Central;
-    Receipt => "ConfirmReceipt", Rule::AsItself(Role::City);
-    NeedsUpdate => "NegotiatePlan", Rule::AsItself(Role::City);
-    Shipment => "DeliverShipment", Rule::AsItself(Role::Province);
+    ClockStart => catalog::PROVINCE_CLOCK_START;
+    Assignment => catalog::ASSIGNMENT;
+    Evaluation => catalog::EVALUATION;
+    Adjustment => catalog::ADJUSTMENT;
+    DemobilisationOrder => catalog::DEMOBILISATION_ORDER;
+    CaseDecision => catalog::CASE_DECISION;
+    CaseClosure => catalog::CASE_CLOSURE;
+    Receipt => catalog::RECEIPT;
+    NeedsUpdate => catalog::NEEDS_UPDATE;
+    Shipment => catalog::SHIPMENT;
 }
 
 /// Whether `caller` may send `message`: PERMISSION_DENIED naming what was
 /// wrong if not.
 pub fn check<M: Guarded>(caller: &Identity, message: &M) -> Result<(), Status> {
-    match M::RULE {
-        Rule::Central => role_in(caller, M::RPC, &[Role::Central]),
-        Rule::AsItself(role) => {
-            role_in(caller, M::RPC, &[role])?;
-            let sender_id = message.header().map_or("", |h| h.sender_id.as_str());
-            same_sender(caller, M::RPC, sender_id)
-        }
-    }
+    let sender_id = message.header().map_or("", |h| h.sender_id.as_str());
+    check_kind(caller, M::KIND, sender_id)
 }
 
 /// Whether `caller` may open a negotiation stream at all (each update is
 /// then checked with [`check`]).
 pub fn may_negotiate(caller: &Identity) -> Result<(), Status> {
-    role_in(caller, NeedsUpdate::RPC, &[Role::City])
+    let kind = &catalog::NEEDS_UPDATE;
+    role_in(caller, kind.rpc, &kind.sender_roles())
 }
 
 /// Whether `caller` may read a node's books (`pairctl ledger --reconcile`):
 /// the operator or central, like central's own queries.
 pub fn may_read_books(caller: &Identity) -> Result<(), Status> {
-    role_in(caller, "GetBooks", &[Role::Operator, Role::Central])
+    check_query(caller, "GetBooks")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tls::Role;
     use tonic::Code;
 
     fn from(sender_id: &str) -> Option<MessageHeader> {

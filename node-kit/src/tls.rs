@@ -33,38 +33,8 @@ pub const OPERATOR_ID: &str = "operator";
 /// dropped after this long.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// What a certificate holder is in the protocol.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Role {
-    Central,
-    Province,
-    City,
-    /// The operator's tools (pairctl): queries only.
-    Operator,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Central => "central",
-            Role::Province => "province",
-            Role::City => "city",
-            Role::Operator => "operator",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Role> {
-        [Role::Central, Role::Province, Role::City, Role::Operator]
-            .into_iter()
-            .find(|r| r.as_str() == s)
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// What a certificate holder is in the protocol: the catalog's roles.
+pub use counterpart_protocol::Role;
 
 /// Who a certificate says its holder is.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -37,25 +37,8 @@ pub mod key {
     pub const QTY_PREFIX: &str = "pairing.qty.";
 }
 
-/// The protocol stage a span belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stage {
-    Launch,
-    Decision,
-    Implementation,
-    Demobilisation,
-}
-
-impl Stage {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Stage::Launch => "launch",
-            Stage::Decision => "decision",
-            Stage::Implementation => "implementation",
-            Stage::Demobilisation => "demobilisation",
-        }
-    }
-}
+/// The protocol stage a span belongs to (`pairing.stage`): the catalog's.
+pub use counterpart_protocol::Stage;
 
 /// A handler's span, child of the caller's span carried in `metadata`.
 pub fn server_span(name: &str, stage: Stage, metadata: &MetadataMap) -> Span {

@@ -11,7 +11,7 @@ use node_kit::client::{request_from, Dialer};
 use node_kit::courier::Courier;
 use node_kit::header::HeaderFactory;
 use node_kit::registration::{register_via, tick_period};
-use node_kit::trace::{self, key, Stage};
+use node_kit::trace::{self, key};
 use pairing_proto::v1::central_authority_client::CentralAuthorityClient;
 use pairing_proto::v1::recipient_city_client::RecipientCityClient;
 use pairing_proto::v1::{Registration, Role};
@@ -23,6 +23,7 @@ use tracing::Instrument;
 use crate::outbound::{Destination, Outbound};
 use crate::service::{scenario_now, SharedDonor};
 use crate::spans::{self, CaseOfMessage};
+use counterpart_protocol::catalog;
 
 /// Tick period before central has given the clock (and with it the speed).
 pub const IDLE_TICK: Duration = Duration::from_millis(100);
@@ -115,7 +116,8 @@ impl Driver {
         advertised: &str,
         shutdown: &CancellationToken,
     ) -> Option<Result<Registration, Status>> {
-        let span = trace::client_span(spans::name::REGISTER, Stage::Launch, None);
+        let register = &catalog::REGISTER;
+        let span = trace::client_span(spans::sender_span(register), register.stage, None);
         trace::annotate(&span, key::PROVINCE, self.headers.node_id());
         let registration = register_via(
             &self.dialer,

@@ -126,7 +126,7 @@ impl ProvinceService {
     /// span. An accepted message about a case makes its span the case's
     /// trace context if the province has none yet; a refused one changes
     /// nothing, not even that.
-    async fn apply<M: Inbound + Guarded>(
+    async fn apply<M: Inbound>(
         &self,
         request: Request<M>,
         handler: impl FnOnce(&mut Donor, &M, ScenarioTime) -> Result<Ack, Status> + Send,
@@ -139,12 +139,12 @@ impl ProvinceService {
         outcome
     }
 
-    fn apply_now<M: Inbound + Guarded>(
+    fn apply_now<M: Inbound>(
         &self,
         request: Request<M>,
         handler: impl FnOnce(&mut Donor, &M, ScenarioTime) -> Result<Ack, Status>,
     ) -> Result<Response<Ack>, Status> {
-        let span = trace::server_span(M::SPAN, M::STAGE, request.metadata());
+        let span = trace::server_span(M::KIND.server_span, M::KIND.stage, request.metadata());
         let _entered = span.enter();
         // A refused caller's message is not one of the run's: not counted.
         let allowed = match self.callers.of(&request) {
@@ -153,11 +153,15 @@ impl ProvinceService {
             Err(status) => Err(status),
         };
         if let Err(status) = allowed {
-            tracing::warn!(kind = M::KIND, message = status.message(), "caller refused");
+            tracing::warn!(
+                kind = M::KIND.message,
+                message = status.message(),
+                "caller refused"
+            );
             trace::fail(&span, status.message());
             return Err(status);
         }
-        self.shared.counters.count(M::KIND);
+        self.shared.counters.count(M::KIND.message);
         let message = request.into_inner();
         message.annotate(&span);
         let outcome = {
@@ -169,7 +173,7 @@ impl ProvinceService {
         };
         match &outcome {
             Err(status) => {
-                tracing::warn!(kind = M::KIND, code = ?status.code(), message = status.message(), "refused");
+                tracing::warn!(kind = M::KIND.message, code = ?status.code(), message = status.message(), "refused");
                 trace::fail(&span, status.message());
             }
             Ok(_) => {
@@ -212,7 +216,7 @@ impl NegotiationStream {
                 return Err(status);
             }
         }
-        self.shared.counters.count(NeedsUpdate::KIND);
+        self.shared.counters.count(NeedsUpdate::KIND.message);
         update.annotate(&span);
         let answer = {
             let mut donor = self.shared.lock();

@@ -5,6 +5,9 @@
 
 use std::collections::HashMap;
 
+use counterpart_protocol::catalog::{self, MessageKind};
+use node_kit::access::Guarded;
+use node_kit::tls::Role;
 use node_kit::trace::{self, key, CaseTraces, Stage};
 use opentelemetry::trace::{TraceContextExt, TraceId};
 use pairing_proto::v1::{
@@ -18,20 +21,10 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 use crate::donor::Donor;
 use crate::outbound::Outbound;
 
-/// Span names: the province's side of each step.
-pub mod name {
-    pub const ASSIGNMENT: &str = "province.assignment";
-    pub const EVALUATION: &str = "province.evaluation";
-    pub const ADJUSTMENT: &str = "province.adjustment";
-    pub const STAND_DOWN: &str = "province.stand_down";
-    pub const RECEIPT: &str = "province.receipt";
-    pub const PLAN: &str = "province.plan";
-    pub const CLOCK: &str = "province.clock";
-    pub const REGISTER: &str = "province.register";
-    pub const CAPACITY: &str = "province.capacity";
-    pub const ACKNOWLEDGE: &str = "province.acknowledge";
-    pub const SHIP: &str = "province.ship";
-    pub const REPORT: &str = "province.report";
+/// The span a province opens to send `kind` (the catalog's name for it).
+pub fn sender_span(kind: &MessageKind) -> &'static str {
+    kind.client_span(Role::Province)
+        .expect("the catalog lets a province send what it sends")
 }
 
 /// Attribute keys for ids the shared scheme (`node_kit::trace::key`) has
@@ -46,12 +39,9 @@ pub mod extra_key {
     pub const FINAL_REPORT: &str = "pairing.final";
 }
 
-/// A message a handler receives, as its span records it.
-pub trait Inbound {
-    /// The name it is counted under (`MessageCounters`).
-    const KIND: &'static str;
-    const SPAN: &'static str;
-    const STAGE: Stage;
+/// A message a handler receives, as its span records it. Its name, span
+/// and stage are its kind's in the catalog ([`Guarded::KIND`]).
+pub trait Inbound: Guarded {
     /// The case it is about, if any (the clock is about none).
     fn case_id(&self) -> Option<&str>;
     /// The city it names, when the donor does not know the case yet.
@@ -73,9 +63,6 @@ fn case(case_id: &str) -> Option<&str> {
 }
 
 impl Inbound for ClockStart {
-    const KIND: &'static str = "ClockStart";
-    const SPAN: &'static str = name::CLOCK;
-    const STAGE: Stage = Stage::Launch;
     fn case_id(&self) -> Option<&str> {
         None
     }
@@ -83,9 +70,6 @@ impl Inbound for ClockStart {
 }
 
 impl Inbound for Assignment {
-    const KIND: &'static str = "Assignment";
-    const SPAN: &'static str = name::ASSIGNMENT;
-    const STAGE: Stage = Stage::Decision;
     fn case_id(&self) -> Option<&str> {
         case(&self.case_id)
     }
@@ -99,9 +83,6 @@ impl Inbound for Assignment {
 }
 
 impl Inbound for Evaluation {
-    const KIND: &'static str = "Evaluation";
-    const SPAN: &'static str = name::EVALUATION;
-    const STAGE: Stage = Stage::Implementation;
     fn case_id(&self) -> Option<&str> {
         case(&self.case_id)
     }
@@ -117,9 +98,6 @@ impl Inbound for Evaluation {
 }
 
 impl Inbound for Adjustment {
-    const KIND: &'static str = "Adjustment";
-    const SPAN: &'static str = name::ADJUSTMENT;
-    const STAGE: Stage = Stage::Implementation;
     fn case_id(&self) -> Option<&str> {
         case(&self.case_id)
     }
@@ -134,9 +112,6 @@ impl Inbound for Adjustment {
 }
 
 impl Inbound for DemobilisationOrder {
-    const KIND: &'static str = "DemobilisationOrder";
-    const SPAN: &'static str = name::STAND_DOWN;
-    const STAGE: Stage = Stage::Demobilisation;
     fn case_id(&self) -> Option<&str> {
         case(&self.case_id)
     }
@@ -147,9 +122,6 @@ impl Inbound for DemobilisationOrder {
 }
 
 impl Inbound for Receipt {
-    const KIND: &'static str = "Receipt";
-    const SPAN: &'static str = name::RECEIPT;
-    const STAGE: Stage = Stage::Implementation;
     fn case_id(&self) -> Option<&str> {
         case(&self.case_id)
     }
@@ -179,9 +151,6 @@ impl Inbound for Receipt {
 }
 
 impl Inbound for NeedsUpdate {
-    const KIND: &'static str = "NeedsUpdate";
-    const SPAN: &'static str = name::PLAN;
-    const STAGE: Stage = Stage::Implementation;
     fn case_id(&self) -> Option<&str> {
         case(&self.case_id)
     }
@@ -231,7 +200,8 @@ pub fn plan_span(
     stream_trace: Option<TraceId>,
     case_id: &str,
 ) -> Span {
-    let span = trace::server_span(name::PLAN, Stage::Implementation, stream_metadata);
+    let kind = &catalog::NEEDS_UPDATE;
+    let span = trace::server_span(kind.server_span, kind.stage, stream_metadata);
     if let Some(case_cx) = traces.context(case_id) {
         if Some(case_cx.span().span_context().trace_id()) != stream_trace {
             let _ = span.set_parent(case_cx);
@@ -263,13 +233,13 @@ pub fn case_of(donor: &Donor, message: &Outbound) -> Option<CaseOfMessage> {
 
 /// The name and stage of the span that sends `message`.
 pub fn outbound_step(message: &Outbound) -> (&'static str, Stage) {
-    match message {
-        Outbound::Capacity { .. } => (name::CAPACITY, Stage::Launch),
-        Outbound::Acknowledgement(_) => (name::ACKNOWLEDGE, Stage::Decision),
-        Outbound::Report { report, .. } if report.r#final => (name::REPORT, Stage::Demobilisation),
-        Outbound::Report { .. } => (name::REPORT, Stage::Implementation),
-        Outbound::Shipment { .. } => (name::SHIP, Stage::Implementation),
-    }
+    let (kind, is_final) = match message {
+        Outbound::Capacity { .. } => (&catalog::CAPACITY_REPORT, false),
+        Outbound::Acknowledgement(_) => (&catalog::ACKNOWLEDGEMENT, false),
+        Outbound::Report { report, .. } => (&catalog::SUPERVISORY_REPORT, report.r#final),
+        Outbound::Shipment { .. } => (&catalog::SHIPMENT, false),
+    };
+    (sender_span(kind), kind.stage_of(is_final))
 }
 
 /// The sender span of `message`: in its case's trace, or, for a message

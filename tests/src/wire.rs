@@ -13,6 +13,8 @@ use std::sync::Arc;
 use central::authority::{Authority, Now};
 use counterpart_domain::clock::{ScenarioTime, DAY_MS};
 use counterpart_domain::scenario::Scenario;
+use counterpart_protocol::catalog::{MessageKind, CATALOG};
+use counterpart_protocol::Service;
 use node_kit::header::HeaderFactory;
 use pairing_proto::v1::*;
 use prost::Message;
@@ -92,8 +94,17 @@ impl Machines {
     }
 }
 
-/// Request types, in the order the first byte selects them.
-pub const KINDS: usize = 17;
+/// Request types: the first byte selects one, in catalog order.
+pub const KINDS: usize = CATALOG.len();
+
+/// The first byte that selects `kind`.
+pub fn kind_byte(kind: &MessageKind) -> u8 {
+    let i = CATALOG
+        .iter()
+        .position(|k| k == kind)
+        .expect("a catalog kind");
+    u8::try_from(i).expect("fewer than 256 kinds")
+}
 
 /// What became of one input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,31 +127,8 @@ pub fn apply(m: &mut Machines, bytes: &[u8]) -> Outcome {
         scenario: ScenarioTime(DAY_MS),
         unix_ms: EPOCH_UNIX_MS + DAY_MS,
     };
-    let t = now.scenario;
-    let outcome: Option<Result<(), Status>> = match kind as usize % KINDS {
-        0 => decode(body).map(|x: RegisterNode| m.central.register(&x, now).map(drop)),
-        1 => decode(body).map(|x: CapacityReport| m.central.report_capacity(&x, now).map(drop)),
-        2 => {
-            decode(body).map(|x: AssistanceRequest| m.central.request_assistance(&x, now).map(drop))
-        }
-        3 => decode(body).map(|x: AssignmentAcknowledgement| {
-            m.central.acknowledge_assignment(&x, now).map(drop)
-        }),
-        4 => decode(body).map(|x: SupervisoryReport| m.central.submit_report(&x, now).map(drop)),
-        5 => decode(body)
-            .map(|x: DemobilisationRequest| m.central.request_demobilisation(&x, now).map(drop)),
-        6 => decode(body).map(|x: ClockStart| m.donor.on_clock_start(&x).map(drop)),
-        7 => decode(body).map(|x: Assignment| m.donor.on_assignment(&x, t).map(drop)),
-        8 => decode(body).map(|x: Evaluation| m.donor.on_evaluation(&x, t).map(drop)),
-        9 => decode(body).map(|x: Adjustment| m.donor.on_adjustment(&x, t).map(drop)),
-        10 => decode(body).map(|x: DemobilisationOrder| m.donor.on_demobilisation(&x, t).map(drop)),
-        11 => decode(body).map(|x: Receipt| m.donor.on_receipt(&x, t).map(drop)),
-        12 => decode(body).map(|x: NeedsUpdate| m.donor.on_needs_update(&x, t).map(drop)),
-        13 => decode(body).map(|x: ClockStart| m.city.on_clock_start(&x).map(drop)),
-        14 => decode(body).map(|x: CaseDecision| m.city.on_decision(&x, t).map(drop)),
-        15 => decode(body).map(|x: CaseClosure| m.city.on_closure(&x).map(drop)),
-        _ => decode(body).map(|x: Shipment| m.city.on_shipment(&x, t).map(drop)),
-    };
+    let kind = &CATALOG[kind as usize % KINDS];
+    let outcome = handle(m, kind, body, now);
     if let Some(Err(status)) = &outcome {
         assert!(
             matches!(
@@ -168,6 +156,60 @@ pub fn apply(m: &mut Machines, bytes: &[u8]) -> Outcome {
         None => Outcome::Undecoded,
         Some(Ok(())) => Outcome::Applied,
         Some(Err(status)) => Outcome::Refused(status.code()),
+    }
+}
+
+/// Decodes `body` as the request of `kind` and hands it to the machine
+/// that receives it; `None` when it does not decode.
+fn handle(
+    m: &mut Machines,
+    kind: &MessageKind,
+    body: &[u8],
+    now: Now,
+) -> Option<Result<(), Status>> {
+    use Service::{CentralAuthority as C, DonorProvince as P, RecipientCity as R};
+    let t = now.scenario;
+    match (kind.service, kind.rpc) {
+        (C, "Register") => {
+            decode(body).map(|x: RegisterNode| m.central.register(&x, now).map(drop))
+        }
+        (C, "ReportCapacity") => {
+            decode(body).map(|x: CapacityReport| m.central.report_capacity(&x, now).map(drop))
+        }
+        (C, "RequestAssistance") => {
+            decode(body).map(|x: AssistanceRequest| m.central.request_assistance(&x, now).map(drop))
+        }
+        (C, "AcknowledgeAssignment") => decode(body).map(|x: AssignmentAcknowledgement| {
+            m.central.acknowledge_assignment(&x, now).map(drop)
+        }),
+        (C, "SubmitReport") => {
+            decode(body).map(|x: SupervisoryReport| m.central.submit_report(&x, now).map(drop))
+        }
+        (C, "RequestDemobilisation") => decode(body)
+            .map(|x: DemobilisationRequest| m.central.request_demobilisation(&x, now).map(drop)),
+        (P, "StartClock") => decode(body).map(|x: ClockStart| m.donor.on_clock_start(&x).map(drop)),
+        (P, "Assign") => decode(body).map(|x: Assignment| m.donor.on_assignment(&x, t).map(drop)),
+        (P, "Evaluate") => decode(body).map(|x: Evaluation| m.donor.on_evaluation(&x, t).map(drop)),
+        (P, "Adjust") => decode(body).map(|x: Adjustment| m.donor.on_adjustment(&x, t).map(drop)),
+        (P, "Demobilise") => {
+            decode(body).map(|x: DemobilisationOrder| m.donor.on_demobilisation(&x, t).map(drop))
+        }
+        (P, "ConfirmReceipt") => decode(body).map(|x: Receipt| m.donor.on_receipt(&x, t).map(drop)),
+        (P, "NegotiatePlan") => {
+            decode(body).map(|x: NeedsUpdate| m.donor.on_needs_update(&x, t).map(drop))
+        }
+        (R, "StartClock") => decode(body).map(|x: ClockStart| m.city.on_clock_start(&x).map(drop)),
+        (R, "NotifyDecision") => {
+            decode(body).map(|x: CaseDecision| m.city.on_decision(&x, t).map(drop))
+        }
+        (R, "CloseCase") => decode(body).map(|x: CaseClosure| m.city.on_closure(&x).map(drop)),
+        (R, "DeliverShipment") => {
+            decode(body).map(|x: Shipment| m.city.on_shipment(&x, t).map(drop))
+        }
+        _ => panic!(
+            "tests/src/wire.rs hands no machine {} ({:?}): add it here",
+            kind.rpc, kind.service
+        ),
     }
 }
 

@@ -10,8 +10,9 @@ use std::sync::Arc;
 
 use counterpart_domain::clock::DAY_MS;
 use counterpart_domain::scenario::{self, Scenario};
+use counterpart_protocol::catalog;
 use counterpart_tests::scenario_path;
-use counterpart_tests::wire::{apply, Machines, Outcome, KINDS};
+use counterpart_tests::wire::{apply, kind_byte, Machines, Outcome, KINDS};
 use pairing_proto::v1::{
     AssistanceRequest, CapacityReport, MessageHeader, Receipt, ResourceQuantity, Shipment,
     Situation,
@@ -105,15 +106,41 @@ fn valid_messages(n: usize) -> Vec<(Vec<u8>, usize)> {
         (bytes, prefix)
     };
     vec![
-        with_kind(2, request.encode_to_vec(), &request.header),
-        with_kind(1, capacity.encode_to_vec(), &capacity.header),
-        with_kind(11, receipt.encode_to_vec(), &receipt.header),
-        with_kind(16, shipment.encode_to_vec(), &shipment.header),
+        with_kind(
+            kind_byte(&catalog::ASSISTANCE_REQUEST),
+            request.encode_to_vec(),
+            &request.header,
+        ),
+        with_kind(
+            kind_byte(&catalog::CAPACITY_REPORT),
+            capacity.encode_to_vec(),
+            &capacity.header,
+        ),
+        with_kind(
+            kind_byte(&catalog::RECEIPT),
+            receipt.encode_to_vec(),
+            &receipt.header,
+        ),
+        with_kind(
+            kind_byte(&catalog::SHIPMENT),
+            shipment.encode_to_vec(),
+            &shipment.header,
+        ),
     ]
 }
 
 /// An unknown field (number 999, a varint): a newer sender's addition.
 const UNKNOWN_FIELD: [u8; 3] = [0xb8, 0x3e, 0x2a];
+
+/// Every kind of the catalog reaches a machine: an empty body decodes as
+/// the kind's default message, which its receiver must refuse or apply.
+#[test]
+fn every_catalog_kind_reaches_its_machine() {
+    for kind in 0..KINDS as u8 {
+        let outcome = apply(&mut Machines::new(small()), &[kind]);
+        assert_ne!(outcome, Outcome::Undecoded, "kind {kind}");
+    }
+}
 
 #[test]
 fn an_unknown_field_after_a_valid_message_changes_nothing() {

@@ -211,7 +211,7 @@ impl Authority {
         }
         self.unsaved.owe(outbound.message_id());
         let Err(status) = outcome else { return };
-        let kind = outbound.kind();
+        let kind = outbound.kind().message;
         let to = outbound.to.clone();
         if !self.resends.schedule(outbound, now) {
             tracing::error!(kind, %to, code = ?status.code(), "giving up on message after all rounds");

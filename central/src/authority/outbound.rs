@@ -2,6 +2,7 @@
 //! delivered is tried again later.
 
 use counterpart_domain::clock::ScenarioTime;
+use counterpart_protocol::catalog::{self, MessageKind};
 use pairing_proto::v1::{
     Adjustment, Assignment, CaseClosure, CaseDecision, ClockStart, DemobilisationOrder, Evaluation,
 };
@@ -74,17 +75,22 @@ impl Outbound {
         header.as_ref().map_or("", |h| h.message_id.as_str())
     }
 
-    pub fn kind(&self) -> &'static str {
+    /// Its kind in the catalog: the RPC, the span central opens to send
+    /// it and its stage.
+    pub fn kind(&self) -> &'static MessageKind {
         match &self.message {
-            Message::Province(ToProvince::ClockStart(_)) | Message::City(ToCity::ClockStart(_)) => {
-                "ClockStart"
-            }
-            Message::Province(ToProvince::Assignment(_)) => "Assignment",
-            Message::Province(ToProvince::Evaluation(_)) => "Evaluation",
-            Message::Province(ToProvince::Adjustment(_)) => "Adjustment",
-            Message::Province(ToProvince::Demobilisation(_)) => "DemobilisationOrder",
-            Message::City(ToCity::Decision(_)) => "CaseDecision",
-            Message::City(ToCity::Closure(_)) => "CaseClosure",
+            Message::Province(m) => match m {
+                ToProvince::ClockStart(_) => &catalog::PROVINCE_CLOCK_START,
+                ToProvince::Assignment(_) => &catalog::ASSIGNMENT,
+                ToProvince::Evaluation(_) => &catalog::EVALUATION,
+                ToProvince::Adjustment(_) => &catalog::ADJUSTMENT,
+                ToProvince::Demobilisation(_) => &catalog::DEMOBILISATION_ORDER,
+            },
+            Message::City(m) => match m {
+                ToCity::ClockStart(_) => &catalog::CITY_CLOCK_START,
+                ToCity::Decision(_) => &catalog::CASE_DECISION,
+                ToCity::Closure(_) => &catalog::CASE_CLOSURE,
+            },
         }
     }
 }

@@ -160,7 +160,7 @@ fn the_clock_starts_when_the_last_node_registers() {
     let starts = a
         .on_tick(at(0.0))
         .iter()
-        .filter(|o| o.kind() == "ClockStart")
+        .filter(|o| o.kind().message == "ClockStart")
         .count();
     assert_eq!(starts, s.provinces.len() + s.cities.len());
 }
@@ -339,7 +339,7 @@ fn a_case_closes_only_after_final_reports_and_every_receipt() {
     let orders = a
         .on_tick(at(20.0))
         .iter()
-        .filter(|o| o.kind() == "DemobilisationOrder")
+        .filter(|o| o.kind().message == "DemobilisationOrder")
         .count();
     assert_eq!(orders, 1);
     // Final report in, but the city has not receipted the shipment yet.

@@ -218,14 +218,8 @@ fn check_call_edge(case: &Case, span: &Span, parent: &Span, out: &mut Vec<Violat
                 parent.name, parent.span_id, parent.service
             ),
         ));
-    } else if !conventions::is_client(&parent.name)
-        || (!expected.is_empty() && !expected.contains(&parent.name.as_str()))
-    {
-        let wanted = if expected.is_empty() {
-            "a client span".to_string()
-        } else {
-            expected.join(" or ")
-        };
+    } else if !conventions::is_client(&parent.name) || !expected.contains(&parent.name.as_str()) {
+        let wanted = expected.join(" or ");
         out.push(case.violation(
             span,
             Rule::CallEdge,

@@ -1,83 +1,56 @@
-//! The span names the nodes use, and the calls they stand for.
+//! The span names the nodes use, and the calls they stand for, as the
+//! message catalog (`counterpart_protocol::catalog`) declares them.
 //!
 //! A client span is opened by the sender of a message; the receiver opens
 //! a server span as its child, in its own service. So each server span
-//! has a known set of client spans that can be its parent: the checker
-//! compares the recorded edges with this table.
+//! has a known set of client spans that can be its parent: the kind's
+//! senders' spans. The checker compares the recorded edges with that.
+
+use counterpart_protocol::catalog::{self, MessageKind};
+use counterpart_protocol::Role;
+
+/// The name a sender in `role` gives its span of `kind`.
+const fn sent_as(kind: &MessageKind, role: Role) -> &'static str {
+    let mut i = 0;
+    while i < kind.senders.len() {
+        if kind.senders[i].role as u8 == role as u8 {
+            return kind.senders[i].span;
+        }
+        i += 1;
+    }
+    panic!("the catalog names no such sender")
+}
 
 /// The city's request for assistance: the root of a case's trace.
-pub const CITY_REQUEST: &str = "city.request";
+pub const CITY_REQUEST: &str = sent_as(&catalog::ASSISTANCE_REQUEST, Role::City);
 /// Central receives a province's AcknowledgeAssignment.
-pub const CENTRAL_ACKNOWLEDGEMENT: &str = "central.acknowledgement";
+pub const CENTRAL_ACKNOWLEDGEMENT: &str = catalog::ACKNOWLEDGEMENT.server_span;
 /// A province sends DeliverShipment to the city.
-pub const PROVINCE_SHIP: &str = "province.ship";
+pub const PROVINCE_SHIP: &str = sent_as(&catalog::SHIPMENT, Role::Province);
 /// The city receives a shipment.
-pub const CITY_SHIPMENT: &str = "city.shipment";
+pub const CITY_SHIPMENT: &str = catalog::SHIPMENT.server_span;
 /// The province receives the city's Receipt.
-pub const PROVINCE_RECEIPT: &str = "province.receipt";
+pub const PROVINCE_RECEIPT: &str = catalog::RECEIPT.server_span;
 /// The province receives a DemobilisationOrder.
-pub const PROVINCE_STAND_DOWN: &str = "province.stand_down";
+pub const PROVINCE_STAND_DOWN: &str = catalog::DEMOBILISATION_ORDER.server_span;
 /// Central sends CloseCase to the city.
-pub const CENTRAL_CLOSE: &str = "central.close";
+pub const CENTRAL_CLOSE: &str = sent_as(&catalog::CASE_CLOSURE, Role::Central);
 
-/// Every client (sender) span name.
-pub const CLIENT_SPANS: &[&str] = &[
-    CITY_REQUEST,
-    "city.receipt",
-    "city.report",
-    "city.negotiate",
-    "city.demobilisation_request",
-    "province.acknowledge",
-    PROVINCE_SHIP,
-    "province.report",
-    "province.capacity",
-    "central.assign",
-    "central.decide",
-    "central.evaluate",
-    "central.adjust",
-    "central.demobilise",
-    CENTRAL_CLOSE,
-    "central.clock_start",
-];
-
-/// Each server (receiver) span name with the client spans that may be its
-/// parent. An empty list: any client span of another service (the sender
-/// of a registration has no span name of its own in the conventions).
-const SERVER_SPANS: &[(&str, &[&str])] = &[
-    ("central.assess", &[CITY_REQUEST]),
-    (CENTRAL_ACKNOWLEDGEMENT, &["province.acknowledge"]),
-    ("central.report", &["city.report", "province.report"]),
-    ("central.demobilisation", &["city.demobilisation_request"]),
-    ("central.register", &[]),
-    ("central.capacity", &["province.capacity"]),
-    ("province.assignment", &["central.assign"]),
-    (PROVINCE_RECEIPT, &["city.receipt"]),
-    ("province.evaluation", &["central.evaluate"]),
-    ("province.adjustment", &["central.adjust"]),
-    (PROVINCE_STAND_DOWN, &["central.demobilise"]),
-    ("province.plan", &["city.negotiate"]),
-    ("city.decision", &["central.decide"]),
-    (CITY_SHIPMENT, &[PROVINCE_SHIP]),
-    ("city.closure", &[CENTRAL_CLOSE]),
-];
-
-/// For a server span name, the client span names allowed as its parent
-/// (empty: any client span); None when `name` is not a server span.
-pub fn expected_parents(name: &str) -> Option<&'static [&'static str]> {
-    SERVER_SPANS
-        .iter()
-        .find(|(server, _)| *server == name)
-        .map(|(_, parents)| *parents)
+/// For a server span name, the client span names allowed as its parent;
+/// None when `name` is not a server span.
+pub fn expected_parents(name: &str) -> Option<Vec<&'static str>> {
+    let kind = catalog::by_server_span(name)?;
+    Some(kind.senders.iter().map(|s| s.span).collect())
 }
 
 /// True for a span opened by the receiver of a call.
 pub fn is_server(name: &str) -> bool {
-    expected_parents(name).is_some()
+    catalog::by_server_span(name).is_some()
 }
 
 /// True for a span opened by the sender of a call.
 pub fn is_client(name: &str) -> bool {
-    CLIENT_SPANS.contains(&name)
+    catalog::client_spans().contains(&name)
 }
 
 #[cfg(test)]
@@ -86,9 +59,10 @@ mod tests {
 
     #[test]
     fn every_expected_parent_is_a_client_span() {
-        for (server, parents) in SERVER_SPANS {
+        for kind in catalog::CATALOG {
+            let server = kind.server_span;
             assert!(!is_client(server), "{server} is listed as both");
-            for parent in *parents {
+            for parent in expected_parents(server).expect("a server span") {
                 assert!(is_client(parent), "{server}: {parent} is no client span");
             }
         }
@@ -96,8 +70,19 @@ mod tests {
 
     #[test]
     fn a_shipment_answers_the_ship_call() {
-        assert_eq!(expected_parents(CITY_SHIPMENT), Some(&[PROVINCE_SHIP][..]));
+        assert_eq!(expected_parents(CITY_SHIPMENT), Some(vec![PROVINCE_SHIP]));
         assert_eq!(expected_parents(PROVINCE_SHIP), None);
+        assert_eq!(
+            expected_parents("central.register"),
+            Some(vec!["province.register", "city.register"])
+        );
         assert!(is_server("central.register") && !is_client("central.register"));
+    }
+
+    #[test]
+    fn the_names_the_order_rules_use_are_the_catalogs() {
+        assert_eq!(CITY_REQUEST, "city.request");
+        assert_eq!(CENTRAL_CLOSE, "central.close");
+        assert_eq!(PROVINCE_STAND_DOWN, "province.stand_down");
     }
 }
