@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
+use counterpart_domain::clock::parse_day_ms;
 use counterpart_domain::scenario::{self, PairingMode};
 
 #[derive(Debug, Parser)]
@@ -21,7 +22,7 @@ pub struct Args {
     #[arg(long, env = "PAIRING_LISTEN", default_value = "127.0.0.1:50051")]
     pub listen: String,
     /// Wall milliseconds per scenario day.
-    #[arg(long, env = "PAIRING_DAY_MS", default_value_t = 500)]
+    #[arg(long, env = "PAIRING_DAY_MS", default_value_t = 500, value_parser = parse_day_ms)]
     pub day_ms: i64,
     /// Override the scenario's pairing mode: historical or optimized.
     #[arg(long, env = "PAIRING_MODE", value_parser = parse_mode)]

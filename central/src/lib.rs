@@ -93,9 +93,7 @@ fn open_authority(config: &CentralConfig) -> Result<Durable<Authority>, String> 
 /// Starts central in-process: binds, serves the `CentralAuthority` service
 /// with health and reflection, and runs the driver until shut down.
 pub async fn start(config: CentralConfig) -> Result<RunningNode, String> {
-    if config.day_ms < 1 {
-        return Err(format!("day_ms: {} must be at least 1", config.day_ms));
-    }
+    counterpart_domain::clock::checked_day_ms("day_ms", config.day_ms)?;
     let (listener, addr) = node_kit::server::bind(&config.listen_addr)
         .await
         .map_err(|e| e.to_string())?;

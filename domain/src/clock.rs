@@ -10,6 +10,34 @@ use chrono::{Duration, NaiveDate};
 /// Milliseconds in one scenario day.
 pub const DAY_MS: i64 = 86_400_000;
 
+/// The speeds a clock may run at, in wall milliseconds per scenario day:
+/// from 1 (the finest a millisecond clock tells apart) to [`DAY_MS`] (real
+/// time; a drill never runs slower than the crisis itself). The one bound
+/// every node, central's start-up and pairctl check `day_ms` against.
+pub const DAY_MS_RANGE: std::ops::RangeInclusive<i64> = 1..=DAY_MS;
+
+/// `day_ms` if it is in [`DAY_MS_RANGE`]; otherwise an error naming `field`.
+pub fn checked_day_ms(field: &str, day_ms: i64) -> Result<i64, String> {
+    if DAY_MS_RANGE.contains(&day_ms) {
+        Ok(day_ms)
+    } else {
+        Err(format!(
+            "{field}: {day_ms} is outside {}..={} (wall ms per scenario day)",
+            DAY_MS_RANGE.start(),
+            DAY_MS_RANGE.end()
+        ))
+    }
+}
+
+/// `day_ms` from a command line or the environment (a clap value parser).
+pub fn parse_day_ms(text: &str) -> Result<i64, String> {
+    let day_ms = text
+        .trim()
+        .parse::<i64>()
+        .map_err(|e| format!("{text:?} is not a whole number: {e}"))?;
+    checked_day_ms("day_ms", day_ms)
+}
+
 /// A point in scenario time, in scenario milliseconds since the start.
 #[derive(
     Debug,
@@ -61,14 +89,18 @@ impl ScenarioTime {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Clock {
     pub epoch_unix_ms: i64,
-    /// Wall milliseconds per scenario day; at least 1.
+    /// Wall milliseconds per scenario day, in [`DAY_MS_RANGE`].
     pub day_ms: i64,
     pub start_date: NaiveDate,
 }
 
 impl Clock {
     pub fn new(epoch_unix_ms: i64, day_ms: i64, start_date: NaiveDate) -> Self {
-        assert!(day_ms >= 1, "day_ms must be at least 1, got {day_ms}");
+        // Callers check untrusted input with `checked_day_ms` first.
+        assert!(
+            DAY_MS_RANGE.contains(&day_ms),
+            "day_ms {day_ms} out of range"
+        );
         Clock {
             epoch_unix_ms,
             day_ms,
@@ -107,6 +139,24 @@ mod tests {
 
     fn feb7() -> NaiveDate {
         NaiveDate::from_ymd_opt(2020, 2, 7).unwrap()
+    }
+
+    /// One bound for every reader of `day_ms`: real time is the slowest
+    /// speed, 1 ms a day the fastest; the error names the field.
+    #[test]
+    fn day_ms_is_checked_against_one_bound() {
+        assert_eq!(checked_day_ms("day_ms", 1), Ok(1));
+        assert_eq!(checked_day_ms("day_ms", DAY_MS), Ok(DAY_MS));
+        for bad in [0, -5, DAY_MS + 1] {
+            let why = checked_day_ms("clock.day_ms", bad).unwrap_err();
+            assert!(why.starts_with("clock.day_ms: "), "{why}");
+            assert!(why.contains("outside 1..=86400000"), "{why}");
+        }
+        assert_eq!(parse_day_ms(" 50 "), Ok(50));
+        assert!(parse_day_ms("86400001").unwrap_err().contains("outside"));
+        assert!(parse_day_ms("fast")
+            .unwrap_err()
+            .contains("not a whole number"));
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod versions;
+use counterpart_domain::clock::parse_day_ms;
 use counterpart_domain::scenario::PairingMode;
 pub use versions::{parse_role_binary, RoleBinary, UpgradeArgs};
 
@@ -150,7 +151,7 @@ pub struct ComposeArgs {
     pub scenario: Option<PathBuf>,
     /// Wall milliseconds per scenario day (PAIRING_DAY_MS overrides it when
     /// compose runs).
-    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(i64).range(1..=86_400_000))]
+    #[arg(long, default_value_t = 500, value_parser = parse_day_ms)]
     pub day_ms: i64,
     /// Write the file here instead of stdout.
     #[arg(long)]
@@ -164,7 +165,7 @@ pub struct K8sArgs {
     #[arg(long)]
     pub scenario: Option<PathBuf>,
     /// Wall milliseconds per scenario day (central's PAIRING_DAY_MS).
-    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(i64).range(1..=86_400_000))]
+    #[arg(long, default_value_t = 500, value_parser = parse_day_ms)]
     pub day_ms: i64,
     /// The directory to write base/ and overlays/jaeger/ into; with
     /// --secrets, the file to write the Secrets to [default: stdout].
@@ -231,7 +232,7 @@ pub struct UpArgs {
     #[arg(long)]
     pub scenario: Option<PathBuf>,
     /// Wall milliseconds per scenario day.
-    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(i64).range(1..=86_400_000))]
+    #[arg(long, default_value_t = 500, value_parser = parse_day_ms)]
     pub day_ms: i64,
     /// Write the run report (JSON) to this file.
     #[arg(long)]
@@ -326,7 +327,7 @@ pub struct NodeArgs {
     #[arg(long)]
     pub advertise: Option<String>,
     /// Wall milliseconds per scenario day (central).
-    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(i64).range(1..=86_400_000))]
+    #[arg(long, default_value_t = 500, value_parser = parse_day_ms)]
     pub day_ms: i64,
     #[arg(long, value_enum)]
     pub pairing_mode: Option<PairingModeArg>,

@@ -121,9 +121,7 @@ impl ComposePlan {
                 )
             })?
             .to_string();
-        if day_ms <= 0 {
-            return Err(format!("day_ms: {day_ms} is not positive"));
-        }
+        counterpart_domain::clock::checked_day_ms("day_ms", day_ms)?;
         let ids = |field: &str, ids: Vec<&str>| -> Result<Vec<String>, String> {
             ids.into_iter()
                 .enumerate()

@@ -62,14 +62,20 @@ impl ResourceType {
         }
     }
 
+    /// Its category. Every type is listed: a new type must be given one
+    /// here, or the crate does not compile.
     pub fn category(self) -> Category {
         match self {
             ResourceType::Doctor
             | ResourceType::Nurse
             | ResourceType::PublicHealth
             | ResourceType::Official => Category::Personnel,
+            ResourceType::MaskN95
+            | ResourceType::ProtectiveSuit
+            | ResourceType::Goggles
+            | ResourceType::Ventilator
+            | ResourceType::Ambulance => Category::Material,
             ResourceType::FundsCny => Category::Funds,
-            _ => Category::Material,
         }
     }
 }

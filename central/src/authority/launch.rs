@@ -2,6 +2,7 @@
 //! standing capacity and their own outbreak.
 
 use counterpart_domain::clock::Clock;
+use counterpart_domain::scenario::checked_outbreak_level;
 use node_kit::validate;
 use pairing_proto::v1::{
     Ack, CapacityReport, ClockStart, RegisterNode, Registration, Role, ScenarioClock,
@@ -16,8 +17,6 @@ use super::{Authority, DonorStanding, NodeEntry, Now};
 /// Wall milliseconds between starting the clock and scenario time 0, so
 /// every node hears of the epoch before it arrives.
 pub const CLOCK_LEAD_MS: i64 = 300;
-/// Outbreak levels run from 0 (none) to 4 (overwhelmed).
-pub const MAX_OUTBREAK_LEVEL: i32 = 4;
 /// Pools a capacity report may list: one per resource type at most.
 const MAX_POOLS: usize = 16;
 /// Optional features a node may declare: far above the few a version adds.
@@ -112,7 +111,7 @@ impl Authority {
         let level = standing.outbreak_level;
         self.unsaved.mark(kind::DONOR, &province);
         self.donors.insert(province.clone(), standing);
-        if level > self.scenario.rules.max_outbreak_level {
+        if self.scenario.rules.must_release(level) {
             self.release_donor_everywhere(&province, level, now.scenario);
         }
         Ok(self.remember(header))
@@ -176,12 +175,8 @@ impl Authority {
 
 /// Checks a capacity report field by field; returns the standing it states.
 fn validate_capacity(msg: &CapacityReport) -> Result<DonorStanding, Status> {
-    if !(0..=MAX_OUTBREAK_LEVEL).contains(&msg.outbreak_level) {
-        return Err(Status::invalid_argument(format!(
-            "outbreak_level: {} is outside 0..={MAX_OUTBREAK_LEVEL}",
-            msg.outbreak_level
-        )));
-    }
+    checked_outbreak_level("outbreak_level", msg.outbreak_level)
+        .map_err(Status::invalid_argument)?;
     validate::list_len("pools", msg.pools.len(), MAX_POOLS)?;
     let mut standing = DonorStanding {
         outbreak_level: msg.outbreak_level,

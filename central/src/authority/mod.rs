@@ -120,7 +120,10 @@ pub struct Authority {
 
 impl Authority {
     pub fn new(scenario: Arc<Scenario>, day_ms: i64, mode: Option<PairingMode>) -> Self {
-        assert!(day_ms >= 1, "day_ms must be at least 1");
+        assert!(
+            counterpart_domain::clock::DAY_MS_RANGE.contains(&day_ms),
+            "day_ms {day_ms}: start() checks it first"
+        );
         let mode = mode.unwrap_or(scenario.rules.pairing_mode);
         Authority {
             scenario,

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use counterpart_domain::scenario::checked_outbreak_level;
 use node_kit::validate;
 use pairing_proto::v1::{
     Ack, DiscrepancyReason, MessageHeader, ReceiptRecord, Role, ShipmentRecord, SupervisoryReport,
@@ -90,13 +91,8 @@ impl Authority {
                 validate::MAX_FUNDS_CNY
             )));
         }
-        if !(0..=super::launch::MAX_OUTBREAK_LEVEL).contains(&msg.outbreak_level) {
-            return Err(Status::invalid_argument(format!(
-                "outbreak_level: {} is outside 0..={}",
-                msg.outbreak_level,
-                super::launch::MAX_OUTBREAK_LEVEL
-            )));
-        }
+        checked_outbreak_level("outbreak_level", msg.outbreak_level)
+            .map_err(Status::invalid_argument)?;
         if !(0..=validate::MAX_PERSONNEL).contains(&msg.personnel_deployed) {
             return Err(Status::invalid_argument(format!(
                 "personnel_deployed: {} is outside 0..={}",
@@ -139,7 +135,7 @@ impl Authority {
                 );
             }
         }
-        if msg.outbreak_level > self.scenario.rules.max_outbreak_level {
+        if self.scenario.rules.must_release(msg.outbreak_level) {
             self.release_donor_everywhere(province, msg.outbreak_level, t);
         }
         Ok(())

@@ -67,7 +67,7 @@ pub struct PairingDecision {
 }
 
 /// The best single replacement for a released donor (PROTOCOL.md step 15):
-/// among eligible donors (`outbreak_level <= rules.max_outbreak_level`) not in
+/// among eligible donors (not `rules.must_release` at their outbreak level) not in
 /// `exclude`, the one whose pool covers the largest part of
 /// `remaining_targets`, counting each type as a fraction of its target; ties
 /// go to the smaller province id. Its share is the whole of
@@ -86,9 +86,7 @@ pub fn replacement(
     }
     let (coverage, donor) = donors
         .iter()
-        .filter(|d| {
-            d.outbreak_level <= rules.max_outbreak_level && !exclude.contains(&d.province_id)
-        })
+        .filter(|d| !rules.must_release(d.outbreak_level) && !exclude.contains(&d.province_id))
         .map(|d| (covered_fraction(&share, &d.pool), d))
         .filter(|(coverage, _)| *coverage > 0.0)
         .max_by(|(ca, a), (cb, b)| {

@@ -25,7 +25,7 @@
 //! amounts shrink by that, so a case's shares never sum above its targets and
 //! a donor's allotments never sum above its pool.
 //!
-//! Donors whose own outbreak level is above `rules.max_outbreak_level` are not
+//! Donors that `rules.must_release` at their own outbreak level are not
 //! paired. Rows and columns are in id order, so the result is deterministic.
 
 use std::collections::BTreeMap;
@@ -116,7 +116,7 @@ fn donor_states(donors: &[DonorCapacity], rules: &Rules) -> Vec<DonorState> {
     let mut by_id: BTreeMap<&str, &DonorCapacity> = BTreeMap::new();
     for donor in donors
         .iter()
-        .filter(|d| d.outbreak_level <= rules.max_outbreak_level)
+        .filter(|d| !rules.must_release(d.outbreak_level))
     {
         by_id.entry(donor.province_id.as_str()).or_insert(donor);
     }

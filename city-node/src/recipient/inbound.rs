@@ -4,7 +4,7 @@
 //! `Ack { duplicate: true }` and changes nothing either.
 
 use chrono::NaiveDate;
-use counterpart_domain::clock::{Clock, ScenarioTime, DAY_MS};
+use counterpart_domain::clock::{checked_day_ms, Clock, ScenarioTime};
 use node_kit::validate;
 use pairing_proto::v1::{
     Ack, CaseClosure, CaseDecision, ClockStart, MessageHeader, Registration, ScenarioClock,
@@ -218,12 +218,8 @@ impl Recipient {
 
     fn clock_from_wire(&self, field: &str, wire: Option<&ScenarioClock>) -> Result<Clock, Status> {
         let wire = wire.ok_or_else(|| Status::invalid_argument(format!("{field}: missing")))?;
-        if !(1..=DAY_MS).contains(&wire.day_ms) {
-            return Err(Status::invalid_argument(format!(
-                "{field}.day_ms: {} is outside 1..={DAY_MS}",
-                wire.day_ms
-            )));
-        }
+        checked_day_ms(&format!("{field}.day_ms"), wire.day_ms)
+            .map_err(Status::invalid_argument)?;
         if !(1..=MAX_EPOCH_UNIX_MS).contains(&wire.epoch_unix_ms) {
             return Err(Status::invalid_argument(format!(
                 "{field}.epoch_unix_ms: {} is not a wall time in 1..={MAX_EPOCH_UNIX_MS}",

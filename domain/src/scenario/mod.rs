@@ -65,8 +65,10 @@ pub struct Rules {
     pub evaluation_interval_days: f64,
     /// A city asks to demobilise after this many days without new cases.
     pub quiet_days_to_demobilise: u32,
-    /// Donors whose own outbreak level is above this are not paired, and are
-    /// released if already paired.
+    /// The release threshold: donors whose own outbreak level is above
+    /// this are not paired, and are released if already paired (see
+    /// [`Rules::must_release`]). Not the top of the scale, which is
+    /// [`OUTBREAK_LEVELS`].
     pub max_outbreak_level: i32,
     /// Cap on aid intensity: targets never exceed this multiple of the
     /// assessed need (the "Dutch disease" after Wenchuan).
@@ -86,6 +88,32 @@ pub struct Rules {
     pub mobilisation_days: f64,
     /// Days between two shipments of the same donor to the same case.
     pub shipment_interval_days: f64,
+}
+
+/// The outbreak scale: 0 (none) to 4 (overwhelmed). A level outside it is
+/// bad input; where a donor must be released is the scenario's rule.
+pub const OUTBREAK_LEVELS: std::ops::RangeInclusive<i32> = 0..=4;
+
+/// `level` if it is on the outbreak scale; otherwise an error naming `field`.
+pub fn checked_outbreak_level(field: &str, level: i32) -> Result<i32, String> {
+    if OUTBREAK_LEVELS.contains(&level) {
+        Ok(level)
+    } else {
+        Err(format!(
+            "{field}: {level} is outside {}..={}",
+            OUTBREAK_LEVELS.start(),
+            OUTBREAK_LEVELS.end()
+        ))
+    }
+}
+
+impl Rules {
+    /// Whether a donor at `outbreak_level` must look after itself: it is
+    /// not paired, and released from every case it serves. The one place
+    /// the release threshold is compared.
+    pub fn must_release(&self, outbreak_level: i32) -> bool {
+        outbreak_level > self.max_outbreak_level
+    }
 }
 
 /// One point of a city's cumulative confirmed-case curve.
@@ -215,5 +243,31 @@ impl Province {
             .rfind(|e| ScenarioTime::of_date(start_date, e.date) <= t)
             .map(|e| e.level)
             .unwrap_or(self.outbreak_level)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The release threshold is the scenario's; the scale's top is not a
+    /// threshold (hubei-2020 releases above 2 on a scale up to 4).
+    #[test]
+    fn a_donor_is_released_above_the_threshold_not_at_it() {
+        let text = include_str!("../../../deploy/scenarios/small.toml");
+        let rules = parse(text, "small.toml").expect("small loads").rules;
+        let threshold = rules.max_outbreak_level;
+        assert!(threshold < *OUTBREAK_LEVELS.end());
+        assert!(!rules.must_release(threshold));
+        assert!(rules.must_release(threshold + 1));
+        assert!(!rules.must_release(0));
+    }
+
+    #[test]
+    fn an_outbreak_level_off_the_scale_is_named() {
+        assert_eq!(checked_outbreak_level("outbreak_level", 4), Ok(4));
+        let why = checked_outbreak_level("outbreak_level", 5).unwrap_err();
+        assert_eq!(why, "outbreak_level: 5 is outside 0..=4");
+        assert!(checked_outbreak_level("outbreak_level", -1).is_err());
     }
 }

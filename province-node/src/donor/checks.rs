@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use counterpart_domain::clock::{Clock, DAY_MS};
+use counterpart_domain::clock::{checked_day_ms, Clock};
 use node_kit::validate;
 use pairing_proto::resource::ResourceType;
 use pairing_proto::v1::{DiscrepancyReason, MessageHeader, Receipt, ScenarioClock};
@@ -51,12 +51,7 @@ pub fn clock(
             c.epoch_unix_ms
         )));
     }
-    if !(1..=DAY_MS).contains(&c.day_ms) {
-        return Err(Status::invalid_argument(format!(
-            "{field}.day_ms: {} is outside 1..={DAY_MS}",
-            c.day_ms
-        )));
-    }
+    checked_day_ms(&format!("{field}.day_ms"), c.day_ms).map_err(Status::invalid_argument)?;
     validate::text(&format!("{field}.start_date"), &c.start_date)?;
     let start = NaiveDate::parse_from_str(&c.start_date, "%Y-%m-%d").map_err(|e| {
         Status::invalid_argument(format!(
