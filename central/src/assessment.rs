@@ -10,6 +10,7 @@
 use std::collections::BTreeMap;
 
 use counterpart_domain::needs::{self, TreatmentResources};
+use counterpart_domain::quantities::Quantities;
 use counterpart_domain::scenario::Rules;
 use pairing_proto::resource::ResourceType;
 use pairing_proto::v1::{Objective, Severity, Situation};
@@ -25,9 +26,9 @@ pub struct AssessmentOutcome {
     /// Local treatment capacity, in active cases.
     pub capacity_cases: i64,
     /// Central's own computation of the need, per type.
-    pub assessed_need: BTreeMap<ResourceType, i64>,
+    pub assessed_need: Quantities,
     /// What the donors together must deliver; empty when rejected.
-    pub targets: BTreeMap<ResourceType, i64>,
+    pub targets: Quantities,
     /// Empty when rejected.
     pub objectives: Vec<Objective>,
 }
@@ -40,7 +41,7 @@ pub struct AssessmentOutcome {
 /// where both are positive.
 pub fn assess(
     situation: &Situation,
-    requested: &BTreeMap<ResourceType, i64>,
+    requested: &Quantities,
     rules: &Rules,
     rates: &BTreeMap<ResourceType, f64>,
 ) -> AssessmentOutcome {
@@ -51,7 +52,7 @@ pub fn assess(
         nurses: situation.local_nurses,
     };
     let capacity = needs::capacity_cases(local, rates);
-    let on_hand = BTreeMap::from([
+    let on_hand = Quantities::from([
         (ResourceType::Doctor, situation.local_doctors),
         (ResourceType::Nurse, situation.local_nurses),
     ]);
@@ -65,7 +66,7 @@ pub fn assess(
             ),
             capacity_cases: capacity,
             assessed_need,
-            targets: BTreeMap::new(),
+            targets: Quantities::new(),
             objectives: Vec::new(),
         };
     }
@@ -126,10 +127,10 @@ fn severity_word(severity: Severity) -> &'static str {
 
 /// min(requested, floor(cap x need)) for types where both are positive.
 fn capped_targets(
-    requested: &BTreeMap<ResourceType, i64>,
-    assessed_need: &BTreeMap<ResourceType, i64>,
+    requested: &Quantities,
+    assessed_need: &Quantities,
     intensity_cap: f64,
-) -> BTreeMap<ResourceType, i64> {
+) -> Quantities {
     requested
         .iter()
         .filter_map(|(&t, &asked)| {
@@ -190,8 +191,8 @@ mod tests {
         }
     }
 
-    fn asked(doctors: i64, nurses: i64, masks: i64) -> BTreeMap<ResourceType, i64> {
-        BTreeMap::from([(Doctor, doctors), (Nurse, nurses), (MaskN95, masks)])
+    fn asked(doctors: i64, nurses: i64, masks: i64) -> Quantities {
+        Quantities::from([(Doctor, doctors), (Nurse, nurses), (MaskN95, masks)])
     }
 
     #[test]
@@ -216,7 +217,7 @@ mod tests {
     #[test]
     fn severity_follows_the_ratio_to_capacity() {
         let severity =
-            |active| assess(&situation(active), &BTreeMap::new(), &rules(), &rates()).severity;
+            |active| assess(&situation(active), &Quantities::new(), &rules(), &rates()).severity;
         assert_eq!(severity(201), Severity::Moderate);
         assert_eq!(severity(400), Severity::Moderate);
         assert_eq!(severity(401), Severity::Severe);
@@ -228,11 +229,11 @@ mod tests {
     fn no_capacity_at_all_is_critical() {
         let mut s = situation(10);
         s.beds = 0;
-        let outcome = assess(&s, &BTreeMap::new(), &rules(), &rates());
+        let outcome = assess(&s, &Quantities::new(), &rules(), &rates());
         assert!(outcome.accepted);
         assert_eq!(outcome.severity, Severity::Critical);
         s.active_cases = 0;
-        assert!(!assess(&s, &BTreeMap::new(), &rules(), &rates()).accepted);
+        assert!(!assess(&s, &Quantities::new(), &rules(), &rates()).accepted);
     }
 
     #[test]
@@ -258,7 +259,7 @@ mod tests {
 
     #[test]
     fn types_not_requested_or_not_needed_get_no_target() {
-        let requested = BTreeMap::from([
+        let requested = Quantities::from([
             (Doctor, 0),
             (Nurse, 50),
             (Ventilator, 5),
@@ -268,13 +269,13 @@ mod tests {
         // Doctors: not requested. Ventilators: no rate, so no assessed need.
         assert_eq!(
             outcome.targets,
-            BTreeMap::from([(Nurse, 50), (MaskN95, 4500)])
+            Quantities::from([(Nurse, 50), (MaskN95, 4500)])
         );
     }
 
     #[test]
     fn objectives_are_explicit() {
-        let outcome = assess(&situation(835), &BTreeMap::new(), &rules(), &rates());
+        let outcome = assess(&situation(835), &Quantities::new(), &rules(), &rates());
         let codes: Vec<(&str, i64)> = outcome
             .objectives
             .iter()

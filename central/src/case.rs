@@ -2,10 +2,9 @@
 //! its closure, with every donor assignment and the ordered list of
 //! protocol steps it went through. The record stays after closure.
 
-use std::collections::BTreeMap;
+use counterpart_domain::quantities::Quantities;
 
 use counterpart_domain::clock::ScenarioTime;
-use pairing_proto::resource::ResourceType;
 use pairing_proto::v1::{AcknowledgementKind, EvaluationKind, Objective, Severity};
 
 /// Where a case stands.
@@ -107,7 +106,7 @@ pub enum AssignmentStage {
 pub struct AssignmentRecord {
     pub assignment_id: String,
     pub province_id: String,
-    pub targets: BTreeMap<ResourceType, i64>,
+    pub targets: Quantities,
     pub score: f64,
     pub reason: String,
     pub stage: AssignmentStage,
@@ -136,7 +135,7 @@ pub struct Case {
     pub severity: Severity,
     pub reason: String,
     pub objectives: Vec<Objective>,
-    pub targets: BTreeMap<ResourceType, i64>,
+    pub targets: Quantities,
     pub requested_at: ScenarioTime,
     pub requested_unix_ms: i64,
     pub decided_at: Option<ScenarioTime>,

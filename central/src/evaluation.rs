@@ -2,7 +2,7 @@
 //! indolence". Judges one assignment from the ledger's cross-checked figures.
 //! Pure: progress in, verdict out.
 
-use std::collections::BTreeMap;
+use counterpart_domain::quantities::Quantities;
 
 use pairing_proto::resource::ResourceType;
 use pairing_proto::v1::EvaluationKind;
@@ -25,13 +25,13 @@ pub const INDOLENCE_FROM_EXPECTED: f64 = 0.5;
 /// One assignment's figures, per resource type, as the ledger has them.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct AssignmentProgress {
-    pub targets: BTreeMap<ResourceType, i64>,
-    pub shipped: BTreeMap<ResourceType, i64>,
-    pub received: BTreeMap<ResourceType, i64>,
+    pub targets: Quantities,
+    pub shipped: Quantities,
+    pub received: Quantities,
     /// Explained shortfall (reason-coded on the receipts).
-    pub discrepancy: BTreeMap<ResourceType, i64>,
+    pub discrepancy: Quantities,
     /// Shipped and not yet receipted.
-    pub in_transit: BTreeMap<ResourceType, i64>,
+    pub in_transit: Quantities,
     pub days_since_acknowledged: f64,
 }
 
@@ -121,7 +121,7 @@ fn unexplained_difference(progress: &AssignmentProgress) -> Option<(ResourceType
     })
 }
 
-fn get(quantities: &BTreeMap<ResourceType, i64>, t: ResourceType) -> i64 {
+fn get(quantities: &Quantities, t: ResourceType) -> i64 {
     quantities.get(&t).copied().unwrap_or(0)
 }
 
@@ -141,7 +141,7 @@ mod tests {
 
     /// Targets 100 doctors and 1000 masks; `received` of each arrived whole.
     fn progress(doctors: i64, masks: i64, days: f64) -> AssignmentProgress {
-        let m = |d, k| BTreeMap::from([(Doctor, d), (MaskN95, k)]);
+        let m = |d, k| Quantities::from([(Doctor, d), (MaskN95, k)]);
         AssignmentProgress {
             targets: m(100, 1000),
             shipped: m(doctors, masks),
@@ -183,10 +183,10 @@ mod tests {
     #[test]
     fn in_transit_and_discrepancies_explain_the_difference() {
         let mut p = progress(0, 0, 1.0);
-        p.shipped = BTreeMap::from([(Doctor, 100), (MaskN95, 1000)]);
-        p.received = BTreeMap::from([(MaskN95, 990)]);
-        p.discrepancy = BTreeMap::from([(MaskN95, 10)]);
-        p.in_transit = BTreeMap::from([(Doctor, 100)]);
+        p.shipped = Quantities::from([(Doctor, 100), (MaskN95, 1000)]);
+        p.received = Quantities::from([(MaskN95, 990)]);
+        p.discrepancy = Quantities::from([(MaskN95, 10)]);
+        p.in_transit = Quantities::from([(Doctor, 100)]);
         assert_ne!(evaluate(&p).kind, EvaluationKind::Accountability);
     }
 

@@ -12,6 +12,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
+use counterpart_domain::quantities::Quantities;
+
 use pairing_proto::resource::ResourceType;
 use pairing_proto::v1::{DonorCost, LedgerLine};
 
@@ -26,7 +28,7 @@ pub struct ShipmentEntry {
     pub case_id: String,
     pub province_id: String,
     pub departed_at_ms: i64,
-    pub lines: BTreeMap<ResourceType, i64>,
+    pub lines: Quantities,
 }
 
 /// What a city reported it received of one shipment (one `ReceiptRecord`).
@@ -35,9 +37,9 @@ pub struct ReceiptEntry {
     pub shipment_id: String,
     pub case_id: String,
     pub received_at_ms: i64,
-    pub received: BTreeMap<ResourceType, i64>,
+    pub received: Quantities,
     /// Explained shortfall per type, all reasons together.
-    pub discrepancy: BTreeMap<ResourceType, i64>,
+    pub discrepancy: Quantities,
 }
 
 /// Why a batch of records was refused; nothing of the batch was applied.
@@ -121,7 +123,7 @@ pub struct Ledger {
     #[serde(with = "as_pairs")]
     shipments_by_pair: BTreeMap<Pair, BTreeSet<String>>,
     #[serde(with = "as_pairs")]
-    targets: BTreeMap<Pair, BTreeMap<ResourceType, i64>>,
+    targets: BTreeMap<Pair, Quantities>,
     city_of_case: BTreeMap<String, String>,
     #[serde(with = "as_pairs")]
     costs: BTreeMap<Pair, i64>,
@@ -137,7 +139,7 @@ impl Ledger {
         case_id: &str,
         city_id: &str,
         province_id: &str,
-        targets: BTreeMap<ResourceType, i64>,
+        targets: Quantities,
     ) {
         self.city_of_case
             .insert(case_id.to_string(), city_id.to_string());
@@ -275,15 +277,12 @@ impl Ledger {
     }
 
     /// (shipped by every donor, received as the city reported) for the case.
-    pub fn case_totals(
-        &self,
-        case_id: &str,
-    ) -> (BTreeMap<ResourceType, i64>, BTreeMap<ResourceType, i64>) {
-        let mut shipped = BTreeMap::new();
+    pub fn case_totals(&self, case_id: &str) -> (Quantities, Quantities) {
+        let mut shipped = Quantities::new();
         for s in self.shipments.values().filter(|s| s.case_id == case_id) {
             add_all(&mut shipped, &s.lines);
         }
-        let mut received = BTreeMap::new();
+        let mut received = Quantities::new();
         for r in self.case_receipts(case_id) {
             add_all(&mut received, &r.received);
         }
@@ -309,7 +308,7 @@ impl Ledger {
             let types: BTreeSet<ResourceType> =
                 p.targets.keys().chain(p.shipped.keys()).copied().collect();
             for t in types {
-                let get = |m: &BTreeMap<ResourceType, i64>| m.get(&t).copied().unwrap_or(0);
+                let get = |m: &Quantities| m.get(&t).copied().unwrap_or(0);
                 lines.push(LedgerLine {
                     case_id: case_id.clone(),
                     city_id: city_id.clone(),
@@ -371,11 +370,11 @@ fn pair(case_id: &str, province_id: &str) -> Pair {
 }
 
 /// A zero line says nothing; dropping it makes equal records compare equal.
-fn drop_zeros(quantities: &mut BTreeMap<ResourceType, i64>) {
+fn drop_zeros(quantities: &mut Quantities) {
     quantities.retain(|_, q| *q != 0);
 }
 
-fn add_all(total: &mut BTreeMap<ResourceType, i64>, quantities: &BTreeMap<ResourceType, i64>) {
+fn add_all(total: &mut Quantities, quantities: &Quantities) {
     for (&t, &q) in quantities {
         let sum = total.entry(t).or_insert(0);
         *sum = sum.saturating_add(q);
@@ -398,7 +397,7 @@ fn check_adds_up(shipment: &ShipmentEntry, receipt: &ReceiptEntry) -> Result<(),
         .chain(receipt.discrepancy.keys())
         .collect();
     for &t in types {
-        let get = |m: &BTreeMap<ResourceType, i64>| i128::from(m.get(&t).copied().unwrap_or(0));
+        let get = |m: &Quantities| i128::from(m.get(&t).copied().unwrap_or(0));
         if get(&receipt.received) + get(&receipt.discrepancy) != get(&shipment.lines) {
             return Err(LedgerError::ReceiptDoesNotAddUp {
                 shipment_id: shipment.shipment_id.clone(),

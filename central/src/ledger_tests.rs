@@ -1,3 +1,4 @@
+use counterpart_domain::quantities::Quantities;
 use proptest::prelude::*;
 use ResourceType::{Doctor, MaskN95, Nurse};
 
@@ -42,7 +43,7 @@ fn ledger() -> Ledger {
         "case-huangshi-1",
         "huangshi",
         "jiangsu",
-        BTreeMap::from([(Doctor, 103), (MaskN95, 3000)]),
+        Quantities::from([(Doctor, 103), (MaskN95, 3000)]),
     );
     let shipments = vec![
         shipment(
@@ -75,11 +76,20 @@ fn ledger() -> Ledger {
 #[test]
 fn progress_splits_shipped_into_received_discrepancy_and_in_transit() {
     let p = ledger().progress("case-huangshi-1", "jiangsu", 5.0);
-    assert_eq!(p.targets, BTreeMap::from([(Doctor, 103), (MaskN95, 3000)]));
-    assert_eq!(p.shipped, BTreeMap::from([(Doctor, 103), (MaskN95, 2000)]));
-    assert_eq!(p.received, BTreeMap::from([(Doctor, 103), (MaskN95, 990)]));
-    assert_eq!(p.discrepancy, BTreeMap::from([(MaskN95, 10)]));
-    assert_eq!(p.in_transit, BTreeMap::from([(MaskN95, 1000)]));
+    assert_eq!(
+        p.targets,
+        Quantities::from([(Doctor, 103), (MaskN95, 3000)])
+    );
+    assert_eq!(
+        p.shipped,
+        Quantities::from([(Doctor, 103), (MaskN95, 2000)])
+    );
+    assert_eq!(
+        p.received,
+        Quantities::from([(Doctor, 103), (MaskN95, 990)])
+    );
+    assert_eq!(p.discrepancy, Quantities::from([(MaskN95, 10)]));
+    assert_eq!(p.in_transit, Quantities::from([(MaskN95, 1000)]));
     assert_eq!(p.days_since_acknowledged, 5.0);
 }
 
@@ -256,7 +266,7 @@ fn a_receipt_may_come_first_and_its_shipment_must_match_it() {
     assert!(l.all_receipted("case-c-1", "anhui"));
     assert_eq!(
         l.progress("case-c-1", "anhui", 0.0).received,
-        BTreeMap::from([(Nurse, 10)])
+        Quantities::from([(Nurse, 10)])
     );
 }
 
@@ -288,8 +298,8 @@ fn queries_per_case_and_donor() {
     );
     assert_eq!(l.receipt_for("shp-jiangsu-case-huangshi-1-2"), None);
     let (shipped, received) = l.case_totals("case-huangshi-1");
-    assert_eq!(shipped, BTreeMap::from([(Doctor, 103), (MaskN95, 2000)]));
-    assert_eq!(received, BTreeMap::from([(Doctor, 103), (MaskN95, 990)]));
+    assert_eq!(shipped, Quantities::from([(Doctor, 103), (MaskN95, 2000)]));
+    assert_eq!(received, Quantities::from([(Doctor, 103), (MaskN95, 990)]));
     assert_eq!(l.first_arrival_ms("case-huangshi-1"), Some(200));
     assert_eq!(l.first_arrival_ms("case-ezhou-1"), None);
     l.record_cost("case-huangshi-1", "jiangsu", 100);
@@ -348,7 +358,8 @@ fn truth() -> impl Strategy<Value = Vec<ShipmentEntry>> {
         prop::sample::select(vec![Doctor, Nurse, MaskN95]),
         0i64..100,
         0..3,
-    );
+    )
+    .prop_map(Quantities::from);
     prop::collection::vec((lines, 0usize..2, 0usize..2, 0i64..1000), 1..6).prop_map(|v| {
         v.into_iter()
             .enumerate()
@@ -365,7 +376,7 @@ fn truth() -> impl Strategy<Value = Vec<ShipmentEntry>> {
     })
 }
 
-fn tamper(lines: &mut BTreeMap<ResourceType, i64>) {
+fn tamper(lines: &mut Quantities) {
     *lines.entry(Nurse).or_insert(0) += 1;
 }
 
@@ -381,8 +392,8 @@ fn record_of(truth: &ShipmentEntry, step: &Step) -> Result<ShipmentEntry, Receip
         shipment_id: truth.shipment_id.clone(),
         case_id: truth.case_id.clone(),
         received_at_ms: truth.departed_at_ms + 50,
-        received: BTreeMap::new(),
-        discrepancy: BTreeMap::new(),
+        received: Quantities::new(),
+        discrepancy: Quantities::new(),
     };
     for (&t, &q) in &truth.lines {
         let lost = (step.damage_seed % 7).min(q as u64) as i64;
@@ -400,7 +411,7 @@ fn balanced(ledger: &Ledger) -> Result<(), TestCaseError> {
         for province in ["anhui", "beijing"] {
             let p = ledger.progress(case, province, 0.0);
             for t in ResourceType::ALL {
-                let get = |m: &BTreeMap<ResourceType, i64>| m.get(&t).copied().unwrap_or(0);
+                let get = |m: &Quantities| m.get(&t).copied().unwrap_or(0);
                 prop_assert_eq!(
                     get(&p.shipped),
                     get(&p.received) + get(&p.discrepancy) + get(&p.in_transit)

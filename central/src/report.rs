@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use counterpart_domain::clock::ScenarioTime;
-use pairing_proto::resource::ResourceType;
+use counterpart_domain::quantities::Quantities;
 use serde::Serialize;
 
 use crate::authority::Authority;
@@ -146,7 +146,7 @@ fn case_report(authority: &Authority, case: &Case) -> CaseReport {
     let fmt = |t: ScenarioTime| t.format(start);
     let ledger = authority.ledger();
     let (shipped, received) = ledger.case_totals(&case.case_id);
-    let mut discrepancy: BTreeMap<ResourceType, i64> = BTreeMap::new();
+    let mut discrepancy: Quantities = Quantities::new();
     for a in &case.assignments {
         for (t, q) in ledger
             .progress(&case.case_id, &a.province_id, 0.0)
@@ -236,7 +236,7 @@ pub fn timeline(authority: &Authority, case: &Case) -> Vec<CaseEvent> {
     events
 }
 
-fn by_name(map: &BTreeMap<ResourceType, i64>) -> BTreeMap<String, i64> {
+fn by_name(map: &Quantities) -> BTreeMap<String, i64> {
     map.iter()
         .map(|(t, q)| (t.as_str().to_string(), *q))
         .collect()

@@ -3,6 +3,8 @@
 //! - [`scenario`]: the scenario file (cities, provinces, rules) and its loader.
 //! - [`clock`]: scenario time and its mapping to wall time.
 //! - [`needs`]: treatment capacity and needs from a city's situation.
+//! - [`quantities`]: how much of each resource type, one shape from the
+//!   wire to the ledger.
 //! - [`applied`]: the bounded memory of applied message ids that makes every
 //!   resend harmless.
 //! - [`journal`]: a machine's state as records, and its changes as record
@@ -12,4 +14,5 @@ pub mod applied;
 pub mod clock;
 pub mod journal;
 pub mod needs;
+pub mod quantities;
 pub mod scenario;

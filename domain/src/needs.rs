@@ -4,6 +4,7 @@
 //! central uses the same arithmetic to assess the request independently. The
 //! rates (`needs_per_active_case` in the scenario) are estimates.
 
+use crate::quantities::Quantities;
 use std::collections::BTreeMap;
 
 use pairing_proto::resource::ResourceType;
@@ -31,11 +32,7 @@ pub fn capacity_cases(resources: TreatmentResources, rates: &BTreeMap<ResourceTy
 
 /// What `active` cases call for beyond what the city has, per type:
 /// `max(0, ceil(rate * active) - on_hand)`. Types with no need are left out.
-pub fn needs(
-    active: i64,
-    on_hand: &BTreeMap<ResourceType, i64>,
-    rates: &BTreeMap<ResourceType, f64>,
-) -> BTreeMap<ResourceType, i64> {
+pub fn needs(active: i64, on_hand: &Quantities, rates: &BTreeMap<ResourceType, f64>) -> Quantities {
     rates
         .iter()
         .filter_map(|(&t, &rate)| {
@@ -70,7 +67,7 @@ mod tests {
 
     #[test]
     fn needs_subtract_what_is_on_hand() {
-        let on_hand = BTreeMap::from([(ResourceType::Doctor, 100), (ResourceType::Nurse, 500)]);
+        let on_hand = Quantities::from([(ResourceType::Doctor, 100), (ResourceType::Nurse, 500)]);
         let n = needs(800, &on_hand, &rates());
         assert_eq!(n.get(&ResourceType::Doctor), Some(&100));
         assert_eq!(n.get(&ResourceType::Nurse), None); // 400 required, 500 on hand

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 use counterpart_domain::clock::ScenarioTime;
 use counterpart_domain::needs::{capacity_cases, needs, TreatmentResources};
+use counterpart_domain::quantities::Quantities;
 use counterpart_domain::scenario::{load, City, PairingMode, Scenario};
 use pairing_proto::resource::ResourceType;
 
@@ -164,7 +165,7 @@ fn hubei_every_city_is_over_its_capacity_from_7_to_10_february() {
 fn hubei_huangshi_at_835_active_needs_jiangsus_team() {
     let s = shipped("hubei-2020.toml");
     let huangshi = s.city("huangshi").expect("huangshi");
-    let on_hand = BTreeMap::from([
+    let on_hand = Quantities::from([
         (ResourceType::Doctor, huangshi.local_doctors),
         (ResourceType::Nurse, huangshi.local_nurses),
     ]);
@@ -335,7 +336,7 @@ fn hubei_says_which_figures_are_estimates() {
 fn outbreak_beta_alone_covers_souths_need_so_it_is_paired_first() {
     let s = shipped("outbreak.toml");
     let south = s.city("south").expect("south");
-    let on_hand = BTreeMap::from([
+    let on_hand = Quantities::from([
         (ResourceType::Doctor, south.local_doctors),
         (ResourceType::Nurse, south.local_nurses),
     ]);

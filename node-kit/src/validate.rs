@@ -2,7 +2,7 @@
 //! handler sends back, with a message that names the offending field, so a
 //! bad message changes no state and its sender learns exactly what is wrong.
 
-use std::collections::BTreeMap;
+use counterpart_domain::quantities::Quantities;
 
 use counterpart_domain::clock::{ScenarioTime, DAY_MS};
 use pairing_proto::resource::{Category, ResourceType};
@@ -114,13 +114,10 @@ pub fn quantity(field: &str, t: ResourceType, q: i64) -> Result<i64, Status> {
 }
 
 /// A list of resource quantities: bounded, known types, sane quantities,
-/// each type at most once. Returns them as a map.
-pub fn quantities(
-    field: &str,
-    lines: &[ResourceQuantity],
-) -> Result<BTreeMap<ResourceType, i64>, Status> {
+/// each type at most once. The one way from wire lines to [`Quantities`].
+pub fn quantities(field: &str, lines: &[ResourceQuantity]) -> Result<Quantities, Status> {
     list_len(field, lines.len(), MAX_LINES)?;
-    let mut map = BTreeMap::new();
+    let mut map = Quantities::new();
     for (i, line) in lines.iter().enumerate() {
         let t = resource_type(&format!("{field}[{i}].resource_type"), &line.resource_type)?;
         let q = quantity(&format!("{field}[{i}].quantity"), t, line.quantity)?;
@@ -162,16 +159,6 @@ pub fn situation<'a>(field: &str, s: Option<&'a Situation>) -> Result<&'a Situat
         )));
     }
     Ok(s)
-}
-
-/// Converts a map of quantities back to wire lines, in catalog order.
-pub fn to_lines(map: &BTreeMap<ResourceType, i64>) -> Vec<ResourceQuantity> {
-    map.iter()
-        .map(|(t, q)| ResourceQuantity {
-            resource_type: t.as_str().to_string(),
-            quantity: *q,
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -231,8 +218,8 @@ mod tests {
     }
 
     #[test]
-    fn round_trip_to_lines() {
+    fn quantities_round_trip_through_wire_lines() {
         let map = quantities("t", &[line("funds/cny", 10), line("personnel/doctor", 3)]).unwrap();
-        assert_eq!(quantities("t", &to_lines(&map)).unwrap(), map);
+        assert_eq!(quantities("t", &map.to_wire()).unwrap(), map);
     }
 }

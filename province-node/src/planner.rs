@@ -6,7 +6,7 @@
 //! more than the remaining target or the remaining pool, and records which
 //! prefectures contributed, drawn in the order of the scenario file.
 
-use std::collections::BTreeMap;
+pub use counterpart_domain::quantities::Quantities;
 
 use counterpart_domain::scenario::Province;
 use pairing_proto::resource::{Category, ResourceType};
@@ -14,9 +14,6 @@ use pairing_proto::v1::{Contribution, ResourcePool};
 
 /// Materials and funds travel in this many equal batches.
 pub const BATCHES: u32 = 3;
-
-/// Quantities per resource type.
-pub type Quantities = BTreeMap<ResourceType, i64>;
 
 /// What one prefecture-level city still holds.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

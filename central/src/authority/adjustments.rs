@@ -1,11 +1,9 @@
 //! Adjustments: release a donor hit by its own outbreak and add a
 //! replacement; raise a case's targets when the need outgrows them.
 
-use std::collections::BTreeMap;
+use counterpart_domain::quantities::Quantities;
 
 use counterpart_domain::clock::ScenarioTime;
-use node_kit::validate;
-use pairing_proto::resource::ResourceType;
 use pairing_proto::v1::{Adjustment, AdjustmentKind};
 
 use super::outbound::{Message, ToProvince};
@@ -75,7 +73,7 @@ impl Authority {
         assignment_id: &str,
         reason: &str,
         now: ScenarioTime,
-    ) -> BTreeMap<ResourceType, i64> {
+    ) -> Quantities {
         let progress = self.ledger.progress(
             case_id,
             &self.cases[case_id]
@@ -92,7 +90,7 @@ impl Authority {
         a.stage = AssignmentStage::StandingDown;
         a.adjustments_sent += 1;
         let province = a.province_id.clone();
-        let remaining: BTreeMap<ResourceType, i64> = a
+        let remaining: Quantities = a
             .targets
             .iter()
             .map(|(t, q)| {
@@ -132,7 +130,7 @@ impl Authority {
         if case.stage != CaseStage::Implementing || case.target_changes >= MAX_TARGET_CHANGES {
             return;
         }
-        let unlimited: BTreeMap<ResourceType, i64> = self
+        let unlimited: Quantities = self
             .scenario
             .needs_per_active_case
             .keys()
@@ -153,12 +151,12 @@ impl Authority {
         }
         // Only the increase is split, by what each donor still has: a donor
         // keeps its current share, so no share drops below what it shipped.
-        let increase: BTreeMap<ResourceType, i64> = capped
+        let increase: Quantities = capped
             .iter()
             .map(|(t, q)| (*t, (q - case.targets.get(t).copied().unwrap_or(0)).max(0)))
             .filter(|(_, q)| *q > 0)
             .collect();
-        let raised: BTreeMap<ResourceType, i64> = case
+        let raised: Quantities = case
             .targets
             .keys()
             .chain(increase.keys())
@@ -170,7 +168,7 @@ impl Authority {
                 )
             })
             .collect();
-        let donors: Vec<(String, String, BTreeMap<ResourceType, i64>)> = case
+        let donors: Vec<(String, String, Quantities)> = case
             .active_donors()
             .filter(|a| a.stage == AssignmentStage::Acknowledged)
             .map(|a| {
@@ -187,7 +185,7 @@ impl Authority {
         if donors.is_empty() {
             return;
         }
-        let pools: Vec<&BTreeMap<ResourceType, i64>> = donors.iter().map(|(_, _, p)| p).collect();
+        let pools: Vec<&Quantities> = donors.iter().map(|(_, _, p)| p).collect();
         let increases = pairing::split_targets(&increase, &pools);
         self.unsaved.mark(kind::CASE, case_id);
         let case = self.cases.get_mut(case_id).expect("exists");
@@ -220,7 +218,7 @@ impl Authority {
                 case_id: case_id.to_string(),
                 assignment_id,
                 kind: AdjustmentKind::ChangeTargets as i32,
-                new_targets: validate::to_lines(&share),
+                new_targets: share.to_wire(),
                 reason: "the city's need outgrew the targets".into(),
             };
             self.send(

@@ -4,9 +4,9 @@
 use std::collections::BTreeMap;
 
 use counterpart_domain::clock::ScenarioTime;
+use counterpart_domain::quantities::Quantities;
 use counterpart_domain::scenario::PairingMode;
 use node_kit::validate;
-use pairing_proto::resource::ResourceType;
 use pairing_proto::v1::{
     Ack, AcknowledgementKind, Assessment, Assignment, AssignmentAcknowledgement, AssistanceRequest,
     AssistanceRequestAck, CaseDecision, Donor, Role,
@@ -249,7 +249,7 @@ impl Authority {
             recipient_city_id: city_id.clone(),
             recipient_endpoint,
             objectives: case.objectives.clone(),
-            targets: validate::to_lines(&donor.share),
+            targets: donor.share.to_wire(),
             reason: donor.reason.clone(),
         };
         case.record(
@@ -305,7 +305,7 @@ impl Authority {
                 severity: case.severity as i32,
                 reason: case.reason.clone(),
                 objectives: case.objectives.clone(),
-                targets: validate::to_lines(&case.targets),
+                targets: case.targets.to_wire(),
             }),
             donors,
         };
@@ -316,7 +316,7 @@ impl Authority {
     /// What each registered donor can still give: its reported pool less
     /// what its open assignments still owe.
     pub(super) fn donor_capacities(&self) -> Vec<DonorCapacity> {
-        let mut owed: BTreeMap<&str, BTreeMap<ResourceType, i64>> = BTreeMap::new();
+        let mut owed: BTreeMap<&str, Quantities> = BTreeMap::new();
         for case in self.cases.values().filter(|c| !c.stage.is_terminal()) {
             for a in case.active_donors() {
                 let progress = self.ledger.progress(&case.case_id, &a.province_id, 0.0);

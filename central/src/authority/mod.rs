@@ -31,9 +31,9 @@ use std::sync::Arc;
 
 use counterpart_domain::applied::AppliedIds;
 use counterpart_domain::clock::{Clock, ScenarioTime};
+use counterpart_domain::quantities::Quantities;
 use counterpart_domain::scenario::{PairingMode, Scenario};
 use node_kit::header::HeaderFactory;
-use pairing_proto::resource::ResourceType;
 use pairing_proto::v1::{Ack, MessageHeader, Role};
 use tonic::Status;
 
@@ -73,7 +73,7 @@ pub struct NodeEntry {
 /// A donor's standing as last reported.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct DonorStanding {
-    pub pool: BTreeMap<ResourceType, i64>,
+    pub pool: Quantities,
     pub outbreak_level: i32,
 }
 

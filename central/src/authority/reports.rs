@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use counterpart_domain::quantities::Quantities;
 use counterpart_domain::scenario::checked_outbreak_level;
 use node_kit::validate;
 use pairing_proto::v1::{
@@ -220,7 +221,7 @@ fn receipt_entries(case_id: &str, records: &[ReceiptRecord]) -> Result<Vec<Recei
         .map(|(i, r)| {
             validate::text(&format!("receipts[{i}].shipment_id"), &r.shipment_id)?;
             validate::scenario_time(&format!("receipts[{i}].received_at_ms"), r.received_at_ms)?;
-            let mut discrepancy = BTreeMap::new();
+            let mut discrepancy = Quantities::new();
             validate::list_len(
                 &format!("receipts[{i}].discrepancies"),
                 r.discrepancies.len(),

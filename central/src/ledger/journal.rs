@@ -4,10 +4,10 @@
 //! is refused), so the journal only ever appends them; the index of
 //! shipments by pair is rebuilt from the shipments on restore.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use counterpart_domain::journal::{self, Change, Records};
-use pairing_proto::resource::ResourceType;
+use counterpart_domain::quantities::Quantities;
 
 use super::{pair, Ledger, Pair, ReceiptEntry, ShipmentEntry};
 
@@ -119,8 +119,7 @@ impl Ledger {
         }
         for (id, body) in journal::of_kind(records, TARGET) {
             let pair = pair_of(id)?;
-            let (city, targets): (Option<String>, BTreeMap<ResourceType, i64>) =
-                decode(TARGET, id, body)?;
+            let (city, targets): (Option<String>, Quantities) = decode(TARGET, id, body)?;
             if let Some(city) = city {
                 ledger.city_of_case.insert(pair.0.clone(), city);
             }

@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use counterpart_domain::quantities::Quantities;
 use counterpart_domain::scenario::Scenario;
 
 use super::{
@@ -22,11 +23,11 @@ pub fn historical(
     donors: &[DonorCapacity],
     scenario: &Scenario,
 ) -> Vec<PairingDecision> {
-    let pools: BTreeMap<&str, &BTreeMap<_, _>> = donors
+    let pools: BTreeMap<&str, &Quantities> = donors
         .iter()
         .map(|d| (d.province_id.as_str(), &d.pool))
         .collect();
-    let empty = BTreeMap::new();
+    let empty = Quantities::new();
     let reason = reason(&scenario.name);
     let mut decisions: Vec<PairingDecision> = cases
         .iter()
@@ -127,7 +128,7 @@ mod tests {
         CaseNeed {
             case_id: id.into(),
             city_id: city.into(),
-            targets: BTreeMap::from([(Doctor, doctors), (Nurse, nurses)]),
+            targets: Quantities::from([(Doctor, doctors), (Nurse, nurses)]),
             weight: 1.0,
         }
     }
@@ -135,7 +136,7 @@ mod tests {
     fn donor(id: &str, doctors: i64, nurses: i64, outbreak_level: i32) -> DonorCapacity {
         DonorCapacity {
             province_id: id.into(),
-            pool: BTreeMap::from([(Doctor, doctors), (Nurse, nurses)]),
+            pool: Quantities::from([(Doctor, doctors), (Nurse, nurses)]),
             outbreak_level,
         }
     }
@@ -164,11 +165,11 @@ mod tests {
         assert_eq!(ids, ["liaoning", "ningxia"]);
         assert_eq!(
             xiangyang.donors[0].share,
-            BTreeMap::from([(Doctor, 75), (Nurse, 100)])
+            Quantities::from([(Doctor, 75), (Nurse, 100)])
         );
         assert_eq!(
             xiangyang.donors[1].share,
-            BTreeMap::from([(Doctor, 25), (Nurse, 100)])
+            Quantities::from([(Doctor, 25), (Nurse, 100)])
         );
         assert_eq!(
             xiangyang.donors[0].reason,
@@ -180,7 +181,7 @@ mod tests {
         let xiantao = &decisions[1];
         assert_eq!(
             xiantao.donors[0].share,
-            BTreeMap::from([(Doctor, 10), (Nurse, 10)])
+            Quantities::from([(Doctor, 10), (Nurse, 10)])
         );
         assert!((xiantao.donors[0].score - 0.5).abs() < 1e-12);
     }
@@ -203,7 +204,7 @@ mod tests {
         }
         assert_eq!(
             decisions[0].donors[0].share,
-            BTreeMap::from([(Doctor, 5), (Nurse, 5)])
+            Quantities::from([(Doctor, 5), (Nurse, 5)])
         );
     }
 

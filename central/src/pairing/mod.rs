@@ -17,10 +17,9 @@ mod historical;
 mod optimized;
 mod shares;
 
-use std::collections::BTreeMap;
+use counterpart_domain::quantities::Quantities;
 
 use counterpart_domain::scenario::Rules;
-use pairing_proto::resource::ResourceType;
 
 pub use assignment::{min_cost_assignment, min_cost_assignment_flat};
 pub use historical::historical;
@@ -31,7 +30,7 @@ pub use shares::split_targets;
 #[derive(Debug, Clone, PartialEq)]
 pub struct DonorCapacity {
     pub province_id: String,
-    pub pool: BTreeMap<ResourceType, i64>,
+    pub pool: Quantities,
     pub outbreak_level: i32,
 }
 
@@ -41,7 +40,7 @@ pub struct CaseNeed {
     pub case_id: String,
     pub city_id: String,
     /// What the donors together must deliver (already under the intensity cap).
-    pub targets: BTreeMap<ResourceType, i64>,
+    pub targets: Quantities,
     /// How much an uncovered target of this case counts: its severity weight.
     pub weight: f64,
 }
@@ -55,7 +54,7 @@ pub struct ChosenDonor {
     /// A sentence with the numbers behind the choice.
     pub reason: String,
     /// This donor's part of the case's targets.
-    pub share: BTreeMap<ResourceType, i64>,
+    pub share: Quantities,
 }
 
 /// The donors of one case.
@@ -75,7 +74,7 @@ pub struct PairingDecision {
 /// is the fraction of them its pool covers. `None` when nothing remains to
 /// deliver or no eligible donor has any of it.
 pub fn replacement(
-    remaining_targets: &BTreeMap<ResourceType, i64>,
+    remaining_targets: &Quantities,
     donors: &[DonorCapacity],
     exclude: &[String],
     rules: &Rules,
@@ -107,10 +106,7 @@ pub fn replacement(
 
 /// Mean over the types of `targets` of min(1, pool / target), in [0, 1];
 /// 1 when there is no target.
-pub(crate) fn covered_fraction(
-    targets: &BTreeMap<ResourceType, i64>,
-    pool: &BTreeMap<ResourceType, i64>,
-) -> f64 {
+pub(crate) fn covered_fraction(targets: &Quantities, pool: &Quantities) -> f64 {
     let targets = positive(targets);
     if targets.is_empty() {
         return 1.0;
@@ -123,7 +119,7 @@ pub(crate) fn covered_fraction(
 }
 
 /// The entries above zero: zero and negative quantities carry no target.
-pub(crate) fn positive(quantities: &BTreeMap<ResourceType, i64>) -> BTreeMap<ResourceType, i64> {
+pub(crate) fn positive(quantities: &Quantities) -> Quantities {
     quantities
         .iter()
         .filter(|(_, &q)| q > 0)
@@ -135,6 +131,7 @@ pub(crate) fn positive(quantities: &BTreeMap<ResourceType, i64>) -> BTreeMap<Res
 mod tests {
     use super::*;
     use crate::pairing::fixtures::rules;
+    use pairing_proto::resource::ResourceType;
     use ResourceType::{Doctor, MaskN95, Nurse};
 
     fn donor(id: &str, pool: &[(ResourceType, i64)], outbreak_level: i32) -> DonorCapacity {
@@ -147,7 +144,7 @@ mod tests {
 
     #[test]
     fn replacement_takes_the_largest_coverage_among_eligible_donors() {
-        let remaining = BTreeMap::from([(Doctor, 100), (Nurse, 200)]);
+        let remaining = Quantities::from([(Doctor, 100), (Nurse, 200)]);
         let donors = [
             donor("anhui", &[(Doctor, 50)], 0),                  // covers 25%
             donor("beijing", &[(Doctor, 500), (Nurse, 500)], 2), // hit by its own outbreak
@@ -164,7 +161,7 @@ mod tests {
 
     #[test]
     fn replacement_ties_go_to_the_smaller_province_id() {
-        let remaining = BTreeMap::from([(MaskN95, 1000)]);
+        let remaining = Quantities::from([(MaskN95, 1000)]);
         let donors = [
             donor("zhejiang", &[(MaskN95, 5000)], 0),
             donor("hebei", &[(MaskN95, 1000)], 0),
@@ -180,13 +177,16 @@ mod tests {
     #[test]
     fn no_replacement_when_nothing_remains_or_nobody_has_it() {
         let donors = [donor("hebei", &[(MaskN95, 1000)], 0)];
-        assert_eq!(replacement(&BTreeMap::new(), &donors, &[], &rules()), None);
         assert_eq!(
-            replacement(&BTreeMap::from([(Doctor, 0)]), &donors, &[], &rules()),
+            replacement(&Quantities::new(), &donors, &[], &rules()),
             None
         );
         assert_eq!(
-            replacement(&BTreeMap::from([(Doctor, 10)]), &donors, &[], &rules()),
+            replacement(&Quantities::from([(Doctor, 0)]), &donors, &[], &rules()),
+            None
+        );
+        assert_eq!(
+            replacement(&Quantities::from([(Doctor, 10)]), &donors, &[], &rules()),
             None
         );
     }

@@ -30,8 +30,8 @@
 
 use std::collections::BTreeMap;
 
+use counterpart_domain::quantities::Quantities;
 use counterpart_domain::scenario::Rules;
-use pairing_proto::resource::ResourceType;
 
 use super::assignment::min_cost_assignment_flat;
 use super::{positive, CaseNeed, ChosenDonor, DonorCapacity, PairingDecision};
@@ -72,8 +72,8 @@ pub fn optimized(
 struct CaseState {
     case_id: String,
     city_id: String,
-    targets: BTreeMap<ResourceType, i64>,
-    uncovered: BTreeMap<ResourceType, i64>,
+    targets: Quantities,
+    uncovered: Quantities,
     weight: f64,
     donors: Vec<ChosenDonor>,
 }
@@ -81,7 +81,7 @@ struct CaseState {
 /// A donor and what it has not yet been allotted.
 struct DonorState {
     province_id: String,
-    pool: BTreeMap<ResourceType, i64>,
+    pool: Quantities,
 }
 
 /// Cases by id (the first of a repeated id wins), positive targets only, and
@@ -144,7 +144,7 @@ impl CaseState {
 
     /// The cost of pairing with `pool`, or `None` when it covers nothing
     /// (then the "no donor" column is just as good).
-    fn cost_with(&self, pool: &BTreeMap<ResourceType, i64>) -> Option<f64> {
+    fn cost_with(&self, pool: &Quantities) -> Option<f64> {
         let mut covers_something = false;
         let mut left = 0.0;
         for (t, &target) in &self.targets {
@@ -221,7 +221,7 @@ fn allot(round: u32, case: &mut CaseState, donor: &mut DonorState, cost: f64) {
         unassigned > 0.0 && cost < unassigned,
         "a donor is only chosen when it helps"
     );
-    let mut share = BTreeMap::new();
+    let mut share = Quantities::new();
     for (t, uncovered) in case.uncovered.iter_mut() {
         let available = donor.pool.get(t).copied().unwrap_or(0);
         let given = available.min(*uncovered);

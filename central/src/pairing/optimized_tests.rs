@@ -1,3 +1,5 @@
+use counterpart_domain::quantities::Quantities;
+use pairing_proto::resource::ResourceType;
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
@@ -45,7 +47,7 @@ fn each_city_gets_the_donor_that_fits_it() {
     assert_eq!(ids(&decisions[0]), ["staff"]);
     assert_eq!(ids(&decisions[1]), ["masks"]);
     let chosen = &decisions[0].donors[0];
-    assert_eq!(chosen.share, BTreeMap::from([(Doctor, 100)]));
+    assert_eq!(chosen.share, Quantities::from([(Doctor, 100)]));
     assert_eq!(chosen.score, 1.0);
     assert_eq!(
         chosen.reason,
@@ -97,7 +99,7 @@ fn the_hardest_hit_city_gets_a_second_donor() {
     let decisions = optimized(&cases, &donors, &rules());
     assert_eq!(ids(&decisions[0]), ["first", "second"]);
     let second = &decisions[0].donors[1];
-    assert_eq!(second.share, BTreeMap::from([(Doctor, 40), (Nurse, 50)]));
+    assert_eq!(second.share, Quantities::from([(Doctor, 40), (Nurse, 50)]));
     assert!(
         second
             .reason
@@ -148,8 +150,9 @@ fn nobody_useful_means_no_donor_and_empty_targets_need_none() {
 
 fn small_instance() -> impl Strategy<Value = (Vec<CaseNeed>, Vec<DonorCapacity>)> {
     let types = prop::sample::select(vec![Doctor, Nurse, MaskN95]);
-    let targets = prop::collection::btree_map(types.clone(), 1i64..50, 1..3);
-    let pool = prop::collection::btree_map(types, 0i64..60, 0..3);
+    let targets =
+        prop::collection::btree_map(types.clone(), 1i64..50, 1..3).prop_map(Quantities::from);
+    let pool = prop::collection::btree_map(types, 0i64..60, 0..3).prop_map(Quantities::from);
     let cases = prop::collection::vec((targets, 1u8..=3), 0..5).prop_map(|v| {
         v.into_iter()
             .enumerate()
@@ -175,7 +178,7 @@ fn small_instance() -> impl Strategy<Value = (Vec<CaseNeed>, Vec<DonorCapacity>)
 }
 
 /// The round-1 cost written out again, independently of the engine.
-fn round_one_cost(case: &CaseNeed, pool: Option<&BTreeMap<ResourceType, i64>>) -> f64 {
+fn round_one_cost(case: &CaseNeed, pool: Option<&Quantities>) -> f64 {
     let left: f64 = case
         .targets
         .iter()
@@ -236,11 +239,11 @@ proptest! {
     #[test]
     fn shares_stay_within_targets_and_pools((cases, donors) in small_instance()) {
         let decisions = optimized(&cases, &donors, &rules());
-        let mut given: BTreeMap<&str, BTreeMap<ResourceType, i64>> = BTreeMap::new();
+        let mut given: BTreeMap<&str, Quantities> = BTreeMap::new();
         for (case, decision) in cases.iter().zip(&decisions) {
             prop_assert_eq!(&case.case_id, &decision.case_id);
             let mut seen = std::collections::BTreeSet::new();
-            let mut total: BTreeMap<ResourceType, i64> = BTreeMap::new();
+            let mut total: Quantities = Quantities::new();
             for d in &decision.donors {
                 prop_assert!(seen.insert(&d.province_id), "{} twice on {}", d.province_id, case.case_id);
                 prop_assert!((0.0..=1.0).contains(&d.score));

@@ -1,8 +1,6 @@
 //! Splitting a case's targets among its donors (PROTOCOL.md step 6).
 
-use std::collections::BTreeMap;
-
-use pairing_proto::resource::ResourceType;
+use counterpart_domain::quantities::Quantities;
 
 /// Splits `targets` among donors in proportion to each donor's pool of each
 /// type, with largest-remainder rounding so that the shares of a type sum to
@@ -10,11 +8,8 @@ use pairing_proto::resource::ResourceType;
 /// donor has any of a type, that type is split equally. Ties in the rounding
 /// go to the earlier donor. Zero and negative targets are left out. The
 /// result is in the order of `pools`; empty `pools` give an empty result.
-pub fn split_targets(
-    targets: &BTreeMap<ResourceType, i64>,
-    pools: &[&BTreeMap<ResourceType, i64>],
-) -> Vec<BTreeMap<ResourceType, i64>> {
-    let mut shares = vec![BTreeMap::new(); pools.len()];
+pub fn split_targets(targets: &Quantities, pools: &[&Quantities]) -> Vec<Quantities> {
+    let mut shares = vec![Quantities::new(); pools.len()];
     if pools.is_empty() {
         return shares;
     }
@@ -75,6 +70,7 @@ fn largest_remainder(total: i64, weights: &[i64]) -> Vec<i64> {
 
 #[cfg(test)]
 mod tests {
+    use pairing_proto::resource::ResourceType;
     use proptest::prelude::*;
 
     use super::*;
@@ -82,28 +78,28 @@ mod tests {
 
     #[test]
     fn shares_follow_the_pools() {
-        let targets = BTreeMap::from([(Doctor, 100), (MaskN95, 10)]);
-        let a = BTreeMap::from([(Doctor, 300), (MaskN95, 1)]);
-        let b = BTreeMap::from([(Doctor, 100), (MaskN95, 2)]);
+        let targets = Quantities::from([(Doctor, 100), (MaskN95, 10)]);
+        let a = Quantities::from([(Doctor, 300), (MaskN95, 1)]);
+        let b = Quantities::from([(Doctor, 100), (MaskN95, 2)]);
         let shares = split_targets(&targets, &[&a, &b]);
-        assert_eq!(shares[0], BTreeMap::from([(Doctor, 75), (MaskN95, 3)]));
-        assert_eq!(shares[1], BTreeMap::from([(Doctor, 25), (MaskN95, 7)]));
+        assert_eq!(shares[0], Quantities::from([(Doctor, 75), (MaskN95, 3)]));
+        assert_eq!(shares[1], Quantities::from([(Doctor, 25), (MaskN95, 7)]));
     }
 
     #[test]
     fn a_donor_without_a_type_gets_none_of_it() {
-        let targets = BTreeMap::from([(Ventilator, 7)]);
-        let a = BTreeMap::from([(Doctor, 300)]);
-        let b = BTreeMap::from([(Ventilator, 1)]);
+        let targets = Quantities::from([(Ventilator, 7)]);
+        let a = Quantities::from([(Doctor, 300)]);
+        let b = Quantities::from([(Ventilator, 1)]);
         let shares = split_targets(&targets, &[&a, &b]);
-        assert_eq!(shares[0], BTreeMap::new());
-        assert_eq!(shares[1], BTreeMap::from([(Ventilator, 7)]));
+        assert_eq!(shares[0], Quantities::new());
+        assert_eq!(shares[1], Quantities::from([(Ventilator, 7)]));
     }
 
     #[test]
     fn a_type_nobody_has_is_split_equally_earlier_donors_first() {
-        let targets = BTreeMap::from([(Nurse, 7)]);
-        let empty = BTreeMap::new();
+        let targets = Quantities::from([(Nurse, 7)]);
+        let empty = Quantities::new();
         let shares = split_targets(&targets, &[&empty, &empty, &empty]);
         let parts: Vec<i64> = shares.iter().map(|s| s[&Nurse]).collect();
         assert_eq!(parts, vec![3, 2, 2]);
@@ -111,20 +107,20 @@ mod tests {
 
     #[test]
     fn no_donors_no_shares_and_zero_targets_left_out() {
-        let targets = BTreeMap::from([(Nurse, 7), (Doctor, 0)]);
+        let targets = Quantities::from([(Nurse, 7), (Doctor, 0)]);
         assert!(split_targets(&targets, &[]).is_empty());
-        let pool = BTreeMap::from([(Doctor, 5), (Nurse, 5)]);
+        let pool = Quantities::from([(Doctor, 5), (Nurse, 5)]);
         assert_eq!(
             split_targets(&targets, &[&pool]),
-            vec![BTreeMap::from([(Nurse, 7)])]
+            vec![Quantities::from([(Nurse, 7)])]
         );
     }
 
     #[test]
     fn huge_quantities_do_not_overflow() {
-        let targets = BTreeMap::from([(MaskN95, i64::MAX)]);
-        let a = BTreeMap::from([(MaskN95, i64::MAX)]);
-        let b = BTreeMap::from([(MaskN95, i64::MAX - 1)]);
+        let targets = Quantities::from([(MaskN95, i64::MAX)]);
+        let a = Quantities::from([(MaskN95, i64::MAX)]);
+        let b = Quantities::from([(MaskN95, i64::MAX - 1)]);
         let shares = split_targets(&targets, &[&a, &b]);
         assert_eq!(
             shares[0][&MaskN95] as i128 + shares[1][&MaskN95] as i128,
@@ -132,21 +128,22 @@ mod tests {
         );
     }
 
-    fn pool() -> impl Strategy<Value = BTreeMap<ResourceType, i64>> {
+    fn pool() -> impl Strategy<Value = Quantities> {
         prop::collection::btree_map(
             prop::sample::select(ResourceType::ALL.to_vec()),
             0i64..1_000,
             0..5,
         )
+        .prop_map(Quantities::from)
     }
 
     proptest! {
         #[test]
         fn shares_sum_exactly_to_each_target(
-            targets in prop::collection::btree_map(prop::sample::select(ResourceType::ALL.to_vec()), 1i64..100_000, 0..6),
+            targets in prop::collection::btree_map(prop::sample::select(ResourceType::ALL.to_vec()), 1i64..100_000, 0..6).prop_map(Quantities::from),
             pools in prop::collection::vec(pool(), 1..5),
         ) {
-            let refs: Vec<&BTreeMap<ResourceType, i64>> = pools.iter().collect();
+            let refs: Vec<&Quantities> = pools.iter().collect();
             let shares = split_targets(&targets, &refs);
             prop_assert_eq!(shares.len(), pools.len());
             for (t, &target) in &targets {

@@ -26,6 +26,7 @@ use std::sync::Arc;
 use counterpart_domain::applied::AppliedIds;
 use counterpart_domain::clock::{Clock, ScenarioTime};
 use counterpart_domain::needs::{self, TreatmentResources};
+use counterpart_domain::quantities::Quantities;
 use counterpart_domain::scenario::{City, Scenario};
 use node_kit::header::HeaderFactory;
 use pairing_proto::resource::{Category, ResourceType};
@@ -148,7 +149,7 @@ struct ReceivedShipment {
     /// Where the donor was when the shipment arrived.
     endpoint: String,
     case_id: String,
-    received: BTreeMap<ResourceType, i64>,
+    received: Quantities,
     receipt: Outgoing<Receipt>,
 }
 
@@ -254,9 +255,9 @@ impl Recipient {
     /// What the city has to treat with, per type: its own doctors and
     /// nurses, the teams of the open case (teams go home when a case
     /// closes), and every material and fund received in the run.
-    pub fn on_hand(&self) -> BTreeMap<ResourceType, i64> {
+    pub fn on_hand(&self) -> Quantities {
         let city = self.city();
-        let mut on_hand = BTreeMap::from([
+        let mut on_hand = Quantities::from([
             (ResourceType::Doctor, city.local_doctors),
             (ResourceType::Nurse, city.local_nurses),
         ]);
@@ -290,7 +291,7 @@ impl Recipient {
     }
 
     /// Needs beyond what the city has, per type (step 4).
-    pub fn needs(&self, active_cases: i64) -> BTreeMap<ResourceType, i64> {
+    pub fn needs(&self, active_cases: i64) -> Quantities {
         needs::needs(
             active_cases,
             &self.on_hand(),

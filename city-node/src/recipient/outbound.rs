@@ -76,7 +76,7 @@ impl Recipient {
         let request = AssistanceRequest {
             header: Some(self.headers.header(now)),
             situation: Some(*situation),
-            needs: validate::to_lines(&self.needs(situation.active_cases)),
+            needs: self.needs(situation.active_cases).to_wire(),
         };
         self.requests_made += 1;
         assert!(self.requests_made <= MAX_REQUESTS);
@@ -194,7 +194,7 @@ impl Recipient {
         now: ScenarioTime,
         situation: &Situation,
     ) -> Vec<Outbound> {
-        let needs = validate::to_lines(&self.needs(situation.active_cases));
+        let needs = self.needs(situation.active_cases).to_wire();
         let case = self.case.as_ref().expect("open case");
         case.donors
             .iter()

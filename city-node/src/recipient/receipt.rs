@@ -1,9 +1,10 @@
 //! A shipment's manifest, checked, and the receipt the city owes for it
 //! (protocol step 10): per line, received + discrepancies = shipped.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use counterpart_domain::clock::ScenarioTime;
+use counterpart_domain::quantities::Quantities;
 use node_kit::validate;
 use pairing_proto::resource::{Category, ResourceType};
 use pairing_proto::v1::{
@@ -81,10 +82,10 @@ pub fn receipt_for(
     loss_rate: f64,
     header: MessageHeader,
     now: ScenarioTime,
-) -> (Receipt, BTreeMap<ResourceType, i64>) {
+) -> (Receipt, Quantities) {
     let mut received = Vec::with_capacity(lines.len());
     let mut discrepancies = Vec::new();
-    let mut by_type = BTreeMap::new();
+    let mut by_type = Quantities::new();
     for &(t, shipped) in lines {
         let (usable, lost) = arrived(t, shipped, loss_rate);
         assert_eq!(usable + lost, shipped, "a receipt accounts for every unit");

@@ -9,6 +9,7 @@
 
 mod load;
 
+use crate::quantities::Quantities;
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
@@ -166,7 +167,7 @@ pub struct OutbreakEvent {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Prefecture {
     pub name: String,
-    pub pool: BTreeMap<ResourceType, i64>,
+    pub pool: Quantities,
 }
 
 /// A donor province.
@@ -226,11 +227,11 @@ impl City {
 
 impl Province {
     /// The province's total pool per type, summed over its prefectures.
-    pub fn total_pool(&self) -> BTreeMap<ResourceType, i64> {
-        let mut total = BTreeMap::new();
+    pub fn total_pool(&self) -> Quantities {
+        let mut total = Quantities::new();
         for prefecture in &self.prefectures {
             for (&t, &q) in &prefecture.pool {
-                *total.entry(t).or_insert(0) += q;
+                total.add(t, q);
             }
         }
         total

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use counterpart_domain::clock::ScenarioTime;
+use counterpart_domain::quantities::Quantities;
 use pairing_proto::resource::{Category, ResourceType};
 use pairing_proto::v1::{
     AssignmentAcknowledgement, Contribution, Discrepancy, EvaluationKind, ManifestLine,
@@ -11,7 +12,6 @@ use pairing_proto::v1::{
 };
 
 use super::delivery::Delivery;
-use crate::planner::Quantities;
 
 /// Most shipments one assignment may make: a donor report lists them all,
 /// and receivers refuse lists longer than `node_kit::validate::MAX_LINES`.

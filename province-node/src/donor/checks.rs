@@ -6,13 +6,13 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use counterpart_domain::clock::{checked_day_ms, Clock};
+use counterpart_domain::quantities::Quantities;
 use node_kit::validate;
 use pairing_proto::resource::ResourceType;
 use pairing_proto::v1::{DiscrepancyReason, MessageHeader, Receipt, ScenarioClock};
 use tonic::Status;
 
 use super::assignment::CargoLine;
-use crate::planner::Quantities;
 
 /// The node id of the central authority.
 pub const CENTRAL_ID: &str = "central";
@@ -125,7 +125,7 @@ pub fn receipt_balances(r: &Receipt, shipped: &[CargoLine]) -> Result<(), Status
             .sum::<i64>()
     };
     let carried = |t: ResourceType| shipped.iter().any(|l| l.resource_type == t);
-    let mut accounted: BTreeMap<ResourceType, i64> = BTreeMap::new();
+    let mut accounted: Quantities = Quantities::new();
     let mut first_field: BTreeMap<ResourceType, String> = BTreeMap::new();
     let entries = r
         .received

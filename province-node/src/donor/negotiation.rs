@@ -4,6 +4,7 @@
 //! does, by an adjustment.
 
 use counterpart_domain::clock::ScenarioTime;
+use counterpart_domain::quantities::Quantities;
 use node_kit::validate;
 use pairing_proto::v1::{NeedsUpdate, PlanProposal};
 use tonic::Status;
@@ -11,7 +12,7 @@ use tonic::Status;
 use super::assignment::AssignmentState;
 use super::checks;
 use super::Donor;
-use crate::planner::{next_batch, Quantities};
+use crate::planner::next_batch;
 
 impl Donor {
     /// Answers one `NeedsUpdate` with a `PlanProposal`, lowering targets the
@@ -88,7 +89,7 @@ impl Donor {
         PlanProposal {
             header: Some(self.header(now)),
             case_id: a.case_id.clone(),
-            next_shipment: validate::to_lines(&next),
+            next_shipment: next.to_wire(),
             planned_departure_ms: departure.map_or(0, |t| t.0.max(0)),
             note: truncate(note, validate::MAX_TEXT_LEN),
         }

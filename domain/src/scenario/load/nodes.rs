@@ -230,7 +230,10 @@ impl Source<'_> {
             let pool = self.amounts(&prefecture.pool, &at("pool"), count)?;
             let flag = prefecture.estimated.as_ref();
             estimated.extend(self.prefecture_estimates(k, flag, &at("estimated"))?);
-            checked.push(Prefecture { name, pool });
+            checked.push(Prefecture {
+                name,
+                pool: pool.into(),
+            });
         }
         let location = self.location(&p.id, &p.lat, &p.lon, &field)?;
         Ok(Province {
