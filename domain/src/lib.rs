@@ -3,6 +3,7 @@
 //! - [`scenario`]: the scenario file (cities, provinces, rules) and its loader.
 //! - [`clock`]: scenario time and its mapping to wall time.
 //! - [`needs`]: treatment capacity and needs from a city's situation.
+//! - [`demobilisation`]: when a city may ask to demobilise (its need met).
 //! - [`applied`]: the bounded memory of applied message ids that makes every
 //!   resend harmless.
 //! - [`journal`]: a machine's state as records, and its changes as record
@@ -10,6 +11,7 @@
 
 pub mod applied;
 pub mod clock;
+pub mod demobilisation;
 pub mod journal;
 pub mod needs;
 pub mod scenario;
