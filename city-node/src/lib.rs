@@ -1,7 +1,7 @@
 //! Counterpart's recipient city: it watches its own outbreak, asks central
 //! for help when local capacity falls short, receipts what its donors ship,
-//! negotiates with them, reports, and asks to stand down when quiet
-//! (docs/PROTOCOL.md, steps 1, 4, 7, 10-12, 16 and 18).
+//! negotiates with them, reports, and asks to stand down when quiet and its
+//! own capacity covers its active cases (docs/PROTOCOL.md, steps 1, 4, 7, 10-12, 16 and 18).
 //!
 //! - [`epidemic`]: the city's situation at a scenario time, from the
 //!   scenario's curve (pure).

@@ -5,6 +5,7 @@
 //! - [`needs`]: treatment capacity and needs from a city's situation.
 //! - [`quantities`]: how much of each resource type, one shape from the
 //!   wire to the ledger.
+//! - [`demobilisation`]: when a city may ask to demobilise (its need met).
 //! - [`applied`]: the bounded memory of applied message ids that makes every
 //!   resend harmless.
 //! - [`journal`]: a machine's state as records, and its changes as record
@@ -12,6 +13,7 @@
 
 pub mod applied;
 pub mod clock;
+pub mod demobilisation;
 pub mod journal;
 pub mod needs;
 pub mod quantities;

@@ -46,6 +46,7 @@ fn every_shipped_scenario_loads() {
         ("hubei-2020.toml", "hubei-2020", PairingMode::Historical),
         ("small.toml", "small", PairingMode::Historical),
         ("outbreak.toml", "outbreak", PairingMode::Optimized),
+        ("long-stay.toml", "long-stay", PairingMode::Historical),
     ] {
         let s = shipped(file);
         assert_eq!(
@@ -270,6 +271,32 @@ fn small_west_asks_but_never_exceeds_its_capacity() {
     let north = s.city("north").expect("north");
     assert_eq!(north.historical_donors, ["alpha", "beta"]);
     assert!(north.curve.last().expect("curve").date <= date("2020-02-25"));
+}
+
+/// The figures long-stay.toml gives in its comments: each city's 14th
+/// quiet day, with its active cases then, and the day they fall to 0.9 of
+/// its own capacity (a day index may fall within the day).
+#[test]
+fn long_stay_cities_are_quiet_long_before_their_cases_fit_their_capacity() {
+    let s = shipped("long-stay.toml");
+    assert!(s.rules.recovery_days > f64::from(s.rules.quiet_days_to_demobilise));
+    for (id, capacity, quiet_on, active_then, fit_on) in [
+        ("north", 400, "2020-03-02", 1024, "2020-03-12"),
+        ("south", 160, "2020-02-28", 372, "2020-03-08"),
+    ] {
+        let city = s.city(id).expect("city");
+        assert_eq!(local_capacity(&s, city), capacity, "{id}");
+        let last_case = city.curve.last().expect("curve").date;
+        let quiet = s.time_of(last_case).plus_days(14.0);
+        assert_eq!(quiet, s.time_of(date(quiet_on)), "{id}");
+        assert_eq!(active_at(&s, city, quiet), active_then, "{id}");
+        let limit = s.rules.request_threshold * capacity as f64;
+        let fit = (0..)
+            .map(|h| ScenarioTime::from_days(h as f64 / 24.0))
+            .find(|&t| active_at(&s, city, t) as f64 <= limit && t > quiet)
+            .expect("it fits");
+        assert_eq!(fit.day_index(), s.time_of(date(fit_on)).day_index(), "{id}");
+    }
 }
 
 #[test]

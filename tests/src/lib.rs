@@ -57,10 +57,15 @@ pub struct UpRun {
 /// day, durable, with logs, state and report under `dir` and `extra`
 /// arguments; fails the test, with what it printed, unless it succeeds.
 pub fn up_hubei(exe: &str, dir: &std::path::Path, extra: &[String]) -> UpRun {
+    up_scenario(exe, "hubei-2020", dir, extra)
+}
+
+/// [`up_hubei`] on scenario `name` of deploy/scenarios.
+pub fn up_scenario(exe: &str, name: &str, dir: &std::path::Path, extra: &[String]) -> UpRun {
     let report_path = dir.join("report.json");
     let output = std::process::Command::new(exe)
         .args(["up", "--day-ms", "200", "--scenario"])
-        .arg(scenario_path("hubei-2020"))
+        .arg(scenario_path(name))
         .args(extra)
         .arg("--report")
         .arg(&report_path)

@@ -3,9 +3,10 @@
 //! closure once every donor is home and every shipment receipted.
 
 use counterpart_domain::clock::ScenarioTime;
+use counterpart_domain::demobilisation;
 use node_kit::validate;
 use pairing_proto::v1::{
-    Ack, CaseClosure, DemobilisationOrder, DemobilisationRequest, Evaluation, Role,
+    Ack, CaseClosure, DemobilisationOrder, DemobilisationRequest, Evaluation, Role, Situation,
 };
 use tonic::Status;
 
@@ -26,7 +27,7 @@ impl Authority {
             return Ok(ack);
         }
         self.registered_sender(header, Role::City)?;
-        validate::situation("situation", msg.situation.as_ref())?;
+        let situation = validate::situation("situation", msg.situation.as_ref())?;
         validate::text("case_id", &msg.case_id)?;
         let case = self.case_of(&msg.case_id)?;
         if case.city_id != header.sender_id {
@@ -47,15 +48,11 @@ impl Authority {
             }
         }
         let t = now.scenario;
+        let detail = self.demobilisation_detail(situation);
         self.unsaved.mark(kind::CASE, &msg.case_id);
         let case = self.cases.get_mut(&msg.case_id).expect("checked above");
         case.stage = CaseStage::Demobilising;
-        case.record(
-            t,
-            Step::DemobilisationRequested,
-            None,
-            "no new cases for the quiet period".into(),
-        );
+        case.record(t, Step::DemobilisationRequested, None, detail);
         let standing: Vec<(String, String)> = case
             .assignments
             .iter_mut()
@@ -91,6 +88,25 @@ impl Authority {
             );
         }
         Ok(self.remember(header))
+    }
+
+    /// The request's figures, and whether they meet the rule of step 16
+    /// (`may_demobilise`). Central records a request that does not, and
+    /// does not refuse it: a city of the previous release asks on the
+    /// quiet days alone, and a refusal would keep its case open, its
+    /// donors on it, to the end date (PROTOCOL.md, "Versions").
+    fn demobilisation_detail(&self, s: &Situation) -> String {
+        let rates = &self.scenario.needs_per_active_case;
+        let own = demobilisation::own_capacity_cases(s, rates);
+        let (days, active) = (s.days_without_new_cases, s.active_cases);
+        let figures = format!(
+            "no new cases for {days} days, {active} active cases, own capacity {own} cases"
+        );
+        if demobilisation::may_demobilise(s, &self.scenario.rules, rates) {
+            figures
+        } else {
+            format!("{figures}: asked before its own capacity covered them")
+        }
     }
 
     /// Sends each acknowledged assignment whose evaluation is due its

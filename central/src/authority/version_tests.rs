@@ -1,12 +1,15 @@
 //! Versions on the wire: a node states the protocol version it speaks
-//! when it registers, and central accepts only its window.
+//! when it registers, and central accepts only its window; a city of the
+//! previous release, which demobilises on the quiet days alone, is not
+//! stranded.
 
-use pairing_proto::v1::{RegisterNode, Role};
+use pairing_proto::v1::{DemobilisationRequest, RegisterNode, Role, Situation};
 use pairing_proto::version;
 use tonic::Code;
 
-use super::tests::{at, header, small};
+use super::tests::{acknowledge, at, header, paired, small};
 use super::Authority;
+use crate::case::{CaseStage, Step};
 
 fn register(a: &mut Authority, id: &str, protocol_version: u32) -> Result<(), tonic::Status> {
     let msg = RegisterNode {
@@ -61,4 +64,44 @@ fn a_node_that_states_no_version_speaks_the_first_and_each_version_is_reported()
         format!("{} (not stated)", version::UNSTATED)
     );
     assert_eq!(named["beta"], version::PROTOCOL_VERSION.to_string());
+}
+
+/// A city of the previous release asks to demobilise after the quiet days
+/// alone (PROTOCOL.md, step 16). Central stands its donors down all the
+/// same, so its case can still close, and records whether the need was met.
+#[test]
+fn a_demobilisation_before_the_need_is_met_is_accepted_and_recorded() {
+    // small.toml: south's own capacity is min(600, 40 / 0.25, 80 / 0.5) =
+    // 160 cases, so within 0.9 x 160 = 144; 7 quiet days are enough.
+    for (active, need_met) in [(1_000, false), (144, true)] {
+        let (mut a, _) = paired();
+        acknowledge(&mut a, "alpha", "asg-case-south-1-alpha", at(3.3)).unwrap();
+        let demob = DemobilisationRequest {
+            header: header("south", at(20.0)),
+            case_id: "case-south-1".into(),
+            situation: Some(Situation {
+                confirmed_total: 2_000,
+                active_cases: active,
+                days_without_new_cases: 7,
+                beds: 600,
+                local_doctors: 40,
+                local_nurses: 80,
+                ..Default::default()
+            }),
+        };
+        a.request_demobilisation(&demob, at(20.0)).unwrap();
+        let case = a.cases.get("case-south-1").unwrap();
+        assert_eq!(case.stage, CaseStage::Demobilising, "{active}");
+        let event = case
+            .events
+            .iter()
+            .find(|e| e.step == Step::DemobilisationRequested)
+            .unwrap();
+        let figures = format!("{active} active cases, own capacity 160 cases");
+        assert!(event.detail.contains(&figures), "{}", event.detail);
+        let flagged = event
+            .detail
+            .contains("before its own capacity covered them");
+        assert_eq!(flagged, !need_met, "{}", event.detail);
+    }
 }

@@ -51,7 +51,8 @@ pub enum Outbound {
     AssistanceRequest(AssistanceRequest),
     /// To central: the open case's situation and receipts (step 12).
     SupervisoryReport(SupervisoryReport),
-    /// To central: the city has been quiet long enough (step 16).
+    /// To central: the city has been quiet long enough and its own
+    /// capacity covers its active cases (step 16).
     DemobilisationRequest(DemobilisationRequest),
     /// To the donor that shipped (step 10).
     Receipt {

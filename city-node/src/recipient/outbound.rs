@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use counterpart_domain::clock::ScenarioTime;
+use counterpart_domain::demobilisation;
 use node_kit::validate;
 use pairing_proto::v1::{
     AssistanceRequest, AssistanceRequestAck, DemobilisationRequest, NeedsUpdate, ReceiptRecord,
@@ -124,12 +125,16 @@ impl Recipient {
             let interval = self.scenario.rules.report_interval_days;
             self.case_mut().next_report_at = Some(now.plus_days(interval));
         }
-        let quiet = situation.days_without_new_cases
-            >= i64::from(self.scenario.rules.quiet_days_to_demobilise);
+        // Quiet for the quiet period and the need met (step 16).
+        let due = demobilisation::may_demobilise(
+            situation,
+            &self.scenario.rules,
+            &self.scenario.needs_per_active_case,
+        );
         let demobilisation =
             std::mem::replace(&mut self.case_mut().demobilisation, Demobilisation::NotYet);
         self.case_mut().demobilisation = match demobilisation {
-            Demobilisation::NotYet if quiet => {
+            Demobilisation::NotYet if due => {
                 let message_id = fresh_report.unwrap_or_else(|| {
                     let report = self.report(&case_id, now, situation);
                     let id = report.header.as_ref().expect("stamped").message_id.clone();

@@ -64,7 +64,9 @@ pub struct Rules {
     pub decision_window_days: f64,
     pub report_interval_days: f64,
     pub evaluation_interval_days: f64,
-    /// A city asks to demobilise after this many days without new cases.
+    /// A city asks to demobilise after this many days without new cases,
+    /// once its own capacity covers its active cases
+    /// ([`crate::demobilisation::may_demobilise`]).
     pub quiet_days_to_demobilise: u32,
     /// The release threshold: donors whose own outbreak level is above
     /// this are not paired, and are released if already paired (see

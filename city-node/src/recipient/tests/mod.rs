@@ -1,5 +1,6 @@
 //! Unit tests of the recipient machine: times and messages in, messages out.
 
+mod demobilisation;
 mod malformed;
 mod reporting;
 mod requests;
@@ -35,8 +36,13 @@ pub fn header(message_id: &str, sender: &str) -> Option<MessageHeader> {
 
 /// A machine for `scenario` whose clock has started.
 pub fn started_with(scenario: Scenario) -> Recipient {
-    let headers = Arc::new(HeaderFactory::new(CITY));
-    let mut m = Recipient::new(Arc::new(scenario), CITY, headers).unwrap();
+    started_as(scenario, CITY)
+}
+
+/// The machine of city `city_id` of `scenario`, its clock started.
+pub fn started_as(scenario: Scenario, city_id: &str) -> Recipient {
+    let headers = Arc::new(HeaderFactory::new(city_id));
+    let mut m = Recipient::new(Arc::new(scenario), city_id, headers).unwrap();
     let start = ClockStart {
         header: header("clock-1", "central"),
         clock: Some(ScenarioClock {

@@ -6,7 +6,7 @@ use super::*;
 
 /// Ticks hourly, answering every report and demobilisation request at once
 /// as a live central would.
-fn run_answered(m: &mut Recipient, from: i64, to: i64) -> Vec<(ScenarioTime, Outbound)> {
+pub(super) fn run_answered(m: &mut Recipient, from: i64, to: i64) -> Vec<(ScenarioTime, Outbound)> {
     let mut all = Vec::new();
     for h in from..to {
         for out in m.on_tick(hours(h)) {
@@ -39,7 +39,10 @@ fn run_answered(m: &mut Recipient, from: i64, to: i64) -> Vec<(ScenarioTime, Out
     all
 }
 
-fn times_of(sent: &[(ScenarioTime, Outbound)], kind: fn(&Outbound) -> bool) -> Vec<ScenarioTime> {
+pub(super) fn times_of(
+    sent: &[(ScenarioTime, Outbound)],
+    kind: fn(&Outbound) -> bool,
+) -> Vec<ScenarioTime> {
     sent.iter()
         .filter(|(_, o)| kind(o))
         .map(|(t, _)| *t)
@@ -54,11 +57,11 @@ fn is_needs_update(o: &Outbound) -> bool {
     matches!(o, Outbound::NeedsUpdate { .. })
 }
 
-fn is_demobilisation(o: &Outbound) -> bool {
+pub(super) fn is_demobilisation(o: &Outbound) -> bool {
     matches!(o, Outbound::DemobilisationRequest(_))
 }
 
-fn close(m: &mut Recipient, at: ScenarioTime) {
+pub(super) fn close(m: &mut Recipient, at: ScenarioTime) {
     let closure = CaseClosure {
         header: header("close-1", "central"),
         case_id: CASE.into(),
