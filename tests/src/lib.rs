@@ -62,10 +62,20 @@ pub fn up_hubei(exe: &str, dir: &std::path::Path, extra: &[String]) -> UpRun {
 
 /// [`up_hubei`] on scenario `name` of deploy/scenarios.
 pub fn up_scenario(exe: &str, name: &str, dir: &std::path::Path, extra: &[String]) -> UpRun {
+    up_file(exe, &scenario_path(name), dir, extra)
+}
+
+/// [`up_hubei`] on the scenario file `scenario`.
+pub fn up_file(
+    exe: &str,
+    scenario: &std::path::Path,
+    dir: &std::path::Path,
+    extra: &[String],
+) -> UpRun {
     let report_path = dir.join("report.json");
     let output = std::process::Command::new(exe)
         .args(["up", "--day-ms", "200", "--scenario"])
-        .arg(scenario_path(name))
+        .arg(scenario)
         .args(extra)
         .arg("--report")
         .arg(&report_path)
@@ -105,6 +115,29 @@ pub fn previous_release() -> Result<std::path::PathBuf, String> {
         ));
     }
     Ok(String::from_utf8_lossy(&output.stdout).trim().into())
+}
+
+/// Fields this release added to scenario files: optional map positions
+/// (`lat`, `lon`) for the dashboard. The previous release's loader refuses
+/// unknown fields (a typo must not pass silently), so it cannot read a file
+/// that has them.
+pub const SCENARIO_FIELDS_SINCE_PREVIOUS: &[&str] = &["lat", "lon"];
+
+/// `name`'s scenario as every release of a mixed cluster reads it: the
+/// shipped file without the fields added since the previous release, in
+/// `dir`. That is what an operator does too (docs/CHANGING-THE-PROTOCOL.md,
+/// "Scenario files"): a mixed cluster runs on a file its oldest node reads.
+pub fn scenario_for_previous_release(name: &str, dir: &std::path::Path) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(scenario_path(name)).expect("the scenario file");
+    let added = |line: &str| {
+        let key = line.split('=').next().unwrap_or("").trim();
+        line.contains('=') && SCENARIO_FIELDS_SINCE_PREVIOUS.contains(&key)
+    };
+    let kept: Vec<&str> = text.lines().filter(|line| !added(line)).collect();
+    std::fs::create_dir_all(dir).expect("the scenario's directory");
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(&path, kept.join("\n") + "\n").expect("the scenario copy");
+    path
 }
 
 /// The previous release for a test that needs it: with `CI=true` its

@@ -11,7 +11,7 @@
 
 use counterpart_domain::scenario;
 use counterpart_tests::checks::{self, assert_holds};
-use counterpart_tests::{previous_release_or_skip, scenario_path, up_hubei};
+use counterpart_tests::{previous_release_or_skip, scenario_for_previous_release, up_file};
 
 #[test]
 fn provinces_of_the_previous_release_serve_a_run_of_this_one() {
@@ -21,10 +21,11 @@ fn provinces_of_the_previous_release_serve_a_run_of_this_one() {
     let dir = std::env::temp_dir().join(format!("counterpart-mixed-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let path = scenario_path("hubei-2020");
+    let path = scenario_for_previous_release("hubei-2020", &dir);
     let binaries = format!("province={}", previous.display());
-    let run = up_hubei(
+    let run = up_file(
         env!("CARGO_BIN_EXE_pairctl-under-test"),
+        &path,
         &dir,
         &["--binaries".into(), binaries],
     );

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use counterpart_domain::scenario;
 use counterpart_tests::checks::{self, assert_holds};
-use counterpart_tests::{previous_release_or_skip, scenario_path};
+use counterpart_tests::{previous_release_or_skip, scenario_for_previous_release};
 
 /// How long the run may take to reach its middle (its cases implementing).
 const TO_THE_MIDDLE: Duration = Duration::from_secs(120);
@@ -33,7 +33,7 @@ fn every_node_is_upgraded_mid_run_and_every_case_still_closes() {
     .unwrap();
     let logs = dir.join("logs");
     let report_path = dir.join("report.json");
-    let path = scenario_path("hubei-2020");
+    let path = scenario_for_previous_release("hubei-2020", &dir);
     let mut up = Command::new(env!("CARGO_BIN_EXE_pairctl-under-test"))
         .args(["up", "--day-ms", "1000", "--scenario"])
         .arg(&path)

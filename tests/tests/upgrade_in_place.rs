@@ -10,7 +10,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use counterpart_tests::{previous_release_or_skip, scenario_path};
+use counterpart_tests::{previous_release_or_skip, scenario_for_previous_release};
 use serde_json::Value;
 
 /// `pairctl up` of the small scenario by `exe` on `data`; its report.
@@ -18,7 +18,7 @@ fn run_small(exe: &Path, dir: &Path, data: &Path, name: &str) -> (Value, String)
     let report = dir.join(format!("{name}.json"));
     let output = Command::new(exe)
         .args(["up", "--day-ms", "100", "--scenario"])
-        .arg(scenario_path("small"))
+        .arg(scenario_for_previous_release("small", dir))
         .arg("--data-dir")
         .arg(data)
         .arg("--log-dir")
