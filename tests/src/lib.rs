@@ -124,8 +124,8 @@ pub fn previous_release() -> Result<std::path::PathBuf, String> {
 pub const SCENARIO_FIELDS_SINCE_PREVIOUS: &[&str] = &["lat", "lon"];
 
 /// `name`'s scenario as every release of a mixed cluster reads it: the
-/// shipped file without the fields added since the previous release, in
-/// `dir`. That is what an operator does too (docs/CHANGING-THE-PROTOCOL.md,
+/// shipped file without the fields added since the previous release (nor
+/// their names in `estimated` lists), in `dir`. That is what an operator does too (docs/CHANGING-THE-PROTOCOL.md,
 /// "Scenario files"): a mixed cluster runs on a file its oldest node reads.
 pub fn scenario_for_previous_release(name: &str, dir: &std::path::Path) -> std::path::PathBuf {
     let text = std::fs::read_to_string(scenario_path(name)).expect("the scenario file");
@@ -133,7 +133,20 @@ pub fn scenario_for_previous_release(name: &str, dir: &std::path::Path) -> std::
         let key = line.split('=').next().unwrap_or("").trim();
         line.contains('=') && SCENARIO_FIELDS_SINCE_PREVIOUS.contains(&key)
     };
-    let kept: Vec<&str> = text.lines().filter(|line| !added(line)).collect();
+    // The fields go, and so do their names in `estimated` lists.
+    let unlisted = |line: &str| {
+        SCENARIO_FIELDS_SINCE_PREVIOUS
+            .iter()
+            .fold(line.to_string(), |line, field| {
+                line.replace(&format!(", \"{field}\""), "")
+                    .replace(&format!("\"{field}\", "), "")
+            })
+    };
+    let kept: Vec<String> = text
+        .lines()
+        .filter(|line| !added(line))
+        .map(unlisted)
+        .collect();
     std::fs::create_dir_all(dir).expect("the scenario's directory");
     let path = dir.join(format!("{name}.toml"));
     std::fs::write(&path, kept.join("\n") + "\n").expect("the scenario copy");
