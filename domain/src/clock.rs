@@ -18,15 +18,7 @@ pub const DAY_MS_RANGE: std::ops::RangeInclusive<i64> = 1..=DAY_MS;
 
 /// `day_ms` if it is in [`DAY_MS_RANGE`]; otherwise an error naming `field`.
 pub fn checked_day_ms(field: &str, day_ms: i64) -> Result<i64, String> {
-    if DAY_MS_RANGE.contains(&day_ms) {
-        Ok(day_ms)
-    } else {
-        Err(format!(
-            "{field}: {day_ms} is outside {}..={} (wall ms per scenario day)",
-            DAY_MS_RANGE.start(),
-            DAY_MS_RANGE.end()
-        ))
-    }
+    crate::bounds::within(field, day_ms, &DAY_MS_RANGE, "wall ms per scenario day")
 }
 
 /// `day_ms` from a command line or the environment (a clap value parser).

@@ -6,12 +6,15 @@
 //! - [`quantities`]: how much of each resource type, one shape from the
 //!   wire to the ledger.
 //! - [`demobilisation`]: when a city may ask to demobilise (its need met).
+//! - [`bounds`]: a value checked against its range, the error naming the
+//!   field.
 //! - [`applied`]: the bounded memory of applied message ids that makes every
 //!   resend harmless.
 //! - [`journal`]: a machine's state as records, and its changes as record
 //!   writes, so a save costs the change and not the history.
 
 pub mod applied;
+pub mod bounds;
 pub mod clock;
 pub mod demobilisation;
 pub mod journal;

@@ -72,6 +72,9 @@ pub enum Command {
     /// Creates a development CA (or reuses DIR's) and a certificate and key
     /// per node of a scenario, plus the operator's, for mutual TLS.
     Certs(CertsArgs),
+    /// Prints the message catalog: per RPC, who may send it, its stage and
+    /// the spans of its sender and receiver.
+    Catalog,
 }
 
 #[derive(Debug, Args)]

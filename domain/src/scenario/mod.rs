@@ -99,15 +99,7 @@ pub const OUTBREAK_LEVELS: std::ops::RangeInclusive<i32> = 0..=4;
 
 /// `level` if it is on the outbreak scale; otherwise an error naming `field`.
 pub fn checked_outbreak_level(field: &str, level: i32) -> Result<i32, String> {
-    if OUTBREAK_LEVELS.contains(&level) {
-        Ok(level)
-    } else {
-        Err(format!(
-            "{field}: {level} is outside {}..={}",
-            OUTBREAK_LEVELS.start(),
-            OUTBREAK_LEVELS.end()
-        ))
-    }
+    crate::bounds::within(field, level, &OUTBREAK_LEVELS, "")
 }
 
 impl Rules {

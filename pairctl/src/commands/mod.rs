@@ -4,6 +4,7 @@
 //! its children's `PR_SET_PDEATHSIG` is tied to the thread that spawned
 //! them, which must then live as long as the launcher (the main thread).
 
+pub mod catalog;
 pub mod certs;
 pub mod check_traces;
 pub mod compose;
@@ -32,6 +33,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Compose(args) => compose::run(args),
         Command::K8s(args) => k8s::run(args),
         Command::Certs(args) => certs::run(args),
+        Command::Catalog => catalog::run(),
         command => {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -51,7 +53,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     | Command::Node(_)
                     | Command::Compose(_)
                     | Command::K8s(_)
-                    | Command::Certs(_) => {
+                    | Command::Certs(_)
+                    | Command::Catalog => {
                         unreachable!("dispatched above")
                     }
                 }
