@@ -2,11 +2,11 @@
 //! handler sends back, with a message that names the offending field, so a
 //! bad message changes no state and its sender learns exactly what is wrong.
 
+use chrono::NaiveDate;
+use counterpart_domain::clock::{checked_day_ms, Clock, ScenarioTime, DAY_MS};
 use counterpart_domain::quantities::Quantities;
-
-use counterpart_domain::clock::{ScenarioTime, DAY_MS};
 use pairing_proto::resource::{Category, ResourceType};
-use pairing_proto::v1::{MessageHeader, ResourceQuantity, Situation};
+use pairing_proto::v1::{MessageHeader, ResourceQuantity, ScenarioClock, Situation};
 use tonic::Status;
 
 /// Longest list of resource lines a message may carry. The catalog has 10
@@ -130,6 +130,41 @@ pub fn quantities(field: &str, lines: &[ResourceQuantity]) -> Result<Quantities,
     Ok(map)
 }
 
+/// Latest clock epoch accepted (the year 3000): far beyond any run, and far
+/// enough from `i64::MAX` that time arithmetic on it cannot overflow.
+pub const MAX_EPOCH_UNIX_MS: i64 = 32_503_680_000_000;
+
+/// The one way from a wire clock (`ClockStart.clock`, `Registration.clock`)
+/// to a [`Clock`]: present, an epoch that is a wall time, a speed in
+/// `DAY_MS_RANGE`, and the scenario's own start date.
+pub fn clock(
+    field: &str,
+    wire: Option<&ScenarioClock>,
+    scenario_start: NaiveDate,
+) -> Result<Clock, Status> {
+    let c = wire.ok_or_else(|| Status::invalid_argument(format!("{field}: missing")))?;
+    if !(1..=MAX_EPOCH_UNIX_MS).contains(&c.epoch_unix_ms) {
+        return Err(Status::invalid_argument(format!(
+            "{field}.epoch_unix_ms: {} is not a wall time in 1..={MAX_EPOCH_UNIX_MS}",
+            c.epoch_unix_ms
+        )));
+    }
+    checked_day_ms(&format!("{field}.day_ms"), c.day_ms).map_err(Status::invalid_argument)?;
+    text(&format!("{field}.start_date"), &c.start_date)?;
+    let start = NaiveDate::parse_from_str(&c.start_date, "%Y-%m-%d").map_err(|e| {
+        Status::invalid_argument(format!(
+            "{field}.start_date: {:?} is not a date: {e}",
+            c.start_date
+        ))
+    })?;
+    if start != scenario_start {
+        return Err(Status::invalid_argument(format!(
+            "{field}.start_date: {start} differs from the scenario's {scenario_start}"
+        )));
+    }
+    Ok(Clock::new(c.epoch_unix_ms, c.day_ms, start))
+}
+
 /// A city's situation: present, every count non-negative and below 100
 /// million, active cases within the confirmed total.
 pub fn situation<'a>(field: &str, s: Option<&'a Situation>) -> Result<&'a Situation, Status> {
@@ -221,5 +256,41 @@ mod tests {
     fn quantities_round_trip_through_wire_lines() {
         let map = quantities("t", &[line("funds/cny", 10), line("personnel/doctor", 3)]).unwrap();
         assert_eq!(quantities("t", &map.to_wire()).unwrap(), map);
+    }
+
+    /// One check of a wire clock for both nodes: each bad field is named.
+    #[test]
+    fn a_wire_clock_is_checked_field_by_field() {
+        let start = NaiveDate::from_ymd_opt(2020, 2, 7).unwrap();
+        let good = ScenarioClock {
+            epoch_unix_ms: 1_700_000_000_000,
+            day_ms: 500,
+            start_date: "2020-02-07".into(),
+        };
+        assert_eq!(clock("clock", Some(&good), start).unwrap().day_ms, 500);
+        let refused = |c: ScenarioClock| clock("clock", Some(&c), start).unwrap_err();
+        let too_slow = refused(ScenarioClock {
+            day_ms: DAY_MS + 1,
+            ..good.clone()
+        });
+        assert!(too_slow
+            .message()
+            .starts_with("clock.day_ms: 86400001 is outside"));
+        let no_epoch = refused(ScenarioClock {
+            epoch_unix_ms: 0,
+            ..good.clone()
+        });
+        assert!(no_epoch.message().starts_with("clock.epoch_unix_ms: 0"));
+        let other_start = refused(ScenarioClock {
+            start_date: "2020-01-23".into(),
+            ..good
+        });
+        assert!(other_start
+            .message()
+            .contains("differs from the scenario's 2020-02-07"));
+        assert_eq!(
+            clock("clock", None, start).unwrap_err().message(),
+            "clock: missing"
+        );
     }
 }

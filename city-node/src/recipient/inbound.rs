@@ -3,8 +3,7 @@
 //! changes, so a refused message changes no state; a resent message id gets
 //! `Ack { duplicate: true }` and changes nothing either.
 
-use chrono::NaiveDate;
-use counterpart_domain::clock::{checked_day_ms, Clock, ScenarioTime};
+use counterpart_domain::clock::{Clock, ScenarioTime};
 use node_kit::validate;
 use pairing_proto::v1::{
     Ack, CaseClosure, CaseDecision, ClockStart, MessageHeader, Registration, ScenarioClock,
@@ -18,9 +17,6 @@ use super::{DonorLink, ReceivedShipment, Recipient, Stage};
 
 /// Node id of the central authority.
 pub const CENTRAL_ID: &str = "central";
-/// Latest clock epoch accepted (the year 3000): far beyond any run, and far
-/// enough from `i64::MAX` that time arithmetic on it cannot overflow.
-pub const MAX_EPOCH_UNIX_MS: i64 = 32_503_680_000_000;
 
 const APPLIED: Ack = Ack { duplicate: false };
 const NOTHING_CHANGED: Ack = Ack { duplicate: true };
@@ -217,26 +213,7 @@ impl Recipient {
     }
 
     fn clock_from_wire(&self, field: &str, wire: Option<&ScenarioClock>) -> Result<Clock, Status> {
-        let wire = wire.ok_or_else(|| Status::invalid_argument(format!("{field}: missing")))?;
-        checked_day_ms(&format!("{field}.day_ms"), wire.day_ms)
-            .map_err(Status::invalid_argument)?;
-        if !(1..=MAX_EPOCH_UNIX_MS).contains(&wire.epoch_unix_ms) {
-            return Err(Status::invalid_argument(format!(
-                "{field}.epoch_unix_ms: {} is not a wall time in 1..={MAX_EPOCH_UNIX_MS}",
-                wire.epoch_unix_ms
-            )));
-        }
-        validate::text(&format!("{field}.start_date"), &wire.start_date)?;
-        let start_date = NaiveDate::parse_from_str(&wire.start_date, "%Y-%m-%d").map_err(|e| {
-            Status::invalid_argument(format!("{field}.start_date: {:?}: {e}", wire.start_date))
-        })?;
-        if start_date != self.scenario.start_date {
-            return Err(Status::invalid_argument(format!(
-                "{field}.start_date: {start_date} is not the scenario's start {}",
-                self.scenario.start_date
-            )));
-        }
-        Ok(Clock::new(wire.epoch_unix_ms, wire.day_ms, start_date))
+        validate::clock(field, wire, self.scenario.start_date)
     }
 }
 

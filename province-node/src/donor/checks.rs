@@ -4,21 +4,17 @@
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDate;
-use counterpart_domain::clock::{checked_day_ms, Clock};
+use counterpart_domain::clock::Clock;
 use counterpart_domain::quantities::Quantities;
 use node_kit::validate;
 use pairing_proto::resource::ResourceType;
-use pairing_proto::v1::{DiscrepancyReason, MessageHeader, Receipt, ScenarioClock};
+use pairing_proto::v1::{DiscrepancyReason, MessageHeader, Receipt};
 use tonic::Status;
 
 use super::assignment::CargoLine;
 
 /// The node id of the central authority.
 pub const CENTRAL_ID: &str = "central";
-/// Latest clock epoch accepted (the year 3000): far beyond any run, and far
-/// enough from `i64::MAX` that time arithmetic on it cannot overflow.
-pub const MAX_EPOCH_UNIX_MS: i64 = 32_503_680_000_000;
 
 /// Only central assigns, evaluates, adjusts, demobilises and starts the clock.
 pub fn from_central(header: &MessageHeader) -> Result<(), Status> {
@@ -36,35 +32,6 @@ pub fn clock_started(clock: Option<Clock>) -> Result<Clock, Status> {
     clock.ok_or_else(|| {
         Status::failed_precondition("clock: not started yet; central sends ClockStart first")
     })
-}
-
-/// A scenario clock from central, checked against the scenario's start date.
-pub fn clock(
-    field: &str,
-    clock: Option<&ScenarioClock>,
-    scenario_start: NaiveDate,
-) -> Result<Clock, Status> {
-    let c = clock.ok_or_else(|| Status::invalid_argument(format!("{field}: missing")))?;
-    if !(1..=MAX_EPOCH_UNIX_MS).contains(&c.epoch_unix_ms) {
-        return Err(Status::invalid_argument(format!(
-            "{field}.epoch_unix_ms: {} is not a wall time in 1..={MAX_EPOCH_UNIX_MS}",
-            c.epoch_unix_ms
-        )));
-    }
-    checked_day_ms(&format!("{field}.day_ms"), c.day_ms).map_err(Status::invalid_argument)?;
-    validate::text(&format!("{field}.start_date"), &c.start_date)?;
-    let start = NaiveDate::parse_from_str(&c.start_date, "%Y-%m-%d").map_err(|e| {
-        Status::invalid_argument(format!(
-            "{field}.start_date: {:?} is not a date: {e}",
-            c.start_date
-        ))
-    })?;
-    if start != scenario_start {
-        return Err(Status::invalid_argument(format!(
-            "{field}.start_date: {start} differs from the scenario's {scenario_start}"
-        )));
-    }
-    Ok(Clock::new(c.epoch_unix_ms, c.day_ms, start))
 }
 
 /// An enum field that must hold a known value other than UNSPECIFIED (0).

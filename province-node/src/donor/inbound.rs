@@ -26,7 +26,7 @@ impl Donor {
     /// Step 2: central starts the scenario clock.
     pub fn on_clock_start(&mut self, m: &ClockStart) -> Result<Ack, Status> {
         let h = validate::header(m.header.as_ref())?;
-        let clock = checks::clock("clock", m.clock.as_ref(), self.scenario.start_date)?;
+        let clock = validate::clock("clock", m.clock.as_ref(), self.scenario.start_date)?;
         checks::from_central(h)?;
         if let Some(ack) = self.replay(h) {
             return Ok(ack);
@@ -38,7 +38,7 @@ impl Donor {
     /// The clock as `Registration.clock` returned it (a node registering
     /// after the start). Returns whether it was new.
     pub fn on_registered_clock(&mut self, clock: &ScenarioClock) -> Result<bool, Status> {
-        let clock = checks::clock("clock", Some(clock), self.scenario.start_date)?;
+        let clock = validate::clock("clock", Some(clock), self.scenario.start_date)?;
         Ok(!self.set_clock(clock)?.duplicate)
     }
 
