@@ -4,6 +4,7 @@
 //! or overloaded); a refusal (INVALID_ARGUMENT, PERMISSION_DENIED...) is
 //! final. Resends are harmless because every message carries its id.
 
+use counterpart_protocol::RoundOutcome;
 use std::future::Future;
 use std::time::Duration;
 
@@ -52,6 +53,16 @@ pub fn is_transient(status: &Status) -> bool {
             | Code::Unknown
             | Code::Cancelled
     )
+}
+
+/// How a round ended, for the protocol's resend policy: the one place a
+/// gRPC status becomes a [`RoundOutcome`].
+pub fn round_outcome<T>(result: &Result<T, Status>) -> RoundOutcome {
+    match result {
+        Ok(_) => RoundOutcome::Accepted,
+        Err(status) if is_transient(status) => RoundOutcome::Transient,
+        Err(_) => RoundOutcome::Refused,
+    }
 }
 
 /// Calls `op` until it succeeds, fails with a final status, or the policy's

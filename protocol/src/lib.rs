@@ -6,6 +6,8 @@
 //!   [`MessageKind`]: its service, who may send it, the stage of the
 //!   protocol it belongs to, the sender's and the receiver's span names, and
 //!   how a resend is recognised.
+//! - [`resend`]: when a message that must get through is sent again, one
+//!   policy for every role.
 //! - [`roles`]: the roles ([`Role`]), the services they serve
 //!   ([`Service`]) and the protocol's stages ([`Stage`]).
 //!
@@ -13,7 +15,9 @@
 //! is a crate boundary here, and `tests/purity.rs` keeps it one.
 
 pub mod catalog;
+pub mod resend;
 pub mod roles;
 
 pub use catalog::{Access, Idempotency, MessageKind, CATALOG};
+pub use resend::{ResendPolicy, RoundOutcome, RESEND};
 pub use roles::{Role, Service, Stage};

@@ -3,6 +3,7 @@
 
 use counterpart_domain::clock::ScenarioTime;
 use counterpart_protocol::catalog::{self, MessageKind};
+use counterpart_protocol::RESEND;
 use pairing_proto::v1::{
     Adjustment, Assignment, CaseClosure, CaseDecision, ClockStart, DemobilisationOrder, Evaluation,
 };
@@ -95,13 +96,12 @@ impl Outbound {
     }
 }
 
-/// Whole-send rounds for one message before central gives up on it; each
-/// round is itself a bounded retry of about a minute.
-pub const MAX_ROUNDS: u32 = 3;
-/// Scenario days between two rounds.
-pub const ROUND_GAP_DAYS: f64 = 1.0;
-
-/// Messages whose send failed, waiting for their next round.
+/// Messages whose send failed, waiting for their next round. Each round is
+/// itself a bounded retry of about a minute (the courier's); when the next
+/// one starts, and how many there are, is the protocol's one resend policy
+/// (`counterpart_protocol::RESEND`). Central sends a refused order again too:
+/// a node that refused it because its clock had not started yet takes it
+/// in a later round.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct ResendQueue {
     waiting: Vec<(ScenarioTime, Outbound)>,
@@ -112,10 +112,11 @@ impl ResendQueue {
     /// returns false when it is given up.
     pub fn schedule(&mut self, mut outbound: Outbound, now: ScenarioTime) -> bool {
         outbound.rounds += 1;
-        if outbound.rounds >= MAX_ROUNDS {
+        let next = RESEND.next_round_ms(outbound.rounds, now.0, outbound.message_id());
+        let Some(at) = next else {
             return false;
-        }
-        self.waiting.push((now.plus_days(ROUND_GAP_DAYS), outbound));
+        };
+        self.waiting.push((ScenarioTime(at), outbound));
         true
     }
 

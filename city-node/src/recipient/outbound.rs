@@ -27,7 +27,7 @@ impl Recipient {
             return Vec::new();
         }
         let situation = self.situation(now);
-        let mut out = self.due_receipts();
+        let mut out = self.due_receipts(now);
         if let Some(request) = self.due_request(now, &situation) {
             out.push(request);
         }
@@ -38,11 +38,11 @@ impl Recipient {
     }
 
     /// Receipts not yet delivered to their donors (first sends and resends).
-    fn due_receipts(&mut self) -> Vec<Outbound> {
+    fn due_receipts(&mut self, now: ScenarioTime) -> Vec<Outbound> {
         let donors = self.case.as_ref().map(|c| &c.donors);
         let mut out = Vec::new();
         for shipment in self.shipments.values_mut() {
-            let Some(receipt) = shipment.receipt.take_due() else {
+            let Some(receipt) = shipment.receipt.take_due(now) else {
                 continue;
             };
             // A donor that re-registered elsewhere is reached where the
@@ -64,7 +64,7 @@ impl Recipient {
     fn due_request(&mut self, now: ScenarioTime, situation: &Situation) -> Option<Outbound> {
         if let Some(case) = self.case.as_mut() {
             if case.stage == Stage::Requested {
-                return case.request.take_due().map(Outbound::AssistanceRequest);
+                return case.request.take_due(now).map(Outbound::AssistanceRequest);
             }
         }
         if !self.may_request(now) {
@@ -82,7 +82,7 @@ impl Recipient {
         self.requests_made += 1;
         assert!(self.requests_made <= MAX_REQUESTS);
         let mut outgoing = Outgoing::new(request);
-        let first = outgoing.take_due().expect("a new message is due");
+        let first = outgoing.take_due(now).expect("a new message is due");
         if let Some(earlier) = self.case.take().and_then(|c| c.id) {
             self.earlier_case_ids.push(earlier);
         }
@@ -149,11 +149,11 @@ impl Recipient {
                     case_id,
                     situation: Some(*situation),
                 });
-                out.extend(request.take_due().map(Outbound::DemobilisationRequest));
+                out.extend(request.take_due(now).map(Outbound::DemobilisationRequest));
                 Demobilisation::Requested(request)
             }
             Demobilisation::Requested(mut request) => {
-                out.extend(request.take_due().map(Outbound::DemobilisationRequest));
+                out.extend(request.take_due(now).map(Outbound::DemobilisationRequest));
                 Demobilisation::Requested(request)
             }
             waiting => waiting,
@@ -251,7 +251,7 @@ impl Recipient {
                 };
                 if let Demobilisation::Requested(outgoing) = &mut case.demobilisation {
                     if outgoing.message_id() == message_id {
-                        outgoing.settle(&outcome);
+                        outgoing.settle(&outcome, now);
                     }
                 }
             }
@@ -260,7 +260,7 @@ impl Recipient {
                 outcome,
             } => {
                 if let Some(shipment) = self.shipments.get_mut(&shipment_id) {
-                    shipment.receipt.settle(&outcome);
+                    shipment.receipt.settle(&outcome, now);
                 }
             }
             Sent::PlanProposal { donor_id, outcome } => {
@@ -285,7 +285,7 @@ impl Recipient {
         if case.request.message_id() != message_id {
             return; // the reply to an earlier request: nothing to learn
         }
-        let given_up = case.request.settle(&outcome);
+        let given_up = case.request.settle(&outcome, now);
         match outcome {
             Ok(ack) if case.id.is_none() && validate::text("case_id", &ack.case_id).is_ok() => {
                 case.id = Some(ack.case_id);

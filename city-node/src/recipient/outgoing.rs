@@ -3,14 +3,15 @@
 //! The message is stamped once, so every resend carries the same
 //! `message_id` and the receiver applies it once. The courier already
 //! retries each send for about a minute; a send that still fails with a
-//! transient status is handed out again on a later tick, at most
-//! [`MAX_SENDS`] times in all. A refusal is final.
+//! transient status is handed out again on a later tick, when the
+//! protocol's one resend policy (`counterpart_protocol::RESEND`) says: a
+//! doubling, jittered pause in scenario time, and a bound on the sends.
+//! A refusal is final.
 
+use counterpart_domain::clock::ScenarioTime;
+use counterpart_protocol::{RoundOutcome, RESEND};
 use pairing_proto::v1::{AssistanceRequest, DemobilisationRequest, MessageHeader, Receipt};
 use tonic::Status;
-
-/// Sends of one message in all, the first included.
-pub const MAX_SENDS: u32 = 5;
 
 /// A message that carries a header.
 pub trait Stamped {
@@ -34,7 +35,7 @@ pub enum Delivery {
     Due,
     InFlight,
     Delivered,
-    /// Refused, or failed [`MAX_SENDS`] times.
+    /// Refused, or failed `RESEND.max_rounds` times.
     GaveUp,
 }
 
@@ -43,6 +44,10 @@ pub struct Outgoing<T> {
     message: T,
     sends: u32,
     delivery: Delivery,
+    /// While due after a failed send: not before this time. Absent in the
+    /// saves of the previous release, whose resends had no pause.
+    #[serde(default)]
+    not_before: Option<ScenarioTime>,
 }
 
 impl<T: Clone + Stamped> Outgoing<T> {
@@ -52,6 +57,7 @@ impl<T: Clone + Stamped> Outgoing<T> {
             message,
             sends: 0,
             delivery: Delivery::Due,
+            not_before: None,
         }
     }
 
@@ -67,12 +73,15 @@ impl<T: Clone + Stamped> Outgoing<T> {
         self.delivery
     }
 
-    /// The message to send now, if it is due; it is then in flight.
-    pub fn take_due(&mut self) -> Option<T> {
-        if self.delivery != Delivery::Due {
+    /// The message to send at `now`, if it is due; it is then in flight.
+    pub fn take_due(&mut self, now: ScenarioTime) -> Option<T> {
+        if self.delivery != Delivery::Due || self.not_before.is_some_and(|at| now < at) {
             return None;
         }
-        assert!(self.sends < MAX_SENDS, "a due message has sends left");
+        assert!(
+            self.sends < RESEND.max_rounds,
+            "a due message has sends left"
+        );
         self.sends += 1;
         self.delivery = Delivery::InFlight;
         Some(self.message.clone())
@@ -87,18 +96,25 @@ impl<T: Clone + Stamped> Outgoing<T> {
         }
     }
 
-    /// Records the outcome of the send in flight; returns true when the
-    /// message will not be sent again although it did not get through.
-    pub fn settle<R>(&mut self, outcome: &Result<R, Status>) -> bool {
+    /// Records the outcome of the send in flight, at `now`; returns true
+    /// when the message will not be sent again although it did not get
+    /// through.
+    pub fn settle<R>(&mut self, outcome: &Result<R, Status>, now: ScenarioTime) -> bool {
         if self.delivery != Delivery::InFlight {
             return false; // a stale outcome: nothing is in flight
         }
-        self.delivery = match outcome {
-            Ok(_) => Delivery::Delivered,
-            Err(status) if node_kit::retry::is_transient(status) && self.sends < MAX_SENDS => {
-                Delivery::Due
+        self.delivery = match node_kit::retry::round_outcome(outcome) {
+            RoundOutcome::Accepted => Delivery::Delivered,
+            RoundOutcome::Transient => {
+                match RESEND.next_round_ms(self.sends, now.0, self.message_id()) {
+                    Some(at) => {
+                        self.not_before = Some(ScenarioTime(at));
+                        Delivery::Due
+                    }
+                    None => Delivery::GaveUp,
+                }
             }
-            Err(_) => Delivery::GaveUp,
+            RoundOutcome::Refused => Delivery::GaveUp,
         };
         self.delivery == Delivery::GaveUp
     }
@@ -119,29 +135,39 @@ mod tests {
     }
 
     #[test]
-    fn transient_failures_are_resent_a_bounded_number_of_times() {
+    fn transient_failures_are_resent_after_a_pause_a_bounded_number_of_times() {
         let mut r = receipt();
-        let mut sends = 0;
-        while let Some(sent) = r.take_due() {
+        let t0 = ScenarioTime(0);
+        r.take_due(t0).unwrap();
+        r.settle::<()>(&Err(Status::unavailable("down")), t0);
+        assert!(r.take_due(t0).is_none(), "paused after a failure");
+        let pause = ScenarioTime(RESEND.pause_ms(1, "m1"));
+        assert!(r.take_due(ScenarioTime(pause.0 - 1)).is_none());
+        let mut sends = 1;
+        // Two days later each time: past any pause (at most 1.2 days).
+        let mut now = pause;
+        while let Some(sent) = r.take_due(now) {
             assert_eq!(sent.header.as_ref().unwrap().message_id, "m1");
             sends += 1;
-            r.settle::<()>(&Err(Status::unavailable("down")));
+            r.settle::<()>(&Err(Status::unavailable("down")), now);
+            now = now.plus_days(2.0);
         }
-        assert_eq!(sends, MAX_SENDS);
+        assert_eq!(sends, RESEND.max_rounds);
         assert_eq!(r.delivery(), Delivery::GaveUp);
     }
 
     #[test]
     fn a_refusal_is_final_and_a_success_is_kept() {
+        let t = ScenarioTime(0);
         let mut refused = receipt();
-        refused.take_due().unwrap();
-        assert!(refused.settle::<()>(&Err(Status::invalid_argument("bad"))));
-        assert!(refused.take_due().is_none());
+        refused.take_due(t).unwrap();
+        assert!(refused.settle::<()>(&Err(Status::invalid_argument("bad")), t));
+        assert!(refused.take_due(t).is_none());
 
         let mut delivered = receipt();
-        delivered.take_due().unwrap();
-        assert!(!delivered.settle(&Ok(())));
+        delivered.take_due(t).unwrap();
+        assert!(!delivered.settle(&Ok(()), t));
         assert_eq!(delivered.delivery(), Delivery::Delivered);
-        assert!(delivered.take_due().is_none());
+        assert!(delivered.take_due(t).is_none());
     }
 }

@@ -2,17 +2,12 @@
 //!
 //! The courier already retries transient failures for about a minute; a
 //! message whose whole round failed is sent again on a later tick (a city may
-//! not know its donors yet, central may be restarting), with a growing pause
-//! in scenario time and a bound on the rounds.
+//! not know its donors yet, central may be restarting), when the protocol's
+//! one resend policy (`counterpart_protocol::RESEND`: a doubling, jittered
+//! pause in scenario time and a bound on the rounds) says.
 
 use counterpart_domain::clock::ScenarioTime;
-
-/// Rounds (each a full courier retry) before a message is abandoned.
-pub const MAX_SEND_ROUNDS: u32 = 20;
-/// Pause before the next round, per failed round so far, in scenario days.
-pub const RESEND_PAUSE_DAYS_PER_ROUND: f64 = 1.0 / 24.0;
-/// Longest pause between two rounds, in scenario days.
-pub const MAX_RESEND_PAUSE_DAYS: f64 = 1.0;
+use counterpart_protocol::RESEND;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Delivery {
@@ -25,7 +20,7 @@ pub enum Delivery {
     InFlight { failed_rounds: u32 },
     /// The receiver accepted it.
     Done,
-    /// [`MAX_SEND_ROUNDS`] rounds failed; the message is abandoned.
+    /// `RESEND.max_rounds` rounds failed; the message is abandoned.
     GaveUp,
 }
 
@@ -52,22 +47,20 @@ impl Delivery {
         }
     }
 
-    /// Records the outcome of a round. An outcome for a message that is not
-    /// in flight (a late duplicate report) changes nothing but a success.
-    pub fn settle(&mut self, accepted: bool, now: ScenarioTime) {
+    /// Records the outcome of a round of the message named `key` (which
+    /// spreads its pause). An outcome for a message that is not in flight
+    /// (a late duplicate report) changes nothing but a success.
+    pub fn settle(&mut self, accepted: bool, now: ScenarioTime, key: &str) {
         *self = match (*self, accepted) {
             (_, true) => Delivery::Done,
             (Delivery::InFlight { failed_rounds }, false) => {
                 let failed_rounds = failed_rounds + 1;
-                if failed_rounds >= MAX_SEND_ROUNDS {
-                    Delivery::GaveUp
-                } else {
-                    let pause = (RESEND_PAUSE_DAYS_PER_ROUND * f64::from(failed_rounds))
-                        .min(MAX_RESEND_PAUSE_DAYS);
-                    Delivery::Due {
-                        not_before: now.plus_days(pause),
+                match RESEND.next_round_ms(failed_rounds, now.0, key) {
+                    None => Delivery::GaveUp,
+                    Some(at) => Delivery::Due {
+                        not_before: ScenarioTime(at),
                         failed_rounds,
-                    }
+                    },
                 }
             }
             (other, false) => other,
@@ -112,17 +105,19 @@ mod tests {
         let t0 = ScenarioTime(0);
         assert!(d.take_if_due(t0));
         assert!(!d.take_if_due(t0), "in flight is not due");
-        d.settle(false, t0);
+        d.settle(false, t0, "m");
         assert!(!d.take_if_due(t0), "paused after a failure");
-        assert!(d.take_if_due(t0.plus_days(RESEND_PAUSE_DAYS_PER_ROUND)));
-        for _ in 1..MAX_SEND_ROUNDS {
-            d.settle(false, t0);
+        let pause = ScenarioTime(RESEND.pause_ms(1, "m"));
+        assert!(!d.take_if_due(ScenarioTime(pause.0 - 1)));
+        assert!(d.take_if_due(pause));
+        for _ in 1..RESEND.max_rounds {
+            d.settle(false, t0, "m");
             d.take_if_due(ScenarioTime(i64::MAX));
         }
         assert_eq!(d, Delivery::GaveUp);
         d.rearm();
         assert!(d.take_if_due(t0));
-        d.settle(true, t0);
+        d.settle(true, t0, "m");
         assert!(d.is_done());
     }
 }

@@ -98,7 +98,8 @@ impl Donor {
                         Delivery::Done
                     };
                 } else {
-                    c.delivery.settle(false, now);
+                    c.delivery
+                        .settle(false, now, &format!("capacity-{revision}"));
                 }
             }
             OutboundKey::Acknowledgement { assignment_id } => {
@@ -107,7 +108,8 @@ impl Donor {
                 let Some(a) = self.assignments.get_mut(assignment_id) else {
                     return;
                 };
-                a.acknowledgement_delivery.settle(accepted, now);
+                a.acknowledgement_delivery
+                    .settle(accepted, now, assignment_id);
                 if accepted && a.acknowledged_at.is_none() {
                     // Step 9: shipments wait for central to have the acknowledgement.
                     a.acknowledged_at = Some(now);
@@ -123,7 +125,7 @@ impl Donor {
                     return;
                 };
                 if let Some((_, delivery)) = &mut a.final_report {
-                    delivery.settle(accepted, now);
+                    delivery.settle(accepted, now, &format!("final-{assignment_id}"));
                 }
             }
             OutboundKey::Report {
@@ -139,7 +141,7 @@ impl Donor {
                 };
                 if let Some(s) = a.shipment_mut(shipment_id) {
                     if s.delivery != Delivery::Done {
-                        s.delivery.settle(accepted, now);
+                        s.delivery.settle(accepted, now, shipment_id);
                     }
                     if s.delivery == Delivery::GaveUp {
                         tracing::error!(shipment = %shipment_id, "delivery abandoned");
