@@ -85,3 +85,13 @@ fn an_rpc_the_catalog_lacks_or_misnames_is_caught() {
     assert!(found.iter().any(|f| f.contains("RaiseDispute")));
     assert!(found.iter().any(|f| f.contains("\"Shipments\"")));
 }
+
+/// This build handles every kind of its catalog: a kind behind a feature
+/// is one this build declares (`pairing_proto::version::FEATURES`), and
+/// this build declares no feature its catalog lacks.
+#[test]
+fn this_build_declares_exactly_the_features_of_its_catalog() {
+    let in_catalog: BTreeSet<&str> = CATALOG.iter().filter_map(|k| k.feature).collect();
+    let declared: BTreeSet<&str> = pairing_proto::version::FEATURES.iter().copied().collect();
+    assert_eq!(in_catalog, declared);
+}

@@ -64,6 +64,11 @@ pub struct MessageKind {
     /// The span the receiver opens, a child of the sender's.
     pub server_span: &'static str,
     pub idempotency: Idempotency,
+    /// The optional feature a receiver must have declared
+    /// (`RegisterNode.features`) before it is sent this kind; `None` for
+    /// the kinds of protocol version 1, which every node handles. A node
+    /// of an older release never hears of a kind it does not know.
+    pub feature: Option<&'static str>,
 }
 
 impl MessageKind {
@@ -80,6 +85,12 @@ impl MessageKind {
     /// The span a sender in `role` opens; `None` if the role may not send it.
     pub fn client_span(&self, role: Role) -> Option<&'static str> {
         self.senders.iter().find(|s| s.role == role).map(|s| s.span)
+    }
+
+    /// Whether a receiver that declared `features` handles this kind.
+    pub fn handled_by(&self, features: &[String]) -> bool {
+        self.feature
+            .is_none_or(|wanted| features.iter().any(|f| f == wanted))
     }
 
     /// The stage of one message of the kind: `final_stage` for a sender's
@@ -134,6 +145,7 @@ pub const REGISTER: MessageKind = MessageKind {
     final_stage: None,
     server_span: "central.register",
     idempotency: BY_ID,
+    feature: None,
 };
 
 pub const CAPACITY_REPORT: MessageKind = MessageKind {
@@ -146,6 +158,7 @@ pub const CAPACITY_REPORT: MessageKind = MessageKind {
     final_stage: None,
     server_span: "central.capacity",
     idempotency: BY_ID,
+    feature: None,
 };
 
 /// The root of a case's trace.
@@ -159,6 +172,7 @@ pub const ASSISTANCE_REQUEST: MessageKind = MessageKind {
     final_stage: None,
     server_span: "central.assess",
     idempotency: BY_ID,
+    feature: None,
 };
 
 pub const ACKNOWLEDGEMENT: MessageKind = MessageKind {
@@ -171,6 +185,7 @@ pub const ACKNOWLEDGEMENT: MessageKind = MessageKind {
     final_stage: None,
     server_span: "central.acknowledgement",
     idempotency: BY_ID,
+    feature: None,
 };
 
 pub const SUPERVISORY_REPORT: MessageKind = MessageKind {
@@ -186,6 +201,7 @@ pub const SUPERVISORY_REPORT: MessageKind = MessageKind {
     final_stage: Some(Stage::Demobilisation),
     server_span: "central.report",
     idempotency: BY_ID,
+    feature: None,
 };
 
 pub const DEMOBILISATION_REQUEST: MessageKind = MessageKind {
@@ -198,6 +214,7 @@ pub const DEMOBILISATION_REQUEST: MessageKind = MessageKind {
     final_stage: None,
     server_span: "central.demobilisation",
     idempotency: BY_ID,
+    feature: None,
 };
 
 // --- Sent to a donor province ---------------------------------------------
@@ -212,6 +229,7 @@ pub const PROVINCE_CLOCK_START: MessageKind = MessageKind {
     final_stage: None,
     server_span: "province.clock",
     idempotency: BY_ID,
+    feature: None,
 };
 
 pub const ASSIGNMENT: MessageKind = MessageKind {
@@ -224,6 +242,7 @@ pub const ASSIGNMENT: MessageKind = MessageKind {
     final_stage: None,
     server_span: "province.assignment",
     idempotency: BY_ID,
+    feature: None,
 };
 
 pub const EVALUATION: MessageKind = MessageKind {
@@ -236,6 +255,7 @@ pub const EVALUATION: MessageKind = MessageKind {
     final_stage: None,
     server_span: "province.evaluation",
     idempotency: BY_ID,
+    feature: None,
 };
 
 pub const ADJUSTMENT: MessageKind = MessageKind {
@@ -248,6 +268,7 @@ pub const ADJUSTMENT: MessageKind = MessageKind {
     final_stage: None,
     server_span: "province.adjustment",
     idempotency: BY_ID,
+    feature: None,
 };
 
 pub const DEMOBILISATION_ORDER: MessageKind = MessageKind {
@@ -260,6 +281,7 @@ pub const DEMOBILISATION_ORDER: MessageKind = MessageKind {
     final_stage: None,
     server_span: "province.stand_down",
     idempotency: BY_ID,
+    feature: None,
 };
 
 pub const RECEIPT: MessageKind = MessageKind {
@@ -272,6 +294,7 @@ pub const RECEIPT: MessageKind = MessageKind {
     final_stage: None,
     server_span: "province.receipt",
     idempotency: BY_ID,
+    feature: None,
 };
 
 /// Sent on a stream the city keeps open; each update is one message.
@@ -285,6 +308,7 @@ pub const NEEDS_UPDATE: MessageKind = MessageKind {
     final_stage: None,
     server_span: "province.plan",
     idempotency: BY_ID,
+    feature: None,
 };
 
 // --- Sent to a recipient city ---------------------------------------------
@@ -299,6 +323,7 @@ pub const CITY_CLOCK_START: MessageKind = MessageKind {
     final_stage: None,
     server_span: "city.clock",
     idempotency: BY_ID,
+    feature: None,
 };
 
 pub const CASE_DECISION: MessageKind = MessageKind {
@@ -311,6 +336,7 @@ pub const CASE_DECISION: MessageKind = MessageKind {
     final_stage: None,
     server_span: "city.decision",
     idempotency: BY_ID,
+    feature: None,
 };
 
 pub const CASE_CLOSURE: MessageKind = MessageKind {
@@ -323,6 +349,7 @@ pub const CASE_CLOSURE: MessageKind = MessageKind {
     final_stage: None,
     server_span: "city.closure",
     idempotency: BY_ID,
+    feature: None,
 };
 
 pub const SHIPMENT: MessageKind = MessageKind {
@@ -335,6 +362,7 @@ pub const SHIPMENT: MessageKind = MessageKind {
     final_stage: None,
     server_span: "city.shipment",
     idempotency: BY_ID,
+    feature: None,
 };
 
 /// Every message of the protocol, by the service that receives it.

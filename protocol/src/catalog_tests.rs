@@ -91,3 +91,19 @@ fn lookups_find_what_the_catalog_declares() {
     assert_eq!(SHIPMENT.client_span(Role::City), None);
     assert!(client_spans().contains(&"central.clock_start"));
 }
+
+/// A kind behind a feature goes only to a node that declared it; the kinds
+/// of version 1 go to every node, even one that declared nothing.
+#[test]
+fn a_kind_behind_a_feature_is_for_nodes_that_declared_it() {
+    let optional = MessageKind {
+        feature: Some("mediation"),
+        ..CASE_CLOSURE
+    };
+    let none: Vec<String> = vec![];
+    let declared = vec!["mediation".to_string()];
+    assert!(!optional.handled_by(&none));
+    assert!(!optional.handled_by(&["mediations".to_string()]));
+    assert!(optional.handled_by(&declared));
+    assert!(CATALOG.iter().all(|k| k.handled_by(&none)), "version 1");
+}

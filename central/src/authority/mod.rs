@@ -241,6 +241,14 @@ impl Authority {
             message,
             rounds: 0,
         };
+        let kind = outbound.kind();
+        if !kind.handled_by(&node.features) {
+            // A node of an older release: it would refuse the kind, or
+            // worse, not know the RPC. What it cannot hear is not sent.
+            tracing::warn!(%to, kind = kind.message, feature = ?kind.feature,
+                "not sent: the node did not declare the feature");
+            return;
+        }
         self.unsaved.owe(outbound.message_id());
         self.outbox.push(outbound);
     }
