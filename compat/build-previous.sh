@@ -27,6 +27,11 @@
 # binaries are taken from that build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Called from a test, cargo test's CARGO_MANIFEST_DIR would reach the
+# previous release's cargo build, and ring's build script reruns when it
+# changes (see deploy/build-images.sh): the same build from a shell and
+# from a test must be the same.
+unset CARGO_MANIFEST_DIR
 
 want=binaries
 case "${1:-}" in
