@@ -95,13 +95,21 @@ fn seed() -> u64 {
     }
 }
 
-/// Polls central's report (at most `limit`) until `done` holds; returns it.
-fn wait_report(central: &str, what: &str, limit: Duration, done: impl Fn(&Value) -> bool) -> Value {
+/// Polls central's report (at most `limit`) until `not_yet` says nothing
+/// (it says why not, for the failure's message); returns the report.
+fn wait_report(
+    central: &str,
+    what: &str,
+    limit: Duration,
+    not_yet: impl Fn(&Value) -> Option<String>,
+) -> Value {
     let started = Instant::now();
     loop {
         let last = match central_report(central) {
-            Ok(report) if done(&report) => return report,
-            Ok(_) => "not yet".to_string(),
+            Ok(report) => match not_yet(&report) {
+                None => return report,
+                Some(why) => why,
+            },
             Err(e) => e,
         };
         assert!(
@@ -250,7 +258,9 @@ fn provinces_are_upgraded_one_container_at_a_time_mid_run() {
 
     // The middle of the run: shipments under way, the provinces registered
     // as the previous release registers (no version stated).
-    let report = wait_report(&central, "a shipment", MID_RUN_LIMIT, |r| shipped(r) > 0);
+    let report = wait_report(&central, "a shipment", MID_RUN_LIMIT, |r| {
+        (shipped(r) == 0).then(|| "nothing shipped".to_string())
+    });
     for province in &scenario.provinces {
         assert_eq!(version_of(&report, &province.id), "1 (not stated)");
     }
@@ -276,7 +286,10 @@ fn provinces_are_upgraded_one_container_at_a_time_mid_run() {
             &central,
             &format!("{id} to register again"),
             STEP_LIMIT,
-            |r| version_of(r, id) == current_version,
+            |r| {
+                let stated = version_of(r, id);
+                (stated != current_version).then(|| format!("{id} registered as {stated:?}"))
+            },
         );
         println!(
             "upgraded {service} ({}/{}): {} -> {} in {:.1} s; {} units shipped",
