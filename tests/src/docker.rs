@@ -5,12 +5,15 @@
 //! - [`cluster`]: a scenario's cluster in containers, and its faults.
 //! - [`compose`]: a project of the committed compose file, run as a user
 //!   runs it, and what its containers hold.
+//! - [`rolling`]: a compose project's services given a new image one at a
+//!   time, and the previous release's image.
 //!
 //! The project's rule: a Docker test runs when `CI=true` and fails loudly
 //! there if no engine answers; elsewhere it may skip, saying why.
 
 pub mod cluster;
 pub mod compose;
+pub mod rolling;
 
 use std::fs::File;
 use std::io::Write;

@@ -4,6 +4,7 @@
 //! image has no shell to ask inside.
 
 use std::collections::BTreeMap;
+use std::ffi::OsStr;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
@@ -15,6 +16,8 @@ pub struct ComposeProject {
     command: Vec<String>,
     project: String,
     file: PathBuf,
+    /// Override files, each given after `file` (`-f FILE -f OVERRIDE`).
+    overrides: Vec<PathBuf>,
     env: Vec<(String, String)>,
     down_done: bool,
 }
@@ -27,9 +30,18 @@ impl ComposeProject {
             command,
             project,
             file,
+            overrides: Vec::new(),
             env: Vec::new(),
             down_done: false,
         }
+    }
+
+    /// An override file every compose command of the project is given,
+    /// after the compose file and earlier overrides (compose merges them in
+    /// that order).
+    pub fn with_override(mut self, file: PathBuf) -> ComposeProject {
+        self.overrides.push(file);
+        self
     }
 
     /// A variable every compose command of the project is given.
@@ -55,6 +67,11 @@ impl ComposeProject {
             .arg(&self.project)
             .arg("-f")
             .arg(&self.file)
+            .args(
+                self.overrides
+                    .iter()
+                    .flat_map(|o| [OsStr::new("-f"), o.as_os_str()]),
+            )
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null());
         command
