@@ -13,9 +13,13 @@
 # history, so the clone needs the commit). That script compiles static
 # release binaries (glibc, +crt-static) and builds the image FROM scratch
 # from them; the binaries double as the process tests' pairctl, so a CI run
-# compiles the previous release once, not once per form (a debug build for
-# the process tests and a release build for the image took about as long
-# again). Either form is skipped when it is already there:
+# compiles the previous release once, not once per form (before, the
+# process tests had a debug build of their own: 1 min 37 s measured).
+# It starts from nothing on purpose: seeded with a copy of this clone's
+# target/static, cargo took the current release's generated protobuf code
+# for the previous release's (a workspace crate's build hash does not
+# depend on where it is, and git archive dates every file at the commit,
+# older than the copied outputs): a build of both releases' sources. Either form is skipped when it is already there:
 # - the binaries when target/compat/<commit>/bin/pairctl exists;
 # - the image when the engine has the tag (no image is pulled: there is
 #   nothing to pull from, see deploy/build-images.sh);
