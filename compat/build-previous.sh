@@ -33,17 +33,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # Called from a test, the variables cargo test sets for its crate would
 # reach the previous release's cargo build, and ring's build script reruns
-# when they change (see deploy/build-images.sh, which unsets them too, but
+# when they change (deploy/lib/cargo-env.sh, which deploy/build-images.sh sources too, but
 # the previous release's copy predates that): the same build from a shell
 # and from a test must be the same.
-for v in $(compgen -e); do
-    case $v in
-    CARGO | CARGO_MANIFEST_* | CARGO_PKG_* | CARGO_CRATE_NAME | CARGO_BIN_NAME | \
-        CARGO_BIN_EXE_* | CARGO_PRIMARY_PACKAGE | CARGO_TARGET_TMPDIR | CARGO_CFG_*)
-        unset "$v"
-        ;;
-    esac
-done
+source "$PWD/deploy/lib/cargo-env.sh"
 
 want=binaries
 case "${1:-}" in

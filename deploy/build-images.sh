@@ -24,14 +24,7 @@ cd "$repo"
 # CARGO_PKG_NAME, ...), and ring's build script reruns when they change:
 # ring and everything above it, the nodes included, would be rebuilt
 # (3 to 4 min) each time a test and a shell take turns.
-for v in $(compgen -e); do
-    case $v in
-    CARGO | CARGO_MANIFEST_* | CARGO_PKG_* | CARGO_CRATE_NAME | CARGO_BIN_NAME | \
-        CARGO_BIN_EXE_* | CARGO_PRIMARY_PACKAGE | CARGO_TARGET_TMPDIR | CARGO_CFG_*)
-        unset "$v"
-        ;;
-    esac
-done
+source "$repo/deploy/lib/cargo-env.sh"
 packages=()
 for b in "${binaries[@]}"; do packages+=(-p "$b"); done
 echo "==> cargo build (static, release) into $target_dir"
