@@ -16,6 +16,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         out_dir.join("pairing_descriptor.bin"),
         prost::Message::encode_to_vec(&descriptors),
     )?;
+    // Services only with the `grpc` feature: the pure protocol crate takes
+    // the messages without tonic.
+    let grpc = std::env::var_os("CARGO_FEATURE_GRPC").is_some();
     // Serde on every message: nodes keep messages they still owe (an
     // assignment to resend, a receipt to deliver) in their durable state.
     tonic_prost_build::configure()
@@ -23,8 +26,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ".pairing.v1",
             "#[derive(serde::Serialize, serde::Deserialize)]",
         )
-        .build_server(true)
-        .build_client(true)
+        .build_server(grpc)
+        .build_client(grpc)
         .compile_fds(descriptors)?;
     Ok(())
 }

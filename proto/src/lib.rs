@@ -1,6 +1,6 @@
 //! The `pairing.v1` gRPC contract of Counterpart.
 //!
-//! - [`v1`]: messages and the three services (`CentralAuthority`,
+//! - [`v1`]: messages and (with the default `grpc` feature) the three services (`CentralAuthority`,
 //!   `DonorProvince`, `RecipientCity`), generated from `pairing/v1/*.proto`.
 //! - [`resource`]: the closed catalog of NIMS-style resource types
 //!   ("category/kind") that every message uses.
@@ -26,7 +26,9 @@ pub mod version {
 
 pub mod v1 {
     #![allow(clippy::large_enum_variant, clippy::doc_lazy_continuation)]
-    tonic::include_proto!("pairing.v1");
+    // `include!` rather than `tonic::include_proto!`: without the `grpc`
+    // feature there is no tonic to expand it.
+    include!(concat!(env!("OUT_DIR"), "/pairing.v1.rs"));
 }
 
 /// Encoded `FileDescriptorSet` of the contract, served by tonic-reflection so
