@@ -96,7 +96,7 @@ fn open_recipient(
 /// scenario, the address cannot be bound, or the central endpoint is not a
 /// URI; the node's task ends with an error if registration fails.
 pub async fn start(config: CityConfig) -> Result<RunningNode, String> {
-    let headers = Arc::new(HeaderFactory::new(&config.city_id));
+    let headers = Arc::new(node_kit::header::this_life(&config.city_id));
     let machine = Arc::new(open_recipient(&config, headers.clone())?);
     let counters = Arc::new(MessageCounters::default());
     let traces = Arc::new(CityTraces::new(&config.city_id));

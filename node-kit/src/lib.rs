@@ -1,6 +1,6 @@
 //! What the three nodes (central, province, city) share at their I/O edge.
-//! The protocol logic itself lives in each node's crate, free of I/O; this
-//! crate is the thin layer that puts it on the network.
+//! The protocol logic itself lives in `counterpart-protocol`, free of I/O;
+//! this crate is the thin layer that puts it on the network.
 //!
 //! - `arbitrary` (feature): random and malformed messages for property tests.
 //! - [`server`]: bind, announce the address, serve with health and reflection.
@@ -12,9 +12,9 @@
 //! - [`retry`]: bounded, jittered retries for calls that must get through.
 //! - [`durable`]: the node's state machine, each change journaled to SQLite
 //!   by a writer thread before it is acknowledged.
-//! - [`header`]: message ids and headers for outgoing messages.
+//! - [`header`]: headers stamped with this life of the process.
 //! - [`faults`]: seeded fault injection on the server side, for fault suites.
-//! - [`validate`]: checks of incoming fields, as gRPC statuses naming the field.
+//! - [`edge`]: where the protocol's refusals become gRPC statuses.
 //! - [`counters`]: messages received, by kind, for the run report.
 //! - [`telemetry`]: the tracing subscriber and the OTLP span exporter.
 //! - [`trace`]: one case, one trace: spans, propagation, case contexts.
@@ -29,6 +29,7 @@ pub mod client;
 pub mod counters;
 pub mod courier;
 pub mod durable;
+pub mod edge;
 pub mod faults;
 pub mod header;
 pub mod registration;
@@ -38,4 +39,3 @@ pub mod shutdown;
 pub mod telemetry;
 pub mod tls;
 pub mod trace;
-pub mod validate;

@@ -6,8 +6,15 @@
 //!   [`MessageKind`]: its service, who may send it, the stage of the
 //!   protocol it belongs to, the sender's and the receiver's span names, and
 //!   how a resend is recognised.
+//! - [`outbox`]: what a node owes its peers ([`outbox::Outbox`],
+//!   [`outbox::Delivery`]); [`inbox`]: what it has already applied.
 //! - [`resend`]: when a message that must get through is sent again, one
 //!   policy for every role.
+//! - [`refusal`]: the protocol's typed "no" ([`Refusal`]), which becomes a
+//!   gRPC status only at a node's edge.
+//! - [`validate`]: checks of incoming fields, each refusal naming the field.
+//! - [`header`]: message ids and headers for what a node sends.
+//! - [`persist`]: how a machine is written down as journal records.
 //! - [`roles`]: the roles ([`Role`]), the services they serve
 //!   ([`Service`]) and the protocol's stages ([`Stage`]).
 //!
@@ -15,9 +22,16 @@
 //! is a crate boundary here, and `tests/purity.rs` keeps it one.
 
 pub mod catalog;
+pub mod header;
+pub mod inbox;
+pub mod outbox;
+pub mod persist;
+pub mod refusal;
 pub mod resend;
 pub mod roles;
+pub mod validate;
 
 pub use catalog::{Access, Idempotency, MessageKind, CATALOG};
+pub use refusal::{Refusal, RefusalCode};
 pub use resend::{ResendPolicy, RoundOutcome, RESEND};
 pub use roles::{Role, Service, Stage};

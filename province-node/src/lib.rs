@@ -95,7 +95,7 @@ pub async fn start_with_shutdown(
     config: ProvinceConfig,
     shutdown: CancellationToken,
 ) -> Result<RunningNode, String> {
-    let headers = Arc::new(HeaderFactory::new(&config.province_id));
+    let headers = Arc::new(node_kit::header::this_life(&config.province_id));
     let shared = Arc::new(open_donor(&config, headers.clone())?);
     let (listener, addr) = node_kit::server::bind(&config.listen_addr)
         .await

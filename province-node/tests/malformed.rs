@@ -83,7 +83,7 @@ impl Fixture {
 /// scenario days, so the adapter's "now" is mid-run.
 fn mid_run() -> Fixture {
     let s = small();
-    let headers = Arc::new(HeaderFactory::new("alpha"));
+    let headers = Arc::new(node_kit::header::this_life("alpha"));
     let mut donor = Donor::new(s.clone(), "alpha", headers).unwrap();
     // Scenario day 3 is now: the epoch was three wall days ago.
     let clock = ScenarioClock {

@@ -114,7 +114,7 @@ fn assignment(doctors: i64, city_endpoint: &str) -> Assignment {
 
 /// A province service with its clock started, called directly.
 async fn started_service() -> (ProvinceService, Arc<SharedDonor>) {
-    let headers = Arc::new(node_kit::header::HeaderFactory::new("jiangsu"));
+    let headers = Arc::new(node_kit::header::this_life("jiangsu"));
     let donor = Donor::new(scenario(), "jiangsu", headers).unwrap();
     let shared = Arc::new(SharedDonor::new(node_kit::durable::Durable::in_memory(
         donor,

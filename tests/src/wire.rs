@@ -74,7 +74,7 @@ impl Machines {
         let mut donor = Donor::new(
             scenario.clone(),
             province,
-            Arc::new(HeaderFactory::new(province)),
+            Arc::new(node_kit::header::this_life(province)),
         )
         .expect("the province is in the scenario");
         donor.on_clock_start(&clock).expect("clock starts");
@@ -82,7 +82,7 @@ impl Machines {
         let mut city = city_node::recipient::Recipient::new(
             scenario.clone(),
             city_id,
-            Arc::new(HeaderFactory::new(city_id)),
+            Arc::new(node_kit::header::this_life(city_id)),
         )
         .expect("the city is in the scenario");
         city.on_clock_start(&clock).expect("clock starts");

@@ -37,7 +37,7 @@ use tonic::Code;
 /// A registration that would point central at an attacker's endpoint.
 fn hijack(id: &str) -> RegisterNode {
     RegisterNode {
-        header: Some(HeaderFactory::new(id).header(ScenarioTime(0))),
+        header: Some(node_kit::header::this_life(id).header(ScenarioTime(0))),
         role: pairing_proto::v1::Role::Province as i32,
         endpoint: "https://127.0.0.1:9".into(),
         ..Default::default()
@@ -148,7 +148,7 @@ async fn a_certificate_of_the_ca_that_names_no_node_is_unauthenticated() {
 /// An assignment of south to beta, as `sender` would send it.
 fn forged_assignment(sender: &str) -> Assignment {
     Assignment {
-        header: Some(HeaderFactory::new(sender).header(ScenarioTime(0))),
+        header: Some(node_kit::header::this_life(sender).header(ScenarioTime(0))),
         assignment_id: "asg-forged".into(),
         case_id: "case-forged".into(),
         recipient_city_id: "south".into(),
@@ -184,7 +184,7 @@ async fn a_city_cannot_evaluate_a_province_nor_close_a_case() {
     let (dir, cluster, before) = frozen("city-orders").await;
     let mut alpha = province_as(&dir, "north", &cluster, "alpha");
     let evaluation = Evaluation {
-        header: Some(HeaderFactory::new("central").header(ScenarioTime(0))),
+        header: Some(node_kit::header::this_life("central").header(ScenarioTime(0))),
         evaluation_id: "eval-forged".into(),
         case_id: "case-forged".into(),
         assignment_id: "asg-forged".into(),
@@ -195,7 +195,7 @@ async fn a_city_cannot_evaluate_a_province_nor_close_a_case() {
     assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
     let mut south = city_as(&dir, "north", &cluster, "south");
     let closure = CaseClosure {
-        header: Some(HeaderFactory::new("central").header(ScenarioTime(0))),
+        header: Some(node_kit::header::this_life("central").header(ScenarioTime(0))),
         case_id: "case-forged".into(),
         closed_at_ms: 0,
     };
@@ -215,7 +215,7 @@ async fn a_province_cannot_report_or_register_as_another_province() {
     let (dir, cluster, before) = frozen("spoofed-sender").await;
     let mut central = central_as(&dir, "alpha", &cluster);
     let report = SupervisoryReport {
-        header: Some(HeaderFactory::new("beta").header(ScenarioTime(0))),
+        header: Some(node_kit::header::this_life("beta").header(ScenarioTime(0))),
         case_id: "case-forged".into(),
         cost_cny: 1,
         ..Default::default()
@@ -285,7 +285,7 @@ async fn a_city_cannot_confirm_a_receipt_as_another_city() {
     let (dir, cluster, before) = frozen("receipt-as-other").await;
     let mut alpha = province_as(&dir, "west", &cluster, "alpha");
     let receipt = Receipt {
-        header: Some(HeaderFactory::new("north").header(ScenarioTime(0))),
+        header: Some(node_kit::header::this_life("north").header(ScenarioTime(0))),
         receipt_id: "rcp-forged".into(),
         shipment_id: "shp-alpha-case-north-1-1".into(),
         case_id: "case-north-1".into(),
@@ -316,7 +316,7 @@ async fn a_province_not_paired_with_a_city_cannot_deliver_to_it() {
     .await;
     let mut south = city_as(&dir, "beta", &cluster, "south");
     let shipment = Shipment {
-        header: Some(HeaderFactory::new("beta").header(ScenarioTime(0))),
+        header: Some(node_kit::header::this_life("beta").header(ScenarioTime(0))),
         shipment_id: "shp-beta-forged-1".into(),
         case_id: case_id.clone(),
         assignment_id,
@@ -342,7 +342,7 @@ async fn a_province_not_paired_with_a_city_cannot_deliver_to_it() {
     );
     // Sent as alpha, south's donor, it is refused before the city sees it.
     let mut as_alpha = shipment;
-    as_alpha.header = Some(HeaderFactory::new("alpha").header(ScenarioTime(0)));
+    as_alpha.header = Some(node_kit::header::this_life("alpha").header(ScenarioTime(0)));
     let status = south.deliver_shipment(request(as_alpha)).await.unwrap_err();
     assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
     assert!(
@@ -381,7 +381,7 @@ async fn a_city_cannot_confirm_receipt_of_another_citys_shipment() {
     let mut alpha = province_as(&dir, "south", &cluster, "alpha");
     // south, as itself, claims nothing of north's first shipment arrived.
     let receipt = Receipt {
-        header: Some(HeaderFactory::new("south").header(ScenarioTime(0))),
+        header: Some(node_kit::header::this_life("south").header(ScenarioTime(0))),
         receipt_id: "rcp-forged".into(),
         shipment_id: format!("shp-alpha-{case_id}-1"),
         case_id,
@@ -414,7 +414,7 @@ async fn a_city_cannot_negotiate_the_plan_of_another_citys_case() {
     })
     .await;
     let update = |sender: &str| NeedsUpdate {
-        header: Some(HeaderFactory::new(sender).header(ScenarioTime(0))),
+        header: Some(node_kit::header::this_life(sender).header(ScenarioTime(0))),
         case_id: case_id.clone(),
         situation: Some(Situation::default()),
         // Claims north needs nothing more: beta would lower its targets.

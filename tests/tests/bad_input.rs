@@ -100,8 +100,8 @@ async fn refusals_name_the_field_and_change_nothing() {
     let before = snapshot(&cluster).await;
     assert!(before.contains("case-north-1"), "{before}");
 
-    let north = HeaderFactory::new("north");
-    let alpha = HeaderFactory::new("alpha");
+    let north = node_kit::header::this_life("north");
+    let alpha = node_kit::header::this_life("alpha");
     let now = ScenarioTime(0);
     let mut central = cluster.central_client();
     let ask = |header: Option<MessageHeader>, needs: Vec<ResourceQuantity>| AssistanceRequest {
@@ -148,7 +148,7 @@ async fn refusals_name_the_field_and_change_nothing() {
     refused(
         central
             .request_assistance(request(ask(
-                Some(HeaderFactory::new("atlantis").header(now)),
+                Some(node_kit::header::this_life("atlantis").header(now)),
                 vec![],
             )))
             .await,
@@ -227,7 +227,7 @@ async fn refusals_name_the_field_and_change_nothing() {
         "case_id",
     );
     let impostor = RegisterNode {
-        header: Some(HeaderFactory::new("alpha").header(now)),
+        header: Some(node_kit::header::this_life("alpha").header(now)),
         role: Role::City as i32,
         endpoint: "http://127.0.0.1:1".into(),
         ..Default::default()
@@ -273,7 +273,7 @@ async fn refusals_name_the_field_and_change_nothing() {
     let mut city =
         RecipientCityClient::new(client::channel(&cluster.city("north").endpoint()).unwrap());
     let shipment = |lines| Shipment {
-        header: Some(HeaderFactory::new("beta").header(now)),
+        header: Some(node_kit::header::this_life("beta").header(now)),
         shipment_id: "shp-beta-case-north-1-1".into(),
         case_id: "case-north-1".into(),
         assignment_id: "asg-case-north-1-beta".into(),

@@ -129,7 +129,7 @@ impl Authority {
             scenario,
             mode,
             day_ms,
-            headers: Arc::new(HeaderFactory::new(CENTRAL_ID)),
+            headers: Arc::new(node_kit::header::this_life(CENTRAL_ID)),
             clock: None,
             nodes: BTreeMap::new(),
             donors: BTreeMap::new(),

@@ -40,22 +40,7 @@ use writer::Writer;
 /// before it exits anyway (what is not saved by then was never answered).
 pub const DRAIN_BOUND: Duration = Duration::from_secs(3);
 
-/// A machine that can be written down as records.
-pub trait Persistent {
-    /// The records changed since the last call (or since the machine was
-    /// made or restored): empty when nothing durable changed.
-    fn take_changes(&mut self) -> Result<Vec<Change>, String>;
-
-    /// Every record of the machine: what restoring it needs.
-    fn records(&self) -> Result<Records, String>;
-
-    /// Forgets what changed, for a machine kept in memory only, so its
-    /// marks of unsaved records never pile up; a machine whose marks
-    /// cannot grow may leave it empty.
-    fn discard_changes(&mut self) {
-        let _ = self.take_changes();
-    }
-}
+pub use counterpart_protocol::persist::Persistent;
 
 /// A state machine shared by a node's service and driver, each change
 /// journaled when the node has a store.

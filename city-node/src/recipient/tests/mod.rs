@@ -41,7 +41,7 @@ pub fn started_with(scenario: Scenario) -> Recipient {
 
 /// The machine of city `city_id` of `scenario`, its clock started.
 pub fn started_as(scenario: Scenario, city_id: &str) -> Recipient {
-    let headers = Arc::new(HeaderFactory::new(city_id));
+    let headers = Arc::new(node_kit::header::this_life(city_id));
     let mut m = Recipient::new(Arc::new(scenario), city_id, headers).unwrap();
     let start = ClockStart {
         header: header("clock-1", "central"),

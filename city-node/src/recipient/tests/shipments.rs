@@ -165,7 +165,7 @@ fn shipments_out_of_order_or_for_another_case_are_refused() {
 
 #[test]
 fn nothing_is_accepted_before_the_clock_starts() {
-    let headers = Arc::new(HeaderFactory::new(CITY));
+    let headers = Arc::new(node_kit::header::this_life(CITY));
     let mut m = Recipient::new(Arc::new(outbreak()), CITY, headers).unwrap();
     let s = shipment("s1", "jiangsu", 1, team_and_masks());
     assert_eq!(

@@ -134,7 +134,7 @@ pub(super) fn donor() -> Donor {
     Donor::new(
         Arc::new(scenario()),
         "jiangsu",
-        Arc::new(HeaderFactory::new("jiangsu")),
+        Arc::new(node_kit::header::this_life("jiangsu")),
     )
     .unwrap()
 }

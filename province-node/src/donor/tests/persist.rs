@@ -11,7 +11,7 @@ use super::*;
 fn restored(d: &Donor) -> Donor {
     Donor::restore(
         Arc::new(scenario()),
-        Arc::new(HeaderFactory::new("jiangsu")),
+        Arc::new(node_kit::header::this_life("jiangsu")),
         &d.records().unwrap(),
     )
     .unwrap()
@@ -63,7 +63,7 @@ fn a_state_of_another_province_or_scenario_is_refused() {
     let records = started().records().unwrap();
     let other = Donor::restore(
         Arc::new(scenario()),
-        Arc::new(HeaderFactory::new("zhejiang")),
+        Arc::new(node_kit::header::this_life("zhejiang")),
         &records,
     );
     assert!(other.unwrap_err().contains("\"jiangsu\""));
@@ -78,13 +78,13 @@ fn a_state_of_another_province_or_scenario_is_refused() {
     );
     let garbage = Donor::restore(
         Arc::new(scenario()),
-        Arc::new(HeaderFactory::new("jiangsu")),
+        Arc::new(node_kit::header::this_life("jiangsu")),
         &garbage,
     );
     assert!(garbage.unwrap_err().starts_with("donor state:"));
     let empty = Donor::restore(
         Arc::new(scenario()),
-        Arc::new(HeaderFactory::new("jiangsu")),
+        Arc::new(node_kit::header::this_life("jiangsu")),
         &Default::default(),
     );
     assert!(

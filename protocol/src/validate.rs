@@ -1,5 +1,5 @@
-//! Validation of incoming fields. Each check returns the gRPC status a
-//! handler sends back, with a message that names the offending field, so a
+//! Validation of incoming fields. Each check returns the [`Refusal`] a
+//! handler sends back (as a gRPC status, at the node's edge), with a message that names the offending field, so a
 //! bad message changes no state and its sender learns exactly what is wrong.
 
 use chrono::NaiveDate;
@@ -7,7 +7,8 @@ use counterpart_domain::clock::{checked_day_ms, Clock, ScenarioTime, DAY_MS};
 use counterpart_domain::quantities::Quantities;
 use pairing_proto::resource::{Category, ResourceType};
 use pairing_proto::v1::{MessageHeader, ResourceQuantity, ScenarioClock, Situation};
-use tonic::Status;
+
+use crate::refusal::Refusal;
 
 /// Longest list of resource lines a message may carry. The catalog has 10
 /// resource types and each may appear once, so 64 leaves room for the
@@ -34,8 +35,8 @@ pub const MAX_FUNDS_CNY: i64 = 1_000_000_000_000;
 pub const MAX_SCENARIO_MS: i64 = 3_650 * DAY_MS;
 
 /// The header is present and well formed; returns it.
-pub fn header(header: Option<&MessageHeader>) -> Result<&MessageHeader, Status> {
-    let h = header.ok_or_else(|| Status::invalid_argument("header: missing"))?;
+pub fn header(header: Option<&MessageHeader>) -> Result<&MessageHeader, Refusal> {
+    let h = header.ok_or_else(|| Refusal::invalid_argument("header: missing"))?;
     text("header.message_id", &h.message_id)?;
     text("header.sender_id", &h.sender_id)?;
     scenario_time("header.scenario_time_ms", h.scenario_time_ms)?;
@@ -43,9 +44,9 @@ pub fn header(header: Option<&MessageHeader>) -> Result<&MessageHeader, Status> 
 }
 
 /// A required, bounded text field.
-pub fn text(field: &str, value: &str) -> Result<(), Status> {
+pub fn text(field: &str, value: &str) -> Result<(), Refusal> {
     if value.is_empty() {
-        return Err(Status::invalid_argument(format!(
+        return Err(Refusal::invalid_argument(format!(
             "{field}: must not be empty"
         )));
     }
@@ -53,9 +54,9 @@ pub fn text(field: &str, value: &str) -> Result<(), Status> {
 }
 
 /// An optional, bounded text field.
-pub fn bounded_text(field: &str, value: &str) -> Result<(), Status> {
+pub fn bounded_text(field: &str, value: &str) -> Result<(), Refusal> {
     if value.len() > MAX_TEXT_LEN {
-        return Err(Status::invalid_argument(format!(
+        return Err(Refusal::invalid_argument(format!(
             "{field}: {} bytes, more than the limit of {MAX_TEXT_LEN}",
             value.len()
         )));
@@ -64,9 +65,9 @@ pub fn bounded_text(field: &str, value: &str) -> Result<(), Status> {
 }
 
 /// A scenario time within the plausible range.
-pub fn scenario_time(field: &str, ms: i64) -> Result<ScenarioTime, Status> {
+pub fn scenario_time(field: &str, ms: i64) -> Result<ScenarioTime, Refusal> {
     if !(0..=MAX_SCENARIO_MS).contains(&ms) {
-        return Err(Status::invalid_argument(format!(
+        return Err(Refusal::invalid_argument(format!(
             "{field}: {ms} is outside scenario time 0..={MAX_SCENARIO_MS} ms"
         )));
     }
@@ -74,9 +75,9 @@ pub fn scenario_time(field: &str, ms: i64) -> Result<ScenarioTime, Status> {
 }
 
 /// A list length within `limit`.
-pub fn list_len(field: &str, len: usize, limit: usize) -> Result<(), Status> {
+pub fn list_len(field: &str, len: usize, limit: usize) -> Result<(), Refusal> {
     if len > limit {
-        return Err(Status::invalid_argument(format!(
+        return Err(Refusal::invalid_argument(format!(
             "{field}: {len} entries, more than the limit of {limit}"
         )));
     }
@@ -86,27 +87,27 @@ pub fn list_len(field: &str, len: usize, limit: usize) -> Result<(), Status> {
 /// A known resource type. An overlong value is refused by its length,
 /// never echoed: a status message travels in an HTTP/2 header, and one of
 /// megabytes makes the peer close the whole connection.
-pub fn resource_type(field: &str, value: &str) -> Result<ResourceType, Status> {
+pub fn resource_type(field: &str, value: &str) -> Result<ResourceType, Refusal> {
     if value.len() > MAX_RESOURCE_TYPE_LEN {
-        return Err(Status::invalid_argument(format!(
+        return Err(Refusal::invalid_argument(format!(
             "{field}: {} bytes, longer than any resource type (at most {MAX_RESOURCE_TYPE_LEN})",
             value.len()
         )));
     }
     value
         .parse()
-        .map_err(|e| Status::invalid_argument(format!("{field}: {e}")))
+        .map_err(|e| Refusal::invalid_argument(format!("{field}: {e}")))
 }
 
 /// A quantity of `t` that is neither negative nor absurd.
-pub fn quantity(field: &str, t: ResourceType, q: i64) -> Result<i64, Status> {
+pub fn quantity(field: &str, t: ResourceType, q: i64) -> Result<i64, Refusal> {
     let max = match t.category() {
         Category::Personnel => MAX_PERSONNEL,
         Category::Material => MAX_MATERIAL,
         Category::Funds => MAX_FUNDS_CNY,
     };
     if !(0..=max).contains(&q) {
-        return Err(Status::invalid_argument(format!(
+        return Err(Refusal::invalid_argument(format!(
             "{field}: {q} is outside 0..={max} for {t}"
         )));
     }
@@ -115,14 +116,14 @@ pub fn quantity(field: &str, t: ResourceType, q: i64) -> Result<i64, Status> {
 
 /// A list of resource quantities: bounded, known types, sane quantities,
 /// each type at most once. The one way from wire lines to [`Quantities`].
-pub fn quantities(field: &str, lines: &[ResourceQuantity]) -> Result<Quantities, Status> {
+pub fn quantities(field: &str, lines: &[ResourceQuantity]) -> Result<Quantities, Refusal> {
     list_len(field, lines.len(), MAX_LINES)?;
     let mut map = Quantities::new();
     for (i, line) in lines.iter().enumerate() {
         let t = resource_type(&format!("{field}[{i}].resource_type"), &line.resource_type)?;
         let q = quantity(&format!("{field}[{i}].quantity"), t, line.quantity)?;
         if map.insert(t, q).is_some() {
-            return Err(Status::invalid_argument(format!(
+            return Err(Refusal::invalid_argument(format!(
                 "{field}[{i}].resource_type: {t} appears more than once"
             )));
         }
@@ -141,24 +142,24 @@ pub fn clock(
     field: &str,
     wire: Option<&ScenarioClock>,
     scenario_start: NaiveDate,
-) -> Result<Clock, Status> {
-    let c = wire.ok_or_else(|| Status::invalid_argument(format!("{field}: missing")))?;
+) -> Result<Clock, Refusal> {
+    let c = wire.ok_or_else(|| Refusal::invalid_argument(format!("{field}: missing")))?;
     if !(1..=MAX_EPOCH_UNIX_MS).contains(&c.epoch_unix_ms) {
-        return Err(Status::invalid_argument(format!(
+        return Err(Refusal::invalid_argument(format!(
             "{field}.epoch_unix_ms: {} is not a wall time in 1..={MAX_EPOCH_UNIX_MS}",
             c.epoch_unix_ms
         )));
     }
-    checked_day_ms(&format!("{field}.day_ms"), c.day_ms).map_err(Status::invalid_argument)?;
+    checked_day_ms(&format!("{field}.day_ms"), c.day_ms).map_err(Refusal::invalid_argument)?;
     text(&format!("{field}.start_date"), &c.start_date)?;
     let start = NaiveDate::parse_from_str(&c.start_date, "%Y-%m-%d").map_err(|e| {
-        Status::invalid_argument(format!(
+        Refusal::invalid_argument(format!(
             "{field}.start_date: {:?} is not a date: {e}",
             c.start_date
         ))
     })?;
     if start != scenario_start {
-        return Err(Status::invalid_argument(format!(
+        return Err(Refusal::invalid_argument(format!(
             "{field}.start_date: {start} differs from the scenario's {scenario_start}"
         )));
     }
@@ -167,8 +168,8 @@ pub fn clock(
 
 /// A city's situation: present, every count non-negative and below 100
 /// million, active cases within the confirmed total.
-pub fn situation<'a>(field: &str, s: Option<&'a Situation>) -> Result<&'a Situation, Status> {
-    let s = s.ok_or_else(|| Status::invalid_argument(format!("{field}: missing")))?;
+pub fn situation<'a>(field: &str, s: Option<&'a Situation>) -> Result<&'a Situation, Refusal> {
+    let s = s.ok_or_else(|| Refusal::invalid_argument(format!("{field}: missing")))?;
     let counts = [
         ("confirmed_total", s.confirmed_total),
         ("active_cases", s.active_cases),
@@ -182,13 +183,13 @@ pub fn situation<'a>(field: &str, s: Option<&'a Situation>) -> Result<&'a Situat
     ];
     for (name, value) in counts {
         if !(0..100_000_000).contains(&value) {
-            return Err(Status::invalid_argument(format!(
+            return Err(Refusal::invalid_argument(format!(
                 "{field}.{name}: {value} is outside 0..100000000"
             )));
         }
     }
     if s.active_cases > s.confirmed_total {
-        return Err(Status::invalid_argument(format!(
+        return Err(Refusal::invalid_argument(format!(
             "{field}.active_cases: {} exceeds confirmed_total {}",
             s.active_cases, s.confirmed_total
         )));
@@ -199,7 +200,7 @@ pub fn situation<'a>(field: &str, s: Option<&'a Situation>) -> Result<&'a Situat
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tonic::Code;
+    use crate::refusal::RefusalCode as Code;
 
     fn line(t: &str, q: i64) -> ResourceQuantity {
         ResourceQuantity {
