@@ -20,8 +20,11 @@ pub mod version {
     pub const OLDEST_SUPPORTED: u32 = 1;
     /// What a node registering with version 0 speaks: it predates the field.
     pub const UNSTATED: u32 = 1;
-    /// Optional message kinds this build handles beyond its version's.
-    pub const FEATURES: &[&str] = &[];
+    /// Optional message kinds this build handles beyond its version's:
+    /// "mediation" (Dispute, Mediation; docs/PROTOCOL.md, "Mediation").
+    /// A node of the previous release declares none and is never sent a
+    /// ruling.
+    pub const FEATURES: &[&str] = &["mediation"];
 }
 
 pub mod v1 {

@@ -123,6 +123,8 @@ const fn sent_by(role: Role, span: &'static str) -> Sender {
 /// Central's span for each order and notice it sends.
 mod central_span {
     pub const CLOCK_START: &str = "central.clock_start";
+    /// One span for a ruling, sent to both parties.
+    pub const MEDIATE: &str = "central.mediate";
 }
 
 use Access::{AsItself, FromCentral};
@@ -216,6 +218,28 @@ pub const DEMOBILISATION_REQUEST: MessageKind = MessageKind {
     idempotency: BY_ID,
     feature: None,
 };
+
+/// A city's or a donor's dispute about its counterpart (docs/PROTOCOL.md,
+/// "Mediation"). A node of a release without it is never sent a ruling; a
+/// central without it answers UNIMPLEMENTED, and the dispute is given up.
+pub const DISPUTE: MessageKind = MessageKind {
+    message: "Dispute",
+    service: CentralAuthority,
+    rpc: "RaiseDispute",
+    senders: &[
+        sent_by(City, "city.dispute"),
+        sent_by(Province, "province.dispute"),
+    ],
+    access: AsItself,
+    stage: Stage::Implementation,
+    final_stage: None,
+    server_span: "central.dispute",
+    idempotency: BY_ID,
+    feature: Some(MEDIATION_FEATURE),
+};
+
+/// The feature a node declares to be sent central's rulings.
+pub const MEDIATION_FEATURE: &str = "mediation";
 
 // --- Sent to a donor province ---------------------------------------------
 
@@ -311,6 +335,20 @@ pub const NEEDS_UPDATE: MessageKind = MessageKind {
     feature: None,
 };
 
+/// Central's ruling on a dispute, to the donor of the pairing.
+pub const PROVINCE_MEDIATION: MessageKind = MessageKind {
+    message: "Mediation",
+    service: DonorProvince,
+    rpc: "Mediate",
+    senders: &[sent_by(Central, central_span::MEDIATE)],
+    access: FromCentral,
+    stage: Stage::Implementation,
+    final_stage: None,
+    server_span: "province.mediation",
+    idempotency: BY_ID,
+    feature: Some(MEDIATION_FEATURE),
+};
+
 // --- Sent to a recipient city ---------------------------------------------
 
 pub const CITY_CLOCK_START: MessageKind = MessageKind {
@@ -365,6 +403,20 @@ pub const SHIPMENT: MessageKind = MessageKind {
     feature: None,
 };
 
+/// Central's ruling on a dispute, to the city of the pairing.
+pub const CITY_MEDIATION: MessageKind = MessageKind {
+    message: "Mediation",
+    service: RecipientCity,
+    rpc: "Mediate",
+    senders: &[sent_by(Central, central_span::MEDIATE)],
+    access: FromCentral,
+    stage: Stage::Implementation,
+    final_stage: None,
+    server_span: "city.mediation",
+    idempotency: BY_ID,
+    feature: Some(MEDIATION_FEATURE),
+};
+
 /// Every message of the protocol, by the service that receives it.
 pub const CATALOG: &[MessageKind] = &[
     REGISTER,
@@ -373,16 +425,19 @@ pub const CATALOG: &[MessageKind] = &[
     ACKNOWLEDGEMENT,
     SUPERVISORY_REPORT,
     DEMOBILISATION_REQUEST,
+    DISPUTE,
     PROVINCE_CLOCK_START,
     ASSIGNMENT,
     EVALUATION,
     ADJUSTMENT,
     DEMOBILISATION_ORDER,
+    PROVINCE_MEDIATION,
     RECEIPT,
     NEEDS_UPDATE,
     CITY_CLOCK_START,
     CASE_DECISION,
     CASE_CLOSURE,
+    CITY_MEDIATION,
     SHIPMENT,
 ];
 

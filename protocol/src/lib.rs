@@ -8,6 +8,8 @@
 //!   how a resend is recognised.
 //! - [`outbox`]: what a node owes its peers ([`outbox::Outbox`],
 //!   [`outbox::Delivery`]); [`inbox`]: what it has already applied.
+//! - [`mediation`]: a dispute between the paired sides, and central's
+//!   ruling on it.
 //! - [`resend`]: when a message that must get through is sent again, one
 //!   policy for every role.
 //! - [`refusal`]: the protocol's typed "no" ([`Refusal`]), which becomes a
@@ -24,6 +26,7 @@
 pub mod catalog;
 pub mod header;
 pub mod inbox;
+pub mod mediation;
 pub mod outbox;
 pub mod persist;
 pub mod refusal;
