@@ -153,15 +153,21 @@ pub fn scenario_for_previous_release(name: &str, dir: &std::path::Path) -> std::
     path
 }
 
-/// The previous release for a test that needs it: with `CI=true` its
-/// absence fails the test; elsewhere the test is skipped, saying why.
-pub fn previous_release_or_skip() -> Option<std::path::PathBuf> {
-    match previous_release() {
-        Ok(dir) => Some(dir),
+/// What a test needs and may lack (the previous release, its image):
+/// with `CI=true` its absence fails the test; elsewhere the test is
+/// skipped, saying why. The one rule of every such test.
+pub fn needed_or_skip<T>(what: &str, found: Result<T, String>) -> Option<T> {
+    match found {
+        Ok(found) => Some(found),
         Err(why) if std::env::var("CI").as_deref() != Ok("true") => {
-            eprintln!("SKIPPED (the previous release is not available): {why}");
+            eprintln!("SKIPPED ({what} is not available): {why}");
             None
         }
-        Err(why) => panic!("the previous release is needed with CI=true: {why}"),
+        Err(why) => panic!("{what} is needed with CI=true: {why}"),
     }
+}
+
+/// The previous release for a test that needs it ([`needed_or_skip`]).
+pub fn previous_release_or_skip() -> Option<std::path::PathBuf> {
+    needed_or_skip("the previous release", previous_release())
 }

@@ -11,49 +11,24 @@
 //! whatever happens.
 
 use std::collections::BTreeSet;
-use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use counterpart_domain::scenario::{self, Scenario};
 use counterpart_tests::checks;
-use counterpart_tests::docker::compose::{files_in, ComposeProject, FileEntry};
+use counterpart_tests::docker::compose::{self, files_in, ComposeProject, FileEntry};
 use counterpart_tests::docker::{
     docker, ensure_image, image_ref, require_compose, require_docker, run_suffix, IMAGE_VARIABLE,
 };
 use counterpart_tests::{repo_root, scenario_path};
 use serde_json::Value;
 
-/// Where the compose file publishes central on the host.
-const CENTRAL_ADDR: &str = "127.0.0.1:50051";
 const DAY_MS: &str = "100";
-/// Another cluster (a user's `counterpart` project, another test run) may
-/// hold central's port for a while: wait this long for it, then fail.
-const PORT_WAIT_LIMIT: Duration = Duration::from_secs(120);
 /// Measured: about 15 s to all 36 healthy on two busy cores.
 const HEALTHY_LIMIT: Duration = Duration::from_secs(240);
 /// hubei-2020 is about 70 days, 7 s at 100 ms a day.
 const FINISH_LIMIT: Duration = Duration::from_secs(120);
 /// The user the image's nodes run as (deploy/Dockerfile's `USER`).
 const NODE_USER: &str = "65534:65534";
-
-/// Waits until nothing listens on central's published address.
-fn wait_for_central_port() {
-    let started = Instant::now();
-    let mut said = false;
-    while TcpListener::bind(CENTRAL_ADDR).is_err() {
-        assert!(
-            started.elapsed() < PORT_WAIT_LIMIT,
-            "{CENTRAL_ADDR} is still taken after {PORT_WAIT_LIMIT:?}: the compose file \
-             publishes central there, so another cluster (`docker ps` shows which; a \
-             `counterpart` compose project?) must stop first"
-        );
-        if !said {
-            println!("{CENTRAL_ADDR} is taken (another cluster?); waiting for it");
-            said = true;
-        }
-        std::thread::sleep(Duration::from_secs(1));
-    }
-}
 
 fn seconds(since: Instant) -> f64 {
     since.elapsed().as_secs_f64()
@@ -200,7 +175,7 @@ fn hubei_2020_runs_in_compose_from_two_commands_with_private_keys() {
     ensure_image();
     let scenario = scenario::load(&scenario_path("hubei-2020")).expect("hubei-2020 loads");
     let nodes = 1 + scenario.provinces.len() + scenario.cities.len();
-    wait_for_central_port();
+    compose::wait_for_central_port();
 
     let mut project = ComposeProject::new(
         command,

@@ -28,12 +28,11 @@
 //! clone's history: with `CI=true` a lack of any fails the test; elsewhere
 //! it is skipped with the reason printed.
 
-use std::net::TcpListener;
 use std::time::{Duration, Instant, SystemTime};
 
 use counterpart_domain::scenario;
 use counterpart_tests::checks;
-use counterpart_tests::docker::compose::ComposeProject;
+use counterpart_tests::docker::compose::{self, ComposeProject};
 use counterpart_tests::docker::rolling::{
     self, central_report, container_image_and_health, image_id, previous_image_or_skip,
     ProjectSweep, ServiceImages,
@@ -54,10 +53,6 @@ use serde_json::Value;
 /// shipments themselves fall in the run's first 20 days or so: about half
 /// the provinces are replaced while they still ship.
 const DAY_MS: &str = "3000";
-/// Where the compose file publishes central on the host; another cluster
-/// may hold it for a while.
-const CENTRAL_ADDR: &str = "127.0.0.1:50051";
-const PORT_WAIT_LIMIT: Duration = Duration::from_secs(120);
 /// compose_smoke measured about 15 s to all 36 healthy on two busy cores.
 const HEALTHY_LIMIT: Duration = Duration::from_secs(240);
 /// From the clock's start to the first shipment in central's ledger.
@@ -68,18 +63,6 @@ const STEP_LIMIT: Duration = Duration::from_secs(60);
 const FINISH_LIMIT: Duration = Duration::from_secs(180);
 /// Set it to repeat a run's upgrade order.
 const SEED_VARIABLE: &str = "COMPOSE_UPGRADE_SEED";
-
-fn wait_for_central_port() {
-    let started = Instant::now();
-    while TcpListener::bind(CENTRAL_ADDR).is_err() {
-        assert!(
-            started.elapsed() < PORT_WAIT_LIMIT,
-            "{CENTRAL_ADDR} is still taken after {PORT_WAIT_LIMIT:?}: another cluster \
-             (`docker ps` shows which) must stop first"
-        );
-        std::thread::sleep(Duration::from_secs(1));
-    }
-}
 
 /// The seed of the upgrade order: `$COMPOSE_UPGRADE_SEED`, or a new one
 /// each run (printed, so a failing order can be run again).
@@ -221,7 +204,7 @@ fn provinces_are_upgraded_one_container_at_a_time_mid_run() {
 
     let dir = TempDir::new(&format!("counterpart-compose-upgrade-{}", run_suffix()));
     let mut images = ServiceImages::write(&dir.0.join("provinces.yml"), &previous, &provinces);
-    wait_for_central_port();
+    compose::wait_for_central_port();
     let name = format!("counterpart-upgrade-{}", run_suffix());
     // Declared before the project, so dropped after its `down -v`.
     let _sweep = ProjectSweep {

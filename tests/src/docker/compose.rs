@@ -351,3 +351,29 @@ mod tests {
         assert!(tar_entries(&archive).is_err());
     }
 }
+
+/// Where the compose file publishes central on the host.
+pub const CENTRAL_ADDR: &str = "127.0.0.1:50051";
+/// Another cluster (a user's `counterpart` project, another test run) may
+/// hold central's port for a while: wait this long for it, then fail.
+pub const PORT_WAIT_LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Waits until nothing listens on central's published address, so a
+/// compose test never fails on a port another cluster still holds.
+pub fn wait_for_central_port() {
+    let started = std::time::Instant::now();
+    let mut said = false;
+    while std::net::TcpListener::bind(CENTRAL_ADDR).is_err() {
+        assert!(
+            started.elapsed() < PORT_WAIT_LIMIT,
+            "{CENTRAL_ADDR} is still taken after {PORT_WAIT_LIMIT:?}: the compose file \
+             publishes central there, so another cluster (`docker ps` shows which; a \
+             `counterpart` compose project?) must stop first"
+        );
+        if !said {
+            println!("{CENTRAL_ADDR} is taken (another cluster?); waiting for it");
+            said = true;
+        }
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    }
+}

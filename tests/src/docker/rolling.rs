@@ -45,17 +45,10 @@ pub fn previous_image() -> Result<String, String> {
     Ok(tag)
 }
 
-/// [`previous_image`] for a test: with `CI=true` its absence fails the
-/// test; elsewhere the test is skipped, saying why.
+/// [`previous_image`] for a test that needs it
+/// ([`crate::needed_or_skip`]).
 pub fn previous_image_or_skip() -> Option<String> {
-    match previous_image() {
-        Ok(tag) => Some(tag),
-        Err(why) if std::env::var("CI").as_deref() != Ok("true") => {
-            eprintln!("SKIPPED (the previous release's image is not available): {why}");
-            None
-        }
-        Err(why) => panic!("the previous release's image is needed with CI=true: {why}"),
-    }
+    crate::needed_or_skip("the previous release's image", previous_image())
 }
 
 /// The id of the image `reference` names (`sha256:...`).
