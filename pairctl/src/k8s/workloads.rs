@@ -86,24 +86,23 @@ pub fn central(plan: &K8sPlan) -> String {
 
 /// Every province, in scenario order.
 pub fn provinces(plan: &K8sPlan) -> String {
-    let mut out = header(
-        plan,
-        "The provinces: per province a headless Service and a StatefulSet of one.",
-    );
-    for id in &plan.nodes.provinces {
-        node(&mut out, plan, NodeRole::Province, id);
-    }
-    out
+    nodes_of(plan, NodeRole::Province, &plan.nodes.provinces, "provinces", "province")
 }
 
 /// Every city, in scenario order.
 pub fn cities(plan: &K8sPlan) -> String {
+    nodes_of(plan, NodeRole::City, &plan.nodes.cities, "cities", "city")
+}
+
+/// One manifest for every node of `role`: per node a headless Service and
+/// a StatefulSet of one.
+fn nodes_of(plan: &K8sPlan, role: NodeRole, ids: &[String], many: &str, one: &str) -> String {
     let mut out = header(
         plan,
-        "The cities: per city a headless Service and a StatefulSet of one.",
+        &format!("The {many}: per {one} a headless Service and a StatefulSet of one."),
     );
-    for id in &plan.nodes.cities {
-        node(&mut out, plan, NodeRole::City, id);
+    for id in ids {
+        node(&mut out, plan, role, id);
     }
     out
 }
