@@ -17,6 +17,8 @@
 //! - [`validate`]: checks of incoming fields, each refusal naming the field.
 //! - [`header`]: message ids and headers for what a node sends.
 //! - [`persist`]: how a machine is written down as journal records.
+//! - [`donor`]: the donor province's state machine ([`donor::Donor`]),
+//!   its shipment planner and what it sends; `province-node` serves it.
 //! - [`roles`]: the roles ([`Role`]), the services they serve
 //!   ([`Service`]) and the protocol's stages ([`Stage`]).
 //!
@@ -24,6 +26,7 @@
 //! is a crate boundary here, and `tests/purity.rs` keeps it one.
 
 pub mod catalog;
+pub mod donor;
 pub mod header;
 pub mod inbox;
 pub mod mediation;

@@ -88,9 +88,9 @@ impl Driver {
         };
         tracing::info!(endpoint = %advertised, scenario = %registration.scenario, "registered");
         if let Some(clock) = registration.clock {
-            if let Err(status) = self.shared.lock().on_registered_clock(&clock) {
+            if let Err(refusal) = self.shared.lock().on_registered_clock(&clock) {
                 tracing::error!(
-                    message = status.message(),
+                    message = refusal.message(),
                     "clock from registration refused"
                 );
             }
@@ -175,7 +175,9 @@ impl Driver {
     }
 
     /// Hands `message` to the courier; its outcome goes back to the machine
-    /// and a failure marks `span`, the message's sender span.
+    /// (as a [`RoundOutcome`](counterpart_protocol::RoundOutcome): the
+    /// status stays here) and a failure marks `span`, the message's sender
+    /// span.
     fn send(&mut self, message: Outbound, span: tracing::Span) {
         let key = message.key();
         let what = message.describe();
@@ -184,9 +186,10 @@ impl Driver {
             if let Err(status) = &outcome {
                 trace::fail(&span, status.message());
             }
+            let round = node_kit::retry::round_outcome(&outcome);
             let mut donor = shared.lock();
             let now = scenario_now(&donor);
-            donor.on_sent(&key, outcome, now);
+            donor.on_sent(&key, round, now);
         };
         let channel = match self.channel(&message.destination()) {
             Ok(channel) => channel,

@@ -5,23 +5,26 @@
 //! reports, and stands down when demobilised or released.
 //!
 //! - [`donor`]: the protocol state machine, free of I/O: messages and
-//!   scenario time in, replies and messages to send out.
-//! - [`planner`]: the pool per prefecture and what each shipment carries.
-//! - [`outbound`]: the messages the machine wants sent, and their keys.
+//!   scenario time in, replies (or a typed refusal) and messages to send
+//!   out. It lives in `counterpart_protocol::donor`, below the I/O line;
+//!   re-exported here, with [`planner`] (the pool per prefecture and what
+//!   each shipment carries) and [`outbound`] (the messages the machine
+//!   wants sent, and their keys), so their old paths keep working.
 //! - [`service`]: the `DonorProvince` gRPC service around the machine; who
-//!   may call it is `node_kit::access`.
+//!   may call it is `node_kit::access`, and a refusal becomes a gRPC status
+//!   there (`node_kit::edge::status`).
 //! - [`driver`]: registration and the tick loop that sends what the machine
 //!   returns.
 //! - [`spans`]: what each traced message's span is called and records, so
 //!   that one case is one trace across the nodes.
 //! - [`start`] (this file): binds, serves, registers and ticks.
 
-pub mod donor;
 pub mod driver;
-pub mod outbound;
-pub mod planner;
 pub mod service;
 pub mod spans;
+
+pub use counterpart_protocol::donor;
+pub use counterpart_protocol::donor::{outbound, planner};
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -160,4 +163,18 @@ pub async fn start_with_shutdown(
         shutdown,
         task,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    /// The donor reads a previous release's store by the kind of record
+    /// node-kit loads it as; the protocol crate cannot see node-kit, so the
+    /// two names are held together here.
+    #[test]
+    fn the_donor_reads_old_stores_under_node_kits_legacy_kind() {
+        assert_eq!(
+            counterpart_protocol::donor::LEGACY_KIND,
+            node_kit::durable::LEGACY_KIND
+        );
+    }
 }

@@ -1,7 +1,9 @@
 //! The `DonorProvince` gRPC service: a thin adapter that opens each
 //! message's span (a child of the caller's), counts the message, hands it to
 //! the [`Donor`] machine with the scenario time, and returns the machine's
-//! answer. The lock is never held across an await, nor a span entered.
+//! answer, a refusal as the gRPC status of the same code and message
+//! (`node_kit::edge::status`). The lock is never held across an await, nor
+//! a span entered.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, MutexGuard};
@@ -22,6 +24,8 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 use tonic::metadata::MetadataMap;
 use tonic::{Request, Response, Status, Streaming};
+
+use counterpart_protocol::Refusal;
 
 use crate::donor::Donor;
 use crate::spans::{self, Inbound};
@@ -129,7 +133,7 @@ impl ProvinceService {
     async fn apply<M: Inbound>(
         &self,
         request: Request<M>,
-        handler: impl FnOnce(&mut Donor, &M, ScenarioTime) -> Result<Ack, Status> + Send,
+        handler: impl FnOnce(&mut Donor, &M, ScenarioTime) -> Result<Ack, Refusal> + Send,
     ) -> Result<Response<Ack>, Status> {
         let outcome = self.apply_now(request, handler);
         if outcome.is_ok() {
@@ -142,7 +146,7 @@ impl ProvinceService {
     fn apply_now<M: Inbound>(
         &self,
         request: Request<M>,
-        handler: impl FnOnce(&mut Donor, &M, ScenarioTime) -> Result<Ack, Status>,
+        handler: impl FnOnce(&mut Donor, &M, ScenarioTime) -> Result<Ack, Refusal>,
     ) -> Result<Response<Ack>, Status> {
         let span = trace::server_span(M::KIND.server_span, M::KIND.stage, request.metadata());
         let _entered = span.enter();
@@ -167,7 +171,7 @@ impl ProvinceService {
         let outcome = {
             let mut donor = self.shared.lock();
             let now = scenario_now(&donor);
-            let outcome = handler(&mut donor, &message, now);
+            let outcome = handler(&mut donor, &message, now).map_err(node_kit::edge::status);
             spans::annotate_case(&span, &donor, &message);
             outcome
         };
@@ -221,7 +225,9 @@ impl NegotiationStream {
         let answer = {
             let mut donor = self.shared.lock();
             let now = scenario_now(&donor);
-            let answer = donor.on_needs_update(update, now);
+            let answer = donor
+                .on_needs_update(update, now)
+                .map_err(node_kit::edge::status);
             spans::annotate_case(&span, &donor, update);
             answer
         };

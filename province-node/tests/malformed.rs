@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use counterpart_domain::clock::{unix_now_ms, ScenarioTime, DAY_MS};
 use counterpart_domain::scenario::{self, Scenario};
+use counterpart_protocol::RoundOutcome;
 use node_kit::arbitrary::{self, check_refusal};
-use node_kit::header::HeaderFactory;
 use pairing_proto::v1::donor_province_server::DonorProvince;
 use pairing_proto::v1::*;
 use proptest::collection::vec;
@@ -114,7 +114,7 @@ fn mid_run() -> Fixture {
     for hour in 0..72 {
         let now = ScenarioTime(hour * DAY_MS / 24);
         for out in donor.on_tick(now) {
-            donor.on_sent(&out.key(), Ok(()), now);
+            donor.on_sent(&out.key(), RoundOutcome::Accepted, now);
         }
     }
     assert!(
@@ -204,7 +204,8 @@ proptest! {
             let answer = {
                 let mut donor = f.shared.lock();
                 let now = scenario_now(&donor);
-                donor.on_needs_update(&m, now)
+                // As the service answers it: a refusal as its status.
+                donor.on_needs_update(&m, now).map_err(node_kit::edge::status)
             };
             f.judge(before, answer)?;
         }

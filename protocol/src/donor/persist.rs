@@ -14,13 +14,14 @@ use std::sync::Arc;
 use counterpart_domain::clock::Clock;
 use counterpart_domain::journal::{Change, Records};
 use counterpart_domain::scenario::Scenario;
-use node_kit::durable::{self, Persistent};
-use node_kit::header::HeaderFactory;
 use serde::{Deserialize, Serialize};
 
 use super::assignment::AssignmentState;
+use super::journal;
+use super::planner::Pool;
 use super::{CapacityReporting, Donor};
-use crate::planner::Pool;
+use crate::header::HeaderFactory;
+use crate::persist::Persistent;
 
 /// Borrowed when saving, owned when restoring.
 #[derive(Serialize, Deserialize)]
@@ -42,7 +43,7 @@ const STATE: &str = "donor";
 impl Persistent for Donor {
     fn take_changes(&mut self) -> Result<Vec<Change>, String> {
         let state = self.state_bytes()?;
-        durable::small::take_changes(STATE, &mut self.last_written, state, &mut self.applied)
+        journal::take_changes(STATE, &mut self.last_written, state, &mut self.applied)
     }
 
     /// Nothing piles up unsaved: the state's record is compared whole
@@ -50,7 +51,7 @@ impl Persistent for Donor {
     fn discard_changes(&mut self) {}
 
     fn records(&self) -> Result<Records, String> {
-        durable::small::records(STATE, self.state_bytes()?, &self.applied)
+        journal::records(STATE, self.state_bytes()?, &self.applied)
     }
 }
 
@@ -78,7 +79,7 @@ impl Donor {
         headers: Arc<HeaderFactory>,
         records: &Records,
     ) -> Result<Donor, String> {
-        let (saved, applied): (Saved<'static>, _) = durable::small::read(records, STATE)?;
+        let (saved, applied): (Saved<'static>, _) = journal::read(records, STATE)?;
         if saved.scenario != scenario.name || saved.province_id != headers.node_id() {
             return Err(format!(
                 "donor state: saved for {:?} in scenario {:?}, not {:?} in {:?}",

@@ -2,9 +2,9 @@
 
 use pairing_proto::resource::ResourceType::*;
 use pairing_proto::v1::{NeedsUpdate, Situation};
-use tonic::Code;
 
 use super::*;
+use crate::RefusalCode;
 
 fn needs_update(sender: &str, needs: &[(ResourceType, i64)]) -> NeedsUpdate {
     NeedsUpdate {
@@ -108,7 +108,7 @@ fn needs_from_another_city_are_permission_denied() {
     let err = d
         .on_needs_update(&needs_update("shiyan", &[]), day(0.5))
         .unwrap_err();
-    assert_eq!(err.code(), Code::PermissionDenied);
+    assert_eq!(err.code(), RefusalCode::PermissionDenied);
     assert!(
         err.message().starts_with("header.sender_id"),
         "{}",
@@ -126,7 +126,7 @@ fn needs_for_an_unknown_case_are_not_found() {
     let mut m = needs_update("huangshi", &[]);
     m.case_id = "case-huangshi-7".into();
     let err = d.on_needs_update(&m, day(0.5)).unwrap_err();
-    assert_eq!(err.code(), Code::NotFound);
+    assert_eq!(err.code(), RefusalCode::NotFound);
     assert!(err.message().starts_with("case_id"));
 }
 

@@ -2,16 +2,17 @@
 
 use std::sync::Arc;
 
-use node_kit::durable::Persistent;
-use node_kit::header::HeaderFactory;
 use pairing_proto::resource::ResourceType::*;
 
 use super::*;
+use crate::header::HeaderFactory;
+use crate::inbox::Inbox;
+use crate::persist::Persistent;
 
 fn restored(d: &Donor) -> Donor {
     Donor::restore(
         Arc::new(scenario()),
-        Arc::new(node_kit::header::this_life("jiangsu")),
+        Arc::new(HeaderFactory::new("jiangsu", BOOT + 1)),
         &d.records().unwrap(),
     )
     .unwrap()
@@ -63,7 +64,7 @@ fn a_state_of_another_province_or_scenario_is_refused() {
     let records = started().records().unwrap();
     let other = Donor::restore(
         Arc::new(scenario()),
-        Arc::new(node_kit::header::this_life("zhejiang")),
+        Arc::new(HeaderFactory::new("zhejiang", BOOT)),
         &records,
     );
     assert!(other.unwrap_err().contains("\"jiangsu\""));
@@ -78,13 +79,13 @@ fn a_state_of_another_province_or_scenario_is_refused() {
     );
     let garbage = Donor::restore(
         Arc::new(scenario()),
-        Arc::new(node_kit::header::this_life("jiangsu")),
+        Arc::new(HeaderFactory::new("jiangsu", BOOT)),
         &garbage,
     );
     assert!(garbage.unwrap_err().starts_with("donor state:"));
     let empty = Donor::restore(
         Arc::new(scenario()),
-        Arc::new(node_kit::header::this_life("jiangsu")),
+        Arc::new(HeaderFactory::new("jiangsu", BOOT)),
         &Default::default(),
     );
     assert!(
@@ -116,8 +117,44 @@ fn a_tick_that_reports_no_change_changed_nothing_durable() {
             quiet += 1;
         }
         for o in out {
-            d.on_sent(&o.key(), Ok(()), now);
+            d.on_sent(&o.key(), RoundOutcome::Accepted, now);
         }
     }
     assert!(quiet > 0 && busy > 0, "quiet {quiet}, busy {busy}");
+}
+
+/// A store of the previous release (0.1.0) held the whole donor as one
+/// document, its applied ids inside: it loads as one record of
+/// [`LEGACY_KIND`](crate::donor::LEGACY_KIND), and the donor reads it
+/// with every assignment and every applied id.
+#[test]
+fn a_previous_release_whole_state_document_is_read() {
+    let mut d = assigned(&[(Doctor, 10), (MaskN95, 3000)]);
+    let sent = run(&mut d, 0.25, 4.0);
+    receipt_all(&mut d, &sent[..1]);
+    let mut whole: serde_json::Value = serde_json::from_slice(&d.state_bytes().unwrap()).unwrap();
+    whole["applied"] = serde_json::to_value(&d.applied).unwrap();
+    let mut legacy = counterpart_domain::journal::Records::new();
+    counterpart_domain::journal::apply(
+        &mut legacy,
+        [counterpart_domain::journal::Change::put(
+            crate::donor::LEGACY_KIND,
+            "",
+            serde_json::to_vec(&whole).unwrap(),
+        )],
+    );
+    let r = Donor::restore(
+        Arc::new(scenario()),
+        Arc::new(HeaderFactory::new("jiangsu", BOOT + 1)),
+        &legacy,
+    )
+    .unwrap();
+    assert_eq!(
+        format!("{:?}", r.assignments),
+        format!("{:?}", d.assignments)
+    );
+    assert_eq!(r.pool, d.pool);
+    // The applied ids came along: the clock's message is a resend now.
+    let again = r.applied.answered(clock_start().header.as_ref().unwrap());
+    assert!(again.is_some(), "applied ids read from the old document");
 }

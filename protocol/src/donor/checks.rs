@@ -1,25 +1,25 @@
-//! Checks of incoming messages that `node_kit::validate` does not cover:
+//! Checks of incoming messages that [`crate::validate`] does not cover:
 //! who may send what, the clock, enums, endpoints, and receipt arithmetic.
-//! Each returns the status to answer, naming the field.
+//! Each returns the refusal to answer, naming the field.
 
 use std::collections::BTreeMap;
 
 use counterpart_domain::clock::Clock;
 use counterpart_domain::quantities::Quantities;
-use node_kit::validate;
 use pairing_proto::resource::ResourceType;
 use pairing_proto::v1::{DiscrepancyReason, MessageHeader, Receipt};
-use tonic::Status;
 
 use super::assignment::CargoLine;
+use crate::validate;
+use crate::Refusal;
 
 /// The node id of the central authority.
 pub const CENTRAL_ID: &str = "central";
 
 /// Only central assigns, evaluates, adjusts, demobilises and starts the clock.
-pub fn from_central(header: &MessageHeader) -> Result<(), Status> {
+pub fn from_central(header: &MessageHeader) -> Result<(), Refusal> {
     if header.sender_id != CENTRAL_ID {
-        return Err(Status::permission_denied(format!(
+        return Err(Refusal::permission_denied(format!(
             "header.sender_id: {:?} is not {CENTRAL_ID:?}, the only sender of this message",
             header.sender_id
         )));
@@ -28,27 +28,27 @@ pub fn from_central(header: &MessageHeader) -> Result<(), Status> {
 }
 
 /// The donor acts only once central has started the clock.
-pub fn clock_started(clock: Option<Clock>) -> Result<Clock, Status> {
+pub fn clock_started(clock: Option<Clock>) -> Result<Clock, Refusal> {
     clock.ok_or_else(|| {
-        Status::failed_precondition("clock: not started yet; central sends ClockStart first")
+        Refusal::failed_precondition("clock: not started yet; central sends ClockStart first")
     })
 }
 
 /// An enum field that must hold a known value other than UNSPECIFIED (0).
-pub fn known_enum<E: TryFrom<i32>>(field: &str, value: i32) -> Result<E, Status> {
+pub fn known_enum<E: TryFrom<i32>>(field: &str, value: i32) -> Result<E, Refusal> {
     match E::try_from(value) {
         Ok(e) if value != 0 => Ok(e),
-        _ => Err(Status::invalid_argument(format!(
+        _ => Err(Refusal::invalid_argument(format!(
             "{field}: {value} is not a known value (unspecified is refused)"
         ))),
     }
 }
 
 /// An http(s) endpoint of a peer.
-pub fn endpoint(field: &str, value: &str) -> Result<(), Status> {
+pub fn endpoint(field: &str, value: &str) -> Result<(), Refusal> {
     validate::text(field, value)?;
     if !(value.starts_with("http://") || value.starts_with("https://")) {
-        return Err(Status::invalid_argument(format!(
+        return Err(Refusal::invalid_argument(format!(
             "{field}: {value:?} is not an http:// or https:// endpoint"
         )));
     }
@@ -56,9 +56,9 @@ pub fn endpoint(field: &str, value: &str) -> Result<(), Status> {
 }
 
 /// A fraction in 0..=1.
-pub fn fraction(field: &str, value: f64) -> Result<(), Status> {
+pub fn fraction(field: &str, value: f64) -> Result<(), Refusal> {
     if !(0.0..=1.0).contains(&value) {
-        return Err(Status::invalid_argument(format!(
+        return Err(Refusal::invalid_argument(format!(
             "{field}: {value} is outside 0..=1"
         )));
     }
@@ -67,7 +67,7 @@ pub fn fraction(field: &str, value: f64) -> Result<(), Status> {
 
 /// Validates a receipt's lists on their own: bounded, known types, sane
 /// quantities, reasons given. Returns what was received, per type.
-pub fn receipt_fields(r: &Receipt) -> Result<Quantities, Status> {
+pub fn receipt_fields(r: &Receipt) -> Result<Quantities, Refusal> {
     let received = validate::quantities("received", &r.received)?;
     validate::list_len("discrepancies", r.discrepancies.len(), validate::MAX_LINES)?;
     for (i, d) in r.discrepancies.iter().enumerate() {
@@ -83,7 +83,7 @@ pub fn receipt_fields(r: &Receipt) -> Result<Quantities, Status> {
 
 /// Per line of the shipment, received + discrepancies = shipped, and the
 /// receipt names no type the shipment did not carry.
-pub fn receipt_balances(r: &Receipt, shipped: &[CargoLine]) -> Result<(), Status> {
+pub fn receipt_balances(r: &Receipt, shipped: &[CargoLine]) -> Result<(), Refusal> {
     let shipped_of = |t: ResourceType| {
         shipped
             .iter()
@@ -111,7 +111,7 @@ pub fn receipt_balances(r: &Receipt, shipped: &[CargoLine]) -> Result<(), Status
             continue;
         };
         if !carried(t) && q > 0 {
-            return Err(Status::invalid_argument(format!(
+            return Err(Refusal::invalid_argument(format!(
                 "{field}.resource_type: the shipment carried no {t}"
             )));
         }
@@ -127,7 +127,7 @@ pub fn receipt_balances(r: &Receipt, shipped: &[CargoLine]) -> Result<(), Status
                 .get(&t)
                 .map(|f| format!("{f}.quantity"))
                 .unwrap_or_else(|| "received".to_string());
-            return Err(Status::invalid_argument(format!(
+            return Err(Refusal::invalid_argument(format!(
                 "{field}: received + discrepancies for {t} is {got}, but {want} were shipped"
             )));
         }

@@ -3,28 +3,28 @@
 //! only once every check has passed, so a refused message changes nothing.
 
 use counterpart_domain::clock::{Clock, ScenarioTime};
-use node_kit::validate;
 use pairing_proto::v1::{
     Ack, AcknowledgementKind, Adjustment, AdjustmentKind, Assignment, AssignmentAcknowledgement,
     ClockStart, DemobilisationOrder, Evaluation, EvaluationKind, Objective, Receipt, ScenarioClock,
 };
-use tonic::Status;
 
 use super::assignment::{
     AssignmentState, EvaluationRecord, ReceiptRecord, StandDown, MAX_ADJUSTMENTS,
     MAX_EVALUATIONS_KEPT,
 };
 use super::checks;
-use super::delivery::Delivery;
+use super::planner::Quantities;
 use super::{Donor, MAX_ASSIGNMENTS};
-use crate::planner::Quantities;
+use crate::outbox::Delivery;
+use crate::validate;
+use crate::Refusal;
 
 const FRESH: Ack = Ack { duplicate: false };
 const DUPLICATE: Ack = Ack { duplicate: true };
 
 impl Donor {
     /// Step 2: central starts the scenario clock.
-    pub fn on_clock_start(&mut self, m: &ClockStart) -> Result<Ack, Status> {
+    pub fn on_clock_start(&mut self, m: &ClockStart) -> Result<Ack, Refusal> {
         let h = validate::header(m.header.as_ref())?;
         let clock = validate::clock("clock", m.clock.as_ref(), self.scenario.start_date)?;
         checks::from_central(h)?;
@@ -37,19 +37,19 @@ impl Donor {
 
     /// The clock as `Registration.clock` returned it (a node registering
     /// after the start). Returns whether it was new.
-    pub fn on_registered_clock(&mut self, clock: &ScenarioClock) -> Result<bool, Status> {
+    pub fn on_registered_clock(&mut self, clock: &ScenarioClock) -> Result<bool, Refusal> {
         let clock = validate::clock("clock", Some(clock), self.scenario.start_date)?;
         Ok(!self.set_clock(clock)?.duplicate)
     }
 
-    fn set_clock(&mut self, clock: Clock) -> Result<Ack, Status> {
+    fn set_clock(&mut self, clock: Clock) -> Result<Ack, Refusal> {
         match self.clock {
             None => {
                 self.clock = Some(clock);
                 Ok(FRESH)
             }
             Some(known) if known == clock => Ok(DUPLICATE),
-            Some(known) => Err(Status::failed_precondition(format!(
+            Some(known) => Err(Refusal::failed_precondition(format!(
                 "clock: already started with epoch {} and day_ms {}; a running scenario keeps its clock",
                 known.epoch_unix_ms, known.day_ms
             ))),
@@ -58,12 +58,12 @@ impl Donor {
 
     /// Steps 7-8: central assigns this donor to a case; the donor will
     /// acknowledge it on its next tick.
-    pub fn on_assignment(&mut self, m: &Assignment, now: ScenarioTime) -> Result<Ack, Status> {
+    pub fn on_assignment(&mut self, m: &Assignment, now: ScenarioTime) -> Result<Ack, Refusal> {
         let h = validate::header(m.header.as_ref())?;
         let targets = assignment_fields(m)?;
         let expected_id = format!("asg-{}-{}", m.case_id, self.province.id);
         if m.assignment_id != expected_id {
-            return Err(Status::invalid_argument(format!(
+            return Err(Refusal::invalid_argument(format!(
                 "assignment_id: {:?} is not {expected_id:?}, this province's assignment to case {:?}",
                 m.assignment_id, m.case_id
             )));
@@ -74,7 +74,7 @@ impl Donor {
         }
         checks::clock_started(self.clock)?;
         if self.scenario.city(&m.recipient_city_id).is_none() {
-            return Err(Status::not_found(format!(
+            return Err(Refusal::not_found(format!(
                 "recipient_city_id: {:?} is not a city of scenario {:?}",
                 m.recipient_city_id, self.scenario.name
             )));
@@ -87,7 +87,7 @@ impl Donor {
             return Ok(self.remember(h, DUPLICATE));
         }
         if self.assignments.len() >= MAX_ASSIGNMENTS {
-            return Err(Status::resource_exhausted(format!(
+            return Err(Refusal::resource_exhausted(format!(
                 "assignment_id: this province already holds {MAX_ASSIGNMENTS} assignments"
             )));
         }
@@ -164,7 +164,7 @@ impl Donor {
     }
 
     /// Step 14: central's evaluation of this donor's performance.
-    pub fn on_evaluation(&mut self, m: &Evaluation, _now: ScenarioTime) -> Result<Ack, Status> {
+    pub fn on_evaluation(&mut self, m: &Evaluation, _now: ScenarioTime) -> Result<Ack, Refusal> {
         let h = validate::header(m.header.as_ref())?;
         validate::text("evaluation_id", &m.evaluation_id)?;
         ids_of_case(&m.case_id, &m.assignment_id)?;
@@ -197,7 +197,7 @@ impl Donor {
     }
 
     /// Step 15: central changes this donor's targets or releases it.
-    pub fn on_adjustment(&mut self, m: &Adjustment, _now: ScenarioTime) -> Result<Ack, Status> {
+    pub fn on_adjustment(&mut self, m: &Adjustment, _now: ScenarioTime) -> Result<Ack, Refusal> {
         let h = validate::header(m.header.as_ref())?;
         validate::text("adjustment_id", &m.adjustment_id)?;
         ids_of_case(&m.case_id, &m.assignment_id)?;
@@ -205,7 +205,7 @@ impl Donor {
         let new_targets = validate::quantities("new_targets", &m.new_targets)?;
         validate::bounded_text("reason", &m.reason)?;
         if kind == AdjustmentKind::ChangeTargets && new_targets.is_empty() {
-            return Err(Status::invalid_argument(
+            return Err(Refusal::invalid_argument(
                 "new_targets: empty, but CHANGE_TARGETS carries the donor's whole new share",
             ));
         }
@@ -219,7 +219,7 @@ impl Donor {
             return Ok(self.remember(h, DUPLICATE));
         }
         if a.adjustment_ids.len() >= MAX_ADJUSTMENTS {
-            return Err(Status::failed_precondition(format!(
+            return Err(Refusal::failed_precondition(format!(
                 "adjustment_id: assignment {} already had {MAX_ADJUSTMENTS} adjustments",
                 m.assignment_id
             )));
@@ -235,7 +235,7 @@ impl Donor {
                 tracing::info!(assignment = %m.assignment_id, reason = %m.reason, "released");
             }
             _ if a.is_standing_down() => {
-                return Err(Status::failed_precondition(format!(
+                return Err(Refusal::failed_precondition(format!(
                     "assignment_id: {} has stood down; its targets no longer change",
                     m.assignment_id
                 )));
@@ -255,7 +255,7 @@ impl Donor {
         &mut self,
         m: &DemobilisationOrder,
         _now: ScenarioTime,
-    ) -> Result<Ack, Status> {
+    ) -> Result<Ack, Refusal> {
         let h = validate::header(m.header.as_ref())?;
         validate::text("order_id", &m.order_id)?;
         ids_of_case(&m.case_id, &m.assignment_id)?;
@@ -276,7 +276,7 @@ impl Donor {
     }
 
     /// Step 10: the city confirms what arrived of a shipment.
-    pub fn on_receipt(&mut self, m: &Receipt, _now: ScenarioTime) -> Result<Ack, Status> {
+    pub fn on_receipt(&mut self, m: &Receipt, _now: ScenarioTime) -> Result<Ack, Refusal> {
         let h = validate::header(m.header.as_ref())?;
         validate::text("receipt_id", &m.receipt_id)?;
         validate::text("shipment_id", &m.shipment_id)?;
@@ -292,19 +292,19 @@ impl Donor {
             .values_mut()
             .find(|a| a.shipment(&m.shipment_id).is_some())
             .ok_or_else(|| {
-                Status::not_found(format!(
+                Refusal::not_found(format!(
                     "shipment_id: {:?} is no shipment of this province",
                     m.shipment_id
                 ))
             })?;
         if h.sender_id != a.city_id {
-            return Err(Status::permission_denied(format!(
+            return Err(Refusal::permission_denied(format!(
                 "header.sender_id: {:?} is not {:?}, the recipient of shipment {}",
                 h.sender_id, a.city_id, m.shipment_id
             )));
         }
         if m.case_id != a.case_id {
-            return Err(Status::invalid_argument(format!(
+            return Err(Refusal::invalid_argument(format!(
                 "case_id: {:?}, but shipment {} belongs to case {:?}",
                 m.case_id, m.shipment_id, a.case_id
             )));
@@ -330,14 +330,14 @@ impl Donor {
         &mut self,
         assignment_id: &str,
         case_id: &str,
-    ) -> Result<&mut AssignmentState, Status> {
+    ) -> Result<&mut AssignmentState, Refusal> {
         let a = self.assignments.get_mut(assignment_id).ok_or_else(|| {
-            Status::not_found(format!(
+            Refusal::not_found(format!(
                 "assignment_id: {assignment_id:?} is no assignment of this province"
             ))
         })?;
         if a.case_id != case_id {
-            return Err(Status::invalid_argument(format!(
+            return Err(Refusal::invalid_argument(format!(
                 "case_id: {case_id:?}, but assignment {assignment_id} belongs to case {:?}",
                 a.case_id
             )));
@@ -346,13 +346,13 @@ impl Donor {
     }
 }
 
-fn ids_of_case(case_id: &str, assignment_id: &str) -> Result<(), Status> {
+fn ids_of_case(case_id: &str, assignment_id: &str) -> Result<(), Refusal> {
     validate::text("case_id", case_id)?;
     validate::text("assignment_id", assignment_id)
 }
 
 /// An assignment's own fields; returns its targets.
-fn assignment_fields(m: &Assignment) -> Result<Quantities, Status> {
+fn assignment_fields(m: &Assignment) -> Result<Quantities, Refusal> {
     validate::text("assignment_id", &m.assignment_id)?;
     validate::text("case_id", &m.case_id)?;
     validate::text("recipient_city_id", &m.recipient_city_id)?;
@@ -362,13 +362,13 @@ fn assignment_fields(m: &Assignment) -> Result<Quantities, Status> {
     validate::quantities("targets", &m.targets)
 }
 
-fn objectives(objectives: &[Objective]) -> Result<(), Status> {
+fn objectives(objectives: &[Objective]) -> Result<(), Refusal> {
     validate::list_len("objectives", objectives.len(), validate::MAX_LINES)?;
     for (i, o) in objectives.iter().enumerate() {
         validate::text(&format!("objectives[{i}].code"), &o.code)?;
         validate::bounded_text(&format!("objectives[{i}].description"), &o.description)?;
         if o.target < 0 {
-            return Err(Status::invalid_argument(format!(
+            return Err(Refusal::invalid_argument(format!(
                 "objectives[{i}].target: {} is negative",
                 o.target
             )));

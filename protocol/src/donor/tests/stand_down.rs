@@ -2,10 +2,10 @@
 
 use pairing_proto::resource::ResourceType::*;
 use pairing_proto::v1::{Adjustment, AdjustmentKind, DemobilisationOrder, SupervisoryReport};
-use tonic::{Code, Status};
 
 use super::*;
-use crate::outbound::OutboundKey;
+use crate::donor::outbound::OutboundKey;
+use crate::RefusalCode;
 
 fn order(message_id: &str) -> DemobilisationOrder {
     DemobilisationOrder {
@@ -118,7 +118,7 @@ fn a_final_report_that_failed_is_sent_again() {
         out.iter().any(|o| o.key() == key),
         "nothing shipped: final at once"
     );
-    d.on_sent(&key, Err(Status::unavailable("central down")), day(0.5));
+    d.on_sent(&key, RoundOutcome::Transient, day(0.5));
     assert!(!d.assignment(ASSIGNMENT).unwrap().is_closed());
     let sent = run(&mut d, 0.75, 2.0);
     let finals = final_reports(&sent);
@@ -148,7 +148,7 @@ fn a_release_stands_the_donor_down_like_demobilisation() {
     let change = adjustment("adj-2", AdjustmentKind::ChangeTargets, &[(Doctor, 20)]);
     assert_eq!(
         d.on_adjustment(&change, day(11.0)).unwrap_err().code(),
-        Code::FailedPrecondition
+        RefusalCode::FailedPrecondition
     );
 }
 
@@ -179,7 +179,7 @@ fn change_targets_without_targets_is_refused() {
     let mut d = assigned(&[(Doctor, 10)]);
     let change = adjustment("adj-1", AdjustmentKind::ChangeTargets, &[]);
     let err = d.on_adjustment(&change, day(1.0)).unwrap_err();
-    assert_eq!(err.code(), Code::InvalidArgument);
+    assert_eq!(err.code(), RefusalCode::InvalidArgument);
     assert!(err.message().starts_with("new_targets"));
     assert_eq!(
         d.assignment(ASSIGNMENT).unwrap().targets.get(&Doctor),

@@ -5,9 +5,9 @@ use pairing_proto::resource::ResourceType::*;
 use pairing_proto::v1::{
     Adjustment, AdjustmentKind, DemobilisationOrder, Evaluation, EvaluationKind,
 };
-use tonic::Code;
 
 use super::*;
+use crate::RefusalCode;
 
 fn evaluation(id: &str, message_id: &str) -> Evaluation {
     Evaluation {
@@ -27,7 +27,7 @@ fn nothing_is_accepted_before_the_clock() {
     let err = d
         .on_assignment(&assignment(&[(Doctor, 1)]), day(0.0))
         .unwrap_err();
-    assert_eq!(err.code(), Code::FailedPrecondition);
+    assert_eq!(err.code(), RefusalCode::FailedPrecondition);
     assert!(err.message().starts_with("clock"), "{}", err.message());
     assert_eq!(d.assignments().count(), 0);
     assert!(
@@ -49,7 +49,7 @@ fn the_clock_is_set_once() {
     other.clock.as_mut().unwrap().day_ms = 5;
     assert_eq!(
         d.on_clock_start(&other).unwrap_err().code(),
-        Code::FailedPrecondition
+        RefusalCode::FailedPrecondition
     );
     assert_eq!(d.clock().unwrap().day_ms, 1000);
 }
@@ -60,7 +60,7 @@ fn a_clock_for_another_scenario_start_is_refused() {
     let mut m = clock_start();
     m.clock.as_mut().unwrap().start_date = "2020-02-08".into();
     let err = d.on_clock_start(&m).unwrap_err();
-    assert_eq!(err.code(), Code::InvalidArgument);
+    assert_eq!(err.code(), RefusalCode::InvalidArgument);
     assert!(
         err.message().starts_with("clock.start_date"),
         "{}",
@@ -75,7 +75,7 @@ fn only_central_may_assign() {
     let mut m = assignment(&[(Doctor, 1)]);
     m.header = header("guangxi", "guangxi-1");
     let err = d.on_assignment(&m, day(0.0)).unwrap_err();
-    assert_eq!(err.code(), Code::PermissionDenied);
+    assert_eq!(err.code(), RefusalCode::PermissionDenied);
     assert!(
         err.message().starts_with("header.sender_id"),
         "{}",
@@ -90,7 +90,7 @@ fn a_malformed_assignment_is_refused_naming_the_field() {
     let err = d
         .on_assignment(&assignment(&[(Doctor, -5)]), day(0.0))
         .unwrap_err();
-    assert_eq!(err.code(), Code::InvalidArgument);
+    assert_eq!(err.code(), RefusalCode::InvalidArgument);
     assert!(
         err.message().starts_with("targets[0].quantity"),
         "{}",
@@ -130,7 +130,7 @@ fn an_assignment_for_a_city_outside_the_scenario_is_not_found() {
     let mut m = assignment(&[(Doctor, 1)]);
     m.recipient_city_id = "atlantis".into();
     let err = d.on_assignment(&m, day(0.0)).unwrap_err();
-    assert_eq!(err.code(), Code::NotFound);
+    assert_eq!(err.code(), RefusalCode::NotFound);
     assert!(
         err.message().starts_with("recipient_city_id"),
         "{}",
@@ -210,7 +210,7 @@ fn a_bad_evaluation_is_refused() {
     m.header = header("huangshi", "m1");
     assert_eq!(
         d.on_evaluation(&m, day(3.0)).unwrap_err().code(),
-        Code::PermissionDenied
+        RefusalCode::PermissionDenied
     );
     assert!(d.assignment(ASSIGNMENT).unwrap().evaluations.is_empty());
 }
@@ -221,7 +221,7 @@ fn messages_about_an_unknown_assignment_are_not_found() {
     let mut e = evaluation("eval-1", "m1");
     e.assignment_id = "asg-case-shiyan-1-jiangsu".into();
     let err = d.on_evaluation(&e, day(3.0)).unwrap_err();
-    assert_eq!(err.code(), Code::NotFound);
+    assert_eq!(err.code(), RefusalCode::NotFound);
     assert!(err.message().starts_with("assignment_id"));
 
     let adjust = Adjustment {
@@ -235,7 +235,7 @@ fn messages_about_an_unknown_assignment_are_not_found() {
     };
     assert_eq!(
         d.on_adjustment(&adjust, day(3.0)).unwrap_err().code(),
-        Code::NotFound
+        RefusalCode::NotFound
     );
 
     let order = DemobilisationOrder {
@@ -246,7 +246,7 @@ fn messages_about_an_unknown_assignment_are_not_found() {
     };
     assert_eq!(
         d.on_demobilisation(&order, day(3.0)).unwrap_err().code(),
-        Code::NotFound
+        RefusalCode::NotFound
     );
     assert!(!d.assignment(ASSIGNMENT).unwrap().is_standing_down());
 }
@@ -261,7 +261,7 @@ fn a_message_naming_the_wrong_case_is_refused() {
         assignment_id: ASSIGNMENT.into(),
     };
     let err = d.on_demobilisation(&order, day(3.0)).unwrap_err();
-    assert_eq!(err.code(), Code::InvalidArgument);
+    assert_eq!(err.code(), RefusalCode::InvalidArgument);
     assert!(err.message().starts_with("case_id"));
     assert!(!d.assignment(ASSIGNMENT).unwrap().is_standing_down());
 }

@@ -5,14 +5,14 @@
 
 use counterpart_domain::clock::ScenarioTime;
 use counterpart_domain::quantities::Quantities;
-use node_kit::validate;
 use pairing_proto::v1::{NeedsUpdate, PlanProposal};
-use tonic::Status;
 
 use super::assignment::AssignmentState;
 use super::checks;
+use super::planner::next_batch;
 use super::Donor;
-use crate::planner::next_batch;
+use crate::validate;
+use crate::Refusal;
 
 impl Donor {
     /// Answers one `NeedsUpdate` with a `PlanProposal`, lowering targets the
@@ -22,7 +22,7 @@ impl Donor {
         &mut self,
         m: &NeedsUpdate,
         now: ScenarioTime,
-    ) -> Result<PlanProposal, Status> {
+    ) -> Result<PlanProposal, Refusal> {
         let h = validate::header(m.header.as_ref())?;
         validate::text("case_id", &m.case_id)?;
         validate::situation("situation", m.situation.as_ref())?;
@@ -33,13 +33,13 @@ impl Donor {
             .values_mut()
             .find(|a| a.case_id == m.case_id)
             .ok_or_else(|| {
-                Status::not_found(format!(
+                Refusal::not_found(format!(
                     "case_id: {:?} is no case this province serves",
                     m.case_id
                 ))
             })?;
         if h.sender_id != a.city_id {
-            return Err(Status::permission_denied(format!(
+            return Err(Refusal::permission_denied(format!(
                 "header.sender_id: {:?} is not {:?}, the city of case {}",
                 h.sender_id, a.city_id, m.case_id
             )));

@@ -2,10 +2,9 @@
 
 use pairing_proto::resource::ResourceType::*;
 use pairing_proto::v1::{AcknowledgementKind, CapacityReport};
-use tonic::Status;
 
 use super::*;
-use crate::outbound::OutboundKey;
+use crate::donor::outbound::OutboundKey;
 
 const TARGETS: &[(ResourceType, i64)] = &[
     (Doctor, 100),
@@ -140,14 +139,14 @@ fn nothing_departs_until_central_has_accepted_the_acknowledgement() {
     };
     let first = d.on_tick(day(0.0));
     assert!(first.iter().any(|o| o.key() == key));
-    d.on_sent(&key, Err(Status::unavailable("central down")), day(0.0));
+    d.on_sent(&key, RoundOutcome::Transient, day(0.0));
     for t in [1.0, 2.0, 3.0] {
         for o in d.on_tick(day(t)) {
             assert!(!matches!(o, Outbound::Shipment { .. }));
             if o.key() == key && t < 3.0 {
-                d.on_sent(&key, Err(Status::unavailable("central down")), day(t));
+                d.on_sent(&key, RoundOutcome::Transient, day(t));
             } else {
-                d.on_sent(&o.key(), Ok(()), day(t));
+                d.on_sent(&o.key(), RoundOutcome::Accepted, day(t));
             }
         }
     }
@@ -177,11 +176,7 @@ fn a_failed_delivery_is_sent_again_with_the_same_message_id() {
         assignment_id: ASSIGNMENT.into(),
         shipment_id: shipment.shipment_id.clone(),
     };
-    d.on_sent(
-        &key,
-        Err(Status::permission_denied("not my donor yet")),
-        day(1.5),
-    );
+    d.on_sent(&key, RoundOutcome::Refused, day(1.5));
     let again = shipments(&run(&mut d, 1.75, 2.0));
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].shipment_id, shipment.shipment_id);
@@ -239,7 +234,7 @@ fn a_lost_capacity_report_is_sent_again() {
     let first = d.on_tick(day(0.0));
     let key = first[0].key();
     assert!(matches!(key, OutboundKey::Capacity { .. }));
-    d.on_sent(&key, Err(Status::unavailable("down")), day(0.0));
+    d.on_sent(&key, RoundOutcome::Transient, day(0.0));
     let later = run(&mut d, 0.25, 1.0);
     assert_eq!(capacity_reports(&later).len(), 1);
     assert!(capacity_reports(&run(&mut d, 1.25, 3.0)).is_empty());

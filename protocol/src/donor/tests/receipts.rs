@@ -2,9 +2,9 @@
 
 use pairing_proto::resource::ResourceType::*;
 use pairing_proto::v1::{DemobilisationOrder, Discrepancy, DiscrepancyReason};
-use tonic::Code;
 
 use super::*;
+use crate::RefusalCode;
 
 /// A donor whose first shipment (10 doctors, 300 masks) has arrived.
 fn delivered() -> (Donor, Shipment) {
@@ -63,7 +63,7 @@ fn a_receipt_that_does_not_add_up_is_refused_naming_the_field() {
     let mut r = receipt_for(&s, "huangshi-1");
     r.received[1].quantity -= 1;
     let err = d.on_receipt(&r, day(1.5)).unwrap_err();
-    assert_eq!(err.code(), Code::InvalidArgument);
+    assert_eq!(err.code(), RefusalCode::InvalidArgument);
     assert!(
         err.message().starts_with("received[1].quantity"),
         "{}",
@@ -85,7 +85,7 @@ fn a_line_missing_from_the_receipt_is_refused() {
     let mut r = receipt_for(&s, "huangshi-1");
     r.received.remove(0);
     let err = d.on_receipt(&r, day(1.5)).unwrap_err();
-    assert_eq!(err.code(), Code::InvalidArgument);
+    assert_eq!(err.code(), RefusalCode::InvalidArgument);
     assert!(
         err.message().contains("personnel/doctor"),
         "{}",
@@ -99,7 +99,7 @@ fn a_type_the_shipment_did_not_carry_is_refused() {
     let mut r = receipt_for(&s, "huangshi-1");
     r.received.extend(lines(&[(Nurse, 5)]));
     let err = d.on_receipt(&r, day(1.5)).unwrap_err();
-    assert_eq!(err.code(), Code::InvalidArgument);
+    assert_eq!(err.code(), RefusalCode::InvalidArgument);
     assert!(
         err.message().starts_with("received[2].resource_type"),
         "{}",
@@ -131,7 +131,7 @@ fn an_unknown_shipment_is_not_found() {
     let mut r = receipt_for(&s, "huangshi-1");
     r.shipment_id = "shp-jiangsu-case-huangshi-1-9".into();
     let err = d.on_receipt(&r, day(1.5)).unwrap_err();
-    assert_eq!(err.code(), Code::NotFound);
+    assert_eq!(err.code(), RefusalCode::NotFound);
     assert!(
         err.message().starts_with("shipment_id"),
         "{}",
@@ -145,7 +145,7 @@ fn a_receipt_from_another_city_is_permission_denied() {
     let mut r = receipt_for(&s, "shiyan-1");
     r.header = header("shiyan", "shiyan-1");
     let err = d.on_receipt(&r, day(1.5)).unwrap_err();
-    assert_eq!(err.code(), Code::PermissionDenied);
+    assert_eq!(err.code(), RefusalCode::PermissionDenied);
     assert!(
         err.message().starts_with("header.sender_id"),
         "{}",
@@ -162,7 +162,7 @@ fn a_receipt_for_the_wrong_case_is_refused() {
     let mut r = receipt_for(&s, "huangshi-1");
     r.case_id = "case-huangshi-2".into();
     let err = d.on_receipt(&r, day(1.5)).unwrap_err();
-    assert_eq!(err.code(), Code::InvalidArgument);
+    assert_eq!(err.code(), RefusalCode::InvalidArgument);
     assert!(err.message().starts_with("case_id"), "{}", err.message());
 }
 
@@ -184,11 +184,7 @@ fn a_receipt_stops_the_resending_of_its_shipment() {
         .find(|o| matches!(o, Outbound::Shipment { .. }))
         .unwrap()
         .key();
-    d.on_sent(
-        &key,
-        Err(tonic::Status::deadline_exceeded("slow")),
-        day(1.5),
-    );
+    d.on_sent(&key, RoundOutcome::Transient, day(1.5));
     assert!(shipments(&run(&mut d, 1.75, 5.0)).is_empty());
 }
 

@@ -11,10 +11,10 @@ use pairing_proto::v1::{
     ResourceQuantity, ShipmentRecord, SupervisoryReport,
 };
 
-use super::delivery::Delivery;
+use crate::outbox::Delivery;
 
 /// Most shipments one assignment may make: a donor report lists them all,
-/// and receivers refuse lists longer than `node_kit::validate::MAX_LINES`.
+/// and receivers refuse lists longer than [`crate::validate::MAX_LINES`].
 pub const MAX_SHIPMENTS_PER_ASSIGNMENT: usize = 48;
 /// Evaluations remembered per assignment (the oldest are forgotten).
 pub const MAX_EVALUATIONS_KEPT: usize = 64;

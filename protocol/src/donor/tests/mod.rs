@@ -16,14 +16,19 @@ use counterpart_domain::clock::ScenarioTime;
 use counterpart_domain::scenario::{
     City, CurvePoint, OutbreakEvent, PairingMode, Prefecture, Province, Rules, Scenario,
 };
-use node_kit::header::HeaderFactory;
 use pairing_proto::resource::ResourceType::{self, *};
 use pairing_proto::v1::{
     Assignment, ClockStart, MessageHeader, Receipt, ResourceQuantity, ScenarioClock, Shipment,
 };
 
 use super::Donor;
-use crate::outbound::Outbound;
+use crate::donor::outbound::Outbound;
+use crate::header::HeaderFactory;
+pub(super) use crate::RoundOutcome;
+
+/// The boot stamp of the donor's headers in these tests: any number will
+/// do, the machine never reads a clock.
+pub(super) const BOOT: i64 = 1_700_000_000_000;
 
 pub(super) const CASE: &str = "case-huangshi-1";
 pub(super) const ASSIGNMENT: &str = "asg-case-huangshi-1-jiangsu";
@@ -134,7 +139,7 @@ pub(super) fn donor() -> Donor {
     Donor::new(
         Arc::new(scenario()),
         "jiangsu",
-        Arc::new(node_kit::header::this_life("jiangsu")),
+        Arc::new(HeaderFactory::new("jiangsu", BOOT)),
     )
     .unwrap()
 }
@@ -187,7 +192,7 @@ pub(super) fn run(d: &mut Donor, from: f64, to: f64) -> Vec<(ScenarioTime, Outbo
     while t <= to + 1e-9 {
         let now = day(t);
         for o in d.on_tick(now) {
-            d.on_sent(&o.key(), Ok(()), now);
+            d.on_sent(&o.key(), RoundOutcome::Accepted, now);
             sent.push((now, o));
         }
         t += 0.25;

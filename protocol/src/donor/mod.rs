@@ -1,5 +1,8 @@
 //! The donor province's protocol logic, free of I/O: messages and scenario
-//! time in, acknowledgements and messages to send out.
+//! time in, acknowledgements and messages to send out. The province node
+//! (`province-node`) puts it on the network: its gRPC service turns each
+//! [`Refusal`](crate::Refusal) into a status, its driver sends what
+//! [`Donor::on_tick`] returns and reports each round's outcome back.
 //!
 //! - [`Donor`] (this file): the state and read-only views of it.
 //! - `inbound`: central's messages (clock, assignment, evaluation,
@@ -7,18 +10,27 @@
 //! - `negotiation`: the city's needs updates and the donor's plan proposals.
 //! - `tick`: what to send at a given time, and the outcome of each send.
 //! - [`assignment`]: the donor's record of one assignment.
-//! - [`delivery`]: whether a message that must get through has.
-//! - `persist`: the donor's durable form, saved after every change.
+//! - [`planner`]: the pool per prefecture and what each shipment carries.
+//! - [`outbound`]: the messages the machine wants sent, and their keys.
+//! - `persist`: the donor's durable form, saved after every change;
+//!   `journal`: how that form is split into records (one for the state,
+//!   one per applied message id).
 //! - `books`: what the donor itself recorded shipping, for reconciliation.
-//! - `checks`: validation beyond `node_kit::validate`.
+//! - `checks`: validation beyond [`crate::validate`].
+//!
+//! Whether an owed message got through is [`crate::outbox::Delivery`], the
+//! one outbox rule of every role; what was applied already is
+//! [`crate::inbox::Inbox`].
 
 pub mod assignment;
 mod books;
 mod checks;
-pub mod delivery;
 mod inbound;
+mod journal;
 mod negotiation;
+pub mod outbound;
 mod persist;
+pub mod planner;
 mod tick;
 
 #[cfg(test)]
@@ -30,14 +42,19 @@ use std::sync::Arc;
 use counterpart_domain::applied::AppliedIds;
 use counterpart_domain::clock::{Clock, ScenarioTime};
 use counterpart_domain::scenario::{Province, Scenario};
-use node_kit::header::HeaderFactory;
 use pairing_proto::v1::{Ack, MessageHeader};
 
 use self::assignment::AssignmentState;
-use self::delivery::Delivery;
-use crate::planner::Pool;
+use self::planner::Pool;
+use crate::header::HeaderFactory;
+use crate::inbox::Inbox;
+use crate::outbox::Delivery;
 
 pub use self::checks::CENTRAL_ID;
+/// The kind of record a previous release's (0.1.0) whole-state store
+/// loads as; the donor reads it on restore. Must stay node-kit's
+/// `durable::LEGACY_KIND` (province-node tests that it does).
+pub use self::journal::LEGACY_KIND;
 
 /// Most assignments one donor takes on; far above any scenario (a province
 /// serves a handful of cases), it bounds memory against a faulty central.
@@ -74,8 +91,9 @@ pub struct Donor {
 
 impl Donor {
     /// A donor for `province_id`, with the pool its prefectures contribute.
-    /// `headers` stamps outgoing messages (its ids carry the boot time); the
-    /// node shares it with whatever else sends as this province, so no two
+    /// `headers` stamps outgoing messages (its ids carry the boot stamp the
+    /// caller gave it: `node_kit::header::this_life` in a node); the node
+    /// shares it with whatever else sends as this province, so no two
     /// messages get the same id.
     pub fn new(
         scenario: Arc<Scenario>,
@@ -154,13 +172,13 @@ impl Donor {
     /// The answer to a message id already applied: a resend changes nothing.
     fn replay(&self, header: &MessageHeader) -> Option<Ack> {
         self.applied
-            .reply_for(&applied_key(header))
+            .answered(header)
             .map(|_| Ack { duplicate: true })
     }
 
     /// Remembers that `header`'s message was applied with `ack`.
     fn remember(&mut self, header: &MessageHeader, ack: Ack) -> Ack {
-        self.applied.record(&applied_key(header), ack);
+        self.applied.remember(header, ack);
         ack
     }
 
@@ -175,10 +193,4 @@ impl Donor {
     fn header(&self, now: ScenarioTime) -> MessageHeader {
         self.headers.header(ScenarioTime(now.0.max(0)))
     }
-}
-
-/// The key a message is remembered under: ids are unique per sender only,
-/// so no node can suppress another's message by reusing its id.
-fn applied_key(header: &MessageHeader) -> String {
-    format!("{}/{}", header.sender_id, header.message_id)
 }

@@ -5,16 +5,16 @@ use std::collections::BTreeMap;
 
 use counterpart_domain::clock::ScenarioTime;
 use counterpart_domain::scenario::Rules;
-use node_kit::header::HeaderFactory;
 use pairing_proto::resource::{Category, ResourceType};
 use pairing_proto::v1::{CapacityReport, MessageHeader, Shipment, SupervisoryReport};
-use tonic::Status;
 
 use super::assignment::{AssignmentState, CargoLine, ShipmentState, MAX_SHIPMENTS_PER_ASSIGNMENT};
-use super::delivery::Delivery;
+use super::outbound::{Outbound, OutboundKey};
+use super::planner::{next_batch, Pool};
 use super::Donor;
-use crate::outbound::{Outbound, OutboundKey};
-use crate::planner::{next_batch, Pool};
+use crate::header::HeaderFactory;
+use crate::outbox::Delivery;
+use crate::RoundOutcome;
 
 /// What every step of a tick reads.
 struct Tick<'a> {
@@ -82,11 +82,23 @@ impl Donor {
         out
     }
 
-    /// Records how a send ended. Shipments and acknowledgements that failed
-    /// go out again on a later tick; a periodic report is not resent (the
-    /// next one is cumulative).
-    pub fn on_sent(&mut self, key: &OutboundKey, outcome: Result<(), Status>, now: ScenarioTime) {
-        let accepted = outcome.is_ok();
+    /// Records how a round of a send ended. Shipments and acknowledgements
+    /// that failed go out again on a later tick; a periodic report is not
+    /// resent (the next one is cumulative).
+    ///
+    /// A refused round is retried like a transient one, as the province
+    /// always did (it settled on "accepted or not"): a city that has not
+    /// yet heard central's decision refuses its donors' shipments
+    /// (`FAILED_PRECONDITION`, `PERMISSION_DENIED`), which a later round
+    /// cures. So [`RoundOutcome::Refused`] settles as
+    /// [`RoundOutcome::Transient`] here, and only the round bound
+    /// ([`crate::RESEND`]) gives up.
+    pub fn on_sent(&mut self, key: &OutboundKey, outcome: RoundOutcome, now: ScenarioTime) {
+        let outcome = match outcome {
+            RoundOutcome::Refused => RoundOutcome::Transient,
+            other => other,
+        };
+        let accepted = outcome == RoundOutcome::Accepted;
         match key {
             OutboundKey::Capacity { revision } => {
                 let c = &mut self.capacity;
@@ -99,7 +111,7 @@ impl Donor {
                     };
                 } else {
                     c.delivery
-                        .settle(false, now, &format!("capacity-{revision}"));
+                        .settle(outcome, now, &format!("capacity-{revision}"));
                 }
             }
             OutboundKey::Acknowledgement { assignment_id } => {
@@ -109,7 +121,7 @@ impl Donor {
                     return;
                 };
                 a.acknowledgement_delivery
-                    .settle(accepted, now, assignment_id);
+                    .settle(outcome, now, assignment_id);
                 if accepted && a.acknowledged_at.is_none() {
                     // Step 9: shipments wait for central to have the acknowledgement.
                     a.acknowledged_at = Some(now);
@@ -125,7 +137,7 @@ impl Donor {
                     return;
                 };
                 if let Some((_, delivery)) = &mut a.final_report {
-                    delivery.settle(accepted, now, &format!("final-{assignment_id}"));
+                    delivery.settle(outcome, now, &format!("final-{assignment_id}"));
                 }
             }
             OutboundKey::Report {
@@ -141,7 +153,7 @@ impl Donor {
                 };
                 if let Some(s) = a.shipment_mut(shipment_id) {
                     if s.delivery != Delivery::Done {
-                        s.delivery.settle(accepted, now, shipment_id);
+                        s.delivery.settle(outcome, now, shipment_id);
                     }
                     if s.delivery == Delivery::GaveUp {
                         tracing::error!(shipment = %shipment_id, "delivery abandoned");
