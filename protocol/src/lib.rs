@@ -15,6 +15,8 @@
 //! - [`validate`]: checks of incoming fields, each refusal naming the field.
 //! - [`header`]: message ids and headers for what a node sends.
 //! - [`persist`]: how a machine is written down as journal records.
+//! - [`recipient`]: the recipient city's state machine (requests, receipts,
+//!   reports, demobilisation), driven by messages and scenario time.
 //! - [`roles`]: the roles ([`Role`]), the services they serve
 //!   ([`Service`]) and the protocol's stages ([`Stage`]).
 //!
@@ -26,6 +28,7 @@ pub mod header;
 pub mod inbox;
 pub mod outbox;
 pub mod persist;
+pub mod recipient;
 pub mod refusal;
 pub mod resend;
 pub mod roles;
