@@ -3,14 +3,14 @@
 //! changes, so a refused message changes no state; a resent message id gets
 //! `Ack { duplicate: true }` and changes nothing either.
 
-use counterpart_domain::clock::{Clock, ScenarioTime};
+use crate::inbox::Inbox;
+use crate::refusal::Refusal;
 use crate::validate;
+use counterpart_domain::clock::{Clock, ScenarioTime};
 use pairing_proto::v1::{
     Ack, CaseClosure, CaseDecision, ClockStart, MessageHeader, Registration, ScenarioClock,
     Shipment,
 };
-use crate::inbox::Inbox;
-use crate::refusal::Refusal;
 
 use super::outgoing::Outgoing;
 use super::receipt::{self, MAX_SHIPMENTS};

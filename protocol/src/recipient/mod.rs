@@ -48,7 +48,7 @@ use crate::header::HeaderFactory;
 use crate::resend::RoundOutcome;
 use outgoing::Outgoing;
 
-pub use persist::STATE_KIND;
+pub use persist::{APPLIED_KIND, LEGACY_KIND, STATE_KIND};
 
 /// Requests a city may make in one run (protocol step 4).
 pub const MAX_REQUESTS: u32 = 3;

@@ -4,9 +4,9 @@
 
 use std::collections::BTreeMap;
 
+use crate::validate;
 use counterpart_domain::clock::ScenarioTime;
 use counterpart_domain::demobilisation;
-use crate::validate;
 use pairing_proto::v1::{
     AssistanceRequest, AssistanceRequestAck, DemobilisationRequest, NeedsUpdate, ReceiptRecord,
     Situation, SupervisoryReport,
@@ -228,9 +228,7 @@ impl Recipient {
                 message_id,
                 outcome,
             } => {
-                let Some(case) = self.case.as_mut() else {
-                    return None;
-                };
+                let case = self.case.as_mut()?;
                 let awaited = matches!(&case.demobilisation,
                     Demobilisation::ReportSent { message_id: m } if *m == message_id);
                 if awaited {
@@ -246,9 +244,7 @@ impl Recipient {
                 message_id,
                 outcome,
             } => {
-                let Some(case) = self.case.as_mut() else {
-                    return None;
-                };
+                let case = self.case.as_mut()?;
                 if let Demobilisation::Requested(outgoing) = &mut case.demobilisation {
                     if outgoing.message_id() == message_id {
                         outgoing.settle(round_of(&outcome), now);

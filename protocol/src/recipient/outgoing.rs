@@ -67,9 +67,7 @@ impl<T: Clone + Stamped> Outgoing<T> {
 
     /// The message to send at `now`, if it is due; it is then in flight.
     pub fn take_due(&mut self, now: ScenarioTime) -> Option<T> {
-        self.delivery
-            .take_if_due(now)
-            .then(|| self.message.clone())
+        self.delivery.take_if_due(now).then(|| self.message.clone())
     }
 
     /// After a restart: the send in flight lost its outcome with the old
@@ -228,7 +226,10 @@ mod tests {
         assert_eq!(fresh.delivery(), Delivery::due());
         assert!(fresh.take_due(ScenarioTime(0)).is_some());
         let in_flight = previous("InFlight", 2, None);
-        assert_eq!(in_flight.delivery(), Delivery::InFlight { failed_rounds: 1 });
+        assert_eq!(
+            in_flight.delivery(),
+            Delivery::InFlight { failed_rounds: 1 }
+        );
         assert_eq!(previous("Delivered", 1, None).delivery(), Delivery::Done);
         assert_eq!(previous("GaveUp", 12, None).delivery(), Delivery::GaveUp);
     }

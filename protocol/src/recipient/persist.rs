@@ -101,10 +101,8 @@ fn read(records: &Records) -> Result<(Saved<'static>, AppliedIds<Ack>), String> 
             format!("state store: no {STATE_KIND} record (another kind of node's store?)")
         })?;
     let saved = serde_json::from_slice(bytes).map_err(decode_error)?;
-    let applied = AppliedIds::from_records(
-        DEFAULT_CAPACITY,
-        journal::of_kind(records, APPLIED_KIND),
-    )?;
+    let applied =
+        AppliedIds::from_records(DEFAULT_CAPACITY, journal::of_kind(records, APPLIED_KIND))?;
     Ok((saved, applied))
 }
 

@@ -3,15 +3,15 @@
 
 use std::collections::BTreeSet;
 
+use crate::refusal::Refusal;
+use crate::validate;
 use counterpart_domain::clock::ScenarioTime;
 use counterpart_domain::quantities::Quantities;
-use crate::validate;
 use pairing_proto::resource::{Category, ResourceType};
 use pairing_proto::v1::{
     Discrepancy, DiscrepancyReason, ManifestLine, MessageHeader, Receipt, ResourceQuantity,
     Shipment,
 };
-use crate::refusal::Refusal;
 
 /// Shipments one city keeps in memory in a run. A scenario sends a few
 /// dozen; the bound only stops a misbehaving donor from growing memory.
@@ -117,8 +117,8 @@ pub fn receipt_for(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use pairing_proto::v1::Contribution;
     use crate::RefusalCode as Code;
+    use pairing_proto::v1::Contribution;
 
     fn line(t: &str, q: i64, by: &[(&str, i64)]) -> ManifestLine {
         ManifestLine {

@@ -31,10 +31,13 @@ fn a_restored_city_resends_what_was_in_flight_and_remembers_what_it_applied() {
     let mut back = restore(&m.records().unwrap());
     assert_eq!(back.open_case_id(), Some(CASE));
     let receipt = &back.shipments["shp-jiangsu-case-huangshi-1-1"].receipt;
-    assert_eq!(receipt.delivery(), Delivery::Due {
-        not_before: ScenarioTime(i64::MIN),
-        failed_rounds: 0
-    });
+    assert_eq!(
+        receipt.delivery(),
+        Delivery::Due {
+            not_before: ScenarioTime(i64::MIN),
+            failed_rounds: 0
+        }
+    );
     let again = shipment("s1", "jiangsu", 1, vec![line("material/mask_n95", 100)]);
     assert!(back.on_shipment(&again, hours(h + 3)).unwrap().duplicate);
 }
@@ -78,7 +81,10 @@ fn the_previous_releases_whole_state_document_loads() {
     let mut back = restore(&records);
     assert_eq!(back.open_case_id(), Some(CASE));
     assert_eq!(back.case().unwrap().request.delivery(), Delivery::Done);
-    assert_eq!(back.undelivered_receipts(), ["shp-jiangsu-case-huangshi-1-1"]);
+    assert_eq!(
+        back.undelivered_receipts(),
+        ["shp-jiangsu-case-huangshi-1-1"]
+    );
     // The receipt in flight when the old process stopped goes out again,
     // under the id it was first sent with.
     let sent = back.on_tick(hours(h + 3));

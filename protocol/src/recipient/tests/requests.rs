@@ -2,11 +2,11 @@
 
 use std::collections::BTreeMap;
 
-use pairing_proto::v1::{AssistanceRequest, AssistanceRequestAck};
 use crate::RefusalCode as Code;
+use pairing_proto::v1::{AssistanceRequest, AssistanceRequestAck};
 
 use super::*;
-use crate::recipient::{Stage, MAX_REQUESTS};
+use crate::recipient::{Notice, Stage, MAX_REQUESTS};
 
 /// +200 confirmed a day until day 10: 800 active from day 4.
 fn steep() -> Scenario {
@@ -116,13 +116,15 @@ fn a_refused_request_counts_as_a_rejection() {
     let (at, r) = requests(&sent)[0];
     let message_id = r.header.clone().unwrap().message_id;
     let refusal = Err(Failure::refused("a case is open"));
-    m.on_sent(
+    let notice = m.on_sent(
         Sent::AssistanceRequest {
             message_id,
             outcome: refusal,
         },
         at,
     );
+    let reason = "a case is open".to_string();
+    assert_eq!(notice, Some(Notice::RequestNotAccepted { reason }));
     assert_eq!(m.case().unwrap().stage, Stage::Rejected { at });
     let again = request_case(&mut m, 48);
     assert_eq!(hours(again), at.plus_days(3.0));

@@ -1,8 +1,8 @@
 //! Step 10: shipments in, receipts out; refusals change nothing.
 
+use crate::RefusalCode as Code;
 use pairing_proto::resource::ResourceType;
 use pairing_proto::v1::{DiscrepancyReason, Receipt};
-use crate::RefusalCode as Code;
 
 use super::*;
 use crate::recipient::outgoing::Delivery;
