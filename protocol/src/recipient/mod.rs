@@ -14,13 +14,15 @@
 //! - `books`: what the city itself recorded receiving, for reconciliation.
 //! - [`epidemic`]: the city's situation at a scenario time, from the
 //!   scenario's curve.
+//! - `testing` (tests, and feature `testing` for city-node's tests): a
+//!   scenario built in code and helpers that drive the machine.
 //!
 //! What the machine cannot do itself is passed in: the scenario time of
 //! every message and tick, the header factory (whose boot stamp the node
 //! takes from the wall clock), and how each send ended, classified at the
-//! edge ([`Failure`]). A refusal is a [`Refusal`](crate::Refusal); the node's gRPC service
-//! turns it into a status. The node (`city-node`) keeps the service, the
-//! tick loop, the negotiation streams and the spans.
+//! edge ([`Failure`]). A refusal is a [`Refusal`](crate::Refusal); the
+//! node's gRPC service turns it into a status. The node (`city-node`) keeps
+//! the service, the tick loop, the negotiation streams and the spans.
 
 mod books;
 pub mod epidemic;
