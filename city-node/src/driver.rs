@@ -1,7 +1,9 @@
 //! The city's tick loop: registers with central, then on every tick asks
 //! the machine what to send and hands it to the courier (unary calls, with
 //! deadline and bounded retries) or to the negotiation streams; outcomes go
-//! back to the machine through `on_sent`.
+//! back to the machine through `on_sent`, each classified here for the
+//! resend policy (`node_kit::retry::round_outcome`): the gRPC status never
+//! reaches the machine.
 //!
 //! Each message goes out in its sender's span (see [`crate::spans`]): the
 //! courier carries that span's context with every attempt, and a send that
@@ -28,7 +30,7 @@ use tonic::Status;
 use tracing::{Instrument, Span};
 
 use crate::negotiation::Negotiations;
-use crate::recipient::{Outbound, Sent};
+use crate::recipient::{Failure, Notice, Outbound, Outcome, Sent};
 use crate::service::{scenario_now, SharedRecipient};
 use crate::spans::CityTraces;
 
@@ -106,8 +108,8 @@ impl Driver {
             Some(Ok(registration)) => registration,
         };
         tracing::info!(%endpoint, scenario = %registration.scenario, "registered with central");
-        if let Err(status) = self.lock().on_registration(&registration) {
-            tracing::error!(message = status.message(), "central's clock is unusable");
+        if let Err(refusal) = self.lock().on_registration(&registration) {
+            tracing::error!(message = refusal.message(), "central's clock is unusable");
         }
         loop {
             let period = self
@@ -253,7 +255,8 @@ impl Driver {
             } => {
                 let shipment_id = receipt.shipment_id.clone();
                 let Some(channel) = self.channel(&endpoint) else {
-                    let outcome = Err(Status::invalid_argument("donor endpoint is not a URI"));
+                    let outcome =
+                        classified(Err(Status::invalid_argument("donor endpoint is not a URI")));
                     trace::fail(&span, "donor endpoint is not a URI");
                     return feed(
                         &self.machine,
@@ -305,7 +308,7 @@ impl Driver {
         span: Span,
         message: M,
         call: C,
-        to_sent: impl FnOnce(Result<R, Status>) -> Sent + Send + 'static,
+        to_sent: impl FnOnce(Outcome<R>) -> Sent + Send + 'static,
     ) where
         M: Clone + Send + 'static,
         R: Send + 'static,
@@ -326,7 +329,7 @@ impl Driver {
                 if let Err(status) = &outcome {
                     trace::fail(&sender, status.message());
                 }
-                feed(&machine, to_sent(outcome));
+                feed(&machine, to_sent(classified(outcome)));
             },
         );
     }
@@ -353,11 +356,28 @@ impl Driver {
     }
 }
 
-/// Hands an outcome back to the machine, at the scenario time it arrives.
+/// A send's result as the machine takes it: the reply, or the failure
+/// classified for the resend policy, with the status for the log.
+fn classified<R>(result: Result<R, Status>) -> Outcome<R> {
+    let round = node_kit::retry::round_outcome(&result);
+    result.map_err(|status| Failure {
+        round,
+        reason: format!("{:?}: {}", status.code(), status.message()),
+    })
+}
+
+/// Hands an outcome back to the machine, at the scenario time it arrives,
+/// and logs what the machine says the operator should hear of.
 fn feed(machine: &SharedRecipient, sent: Sent) {
     let mut machine = machine.lock();
     let now = scenario_now(&machine);
-    machine.on_sent(sent, now);
+    match machine.on_sent(sent, now) {
+        Some(Notice::RequestNotAccepted { reason }) => tracing::warn!(
+            %reason,
+            "assistance request not accepted by central; asking again later"
+        ),
+        None => {}
+    }
 }
 
 fn message_id(header: &Option<pairing_proto::v1::MessageHeader>) -> String {

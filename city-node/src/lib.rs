@@ -3,14 +3,17 @@
 //! negotiates with them, reports, and asks to stand down when quiet and its
 //! own capacity covers its active cases (docs/PROTOCOL.md, steps 1, 4, 7, 10-12, 16 and 18).
 //!
-//! - [`epidemic`]: the city's situation at a scenario time, from the
-//!   scenario's curve (pure).
-//! - [`recipient`]: the protocol state machine (pure): messages and time
-//!   in, messages to send out.
+//! - [`recipient`] and [`epidemic`]: the protocol state machine and the
+//!   city's situation from the scenario's curve. Both are pure and live in
+//!   `counterpart_protocol::recipient` (messages and scenario time in,
+//!   messages to send and state to save out); they are re-exported here so
+//!   the paths `city_node::recipient` and `city_node::epidemic` still work.
 //! - [`service`]: the `RecipientCity` gRPC service, a thin adapter around
-//!   the machine.
+//!   the machine: a refusal becomes a gRPC status here
+//!   (`node_kit::edge::status`).
 //! - [`driver`]: registration and the tick loop that sends what the
-//!   machine asks for and feeds the outcomes back.
+//!   machine asks for and feeds the outcomes back, classified
+//!   (`node_kit::retry::round_outcome`).
 //! - [`negotiation`]: the `NegotiatePlan` stream client, one stream per
 //!   donor.
 //! - [`spans`]: the spans the service and the driver open, so that one
@@ -20,13 +23,14 @@
 //! tests both start a city with it.
 
 pub mod driver;
-pub mod epidemic;
 pub mod negotiation;
-pub mod recipient;
 pub mod service;
 pub mod spans;
 #[cfg(test)]
 mod testing;
+
+pub use counterpart_protocol::recipient;
+pub use counterpart_protocol::recipient::epidemic;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -166,4 +170,36 @@ pub async fn start(config: CityConfig) -> Result<RunningNode, String> {
         shutdown,
         task,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use counterpart_domain::applied::AppliedIds;
+    use counterpart_protocol::persist::Persistent;
+    use node_kit::durable;
+    use pairing_proto::v1::Ack;
+
+    use crate::recipient::{APPLIED_KIND, LEGACY_KIND, STATE_KIND};
+    use crate::testing::{hours, line, open_case, shipment, started};
+
+    /// The machine writes its journal records itself (protocol cannot call
+    /// node-kit): they must be the ones node-kit's small-machine layout
+    /// reads, and the kinds the store uses.
+    #[test]
+    fn the_citys_records_are_node_kits_small_machine_layout() {
+        assert_eq!(APPLIED_KIND, durable::small::APPLIED);
+        assert_eq!(LEGACY_KIND, durable::LEGACY_KIND);
+        let mut m = started();
+        let h = open_case(&mut m);
+        let s = shipment("s1", "jiangsu", 1, vec![line("personnel/doctor", 5)]);
+        m.on_shipment(&s, hours(h + 1)).unwrap();
+        let records = m.records().unwrap();
+        let (state, applied): (serde_json::Value, AppliedIds<Ack>) =
+            durable::small::read(&records, STATE_KIND).unwrap();
+        assert_eq!(state["case"]["id"], "case-huangshi-1");
+        assert_eq!(applied.len(), 3, "clock, decision, shipment");
+        let state = m.state_bytes().unwrap();
+        let written = durable::small::records(STATE_KIND, state, &applied).unwrap();
+        assert_eq!(written, records);
+    }
 }

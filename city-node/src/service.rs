@@ -13,6 +13,7 @@ use counterpart_domain::clock::{unix_now_ms, ScenarioTime};
 use counterpart_protocol::catalog::{self, MessageKind};
 use node_kit::counters::MessageCounters;
 use node_kit::durable::{Changing, Durable};
+use node_kit::edge;
 use node_kit::tls::Callers;
 use node_kit::trace;
 use pairing_proto::v1::recipient_city_server::RecipientCity;
@@ -125,7 +126,8 @@ impl RecipientCity for CityService {
     async fn start_clock(&self, request: Request<ClockStart>) -> Result<Response<Ack>, Status> {
         let span = self.receive(&catalog::CITY_CLOCK_START, &request)?;
         let start = request.into_inner();
-        let outcome = span.in_scope(|| self.machine()?.on_clock_start(&start));
+        let outcome =
+            span.in_scope(|| (self.machine()?.on_clock_start(&start)).map_err(edge::status));
         // The clock is about no case: nothing to remember.
         self.answer(&span, "", outcome).await
     }
@@ -140,7 +142,7 @@ impl RecipientCity for CityService {
         let outcome = span.in_scope(|| {
             let mut machine = self.machine()?;
             let now = scenario_now(&machine);
-            machine.on_decision(&decision, now)
+            machine.on_decision(&decision, now).map_err(edge::status)
         });
         if let (Ok(_), Some(why)) = (&outcome, spans::rejection(&decision)) {
             trace::fail(&span, &why);
@@ -152,7 +154,7 @@ impl RecipientCity for CityService {
         let span = self.receive(&catalog::CASE_CLOSURE, &request)?;
         let closure = request.into_inner();
         spans::annotate_case(&span, &closure.case_id);
-        let outcome = span.in_scope(|| self.machine()?.on_closure(&closure));
+        let outcome = span.in_scope(|| self.machine()?.on_closure(&closure).map_err(edge::status));
         self.answer(&span, &closure.case_id, outcome).await
     }
 
@@ -163,7 +165,7 @@ impl RecipientCity for CityService {
         let outcome = span.in_scope(|| {
             let mut machine = self.machine()?;
             let now = scenario_now(&machine);
-            let ack = machine.on_shipment(&shipment, now)?;
+            let ack = machine.on_shipment(&shipment, now).map_err(edge::status)?;
             let discrepancy = machine
                 .receipt_of(&shipment.shipment_id)
                 .and_then(|r| spans::discrepancy(&r.discrepancies));
@@ -194,3 +196,7 @@ mod tests;
 #[cfg(test)]
 #[path = "service_trace_tests.rs"]
 mod trace_tests;
+
+#[cfg(test)]
+#[path = "service_malformed_tests.rs"]
+mod malformed_tests;

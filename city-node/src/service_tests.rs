@@ -12,8 +12,8 @@ use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 use tonic::Code;
 
-use crate::recipient::tests::{decision, header, line, shipment, CASE};
 use crate::testing::peers::{serve_peers, AtCentral, AtDonor, TEST_DAY_MS};
+use crate::testing::{decision, header, line, shipment, CASE};
 use crate::testing::{outbreak, CITY};
 use crate::{start, CityConfig};
 

@@ -14,13 +14,11 @@ use pairing_proto::v1::{CaseDecision, Shipment, SupervisoryReport};
 use tonic::{Code, Request};
 
 use super::CityService;
-use crate::recipient::tests::{
-    decision, line, open_case, request_case, shipment, started, CASE, JIANGSU,
-};
 use crate::recipient::{Outbound, Recipient};
 use crate::spans::CityTraces;
 use crate::testing::otel::{self, attribute, caller_traceparent, CALLER_SPAN_ID, CALLER_TRACE_ID};
 use crate::testing::CITY;
+use crate::testing::{decision, line, open_case, request_case, shipment, started, CASE, JIANGSU};
 
 fn service(machine: Recipient) -> (CityService, Arc<CityTraces>) {
     let traces = Arc::new(CityTraces::new(CITY));

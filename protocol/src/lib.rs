@@ -19,6 +19,8 @@
 //! - [`persist`]: how a machine is written down as journal records.
 //! - [`donor`]: the donor province's state machine ([`donor::Donor`]),
 //!   its shipment planner and what it sends; `province-node` serves it.
+//! - [`recipient`]: the recipient city's state machine (requests, receipts,
+//!   reports, demobilisation), driven by messages and scenario time.
 //! - [`roles`]: the roles ([`Role`]), the services they serve
 //!   ([`Service`]) and the protocol's stages ([`Stage`]).
 //!
@@ -32,6 +34,7 @@ pub mod inbox;
 pub mod mediation;
 pub mod outbox;
 pub mod persist;
+pub mod recipient;
 pub mod refusal;
 pub mod resend;
 pub mod roles;

@@ -2,12 +2,11 @@
 
 use std::collections::BTreeMap;
 
+use crate::RefusalCode as Code;
 use pairing_proto::v1::{AssistanceRequest, AssistanceRequestAck};
-use tonic::{Code, Status};
 
 use super::*;
-use crate::recipient::{Stage, MAX_REQUESTS};
-use crate::testing::{city_with_curve, scenario_with};
+use crate::recipient::{Notice, Stage, MAX_REQUESTS};
 
 /// +200 confirmed a day until day 10: 800 active from day 4.
 fn steep() -> Scenario {
@@ -116,14 +115,16 @@ fn a_refused_request_counts_as_a_rejection() {
     let sent = run(&mut m, 0, 48);
     let (at, r) = requests(&sent)[0];
     let message_id = r.header.clone().unwrap().message_id;
-    let refusal = Err(Status::failed_precondition("a case is open"));
-    m.on_sent(
+    let refusal = Err(Failure::refused("a case is open"));
+    let notice = m.on_sent(
         Sent::AssistanceRequest {
             message_id,
             outcome: refusal,
         },
         at,
     );
+    let reason = "a case is open".to_string();
+    assert_eq!(notice, Some(Notice::RequestNotAccepted { reason }));
     assert_eq!(m.case().unwrap().stage, Stage::Rejected { at });
     let again = request_case(&mut m, 48);
     assert_eq!(hours(again), at.plus_days(3.0));
@@ -135,7 +136,7 @@ fn an_unreachable_central_gets_the_same_request_again() {
     let sent = run(&mut m, 0, 48);
     let (at, r) = requests(&sent)[0];
     let message_id = r.header.clone().unwrap().message_id;
-    let down = Err(Status::unavailable("central down"));
+    let down = Err(Failure::transient("central down"));
     m.on_sent(
         Sent::AssistanceRequest {
             message_id: message_id.clone(),

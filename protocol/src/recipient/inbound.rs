@@ -3,13 +3,14 @@
 //! changes, so a refused message changes no state; a resent message id gets
 //! `Ack { duplicate: true }` and changes nothing either.
 
+use crate::inbox::Inbox;
+use crate::refusal::Refusal;
+use crate::validate;
 use counterpart_domain::clock::{Clock, ScenarioTime};
-use node_kit::validate;
 use pairing_proto::v1::{
     Ack, CaseClosure, CaseDecision, ClockStart, MessageHeader, Registration, ScenarioClock,
     Shipment,
 };
-use tonic::Status;
 
 use super::outgoing::Outgoing;
 use super::receipt::{self, MAX_SHIPMENTS};
@@ -23,20 +24,20 @@ const NOTHING_CHANGED: Ack = Ack { duplicate: true };
 
 impl Recipient {
     /// Central starts the scenario clock (launch step 2).
-    pub fn on_clock_start(&mut self, message: &ClockStart) -> Result<Ack, Status> {
+    pub fn on_clock_start(&mut self, message: &ClockStart) -> Result<Ack, Refusal> {
         let header = from_central(message.header.as_ref())?;
-        if self.applied.reply_for(&applied_key(header)).is_some() {
+        if self.applied.answered(header).is_some() {
             return Ok(NOTHING_CHANGED);
         }
         let clock = self.clock_from_wire("clock", message.clock.as_ref())?;
         self.clock = Some(clock);
-        self.applied.record(&applied_key(header), APPLIED);
+        self.applied.remember(header, APPLIED);
         Ok(APPLIED)
     }
 
     /// Central's answer to registration carries the clock once it has
     /// started (a node that registers late, or restarts).
-    pub fn on_registration(&mut self, registration: &Registration) -> Result<(), Status> {
+    pub fn on_registration(&mut self, registration: &Registration) -> Result<(), Refusal> {
         if let Some(wire) = registration.clock.as_ref() {
             self.clock = Some(self.clock_from_wire("registration.clock", Some(wire))?);
         }
@@ -49,10 +50,10 @@ impl Recipient {
         &mut self,
         decision: &CaseDecision,
         now: ScenarioTime,
-    ) -> Result<Ack, Status> {
+    ) -> Result<Ack, Refusal> {
         let header = from_central(decision.header.as_ref())?;
         self.clock_started()?;
-        if self.applied.reply_for(&applied_key(header)).is_some() {
+        if self.applied.answered(header).is_some() {
             return Ok(NOTHING_CHANGED);
         }
         check_decision(decision)?;
@@ -67,7 +68,7 @@ impl Recipient {
         };
         let newer = match case.stage {
             Stage::Closed { .. } => {
-                return Err(Status::failed_precondition(format!(
+                return Err(Refusal::failed_precondition(format!(
                     "case_id: {} is closed",
                     decision.case_id
                 )))
@@ -110,15 +111,15 @@ impl Recipient {
         }
         // An older or equal revision (a resend under a new id) changes nothing.
         let ack = if newer { APPLIED } else { NOTHING_CHANGED };
-        self.applied.record(&applied_key(header), ack);
+        self.applied.remember(header, ack);
         Ok(ack)
     }
 
     /// A donor delivers a shipment (step 10): the city receipts it.
-    pub fn on_shipment(&mut self, shipment: &Shipment, now: ScenarioTime) -> Result<Ack, Status> {
+    pub fn on_shipment(&mut self, shipment: &Shipment, now: ScenarioTime) -> Result<Ack, Refusal> {
         let header = validate::header(shipment.header.as_ref())?;
         self.clock_started()?;
-        if self.applied.reply_for(&applied_key(header)).is_some() {
+        if self.applied.answered(header).is_some() {
             return Ok(NOTHING_CHANGED);
         }
         validate::text("shipment_id", &shipment.shipment_id)?;
@@ -131,7 +132,7 @@ impl Recipient {
             .as_ref()
             .filter(|c| c.stage == Stage::Accepted)
             .ok_or_else(|| {
-                Status::failed_precondition(format!(
+                Refusal::failed_precondition(format!(
                     "case_id: shipment for {} while the city has no open case",
                     shipment.case_id
                 ))
@@ -140,7 +141,7 @@ impl Recipient {
             return Err(not_this_case(&shipment.case_id));
         }
         let donor = case.donors.get(&header.sender_id).ok_or_else(|| {
-            Status::permission_denied(format!(
+            Refusal::permission_denied(format!(
                 "header.sender_id: {} is not a donor of case {}",
                 header.sender_id, shipment.case_id
             ))
@@ -148,11 +149,11 @@ impl Recipient {
         let endpoint = donor.endpoint.clone();
         // The same shipment under a new message id counts once.
         if self.shipments.contains_key(&shipment.shipment_id) {
-            self.applied.record(&applied_key(header), NOTHING_CHANGED);
+            self.applied.remember(header, NOTHING_CHANGED);
             return Ok(NOTHING_CHANGED);
         }
         if self.shipments.len() >= MAX_SHIPMENTS {
-            return Err(Status::resource_exhausted(format!(
+            return Err(Refusal::resource_exhausted(format!(
                 "shipment_id: the city keeps at most {MAX_SHIPMENTS} shipments"
             )));
         }
@@ -167,15 +168,15 @@ impl Recipient {
             receipt: Outgoing::new(receipt),
         };
         self.shipments.insert(shipment.shipment_id.clone(), entry);
-        self.applied.record(&applied_key(header), APPLIED);
+        self.applied.remember(header, APPLIED);
         Ok(APPLIED)
     }
 
     /// Central closes the case (step 18); the teams have gone home.
-    pub fn on_closure(&mut self, closure: &CaseClosure) -> Result<Ack, Status> {
+    pub fn on_closure(&mut self, closure: &CaseClosure) -> Result<Ack, Refusal> {
         let header = from_central(closure.header.as_ref())?;
         self.clock_started()?;
-        if self.applied.reply_for(&applied_key(header)).is_some() {
+        if self.applied.answered(header).is_some() {
             return Ok(NOTHING_CHANGED);
         }
         validate::text("case_id", &closure.case_id)?;
@@ -192,36 +193,36 @@ impl Recipient {
             }
             Stage::Closed { .. } => NOTHING_CHANGED,
             Stage::Requested | Stage::Rejected { .. } => {
-                return Err(Status::failed_precondition(format!(
+                return Err(Refusal::failed_precondition(format!(
                     "case_id: {} was never accepted, it cannot close",
                     closure.case_id
                 )))
             }
         };
         self.proposals.clear();
-        self.applied.record(&applied_key(header), ack);
+        self.applied.remember(header, ack);
         Ok(ack)
     }
 
-    fn clock_started(&self) -> Result<(), Status> {
+    fn clock_started(&self) -> Result<(), Refusal> {
         match self.clock {
             Some(_) => Ok(()),
-            None => Err(Status::failed_precondition(
+            None => Err(Refusal::failed_precondition(
                 "header: the scenario clock has not started yet",
             )),
         }
     }
 
-    fn clock_from_wire(&self, field: &str, wire: Option<&ScenarioClock>) -> Result<Clock, Status> {
+    fn clock_from_wire(&self, field: &str, wire: Option<&ScenarioClock>) -> Result<Clock, Refusal> {
         validate::clock(field, wire, self.scenario.start_date)
     }
 }
 
 /// A well-formed header from central; anyone else is refused.
-fn from_central(header: Option<&MessageHeader>) -> Result<&MessageHeader, Status> {
+fn from_central(header: Option<&MessageHeader>) -> Result<&MessageHeader, Refusal> {
     let header = validate::header(header)?;
     if header.sender_id != CENTRAL_ID {
-        return Err(Status::permission_denied(format!(
+        return Err(Refusal::permission_denied(format!(
             "header.sender_id: {} is not {CENTRAL_ID}; only central sends this",
             header.sender_id
         )));
@@ -229,26 +230,20 @@ fn from_central(header: Option<&MessageHeader>) -> Result<&MessageHeader, Status
     Ok(header)
 }
 
-/// The key a message is remembered under: ids are unique per sender only,
-/// so no node can suppress another's message by reusing its id.
-fn applied_key(header: &MessageHeader) -> String {
-    format!("{}/{}", header.sender_id, header.message_id)
-}
-
-fn not_this_case(case_id: &str) -> Status {
-    Status::not_found(format!(
+fn not_this_case(case_id: &str) -> Refusal {
+    Refusal::not_found(format!(
         "case_id: {case_id} is not this city's current case"
     ))
 }
 
 /// The decision is complete: an assessment, and for an acceptance donors
 /// with distinct ids and http(s) endpoints; a rejection names no donor.
-fn check_decision(decision: &CaseDecision) -> Result<(), Status> {
+fn check_decision(decision: &CaseDecision) -> Result<(), Refusal> {
     validate::text("case_id", &decision.case_id)?;
     let assessment = decision
         .assessment
         .as_ref()
-        .ok_or_else(|| Status::invalid_argument("assessment: missing"))?;
+        .ok_or_else(|| Refusal::invalid_argument("assessment: missing"))?;
     validate::bounded_text("assessment.reason", &assessment.reason)?;
     validate::list_len(
         "assessment.objectives",
@@ -262,7 +257,7 @@ fn check_decision(decision: &CaseDecision) -> Result<(), Status> {
     )?;
     validate::list_len("donors", decision.donors.len(), validate::MAX_LINES)?;
     if !assessment.accepted && !decision.donors.is_empty() {
-        return Err(Status::invalid_argument(format!(
+        return Err(Refusal::invalid_argument(format!(
             "donors: a rejection names no donor, this one names {}",
             decision.donors.len()
         )));
@@ -272,7 +267,7 @@ fn check_decision(decision: &CaseDecision) -> Result<(), Status> {
         validate::text(&format!("donors[{i}].endpoint"), &donor.endpoint)?;
         validate::bounded_text(&format!("donors[{i}].reason"), &donor.reason)?;
         if !(donor.endpoint.starts_with("http://") || donor.endpoint.starts_with("https://")) {
-            return Err(Status::invalid_argument(format!(
+            return Err(Refusal::invalid_argument(format!(
                 "donors[{i}].endpoint: {:?} is not an http(s) URL",
                 donor.endpoint
             )));
@@ -281,7 +276,7 @@ fn check_decision(decision: &CaseDecision) -> Result<(), Status> {
             .iter()
             .any(|d| d.province_id == donor.province_id)
         {
-            return Err(Status::invalid_argument(format!(
+            return Err(Refusal::invalid_argument(format!(
                 "donors[{i}].province_id: {} appears more than once",
                 donor.province_id
             )));

@@ -1,8 +1,8 @@
 //! Step 10: shipments in, receipts out; refusals change nothing.
 
+use crate::RefusalCode as Code;
 use pairing_proto::resource::ResourceType;
 use pairing_proto::v1::{DiscrepancyReason, Receipt};
-use tonic::Code;
 
 use super::*;
 use crate::recipient::outgoing::Delivery;
@@ -165,7 +165,7 @@ fn shipments_out_of_order_or_for_another_case_are_refused() {
 
 #[test]
 fn nothing_is_accepted_before_the_clock_starts() {
-    let headers = Arc::new(node_kit::header::this_life(CITY));
+    let headers = Arc::new(HeaderFactory::new(CITY, BOOT));
     let mut m = Recipient::new(Arc::new(outbreak()), CITY, headers).unwrap();
     let s = shipment("s1", "jiangsu", 1, team_and_masks());
     assert_eq!(
@@ -227,7 +227,7 @@ fn a_receipt_that_did_not_get_through_is_sent_again_with_its_id() {
     let s = shipment("s1", "jiangsu", 1, team_and_masks());
     m.on_shipment(&s, hours(h + 30)).unwrap();
     let first = receipts(&m.on_tick(hours(h + 31)))[0].2.clone();
-    let down = Err(tonic::Status::unavailable("donor down"));
+    let down = Err(Failure::transient("donor down"));
     m.on_sent(
         Sent::Receipt {
             shipment_id: s.shipment_id.clone(),
@@ -248,7 +248,7 @@ fn a_receipt_that_did_not_get_through_is_sent_again_with_its_id() {
     );
     assert_eq!(
         m.shipments[&s.shipment_id].receipt.delivery(),
-        Delivery::Delivered
+        Delivery::Done
     );
     assert!(receipts(&m.on_tick(hours(h + 33))).is_empty());
 }

@@ -12,8 +12,20 @@
 //! - `outgoing`: one outgoing message and its bounded resends.
 //! - `persist`: the machine's durable form, saved after every change.
 //! - `books`: what the city itself recorded receiving, for reconciliation.
+//! - [`epidemic`]: the city's situation at a scenario time, from the
+//!   scenario's curve.
+//! - `testing` (tests, and feature `testing` for city-node's tests): a
+//!   scenario built in code and helpers that drive the machine.
+//!
+//! What the machine cannot do itself is passed in: the scenario time of
+//! every message and tick, the header factory (whose boot stamp the node
+//! takes from the wall clock), and how each send ended, classified at the
+//! edge ([`Failure`]). A refusal is a [`Refusal`](crate::Refusal); the
+//! node's gRPC service turns it into a status. The node (`city-node`) keeps
+//! the service, the tick loop, the negotiation streams and the spans.
 
 mod books;
+pub mod epidemic;
 mod inbound;
 mod outbound;
 mod outgoing;
@@ -28,16 +40,17 @@ use counterpart_domain::clock::{Clock, ScenarioTime};
 use counterpart_domain::needs::{self, TreatmentResources};
 use counterpart_domain::quantities::Quantities;
 use counterpart_domain::scenario::{City, Scenario};
-use node_kit::header::HeaderFactory;
 use pairing_proto::resource::{Category, ResourceType};
 use pairing_proto::v1::{
     Ack, AssistanceRequest, AssistanceRequestAck, DemobilisationRequest, NeedsUpdate, PlanProposal,
     Receipt, Situation, SupervisoryReport,
 };
-use tonic::Status;
 
-use crate::epidemic;
+use crate::header::HeaderFactory;
+use crate::resend::RoundOutcome;
 use outgoing::Outgoing;
+
+pub use persist::{APPLIED_KIND, LEGACY_KIND, STATE_KIND};
 
 /// Requests a city may make in one run (protocol step 4).
 pub const MAX_REQUESTS: u32 = 3;
@@ -68,30 +81,80 @@ pub enum Outbound {
     },
 }
 
+/// A send that did not get through, as the edge classified it (the gRPC
+/// status stays at the edge: `node_kit::retry::round_outcome`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// [`RoundOutcome::Transient`] (it may go through later) or
+    /// [`RoundOutcome::Refused`] (sending it again changes nothing).
+    pub round: RoundOutcome,
+    /// What the receiver or the transport said, for the operator's log.
+    pub reason: String,
+}
+
+impl Failure {
+    /// A failure that may pass: the receiver was unreachable or busy.
+    pub fn transient(reason: impl Into<String>) -> Self {
+        Failure {
+            round: RoundOutcome::Transient,
+            reason: reason.into(),
+        }
+    }
+
+    /// The receiver refused the message.
+    pub fn refused(reason: impl Into<String>) -> Self {
+        Failure {
+            round: RoundOutcome::Refused,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// How one send ended: the receiver's reply, or why there is none.
+pub type Outcome<R> = Result<R, Failure>;
+
+/// The round an outcome counts as, for the resend policy.
+fn round_of<R>(outcome: &Outcome<R>) -> RoundOutcome {
+    match outcome {
+        Ok(_) => RoundOutcome::Accepted,
+        Err(failure) => failure.round,
+    }
+}
+
 /// The outcome of sending an [`Outbound`], fed back by the driver.
 #[derive(Debug, Clone)]
 pub enum Sent {
     AssistanceRequest {
         message_id: String,
-        outcome: Result<AssistanceRequestAck, Status>,
+        outcome: Outcome<AssistanceRequestAck>,
     },
     SupervisoryReport {
         message_id: String,
-        outcome: Result<(), Status>,
+        outcome: Outcome<()>,
     },
     DemobilisationRequest {
         message_id: String,
-        outcome: Result<(), Status>,
+        outcome: Outcome<()>,
     },
     Receipt {
         shipment_id: String,
-        outcome: Result<(), Status>,
+        outcome: Outcome<()>,
     },
     /// A donor's answer to a NeedsUpdate on the negotiation stream.
     PlanProposal {
         donor_id: String,
-        outcome: Result<PlanProposal, Status>,
+        outcome: Outcome<PlanProposal>,
     },
+}
+
+/// What an outcome taught the machine that the operator should hear of
+/// (the node logs it; the machine has no log).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// Central refused the assistance request, or could not be reached for
+    /// any of its rounds: it counts as a rejection, and the city asks again
+    /// [`RETRY_AFTER_REJECTION_DAYS`] later.
+    RequestNotAccepted { reason: String },
 }
 
 /// Where the city's current case stands.
@@ -178,7 +241,8 @@ pub struct Recipient {
 
 impl Recipient {
     /// The machine for city `city_id` of `scenario`; `headers` stamps every
-    /// message it sends (shared with registration so ids never repeat).
+    /// message it sends (shared with registration so ids never repeat; the
+    /// node makes it with its boot stamp, `node_kit::header::this_life`).
     pub fn new(
         scenario: Arc<Scenario>,
         city_id: &str,
@@ -240,7 +304,7 @@ impl Recipient {
     pub fn undelivered_receipts(&self) -> Vec<&str> {
         self.shipments
             .iter()
-            .filter(|(_, s)| s.receipt.delivery() != outgoing::Delivery::Delivered)
+            .filter(|(_, s)| !s.receipt.delivery().is_done())
             .map(|(id, _)| id.as_str())
             .collect()
     }
@@ -301,5 +365,8 @@ impl Recipient {
     }
 }
 
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+
 #[cfg(test)]
-pub(crate) mod tests;
+mod tests;

@@ -162,7 +162,7 @@ fn demobilisation_waits_for_the_report_to_reach_central() {
         "no request while the report travels"
     );
     let message_id = report.header.clone().unwrap().message_id;
-    let lost = Err(tonic::Status::unavailable("central down"));
+    let lost = Err(Failure::transient("central down"));
     m.on_sent(
         Sent::SupervisoryReport {
             message_id,

@@ -3,15 +3,15 @@
 
 use std::collections::BTreeSet;
 
+use crate::refusal::Refusal;
+use crate::validate;
 use counterpart_domain::clock::ScenarioTime;
 use counterpart_domain::quantities::Quantities;
-use node_kit::validate;
 use pairing_proto::resource::{Category, ResourceType};
 use pairing_proto::v1::{
     Discrepancy, DiscrepancyReason, ManifestLine, MessageHeader, Receipt, ResourceQuantity,
     Shipment,
 };
-use tonic::Status;
 
 /// Shipments one city keeps in memory in a run. A scenario sends a few
 /// dozen; the bound only stops a misbehaving donor from growing memory.
@@ -20,9 +20,9 @@ pub const MAX_SHIPMENTS: usize = 10_000;
 /// The manifest's lines as (type, quantity), in manifest order: known
 /// types, each at most once, sane quantities, and contributions that add
 /// up to each line's quantity.
-pub fn manifest(lines: &[ManifestLine]) -> Result<Vec<(ResourceType, i64)>, Status> {
+pub fn manifest(lines: &[ManifestLine]) -> Result<Vec<(ResourceType, i64)>, Refusal> {
     if lines.is_empty() {
-        return Err(Status::invalid_argument(
+        return Err(Refusal::invalid_argument(
             "lines: a shipment carries at least one line",
         ));
     }
@@ -33,7 +33,7 @@ pub fn manifest(lines: &[ManifestLine]) -> Result<Vec<(ResourceType, i64)>, Stat
         let t = validate::resource_type(&format!("lines[{i}].resource_type"), &line.resource_type)?;
         let q = validate::quantity(&format!("lines[{i}].quantity"), t, line.quantity)?;
         if !seen.insert(t) {
-            return Err(Status::invalid_argument(format!(
+            return Err(Refusal::invalid_argument(format!(
                 "lines[{i}].resource_type: {t} appears more than once"
             )));
         }
@@ -45,7 +45,7 @@ pub fn manifest(lines: &[ManifestLine]) -> Result<Vec<(ResourceType, i64)>, Stat
 
 /// Line `i`'s contributions: named prefectures, sane quantities, summing to
 /// the line's quantity `q`.
-fn contributions(i: usize, t: ResourceType, q: i64, line: &ManifestLine) -> Result<(), Status> {
+fn contributions(i: usize, t: ResourceType, q: i64, line: &ManifestLine) -> Result<(), Refusal> {
     let field = format!("lines[{i}].contributed_by");
     validate::list_len(&field, line.contributed_by.len(), validate::MAX_LINES)?;
     let mut sum: i64 = 0;
@@ -56,7 +56,7 @@ fn contributions(i: usize, t: ResourceType, q: i64, line: &ManifestLine) -> Resu
         sum += validate::quantity(&format!("{field}[{j}].quantity"), t, c.quantity)?;
     }
     if sum != q {
-        return Err(Status::invalid_argument(format!(
+        return Err(Refusal::invalid_argument(format!(
             "{field}: contributions sum to {sum}, not the line's quantity {q}"
         )));
     }
@@ -117,8 +117,8 @@ pub fn receipt_for(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::RefusalCode as Code;
     use pairing_proto::v1::Contribution;
-    use tonic::Code;
 
     fn line(t: &str, q: i64, by: &[(&str, i64)]) -> ManifestLine {
         ManifestLine {

@@ -55,7 +55,7 @@ fn fraction_of(count: i64, fraction: f64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{city_with_curve, scenario_with};
+    use crate::recipient::testing::{city_with_curve, scenario_with};
 
     /// 100 cases on day 0, +50 a day until day 10 (600), then flat.
     fn scenario() -> Scenario {

@@ -18,17 +18,17 @@ use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use tonic::{Request, Response, Status};
 
-use super::{hours, line, open_case, shipment, started, CASE};
+use crate::recipient::Recipient;
 use crate::service::CityService;
 use crate::spans::CityTraces;
-use crate::testing::CITY;
+use crate::testing::{hours, line, open_case, shipment, started, CASE, CITY};
 
 /// Cases per property: enough to reach every refusal, few enough for a
 /// two-core machine.
 const CASES: u32 = 96;
 
 struct Fixture {
-    machine: Arc<Durable<super::Recipient>>,
+    machine: Arc<Durable<Recipient>>,
     service: CityService,
     runtime: tokio::runtime::Runtime,
 }
@@ -167,7 +167,7 @@ fn another_sender_reusing_a_message_id_suppresses_nothing() {
     s.header.as_mut().unwrap().message_id = "central-close-1".into();
     m.on_shipment(&s, hours(h + 12)).unwrap();
     let closure = CaseClosure {
-        header: super::header("central-close-1", "central"),
+        header: crate::testing::header("central-close-1", "central"),
         case_id: CASE.into(),
         closed_at_ms: hours(h + 24).0,
     };

@@ -4,17 +4,16 @@
 
 use std::collections::BTreeMap;
 
+use crate::validate;
 use counterpart_domain::clock::ScenarioTime;
 use counterpart_domain::demobilisation;
-use node_kit::validate;
 use pairing_proto::v1::{
     AssistanceRequest, AssistanceRequestAck, DemobilisationRequest, NeedsUpdate, ReceiptRecord,
     Situation, SupervisoryReport,
 };
-use tonic::Status;
 
 use super::outgoing::Outgoing;
-use super::{Case, Demobilisation, Outbound, Recipient, Sent, Stage};
+use super::{round_of, Case, Demobilisation, Notice, Outbound, Outcome, Recipient, Sent, Stage};
 use super::{MAX_REQUESTS, RETRY_AFTER_REJECTION_DAYS};
 
 impl Recipient {
@@ -217,20 +216,19 @@ impl Recipient {
             .collect()
     }
 
-    /// Takes in the outcome of a send.
-    pub fn on_sent(&mut self, sent: Sent, now: ScenarioTime) {
+    /// Takes in the outcome of a send; returns what the operator should
+    /// hear of it, if anything.
+    pub fn on_sent(&mut self, sent: Sent, now: ScenarioTime) -> Option<Notice> {
         match sent {
             Sent::AssistanceRequest {
                 message_id,
                 outcome,
-            } => self.on_request_sent(&message_id, outcome, now),
+            } => return self.on_request_sent(&message_id, outcome, now),
             Sent::SupervisoryReport {
                 message_id,
                 outcome,
             } => {
-                let Some(case) = self.case.as_mut() else {
-                    return;
-                };
+                let case = self.case.as_mut()?;
                 let awaited = matches!(&case.demobilisation,
                     Demobilisation::ReportSent { message_id: m } if *m == message_id);
                 if awaited {
@@ -246,12 +244,10 @@ impl Recipient {
                 message_id,
                 outcome,
             } => {
-                let Some(case) = self.case.as_mut() else {
-                    return;
-                };
+                let case = self.case.as_mut()?;
                 if let Demobilisation::Requested(outgoing) = &mut case.demobilisation {
                     if outgoing.message_id() == message_id {
-                        outgoing.settle(&outcome, now);
+                        outgoing.settle(round_of(&outcome), now);
                     }
                 }
             }
@@ -260,7 +256,7 @@ impl Recipient {
                 outcome,
             } => {
                 if let Some(shipment) = self.shipments.get_mut(&shipment_id) {
-                    shipment.receipt.settle(&outcome, now);
+                    shipment.receipt.settle(round_of(&outcome), now);
                 }
             }
             Sent::PlanProposal { donor_id, outcome } => {
@@ -271,21 +267,20 @@ impl Recipient {
                 }
             }
         }
+        None
     }
 
     fn on_request_sent(
         &mut self,
         message_id: &str,
-        outcome: Result<AssistanceRequestAck, Status>,
+        outcome: Outcome<AssistanceRequestAck>,
         now: ScenarioTime,
-    ) {
-        let Some(case) = self.case.as_mut() else {
-            return;
-        };
+    ) -> Option<Notice> {
+        let case = self.case.as_mut()?;
         if case.request.message_id() != message_id {
-            return; // the reply to an earlier request: nothing to learn
+            return None; // the reply to an earlier request: nothing to learn
         }
-        let given_up = case.request.settle(&outcome, now);
+        let given_up = case.request.settle(round_of(&outcome), now);
         match outcome {
             Ok(ack) if case.id.is_none() && validate::text("case_id", &ack.case_id).is_ok() => {
                 case.id = Some(ack.case_id);
@@ -293,12 +288,14 @@ impl Recipient {
             Ok(_) => {}
             // Refused, or central unreachable for every resend: count it as
             // a rejection, so the city asks again 3 days later.
-            Err(status) if given_up && case.stage == Stage::Requested => {
-                tracing::warn!(code = ?status.code(), message = status.message(),
-                    "assistance request not accepted by central; asking again later");
+            Err(failure) if given_up && case.stage == Stage::Requested => {
                 case.stage = Stage::Rejected { at: now };
+                return Some(Notice::RequestNotAccepted {
+                    reason: failure.reason,
+                });
             }
             Err(_) => {}
         }
+        None
     }
 }

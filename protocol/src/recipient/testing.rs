@@ -1,25 +1,101 @@
-//! Unit tests of the recipient machine: times and messages in, messages out.
+//! Fixtures for the recipient machine's tests, here and in city-node's
+//! (feature `testing`): a small scenario built in code, so no test depends
+//! on a scenario file, and helpers that drive the machine through the steps
+//! of a case (clock, request, decision, shipments).
 
-mod demobilisation;
-mod malformed;
-mod reporting;
-mod requests;
-mod shipments;
-
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use chrono::{Days, NaiveDate};
 use counterpart_domain::clock::{ScenarioTime, DAY_MS};
-use counterpart_domain::scenario::Scenario;
-use node_kit::header::HeaderFactory;
+use counterpart_domain::scenario::{City, CurvePoint, PairingMode, Rules, Scenario};
+use pairing_proto::resource::ResourceType;
 use pairing_proto::v1::{
     Assessment, AssistanceRequestAck, CaseDecision, ClockStart, Contribution, Donor, ManifestLine,
     MessageHeader, ScenarioClock, Shipment,
 };
 
 use super::{Outbound, Recipient, Sent};
-use crate::testing::{outbreak, CITY};
+use crate::header::HeaderFactory;
 
+pub const CITY: &str = "huangshi";
 pub const CASE: &str = "case-huangshi-1";
+/// The boot stamp of the machines the helpers make.
+pub const BOOT: i64 = 1_700_000_000_000;
+
+pub fn start_date() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2020, 2, 7).expect("valid date")
+}
+
+/// Huangshi with beds 1000, 100 doctors and 200 nurses: with the rates of
+/// [`scenario_with`] it treats 400 active cases.
+pub fn city_with_curve(points: &[(u64, i64)]) -> City {
+    City {
+        id: CITY.into(),
+        name: "Huangshi".into(),
+        name_zh: "黄石".into(),
+        population_millions: 2.5,
+        beds: 1000,
+        local_doctors: 100,
+        local_nurses: 200,
+        historical_donors: vec!["jiangsu".into()],
+        curve: points
+            .iter()
+            .map(|&(day, confirmed)| CurvePoint {
+                date: start_date() + Days::new(day),
+                confirmed,
+                source: None,
+            })
+            .collect(),
+        location: None,
+        estimated: vec![],
+    }
+}
+
+/// A scenario holding only `city`. Rates: 0.25 doctor, 0.5 nurse, 10 N95 masks
+/// per active case; recovery in 4 days; request above 0.9 of capacity;
+/// reports daily; 3 quiet days to demobilise; 1% of material lost in transit.
+pub fn scenario_with(city: City) -> Scenario {
+    Scenario {
+        name: "test".into(),
+        description: "fixture".into(),
+        start_date: start_date(),
+        end_date: start_date() + Days::new(60),
+        rules: Rules {
+            pairing_mode: PairingMode::Historical,
+            decision_window_days: 3.0,
+            report_interval_days: 1.0,
+            evaluation_interval_days: 7.0,
+            quiet_days_to_demobilise: 3,
+            max_outbreak_level: 2,
+            intensity_cap: 1.5,
+            recovery_days: 4.0,
+            severe_fraction: 0.15,
+            critical_fraction: 0.05,
+            request_threshold: 0.9,
+            transit_days: 1.0,
+            transit_loss_rate: 0.01,
+            mobilisation_days: 1.0,
+            shipment_interval_days: 2.0,
+        },
+        needs_per_active_case: BTreeMap::from([
+            (ResourceType::Doctor, 0.25),
+            (ResourceType::Nurse, 0.5),
+            (ResourceType::MaskN95, 10.0),
+        ]),
+        unit_cost_cny: BTreeMap::new(),
+        cities: vec![city],
+        provinces: vec![],
+    }
+}
+
+/// The outbreak the recipient tests use: +100 confirmed a day from day 0 to
+/// day 10, then flat. Active cases pass 360 (0.9 x 400) just after day 3.6,
+/// stay at 400 until day 10 and fall to 0 by day 14.
+pub fn outbreak() -> Scenario {
+    scenario_with(city_with_curve(&[(0, 0), (10, 1000)]))
+}
+
 pub const JIANGSU: &str = "http://jiangsu:50051";
 
 pub fn hours(h: i64) -> ScenarioTime {
@@ -41,7 +117,7 @@ pub fn started_with(scenario: Scenario) -> Recipient {
 
 /// The machine of city `city_id` of `scenario`, its clock started.
 pub fn started_as(scenario: Scenario, city_id: &str) -> Recipient {
-    let headers = Arc::new(node_kit::header::this_life(city_id));
+    let headers = Arc::new(HeaderFactory::new(city_id, BOOT));
     let mut m = Recipient::new(Arc::new(scenario), city_id, headers).unwrap();
     let start = ClockStart {
         header: header("clock-1", "central"),
@@ -148,31 +224,4 @@ pub fn shipment(message_id: &str, sender: &str, k: u32, lines: Vec<ManifestLine>
         departed_at_ms: 0,
         lines,
     }
-}
-
-/// A tick that says it changed nothing left the saved state as it was, so
-/// the driver may skip saving it (`Changing::release_unchanged`).
-#[test]
-fn a_tick_that_reports_no_change_changed_nothing_durable() {
-    let state = |m: &Recipient| {
-        serde_json::from_slice::<serde_json::Value>(&m.state_bytes().unwrap()).unwrap()
-    };
-    let mut m = started();
-    open_case(&mut m);
-    let (mut quiet, mut busy) = (0, 0);
-    for h in 0..24 * 40 {
-        let before = state(&m);
-        let out = m.on_tick(hours(h));
-        if m.last_tick_changed() {
-            busy += 1;
-        } else {
-            assert!(out.is_empty());
-            assert!(
-                state(&m) == before,
-                "tick at hour {h} changed the state unannounced"
-            );
-            quiet += 1;
-        }
-    }
-    assert!(quiet > 0 && busy > 0, "quiet {quiet}, busy {busy}");
 }
