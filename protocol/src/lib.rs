@@ -17,11 +17,14 @@
 //! - [`persist`]: how a machine is written down as journal records.
 //! - [`roles`]: the roles ([`Role`]), the services they serve
 //!   ([`Service`]) and the protocol's stages ([`Stage`]).
+//! - [`central`]: central's state machine (the authority) and the pure
+//!   logic it decides with: assessment, pairing, ledger, evaluation.
 //!
 //! The crate depends on nothing with a runtime, a socket or a file: purity
 //! is a crate boundary here, and `tests/purity.rs` keeps it one.
 
 pub mod catalog;
+pub mod central;
 pub mod header;
 pub mod inbox;
 pub mod outbox;
