@@ -359,6 +359,8 @@ impl Authority {
 #[cfg(test)]
 mod journal_tests;
 #[cfg(test)]
+mod owed_tests;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod version_tests;
