@@ -9,7 +9,10 @@
 //! This crate is central's I/O edge:
 //! - [`access`]: who may call which RPC (pure, from the caller's identity).
 //! - [`service`]: the gRPC adapter around the authority.
-//! - [`driver`]: the tick loop that sends what the authority returns.
+//! - [`driver`]: the tick loop that sends what the authority returns, and
+//!   tells it how each round went.
+//! - [`watch`]: `WatchOperation`, the operation as it happens, for the
+//!   dashboard.
 //! - [`cli`]: the `central` binary's flags and main loop.
 
 pub mod access;
