@@ -107,9 +107,12 @@ impl Driver {
                 if let Err(status) = &outcome {
                     trace::fail(&sent_in, status.message());
                 }
+                // Classified here, the one place a status is read; what a
+                // refusal means to central is the authority's to say.
+                let round = node_kit::retry::round_outcome(&outcome);
                 let mut authority = authority.lock();
                 let now = now_for(&authority).scenario;
-                authority.on_sent(outbound, outcome, now);
+                authority.on_sent(outbound, round, now);
             },
         );
     }

@@ -1,37 +1,34 @@
 //! Counterpart's central authority: the decision-maker, coordinator and
 //! supervisor of the pairing-assistance protocol (docs/PROTOCOL.md).
 //!
-//! Protocol logic, free of I/O:
-//! - [`authority`]: the state machine; every incoming message and every tick.
-//! - [`case`]: one assistance case, its assignments and its event log.
-//! - [`assessment`]: is local capacity exceeded, how severe, what targets.
-//! - [`pairing`]: historical and optimized pairing, target splitting.
-//! - [`ledger`]: shipments and receipts per case and donor, cross-checked.
-//! - [`evaluation`]: commendation, warning or accountability.
-//! - [`report`]: the run report.
+//! The protocol logic, free of I/O, lives in the protocol crate
+//! ([`counterpart_protocol::central`]): the state machine ([`authority`]),
+//! cases, assessment, pairing, ledger, evaluation and the run report. It is
+//! re-exported here under its old paths (`central::authority`, ...).
 //!
-//! At the I/O edge:
+//! This crate is central's I/O edge:
 //! - [`access`]: who may call which RPC (pure, from the caller's identity).
 //! - [`service`]: the gRPC adapter around the authority.
-//! - [`driver`]: the tick loop that sends what the authority returns.
+//! - [`driver`]: the tick loop that sends what the authority returns, and
+//!   tells it how each round went.
+//! - [`watch`]: `WatchOperation`, the operation as it happens, for the
+//!   dashboard.
 //! - [`cli`]: the `central` binary's flags and main loop.
 
 pub mod access;
-pub mod assessment;
-pub mod authority;
-pub mod case;
 pub mod cli;
 pub mod driver;
-pub mod evaluation;
-pub mod ledger;
-pub mod pairing;
-pub mod report;
 pub mod service;
 pub mod watch;
+
+pub use counterpart_protocol::central::{
+    assessment, authority, case, evaluation, ledger, pairing, report,
+};
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use counterpart_domain::clock::unix_now_ms;
 use counterpart_domain::scenario::{PairingMode, Scenario};
 use node_kit::client::Dialer;
 use node_kit::counters::MessageCounters;
@@ -71,9 +68,12 @@ pub struct CentralConfig {
     pub faults: Option<Arc<FaultPlan>>,
 }
 
-/// The authority of a fresh run, or the one saved in the data directory.
+/// The authority of a fresh run, or the one saved in the data directory
+/// (journaled, or the previous release's whole-state document). Its
+/// messages are stamped with this life's boot: the wall time now.
 fn open_authority(config: &CentralConfig) -> Result<Durable<Authority>, String> {
     let scenario = &config.scenario;
+    let boot = unix_now_ms();
     durable::open(
         config.data_dir.as_deref(),
         config.durability,
@@ -84,9 +84,13 @@ fn open_authority(config: &CentralConfig) -> Result<Durable<Authority>, String> 
                 scenario.clone(),
                 config.day_ms,
                 config.pairing_mode,
+                boot,
             ))
         },
-        |saved| Authority::restore(scenario.clone(), saved),
+        |saved| match durable::legacy_state(saved) {
+            Some(bytes) => Authority::from_legacy(scenario.clone(), bytes, boot),
+            None => Authority::restore(scenario.clone(), saved, boot),
+        },
     )
 }
 

@@ -1,11 +1,13 @@
 //! The gRPC adapter: each RPC counts itself, takes the authority's lock,
 //! calls the state machine with the present time, and answers. No protocol
-//! decision is made here.
+//! decision is made here; a refusal of the machine ([`Refusal`]) becomes a
+//! gRPC status here and nowhere else ([`node_kit::edge::status`]).
 
 use std::sync::Arc;
 
 use counterpart_domain::clock::{unix_now_ms, ScenarioTime};
 use counterpart_protocol::catalog::{self, MessageKind};
+use counterpart_protocol::Refusal;
 use node_kit::counters::MessageCounters;
 use node_kit::durable::Durable;
 use node_kit::tls::Callers;
@@ -147,7 +149,7 @@ impl CentralService {
         &self,
         kind: &'static MessageKind,
         request: Request<T>,
-        apply: impl FnOnce(&mut Authority, &T, Now) -> Result<R, Status> + Send,
+        apply: impl FnOnce(&mut Authority, &T, Now) -> Result<R, Refusal> + Send,
     ) -> Result<Response<R>, Status> {
         let answer = self.handle_now(kind, request, apply);
         if answer.is_ok() {
@@ -165,7 +167,7 @@ impl CentralService {
         &self,
         kind: &'static MessageKind,
         request: Request<T>,
-        apply: impl FnOnce(&mut Authority, &T, Now) -> Result<R, Status>,
+        apply: impl FnOnce(&mut Authority, &T, Now) -> Result<R, Refusal>,
     ) -> Result<Response<R>, Status> {
         let span = trace::server_span(kind.server_span, kind.stage, request.metadata());
         let _entered = span.enter();
@@ -179,7 +181,7 @@ impl CentralService {
         let result = {
             let mut authority = self.authority.lock();
             let now = now_for(&authority);
-            apply(&mut authority, &message, now)
+            apply(&mut authority, &message, now).map_err(node_kit::edge::status)
         };
         if let Err(status) = &result {
             trace::fail(&span, status.message());

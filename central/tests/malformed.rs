@@ -85,6 +85,7 @@ fn mid_run() -> Fixture {
         s.clone(),
         86_400_000,
         None,
+        common::BOOT,
     )));
     let service = CentralService::new(
         authority.clone(),

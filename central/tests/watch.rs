@@ -19,13 +19,16 @@ use pairing_proto::v1::{Role, WatchQuery};
 use tokio_stream::StreamExt;
 use tonic::{Code, Request};
 
+/// This life's boot stamp (any: the service never sends here).
+const BOOT: i64 = 1_700_000_000_000;
+
 fn service() -> CentralService {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../deploy/scenarios/small.toml"
     );
     let scenario = Arc::new(scenario::load(std::path::Path::new(path)).expect("small loads"));
-    let authority = Authority::new(scenario, 86_400_000, None);
+    let authority = Authority::new(scenario, 86_400_000, None, BOOT);
     CentralService::new(
         Arc::new(Durable::in_memory(authority)),
         Arc::new(MessageCounters::default()),

@@ -19,7 +19,7 @@ use tonic::{Code, Request};
 
 mod common;
 
-use common::header;
+use common::{header, BOOT};
 
 fn small() -> Arc<Scenario> {
     common::scenario("small")
@@ -46,8 +46,8 @@ async fn central_with_a_case(dir: &std::path::Path) -> (Arc<Durable<Authority>>,
         Durability::Normal,
         "central",
         &s.name,
-        || Ok(Authority::new(s.clone(), 86_400_000, None)),
-        |records| Authority::restore(s.clone(), records),
+        || Ok(Authority::new(s.clone(), 86_400_000, None, BOOT)),
+        |records| Authority::restore(s.clone(), records, BOOT + 1),
     )
     .unwrap();
     let authority = Arc::new(authority);
@@ -173,7 +173,7 @@ async fn with_its_disk_stalled_central_answers_all_that_needs_no_save() {
         .load()
         .unwrap()
         .unwrap();
-    let restored = Authority::restore(small(), &on_disk).unwrap();
+    let restored = Authority::restore(small(), &on_disk, BOOT + 2).unwrap();
     let events = restored.cases().next().unwrap().events.len();
     assert_eq!(
         events,

@@ -23,11 +23,14 @@
 //!   reports, demobilisation), driven by messages and scenario time.
 //! - [`roles`]: the roles ([`Role`]), the services they serve
 //!   ([`Service`]) and the protocol's stages ([`Stage`]).
+//! - [`central`]: central's state machine (the authority) and the pure
+//!   logic it decides with: assessment, pairing, ledger, evaluation.
 //!
 //! The crate depends on nothing with a runtime, a socket or a file: purity
 //! is a crate boundary here, and `tests/purity.rs` keeps it one.
 
 pub mod catalog;
+pub mod central;
 pub mod donor;
 pub mod header;
 pub mod inbox;

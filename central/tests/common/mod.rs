@@ -8,6 +8,10 @@ use std::sync::Arc;
 use counterpart_domain::scenario::{self, Province, Scenario};
 use pairing_proto::v1::{Contribution, MessageHeader, ResourcePool, Situation};
 
+/// The boot stamp of the authorities the tests make (a restored one is
+/// given another, as a restarted central would be).
+pub const BOOT: i64 = 1_700_000_000_000;
+
 /// A scenario of deploy/scenarios by name ("small", "hubei-2020").
 pub fn scenario(name: &str) -> Arc<Scenario> {
     let path = format!(

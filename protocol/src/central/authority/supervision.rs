@@ -2,26 +2,26 @@
 //! diligence, punish indolence"), demobilisation on the city's request, and
 //! closure once every donor is home and every shipment receipted.
 
+use crate::refusal::Refusal;
+use crate::validate;
 use counterpart_domain::clock::ScenarioTime;
 use counterpart_domain::demobilisation;
-use node_kit::validate;
 use pairing_proto::v1::{
     Ack, CaseClosure, DemobilisationOrder, DemobilisationRequest, Evaluation, Role, Situation,
 };
-use tonic::Status;
 
 use super::outbound::{Message, ToCity, ToProvince};
 use super::persist::kind;
 use super::{Authority, Now};
-use crate::case::{AssignmentStage, CaseStage, EvaluationRecord, Step};
-use crate::evaluation;
+use crate::central::case::{AssignmentStage, CaseStage, EvaluationRecord, Step};
+use crate::central::evaluation;
 
 impl Authority {
     pub fn request_demobilisation(
         &mut self,
         msg: &DemobilisationRequest,
         now: Now,
-    ) -> Result<Ack, Status> {
+    ) -> Result<Ack, Refusal> {
         let header = validate::header(msg.header.as_ref())?;
         if let Some(ack) = self.replay(header) {
             return Ok(ack);
@@ -31,7 +31,7 @@ impl Authority {
         validate::text("case_id", &msg.case_id)?;
         let case = self.case_of(&msg.case_id)?;
         if case.city_id != header.sender_id {
-            return Err(Status::permission_denied(format!(
+            return Err(Refusal::permission_denied(format!(
                 "case_id: {:?} belongs to {:?}",
                 msg.case_id, case.city_id
             )));
@@ -40,7 +40,7 @@ impl Authority {
             CaseStage::Implementing => {}
             CaseStage::Demobilising | CaseStage::Closed => return Ok(Ack { duplicate: true }),
             stage => {
-                return Err(Status::failed_precondition(format!(
+                return Err(Refusal::failed_precondition(format!(
                     "case_id: {:?} is {}, not implementing",
                     msg.case_id,
                     stage.as_str()

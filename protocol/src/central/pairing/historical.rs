@@ -81,7 +81,7 @@ mod tests {
     use pairing_proto::resource::ResourceType::{Doctor, Nurse};
 
     use super::*;
-    use crate::pairing::fixtures::rules;
+    use crate::central::pairing::fixtures::rules;
 
     fn city(id: &str, donors: &[&str]) -> City {
         let date = NaiveDate::from_ymd_opt(2020, 2, 7).unwrap();

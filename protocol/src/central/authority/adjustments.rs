@@ -9,9 +9,9 @@ use pairing_proto::v1::{Adjustment, AdjustmentKind};
 use super::outbound::{Message, ToProvince};
 use super::persist::kind;
 use super::Authority;
-use crate::assessment;
-use crate::case::{AssignmentStage, CaseStage, Step};
-use crate::pairing;
+use crate::central::assessment;
+use crate::central::case::{AssignmentStage, CaseStage, Step};
+use crate::central::pairing;
 
 /// Target changes per case: re-targeting is a correction, not a control loop.
 const MAX_TARGET_CHANGES: u32 = 3;

@@ -3,15 +3,20 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use crate::persist::Persistent;
+use crate::refusal::RefusalCode as Code;
 use counterpart_domain::clock::ScenarioTime;
 use counterpart_domain::scenario::{self, Scenario};
-use node_kit::durable::Persistent;
 use pairing_proto::v1::*;
-use tonic::Code;
 
 use super::outbound::{Message, Outbound, ToCity, ToProvince};
 use super::{Authority, Now};
-use crate::case::CaseStage;
+use crate::central::case::CaseStage;
+use crate::resend::RoundOutcome;
+
+/// The boot stamp of the authorities under test (a restored one gets
+/// another, as a restarted central would).
+pub(super) const BOOT: i64 = 1_700_000_000_000;
 
 pub(super) fn small() -> Arc<Scenario> {
     let path = concat!(
@@ -39,7 +44,11 @@ pub(super) fn header(node: &str, now: Now) -> Option<MessageHeader> {
     })
 }
 
-fn register(a: &mut Authority, id: &str, role: Role) -> Result<Registration, tonic::Status> {
+fn register(
+    a: &mut Authority,
+    id: &str,
+    role: Role,
+) -> Result<Registration, crate::refusal::Refusal> {
     let msg = RegisterNode {
         header: header(id, at(0.0)),
         role: role as i32,
@@ -53,7 +62,7 @@ fn register(a: &mut Authority, id: &str, role: Role) -> Result<Registration, ton
 /// reported, and the clock started.
 pub(super) fn started() -> Authority {
     let s = small();
-    let mut a = Authority::new(s.clone(), 50, None);
+    let mut a = Authority::new(s.clone(), 50, None, BOOT);
     for p in &s.provinces {
         register(&mut a, &p.id, Role::Province).unwrap();
     }
@@ -123,7 +132,7 @@ pub(super) fn acknowledge(
     province: &str,
     assignment_id: &str,
     now: Now,
-) -> Result<Ack, tonic::Status> {
+) -> Result<Ack, crate::refusal::Refusal> {
     let msg = AssignmentAcknowledgement {
         header: header(province, now),
         assignment_id: assignment_id.into(),
@@ -145,7 +154,7 @@ pub(super) fn paired() -> (Authority, Vec<(String, Assignment)>) {
 #[test]
 fn the_clock_starts_when_the_last_node_registers() {
     let s = small();
-    let mut a = Authority::new(s.clone(), 50, None);
+    let mut a = Authority::new(s.clone(), 50, None, BOOT);
     let (last, rest) = s.cities.split_last().unwrap();
     for p in &s.provinces {
         register(&mut a, &p.id, Role::Province).unwrap();
@@ -393,7 +402,7 @@ fn a_donor_hit_by_its_own_outbreak_is_released() {
 
 #[test]
 fn requests_before_the_clock_are_refused() {
-    let mut a = Authority::new(small(), 50, None);
+    let mut a = Authority::new(small(), 50, None, BOOT);
     register(&mut a, "north", Role::City).unwrap();
     let msg = AssistanceRequest {
         header: header("north", at(0.0)),
@@ -415,7 +424,7 @@ fn a_restored_central_has_the_same_state_and_resends_what_was_in_flight() {
     a.submit_report(&shipped, at(4.5)).unwrap();
     // The assignments went to the courier and no outcome came back: the
     // process died with them in flight.
-    let mut r = Authority::restore(small(), &a.records().unwrap()).unwrap();
+    let mut r = Authority::restore(small(), &a.records().unwrap(), BOOT + 1).unwrap();
     // Messages owed are records whether queued or in flight: the restored
     // central holds the same records, and owes them again.
     assert!(
@@ -454,7 +463,7 @@ fn a_tick_that_reports_no_change_changed_nothing_durable() {
             quiet += 1;
         }
         for o in out {
-            a.on_sent(o, Ok(()), now.scenario);
+            a.on_sent(o, RoundOutcome::Accepted, now.scenario);
         }
     }
     assert!(quiet > 0 && busy > 0, "quiet {quiet}, busy {busy}");

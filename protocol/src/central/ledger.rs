@@ -17,7 +17,7 @@ use counterpart_domain::quantities::Quantities;
 use pairing_proto::resource::ResourceType;
 use pairing_proto::v1::{DonorCost, LedgerLine};
 
-use crate::evaluation::AssignmentProgress;
+use crate::central::evaluation::AssignmentProgress;
 
 mod journal;
 

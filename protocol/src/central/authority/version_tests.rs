@@ -3,15 +3,19 @@
 //! previous release, which demobilises on the quiet days alone, is not
 //! stranded.
 
+use crate::refusal::RefusalCode as Code;
 use pairing_proto::v1::{DemobilisationRequest, RegisterNode, Role, Situation};
 use pairing_proto::version;
-use tonic::Code;
 
-use super::tests::{acknowledge, at, header, paired, small};
+use super::tests::{acknowledge, at, header, paired, small, BOOT};
 use super::Authority;
-use crate::case::{CaseStage, Step};
+use crate::central::case::{CaseStage, Step};
 
-fn register(a: &mut Authority, id: &str, protocol_version: u32) -> Result<(), tonic::Status> {
+fn register(
+    a: &mut Authority,
+    id: &str,
+    protocol_version: u32,
+) -> Result<(), crate::refusal::Refusal> {
     let msg = RegisterNode {
         header: header(id, at(0.0)),
         role: Role::Province as i32,
@@ -24,7 +28,7 @@ fn register(a: &mut Authority, id: &str, protocol_version: u32) -> Result<(), to
 
 #[test]
 fn a_node_outside_the_window_is_refused_naming_both_versions() {
-    let mut a = Authority::new(small(), 50, None);
+    let mut a = Authority::new(small(), 50, None, BOOT);
     let newer = version::PROTOCOL_VERSION + 1;
     let refused = register(&mut a, "alpha", newer).unwrap_err();
     assert_eq!(refused.code(), Code::FailedPrecondition);
@@ -45,7 +49,7 @@ fn a_node_outside_the_window_is_refused_naming_both_versions() {
 
 #[test]
 fn a_node_that_states_no_version_speaks_the_first_and_each_version_is_reported() {
-    let mut a = Authority::new(small(), 50, None);
+    let mut a = Authority::new(small(), 50, None, BOOT);
     register(&mut a, "alpha", 0).unwrap();
     register(&mut a, "beta", version::PROTOCOL_VERSION).unwrap();
     let status = a.status(at(0.0));

@@ -12,8 +12,10 @@
 //! - `reports`: supervisory reports into the ledger, cross-checked.
 //! - `adjustments`: release and replace a donor, raise targets.
 //! - `supervision`: evaluations, demobilisation and closure.
-//! - `outbound`: what central sends, and the resend queue.
-//! - `persist`: the authority's durable form, saved after every change.
+//! - `outbound`: what central sends, and the key each owed message is
+//!   kept under in the protocol's outbox ([`crate::outbox::Outbox`]).
+//! - `persist`: the authority's durable form, saved after every change;
+//!   `persist_legacy`: the previous release's whole-state document.
 //! - `queries`: status, pairing table, ledger and run report for operators.
 
 mod adjustments;
@@ -33,20 +35,19 @@ use counterpart_domain::applied::AppliedIds;
 use counterpart_domain::clock::{Clock, ScenarioTime};
 use counterpart_domain::quantities::Quantities;
 use counterpart_domain::scenario::{PairingMode, Scenario};
-use node_kit::header::HeaderFactory;
 use pairing_proto::v1::{Ack, MessageHeader, Role};
-use tonic::Status;
 
-use crate::case::Case;
-use crate::ledger::Ledger;
-use outbound::{Message, Outbound, ResendQueue};
+use crate::central::case::Case;
+use crate::central::ledger::Ledger;
+use crate::header::HeaderFactory;
+use crate::inbox::Inbox;
+use crate::outbox::{Delivery, Outbox};
+use crate::refusal::Refusal;
+use crate::resend::RoundOutcome;
+use outbound::{Message, Outbound, OwedId};
 
 /// The node id central registers nodes under and signs its messages with.
 pub const CENTRAL_ID: &str = "central";
-
-/// Messages handed out and not yet answered; far above what one run has
-/// in flight at once (the courier itself holds at most a few thousand).
-const MAX_IN_FLIGHT: usize = 100_000;
 
 /// The present moment as central sees it: scenario time for the protocol,
 /// wall time for measuring latency and starting the clock.
@@ -78,7 +79,7 @@ pub struct DonorStanding {
 }
 
 /// Cloned only to publish a copy for operator queries
-/// ([`node_kit::durable::Durable::published`]); the copy shares the header
+/// (`node_kit::durable::Durable::published`); the copy shares the header
 /// factory but never sends.
 #[derive(Debug, Clone)]
 pub struct Authority {
@@ -107,19 +108,22 @@ pub struct Authority {
     applied: AppliedIds<Ack>,
     /// Message counters reported by each node.
     node_messages: BTreeMap<String, BTreeMap<String, u64>>,
-    outbox: Vec<Outbound>,
+    /// Every message owed until its receiver takes it: due (new, or
+    /// waiting for its next round), or handed to the driver with the
+    /// outcome not known yet, which a restarted central sends again
+    /// (receivers apply a message id once).
+    owed: Outbox<OwedId, Outbound>,
     /// Whether the last tick changed anything durable (not saved itself).
     last_tick_changed: bool,
-    /// Handed to the driver, outcome not known yet: sent again by a
-    /// restarted central (receivers apply a message id once).
-    in_flight: Vec<Outbound>,
-    resends: ResendQueue,
     /// What changed since the journal last took the changes.
     unsaved: persist::Unsaved,
 }
 
 impl Authority {
-    pub fn new(scenario: Arc<Scenario>, day_ms: i64, mode: Option<PairingMode>) -> Self {
+    /// A fresh authority. `boot` stamps the ids of the messages it sends
+    /// and must differ from every earlier life's (receivers take a reused
+    /// id for a resend): the node's edge passes its wall ms at start.
+    pub fn new(scenario: Arc<Scenario>, day_ms: i64, mode: Option<PairingMode>, boot: i64) -> Self {
         assert!(
             counterpart_domain::clock::DAY_MS_RANGE.contains(&day_ms),
             "day_ms {day_ms}: start() checks it first"
@@ -129,7 +133,7 @@ impl Authority {
             scenario,
             mode,
             day_ms,
-            headers: Arc::new(node_kit::header::this_life(CENTRAL_ID)),
+            headers: Arc::new(HeaderFactory::new(CENTRAL_ID, boot)),
             clock: None,
             nodes: BTreeMap::new(),
             donors: BTreeMap::new(),
@@ -143,10 +147,8 @@ impl Authority {
             ledger: Ledger::default(),
             applied: AppliedIds::default(),
             node_messages: BTreeMap::new(),
-            outbox: Vec::new(),
+            owed: Outbox::default(),
             last_tick_changed: false,
-            in_flight: Vec::new(),
-            resends: ResendQueue::default(),
             unsaved: persist::Unsaved::default(),
         }
     }
@@ -183,17 +185,7 @@ impl Authority {
                 self.finished_at = Some(now.scenario);
             }
         }
-        let mut out = std::mem::take(&mut self.outbox);
-        for due in self.resends.take_due(now.scenario) {
-            // Owed from now, no longer at a later round.
-            self.unsaved.owe(due.message_id());
-            out.push(due);
-        }
-        self.in_flight.extend(out.iter().cloned());
-        debug_assert!(
-            self.in_flight.len() <= MAX_IN_FLIGHT,
-            "in flight grows without bound"
-        );
+        let out = self.take_due(now.scenario);
         // Every change a tick makes (a pairing, an evaluation, a closure)
         // sends a message, but for noting when the run finished.
         self.last_tick_changed = !out.is_empty() || self.finished_at != finished_before;
@@ -206,19 +198,58 @@ impl Authority {
         self.last_tick_changed
     }
 
-    /// The outcome of sending `outbound`: a failed send gets another round
-    /// later, up to a bound.
-    pub fn on_sent(&mut self, outbound: Outbound, outcome: Result<(), Status>, now: ScenarioTime) {
-        if let Some(i) = self.in_flight.iter().position(|o| *o == outbound) {
-            self.in_flight.swap_remove(i);
+    /// The outcome of a round of sending `outbound`, as the edge classified
+    /// it: a failed round is followed by another later, under the
+    /// protocol's one policy, up to its bound.
+    ///
+    /// Central sends a refused message again too: a province or city
+    /// refuses what central sends before its own clock has started (the
+    /// clock start may still be on its way), and takes it in a later round.
+    pub fn on_sent(&mut self, outbound: Outbound, outcome: RoundOutcome, now: ScenarioTime) {
+        let id = OwedId::of(&outbound);
+        let policy = match outcome {
+            RoundOutcome::Refused => RoundOutcome::Transient,
+            other => other,
+        };
+        // `None`: not owed (an outcome of a previous life's send).
+        let Some(delivery) = self.owed.settle(&id, policy, now) else {
+            return;
+        };
+        self.unsaved.owe(id.as_ref());
+        if delivery.is_settled() {
+            self.owed.remove(&id);
         }
-        self.unsaved.owe(outbound.message_id());
-        let Err(status) = outcome else { return };
-        let kind = outbound.kind().message;
-        let to = outbound.to.clone();
-        if !self.resends.schedule(outbound, now) {
-            tracing::error!(kind, %to, code = ?status.code(), "giving up on message after all rounds");
+        if delivery == Delivery::GaveUp {
+            tracing::error!(kind = outbound.kind().message, to = %outbound.to, last = ?outcome,
+                "giving up on message after all rounds");
         }
+    }
+
+    /// The owed messages due at `now`, each handed out (in flight) with
+    /// the rounds it has had.
+    fn take_due(&mut self, now: ScenarioTime) -> Vec<Outbound> {
+        // A message waiting for a later round is journaled with its time;
+        // handed out, it is owed from now (see `persist::journaled`).
+        let waiting: Vec<OwedId> = (self.owed.iter())
+            .filter(|(_, owed)| {
+                persist::journaled(owed.delivery)
+                    .0
+                    .is_some_and(|at| at <= now)
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in &waiting {
+            self.unsaved.owe(id.as_ref());
+        }
+        let due = self.owed.take_due(now);
+        due.into_iter()
+            .map(|(id, mut outbound)| {
+                if let Some(owed) = self.owed.get(&id) {
+                    outbound.rounds = persist::journaled(owed.delivery).1;
+                }
+                outbound
+            })
+            .collect()
     }
 
     // ---- helpers shared by the submodules ----
@@ -249,20 +280,27 @@ impl Authority {
                 "not sent: the node did not declare the feature");
             return;
         }
-        self.unsaved.owe(outbound.message_id());
-        self.outbox.push(outbound);
+        let id = OwedId::of(&outbound);
+        if let Err(refusal) = self.owed.push(id.clone(), outbound) {
+            // Central owes a few messages per case and node; a full outbox
+            // means receivers have refused everything for a week.
+            debug_assert!(false, "{refusal}");
+            tracing::error!(%to, %refusal, "cannot send: too many messages owed");
+            return;
+        }
+        self.unsaved.owe(id.as_ref());
     }
 
     /// The registered sender of `header`, which must have `role`.
-    fn registered_sender(&self, header: &MessageHeader, role: Role) -> Result<&NodeEntry, Status> {
+    fn registered_sender(&self, header: &MessageHeader, role: Role) -> Result<&NodeEntry, Refusal> {
         let node = self.nodes.get(&header.sender_id).ok_or_else(|| {
-            Status::not_found(format!(
+            Refusal::not_found(format!(
                 "header.sender_id: {:?} is not registered",
                 header.sender_id
             ))
         })?;
         if node.role != role {
-            return Err(Status::permission_denied(format!(
+            return Err(Refusal::permission_denied(format!(
                 "header.sender_id: {:?} is registered as {:?}, not {:?}",
                 header.sender_id, node.role, role
             )));
@@ -279,7 +317,7 @@ impl Authority {
     }
 
     /// A donor of a case as the wire names it, with where to reach it.
-    fn donor_of(&self, a: &crate::case::AssignmentRecord) -> pairing_proto::v1::Donor {
+    fn donor_of(&self, a: &crate::central::case::AssignmentRecord) -> pairing_proto::v1::Donor {
         pairing_proto::v1::Donor {
             province_id: a.province_id.clone(),
             endpoint: self.endpoint_of(&a.province_id),
@@ -288,41 +326,40 @@ impl Authority {
         }
     }
 
-    fn require_clock(&self) -> Result<Clock, Status> {
+    fn require_clock(&self) -> Result<Clock, Refusal> {
         self.clock.ok_or_else(|| {
-            Status::failed_precondition(
+            Refusal::failed_precondition(
                 "header: the scenario clock has not started: not every node has registered",
             )
         })
     }
 
-    fn case_of(&self, case_id: &str) -> Result<&Case, Status> {
+    fn case_of(&self, case_id: &str) -> Result<&Case, Refusal> {
         self.cases
             .get(case_id)
-            .ok_or_else(|| Status::not_found(format!("case_id: unknown case {case_id:?}")))
+            .ok_or_else(|| Refusal::not_found(format!("case_id: unknown case {case_id:?}")))
     }
 
     /// Answers a message already applied, if it was. Ids are remembered per
-    /// sender, so no node can suppress another's message by reusing its id.
+    /// sender ([`crate::inbox::key`]), so no node can suppress another's
+    /// message by reusing its id.
     fn replay(&self, header: &MessageHeader) -> Option<Ack> {
         self.applied
-            .reply_for(&applied_key(header))
+            .answered(header)
             .map(|_| Ack { duplicate: true })
     }
 
     fn remember(&mut self, header: &MessageHeader) -> Ack {
         let ack = Ack { duplicate: false };
-        self.applied.record(&applied_key(header), ack);
+        self.applied.remember(header, ack);
         ack
     }
 }
 
-fn applied_key(header: &MessageHeader) -> String {
-    format!("{}/{}", header.sender_id, header.message_id)
-}
-
 #[cfg(test)]
 mod journal_tests;
+#[cfg(test)]
+mod owed_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

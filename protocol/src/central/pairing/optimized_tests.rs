@@ -6,7 +6,7 @@ use proptest::prelude::*;
 use ResourceType::{Doctor, MaskN95, Nurse};
 
 use super::*;
-use crate::pairing::fixtures::rules;
+use crate::central::pairing::fixtures::rules;
 
 fn case(id: &str, weight: f64, targets: &[(ResourceType, i64)]) -> CaseNeed {
     CaseNeed {

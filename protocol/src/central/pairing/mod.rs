@@ -130,7 +130,7 @@ pub(crate) fn positive(quantities: &Quantities) -> Quantities {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pairing::fixtures::rules;
+    use crate::central::pairing::fixtures::rules;
     use pairing_proto::resource::ResourceType;
     use ResourceType::{Doctor, MaskN95, Nurse};
 

@@ -3,22 +3,25 @@
 
 use std::collections::BTreeMap;
 
+use crate::refusal::Refusal;
+use crate::validate;
 use counterpart_domain::clock::ScenarioTime;
 use counterpart_domain::quantities::Quantities;
 use counterpart_domain::scenario::PairingMode;
-use node_kit::validate;
 use pairing_proto::v1::{
     Ack, AcknowledgementKind, Assessment, Assignment, AssignmentAcknowledgement, AssistanceRequest,
     AssistanceRequestAck, CaseDecision, Donor, Role,
 };
-use tonic::Status;
 
 use super::outbound::{Message, ToCity, ToProvince};
 use super::persist::kind;
-use super::{applied_key, Authority, Now};
-use crate::assessment::{self, severity_weight};
-use crate::case::{assignment_id, AssignmentRecord, AssignmentStage, Case, CaseStage, Step};
-use crate::pairing::{self, CaseNeed, ChosenDonor, DonorCapacity};
+use super::{Authority, Now};
+use crate::central::assessment::{self, severity_weight};
+use crate::central::case::{
+    assignment_id, AssignmentRecord, AssignmentStage, Case, CaseStage, Step,
+};
+use crate::central::pairing::{self, CaseNeed, ChosenDonor, DonorCapacity};
+use crate::inbox;
 
 /// Constraints a donor may state in one acknowledgement.
 const MAX_CONSTRAINTS: usize = 16;
@@ -28,9 +31,9 @@ impl Authority {
         &mut self,
         msg: &AssistanceRequest,
         now: Now,
-    ) -> Result<AssistanceRequestAck, Status> {
+    ) -> Result<AssistanceRequestAck, Refusal> {
         let header = validate::header(msg.header.as_ref())?;
-        if let Some(case) = self.case_requested_by(&applied_key(header)) {
+        if let Some(case) = self.case_requested_by(&inbox::key(header)) {
             return Ok(AssistanceRequestAck {
                 case_id: case,
                 duplicate: true,
@@ -42,7 +45,7 @@ impl Authority {
         let requested = validate::quantities("needs", &msg.needs)?;
         let city = header.sender_id.clone();
         if let Some(open) = self.open_case_of(&city) {
-            return Err(Status::failed_precondition(format!(
+            return Err(Refusal::failed_precondition(format!(
                 "header.sender_id: city {city:?} already has open case {open:?}"
             )));
         }
@@ -90,7 +93,7 @@ impl Authority {
             ),
         );
         case.record(t, Step::Assessed, None, outcome.reason.clone());
-        let request_key = applied_key(header);
+        let request_key = inbox::key(header);
         self.unsaved.mark(kind::REQUEST_ID, &request_key);
         self.request_ids.insert(request_key, case_id.clone());
         self.unsaved.mark(kind::CASE, &case_id);
@@ -115,7 +118,7 @@ impl Authority {
         &mut self,
         msg: &AssignmentAcknowledgement,
         now: Now,
-    ) -> Result<Ack, Status> {
+    ) -> Result<Ack, Refusal> {
         let header = validate::header(msg.header.as_ref())?;
         if let Some(ack) = self.replay(header) {
             return Ok(ack);
@@ -126,7 +129,7 @@ impl Authority {
             .ok()
             .filter(|k| *k != AcknowledgementKind::Unspecified)
             .ok_or_else(|| {
-                Status::invalid_argument(format!(
+                Refusal::invalid_argument(format!(
                     "kind: {} is not ACCEPTED or ACCEPTED_WITH_CONSTRAINTS",
                     msg.kind
                 ))
@@ -143,7 +146,7 @@ impl Authority {
             .assignment_mut(&msg.assignment_id)
             .expect("indexed assignment exists");
         if assignment.province_id != header.sender_id {
-            return Err(Status::permission_denied(format!(
+            return Err(Refusal::permission_denied(format!(
                 "assignment_id: {:?} was not sent to {:?}",
                 msg.assignment_id, header.sender_id
             )));
@@ -363,12 +366,12 @@ impl Authority {
         self.request_ids.get(message_id).cloned()
     }
 
-    pub(super) fn case_of_assignment(&self, assignment_id: &str) -> Result<String, Status> {
+    pub(super) fn case_of_assignment(&self, assignment_id: &str) -> Result<String, Refusal> {
         self.assignment_cases
             .get(assignment_id)
             .cloned()
             .ok_or_else(|| {
-                Status::not_found(format!(
+                Refusal::not_found(format!(
                     "assignment_id: unknown assignment {assignment_id:?}"
                 ))
             })

@@ -17,14 +17,15 @@ use counterpart_domain::applied::{AppliedIds, DEFAULT_CAPACITY};
 use counterpart_domain::clock::{Clock, ScenarioTime};
 use counterpart_domain::journal::{self, Change, LastWritten, RecordKey, Records};
 use counterpart_domain::scenario::{PairingMode, Scenario};
-use node_kit::durable::Persistent;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::outbound::{Outbound, ResendQueue};
+use super::outbound::{Outbound, OwedId};
 use super::Authority;
-use crate::case::{Case, CaseEvent};
-use crate::ledger::Ledger;
+use crate::central::case::{Case, CaseEvent};
+use crate::central::ledger::Ledger;
+use crate::outbox::{Delivery, Owed};
+use crate::persist::Persistent;
 
 /// The kinds of central's records.
 pub(super) mod kind {
@@ -77,6 +78,36 @@ impl Unsaved {
     }
 }
 
+/// How an owed message's standing is journaled, as the record of kind
+/// `owed` has always been (`(Option<ScenarioTime>, Outbound)`, the rounds
+/// in `Outbound::rounds`): the time of its next round, or `None` when it
+/// is to be sent now (new, or in flight: a restarted central sends it
+/// again); and the rounds it has failed. Settled messages are not owed.
+pub(super) fn journaled(delivery: Delivery) -> (Option<ScenarioTime>, u32) {
+    match delivery {
+        Delivery::Due {
+            not_before,
+            failed_rounds,
+        } => {
+            let at = (not_before != SEND_NOW).then_some(not_before);
+            (at, failed_rounds)
+        }
+        Delivery::InFlight { failed_rounds } => (None, failed_rounds),
+        Delivery::Done | Delivery::GaveUp => (None, 0),
+    }
+}
+
+/// The standing a journaled owed message is restored to.
+fn delivery_of(at: Option<ScenarioTime>, failed_rounds: u32) -> Delivery {
+    Delivery::Due {
+        not_before: at.unwrap_or(SEND_NOW),
+        failed_rounds,
+    }
+}
+
+/// The time a message due at once waits for ([`Delivery::due`]).
+const SEND_NOW: ScenarioTime = ScenarioTime(i64::MIN);
+
 /// The scalar fields, in one small record.
 #[derive(Serialize, Deserialize)]
 struct Scalars {
@@ -118,15 +149,12 @@ impl Persistent for Authority {
         self.unsaved.events_saved = events_saved;
         changes.extend(self.ledger.take_changes()?);
         changes.extend(self.applied.take_changes(kind::APPLIED)?);
-        let owed = std::mem::take(&mut self.unsaved.owed);
-        if !owed.is_empty() {
-            let now_owed = self.owed_records();
-            for id in owed {
-                changes.push(match now_owed.get(id.as_str()) {
-                    Some(record) => Change::put(kind::OWED, id, encode("owed", record)?),
-                    None => Change::delete(kind::OWED, id),
-                });
-            }
+        for id in std::mem::take(&mut self.unsaved.owed) {
+            let id = OwedId::new(id);
+            changes.push(match self.owed.get(&id) {
+                Some(owed) => Change::put(kind::OWED, id.as_ref(), encode_owed(owed)?),
+                None => Change::delete(kind::OWED, id.as_ref()),
+            });
         }
         Ok(changes)
     }
@@ -150,8 +178,8 @@ impl Persistent for Authority {
         }
         changes.extend(self.ledger.records()?);
         changes.extend(self.applied.records(kind::APPLIED)?);
-        for (id, record) in self.owed_records() {
-            changes.push(Change::put(kind::OWED, id, encode("owed", &record)?));
+        for (id, owed) in self.owed.iter() {
+            changes.push(Change::put(kind::OWED, id.as_ref(), encode_owed(owed)?));
         }
         let mut records = Records::new();
         journal::apply(&mut records, changes);
@@ -228,22 +256,29 @@ impl Authority {
             .collect()
     }
 
-    /// Every message owed, by message id: `None` to send now (queued or in
-    /// flight), or the time of its next round.
-    fn owed_records(&self) -> BTreeMap<&str, (Option<ScenarioTime>, &Outbound)> {
-        let now = self.outbox.iter().chain(&self.in_flight).map(|o| (None, o));
-        let later = self.resends.waiting().map(|(at, o)| (Some(at), o));
-        now.chain(later)
-            .map(|(at, o)| (o.message_id(), (at, o)))
-            .collect()
+    /// Owes again a message saved as owed: due at `at`, or at once. A
+    /// message saved twice (which no release writes) is owed once.
+    pub(super) fn owe_restored(&mut self, at: Option<ScenarioTime>, outbound: Outbound) {
+        let id = OwedId::of(&outbound);
+        if self.owed.get(&id).is_some() {
+            return;
+        }
+        let delivery = delivery_of(at, outbound.rounds);
+        let message = outbound;
+        self.owed.restore(id, Owed { message, delivery });
     }
 
-    /// The authority `records` describe, for `scenario`. Messages that were
-    /// in flight when it stopped are sent again on the first tick.
-    pub fn restore(scenario: Arc<Scenario>, records: &Records) -> Result<Authority, String> {
-        if let Some(bytes) = node_kit::durable::legacy_state(records) {
-            return Authority::from_legacy(scenario, bytes);
-        }
+    /// The authority journal `records` describe, for `scenario`, in the
+    /// life stamped `boot` (see [`Authority::new`]). Messages that were in
+    /// flight when it stopped are sent again on the first tick. The
+    /// previous release's whole-state document is read by
+    /// [`Authority::from_legacy`]: which of the two a store holds is the
+    /// store's to say.
+    pub fn restore(
+        scenario: Arc<Scenario>,
+        records: &Records,
+        boot: i64,
+    ) -> Result<Authority, String> {
         let scalars_key = RecordKey::new(kind::SCALARS, "");
         let scalars: Scalars = decode(
             "scalars",
@@ -258,7 +293,7 @@ impl Authority {
                 scalars.scenario, scenario.name
             ));
         }
-        let mut a = Authority::new(scenario, scalars.day_ms, Some(scalars.mode));
+        let mut a = Authority::new(scenario, scalars.day_ms, Some(scalars.mode), boot);
         a.clock = scalars.clock;
         a.first_request_at = scalars.first_request_at;
         a.last_activity_at = scalars.last_activity_at;
@@ -284,15 +319,10 @@ impl Authority {
         a.ledger = Ledger::from_records(records)?;
         a.applied =
             AppliedIds::from_records(DEFAULT_CAPACITY, journal::of_kind(records, kind::APPLIED))?;
-        let mut resends = ResendQueue::default();
         for (id, body) in journal::of_kind(records, kind::OWED) {
             let (at, outbound): (Option<ScenarioTime>, Outbound) = decode("owed", id, body)?;
-            match at {
-                None => a.outbox.push(outbound),
-                Some(at) => resends.restore(at, outbound),
-            }
+            a.owe_restored(at, outbound);
         }
-        a.resends = resends;
         a.unsaved = Unsaved::with_events_saved(&a.cases);
         // The scalar record is what was loaded: not written again.
         let _ = a
@@ -301,6 +331,17 @@ impl Authority {
             .put_if_changed("", "", encode("scalars", &a.scalars())?);
         Ok(a)
     }
+}
+
+/// An owed message's record: `(at, outbound)` with its rounds, see
+/// [`journaled`].
+fn encode_owed(owed: &Owed<Outbound>) -> Result<Vec<u8>, String> {
+    let (at, rounds) = journaled(owed.delivery);
+    let outbound = Outbound {
+        rounds,
+        ..owed.message.clone()
+    };
+    encode("owed", &(at, &outbound))
 }
 
 fn map_of<T: DeserializeOwned>(

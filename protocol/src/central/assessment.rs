@@ -170,7 +170,7 @@ fn objectives(situation: &Situation, rules: &Rules) -> Vec<Objective> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pairing::fixtures::rules;
+    use crate::central::pairing::fixtures::rules;
     use ResourceType::{Doctor, MaskN95, Nurse, Ventilator};
 
     fn rates() -> BTreeMap<ResourceType, f64> {

@@ -12,11 +12,11 @@ use counterpart_domain::scenario::{PairingMode, Scenario};
 use pairing_proto::v1::Ack;
 use serde::Deserialize;
 
-use super::outbound::{Outbound, ResendQueue};
+use super::outbound::Outbound;
 use super::persist::Unsaved;
 use super::{Authority, DonorStanding, NodeEntry};
-use crate::case::{Case, CaseEvent};
-use crate::ledger::Ledger;
+use crate::central::case::{Case, CaseEvent};
+use crate::central::ledger::Ledger;
 
 /// A case as 0.1.0 saved it: with its events inside.
 #[derive(Deserialize)]
@@ -48,13 +48,25 @@ struct Legacy {
     node_messages: BTreeMap<String, BTreeMap<String, u64>>,
     outbox: Vec<Outbound>,
     in_flight: Vec<Outbound>,
-    resends: ResendQueue,
+    resends: LegacyResends,
+}
+
+/// The resend queue as 0.1.0 saved it: messages whose send failed, each
+/// with the time of its next round (its rounds in `Outbound::rounds`).
+#[derive(Deserialize)]
+struct LegacyResends {
+    waiting: Vec<(ScenarioTime, Outbound)>,
 }
 
 impl Authority {
-    /// The authority 0.1.0 saved as `bytes`, for `scenario`. What was in
-    /// flight is due again, as after any restart.
-    pub(super) fn from_legacy(scenario: Arc<Scenario>, bytes: &[u8]) -> Result<Authority, String> {
+    /// The authority 0.1.0 saved as `bytes`, for `scenario`, in the life
+    /// stamped `boot`. What was in flight is due again, as after any
+    /// restart.
+    pub fn from_legacy(
+        scenario: Arc<Scenario>,
+        bytes: &[u8],
+        boot: i64,
+    ) -> Result<Authority, String> {
         let saved: Legacy = serde_json::from_slice(bytes)
             .map_err(|e| format!("central state of the previous release: {e}"))?;
         if saved.scenario != scenario.name {
@@ -63,7 +75,7 @@ impl Authority {
                 saved.scenario, scenario.name
             ));
         }
-        let mut a = Authority::new(scenario, saved.day_ms, Some(saved.mode));
+        let mut a = Authority::new(scenario, saved.day_ms, Some(saved.mode), boot);
         a.clock = saved.clock;
         a.nodes = saved.nodes;
         a.donors = saved.donors;
@@ -85,9 +97,12 @@ impl Authority {
         a.ledger = saved.ledger;
         a.applied = saved.applied.renumbered();
         a.node_messages = saved.node_messages;
-        a.outbox = saved.outbox;
-        a.outbox.extend(saved.in_flight);
-        a.resends = saved.resends;
+        for outbound in saved.outbox.into_iter().chain(saved.in_flight) {
+            a.owe_restored(None, outbound);
+        }
+        for (at, outbound) in saved.resends.waiting {
+            a.owe_restored(Some(at), outbound);
+        }
         a.unsaved = Unsaved::with_events_saved(&a.cases);
         Ok(a)
     }

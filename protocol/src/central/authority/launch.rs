@@ -1,14 +1,14 @@
 //! Launch: nodes register, central starts the clock, provinces report their
 //! standing capacity and their own outbreak.
 
+use crate::refusal::Refusal;
+use crate::validate;
 use counterpart_domain::clock::Clock;
 use counterpart_domain::scenario::checked_outbreak_level;
-use node_kit::validate;
 use pairing_proto::v1::{
     Ack, CapacityReport, ClockStart, RegisterNode, Registration, Role, ScenarioClock,
 };
 use pairing_proto::version;
-use tonic::Status;
 
 use super::outbound::{Message, ToCity, ToProvince};
 use super::persist::kind;
@@ -32,13 +32,13 @@ pub fn spoken_version(stated: u32) -> u32 {
 }
 
 /// The version a registering node speaks, if central supports it.
-fn supported_version(stated: u32) -> Result<u32, Status> {
+fn supported_version(stated: u32) -> Result<u32, Refusal> {
     let speaks = spoken_version(stated);
     let window = version::OLDEST_SUPPORTED..=version::PROTOCOL_VERSION;
     if window.contains(&speaks) {
         return Ok(speaks);
     }
-    Err(Status::failed_precondition(format!(
+    Err(Refusal::failed_precondition(format!(
         "protocol_version: the node speaks version {speaks}; central speaks {} and accepts {}..={}",
         version::PROTOCOL_VERSION,
         version::OLDEST_SUPPORTED,
@@ -47,11 +47,11 @@ fn supported_version(stated: u32) -> Result<u32, Status> {
 }
 
 impl Authority {
-    pub fn register(&mut self, msg: &RegisterNode, now: Now) -> Result<Registration, Status> {
+    pub fn register(&mut self, msg: &RegisterNode, now: Now) -> Result<Registration, Refusal> {
         let header = validate::header(msg.header.as_ref())?;
         validate::text("endpoint", &msg.endpoint)?;
         if !msg.endpoint.starts_with("http://") && !msg.endpoint.starts_with("https://") {
-            return Err(Status::invalid_argument(format!(
+            return Err(Refusal::invalid_argument(format!(
                 "endpoint: {:?} is not an http(s) URL",
                 msg.endpoint
             )));
@@ -60,17 +60,17 @@ impl Authority {
             .ok()
             .filter(|r| *r != Role::Unspecified && *r != Role::Central)
             .ok_or_else(|| {
-                Status::invalid_argument(format!("role: {} is not PROVINCE or CITY", msg.role))
+                Refusal::invalid_argument(format!("role: {} is not PROVINCE or CITY", msg.role))
             })?;
         let id = &header.sender_id;
         let expected = self.scenario_role(id).ok_or_else(|| {
-            Status::not_found(format!(
+            Refusal::not_found(format!(
                 "header.sender_id: {id:?} is no node of scenario {:?}",
                 self.scenario.name
             ))
         })?;
         if expected != role {
-            return Err(Status::permission_denied(format!(
+            return Err(Refusal::permission_denied(format!(
                 "role: {id:?} is a {expected:?} in the scenario, not a {role:?}"
             )));
         }
@@ -100,7 +100,7 @@ impl Authority {
         })
     }
 
-    pub fn report_capacity(&mut self, msg: &CapacityReport, now: Now) -> Result<Ack, Status> {
+    pub fn report_capacity(&mut self, msg: &CapacityReport, now: Now) -> Result<Ack, Refusal> {
         let header = validate::header(msg.header.as_ref())?;
         if let Some(ack) = self.replay(header) {
             return Ok(ack);
@@ -174,9 +174,9 @@ impl Authority {
 }
 
 /// Checks a capacity report field by field; returns the standing it states.
-fn validate_capacity(msg: &CapacityReport) -> Result<DonorStanding, Status> {
+fn validate_capacity(msg: &CapacityReport) -> Result<DonorStanding, Refusal> {
     checked_outbreak_level("outbreak_level", msg.outbreak_level)
-        .map_err(Status::invalid_argument)?;
+        .map_err(Refusal::invalid_argument)?;
     validate::list_len("pools", msg.pools.len(), MAX_POOLS)?;
     let mut standing = DonorStanding {
         outbreak_level: msg.outbreak_level,
@@ -203,12 +203,12 @@ fn validate_capacity(msg: &CapacityReport) -> Result<DonorStanding, Status> {
             )?;
         }
         if sum != q {
-            return Err(Status::invalid_argument(format!(
+            return Err(Refusal::invalid_argument(format!(
                 "pools[{i}].contributions: sum to {sum}, but the pool of {t} is {q}"
             )));
         }
         if standing.pool.insert(t, q).is_some() {
-            return Err(Status::invalid_argument(format!(
+            return Err(Refusal::invalid_argument(format!(
                 "pools[{i}].resource_type: {t} appears more than once"
             )));
         }

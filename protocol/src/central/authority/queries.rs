@@ -9,7 +9,7 @@ use pairing_proto::v1::{
 };
 
 use super::Authority;
-use crate::case::CaseStage;
+use crate::central::case::CaseStage;
 
 impl Authority {
     pub fn status(&self, now: super::Now) -> ClusterStatus {

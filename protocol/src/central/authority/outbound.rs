@@ -1,9 +1,8 @@
-//! What central sends, to whom, and how a message that could not be
-//! delivered is tried again later.
+//! What central sends, to whom, and the key it owes each message under
+//! until the receiver takes it. When a message that failed is sent again
+//! is the protocol's one policy (`crate::outbox`, `crate::resend`).
 
-use counterpart_domain::clock::ScenarioTime;
-use counterpart_protocol::catalog::{self, MessageKind};
-use counterpart_protocol::RESEND;
+use crate::catalog::{self, MessageKind};
 use pairing_proto::v1::{
     Adjustment, Assignment, CaseClosure, CaseDecision, ClockStart, DemobilisationOrder, Evaluation,
 };
@@ -38,8 +37,9 @@ pub struct Outbound {
     pub to: String,
     pub endpoint: String,
     pub message: Message,
-    /// Earlier whole-send failures of this message (each send already
-    /// retries; this counts rounds of that).
+    /// Failed rounds of this message before this one (each round is itself
+    /// a send the courier retries). Set when it is handed out and kept in
+    /// its journal record; while owed, the outbox's `Delivery` counts them.
     pub rounds: u32,
 }
 
@@ -96,44 +96,75 @@ impl Outbound {
     }
 }
 
-/// Messages whose send failed, waiting for their next round. Each round is
-/// itself a bounded retry of about a minute (the courier's); when the next
-/// one starts, and how many there are, is the protocol's one resend policy
-/// (`counterpart_protocol::RESEND`). Central sends a refused order again too:
-/// a node that refused it because its clock had not started yet takes it
-/// in a later round.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct ResendQueue {
-    waiting: Vec<(ScenarioTime, Outbound)>,
+/// The key central owes a message under: its id, ordered as central made
+/// the messages (by the life that stamped it, then by its sequence number),
+/// so the owed messages of one tick go out in the order they were decided,
+/// as the queue this replaced sent them. An id of another form (never made
+/// by central's header factory) sorts after those, by its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwedId(String);
+
+impl OwedId {
+    pub fn new(message_id: impl Into<String>) -> Self {
+        OwedId(message_id.into())
+    }
+
+    /// The id `outbound` carries.
+    pub fn of(outbound: &Outbound) -> Self {
+        OwedId::new(outbound.message_id())
+    }
+
+    /// `<node>-<boot>-<seq>`, as `HeaderFactory` makes them: (boot, seq).
+    fn life_and_seq(&self) -> Option<(i64, u64)> {
+        let mut parts = self.0.rsplitn(3, '-');
+        let seq = parts.next()?.parse().ok()?;
+        let boot = parts.next()?.parse().ok()?;
+        parts.next()?;
+        Some((boot, seq))
+    }
+
+    /// What the order compares: parsed ids first (`None` sorts before
+    /// `Some`, hence the flag), then the text, which also makes the order
+    /// agree with equality.
+    fn order(&self) -> (bool, Option<(i64, u64)>, &str) {
+        let parsed = self.life_and_seq();
+        (parsed.is_none(), parsed, &self.0)
+    }
 }
 
-impl ResendQueue {
-    /// Schedules another round, unless the message has had its rounds;
-    /// returns false when it is given up.
-    pub fn schedule(&mut self, mut outbound: Outbound, now: ScenarioTime) -> bool {
-        outbound.rounds += 1;
-        let next = RESEND.next_round_ms(outbound.rounds, now.0, outbound.message_id());
-        let Some(at) = next else {
-            return false;
-        };
-        self.waiting.push((ScenarioTime(at), outbound));
-        true
+impl Ord for OwedId {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.order().cmp(&other.order())
     }
+}
 
-    /// Every message waiting, with the time of its next round.
-    pub fn waiting(&self) -> impl Iterator<Item = (ScenarioTime, &Outbound)> {
-        self.waiting.iter().map(|(at, o)| (*at, o))
+impl PartialOrd for OwedId {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
     }
+}
 
-    /// Puts back a message restored from the journal, due at `at`.
-    pub fn restore(&mut self, at: ScenarioTime, outbound: Outbound) {
-        self.waiting.push((at, outbound));
+impl AsRef<str> for OwedId {
+    fn as_ref(&self) -> &str {
+        &self.0
     }
+}
 
-    /// The messages due at `now`, removed from the queue.
-    pub fn take_due(&mut self, now: ScenarioTime) -> Vec<Outbound> {
-        let (due, later): (Vec<_>, Vec<_>) = self.waiting.drain(..).partition(|(at, _)| *at <= now);
-        self.waiting = later;
-        due.into_iter().map(|(_, o)| o).collect()
+#[cfg(test)]
+mod tests {
+    use super::OwedId;
+
+    #[test]
+    fn owed_ids_sort_by_life_then_sequence_then_text() {
+        let mut ids: Vec<OwedId> = ["central-20-1", "other", "central-7-10", "central-7-9"]
+            .into_iter()
+            .map(OwedId::new)
+            .collect();
+        ids.sort();
+        let sorted: Vec<&str> = ids.iter().map(AsRef::as_ref).collect();
+        assert_eq!(
+            sorted,
+            ["central-7-9", "central-7-10", "central-20-1", "other"]
+        );
     }
 }

@@ -3,18 +3,18 @@
 
 use std::collections::BTreeMap;
 
+use crate::refusal::Refusal;
+use crate::validate;
 use counterpart_domain::quantities::Quantities;
 use counterpart_domain::scenario::checked_outbreak_level;
-use node_kit::validate;
 use pairing_proto::v1::{
     Ack, DiscrepancyReason, MessageHeader, ReceiptRecord, Role, ShipmentRecord, SupervisoryReport,
 };
-use tonic::Status;
 
 use super::persist::kind;
 use super::{Authority, Now};
-use crate::case::{AssignmentStage, Step};
-use crate::ledger::{ReceiptEntry, ShipmentEntry};
+use crate::central::case::{AssignmentStage, Step};
+use crate::central::ledger::{ReceiptEntry, ShipmentEntry};
 
 /// Records one report may carry (cumulative over a case's life).
 const MAX_RECORDS: usize = 4_096;
@@ -25,7 +25,7 @@ pub const MAX_MESSAGE_KINDS: usize = 64;
 pub const MAX_MESSAGE_KIND_LEN: usize = 64;
 
 impl Authority {
-    pub fn submit_report(&mut self, msg: &SupervisoryReport, now: Now) -> Result<Ack, Status> {
+    pub fn submit_report(&mut self, msg: &SupervisoryReport, now: Now) -> Result<Ack, Refusal> {
         let header = validate::header(msg.header.as_ref())?;
         if let Some(ack) = self.replay(header) {
             return Ok(ack);
@@ -38,7 +38,7 @@ impl Authority {
             .get(&header.sender_id)
             .map(|n| n.role)
             .ok_or_else(|| {
-                Status::not_found(format!(
+                Refusal::not_found(format!(
                     "header.sender_id: {:?} is not registered",
                     header.sender_id
                 ))
@@ -47,7 +47,7 @@ impl Authority {
         match role {
             Role::Province => {
                 if !case.has_donor(&header.sender_id) {
-                    return Err(Status::permission_denied(format!(
+                    return Err(Refusal::permission_denied(format!(
                         "case_id: {:?} has no assignment for {:?}",
                         msg.case_id, header.sender_id
                     )));
@@ -56,7 +56,7 @@ impl Authority {
             }
             _ => {
                 if case.city_id != header.sender_id {
-                    return Err(Status::permission_denied(format!(
+                    return Err(Refusal::permission_denied(format!(
                         "case_id: {:?} belongs to {:?}, not {:?}",
                         msg.case_id, case.city_id, header.sender_id
                     )));
@@ -82,20 +82,20 @@ impl Authority {
         header: &MessageHeader,
         msg: &SupervisoryReport,
         now: Now,
-    ) -> Result<(), Status> {
+    ) -> Result<(), Refusal> {
         let province = header.sender_id.as_str();
         let entries = shipment_entries(&msg.case_id, province, &msg.shipments)?;
         if !(0..=validate::MAX_FUNDS_CNY).contains(&msg.cost_cny) {
-            return Err(Status::invalid_argument(format!(
+            return Err(Refusal::invalid_argument(format!(
                 "cost_cny: {} is outside 0..={}",
                 msg.cost_cny,
                 validate::MAX_FUNDS_CNY
             )));
         }
         checked_outbreak_level("outbreak_level", msg.outbreak_level)
-            .map_err(Status::invalid_argument)?;
+            .map_err(Refusal::invalid_argument)?;
         if !(0..=validate::MAX_PERSONNEL).contains(&msg.personnel_deployed) {
-            return Err(Status::invalid_argument(format!(
+            return Err(Refusal::invalid_argument(format!(
                 "personnel_deployed: {} is outside 0..={}",
                 msg.personnel_deployed,
                 validate::MAX_PERSONNEL
@@ -104,7 +104,7 @@ impl Authority {
         let new = self
             .ledger
             .record_shipments(entries)
-            .map_err(|e| Status::invalid_argument(format!("shipments: {e}")))?;
+            .map_err(|e| Refusal::invalid_argument(format!("shipments: {e}")))?;
         self.ledger
             .record_cost(&msg.case_id, province, msg.cost_cny);
         let t = now.scenario;
@@ -147,13 +147,13 @@ impl Authority {
         header: &MessageHeader,
         msg: &SupervisoryReport,
         now: Now,
-    ) -> Result<(), Status> {
+    ) -> Result<(), Refusal> {
         let situation = *validate::situation("situation", msg.situation.as_ref())?;
         let entries = receipt_entries(&msg.case_id, &msg.receipts)?;
         let new = self
             .ledger
             .record_receipts(entries)
-            .map_err(|e| Status::invalid_argument(format!("receipts: {e}")))?;
+            .map_err(|e| Refusal::invalid_argument(format!("receipts: {e}")))?;
         self.unsaved.mark(kind::CASE, &msg.case_id);
         let case = self.cases.get_mut(&msg.case_id).expect("checked above");
         case.record(
@@ -173,7 +173,7 @@ impl Authority {
 }
 
 /// The node's message counters: a bounded map of short kind names.
-fn validate_counters(msg: &SupervisoryReport) -> Result<(), Status> {
+fn validate_counters(msg: &SupervisoryReport) -> Result<(), Refusal> {
     validate::list_len(
         "messages_received",
         msg.messages_received.len(),
@@ -181,7 +181,7 @@ fn validate_counters(msg: &SupervisoryReport) -> Result<(), Status> {
     )?;
     for kind in msg.messages_received.keys() {
         if kind.is_empty() || kind.len() > MAX_MESSAGE_KIND_LEN {
-            return Err(Status::invalid_argument(format!(
+            return Err(Refusal::invalid_argument(format!(
                 "messages_received: a kind of {} bytes, outside 1..={MAX_MESSAGE_KIND_LEN}",
                 kind.len()
             )));
@@ -194,7 +194,7 @@ fn shipment_entries(
     case_id: &str,
     province: &str,
     records: &[ShipmentRecord],
-) -> Result<Vec<ShipmentEntry>, Status> {
+) -> Result<Vec<ShipmentEntry>, Refusal> {
     validate::list_len("shipments", records.len(), MAX_RECORDS)?;
     records
         .iter()
@@ -213,7 +213,7 @@ fn shipment_entries(
         .collect()
 }
 
-fn receipt_entries(case_id: &str, records: &[ReceiptRecord]) -> Result<Vec<ReceiptEntry>, Status> {
+fn receipt_entries(case_id: &str, records: &[ReceiptRecord]) -> Result<Vec<ReceiptEntry>, Refusal> {
     validate::list_len("receipts", records.len(), MAX_RECORDS)?;
     records
         .iter()
@@ -236,7 +236,7 @@ fn receipt_entries(case_id: &str, records: &[ReceiptRecord]) -> Result<Vec<Recei
                     .ok()
                     .filter(|r| *r != DiscrepancyReason::Unspecified);
                 if reason.is_none() {
-                    return Err(Status::invalid_argument(format!(
+                    return Err(Refusal::invalid_argument(format!(
                         "{field}.reason: {} is not a known reason (unspecified is refused)",
                         d.reason
                     )));

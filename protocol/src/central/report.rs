@@ -8,8 +8,8 @@ use counterpart_domain::clock::ScenarioTime;
 use counterpart_domain::quantities::Quantities;
 use serde::Serialize;
 
-use crate::authority::Authority;
-use crate::case::{Case, CaseEvent, Step};
+use crate::central::authority::Authority;
+use crate::central::case::{Case, CaseEvent, Step};
 
 #[derive(Debug, Serialize)]
 pub struct RunReport {

@@ -3,12 +3,13 @@
 //! every record the authority holds. A change a handler forgot to mark
 //! would be missing from the replay and fail here.
 
+use crate::persist::Persistent;
 use counterpart_domain::journal::{self, Records};
-use node_kit::durable::Persistent;
 use pairing_proto::v1::{DemobilisationRequest, Situation};
 
-use super::tests::{acknowledge, at, header, paired, receipt_report, shipment_report, small};
+use super::tests::{acknowledge, at, header, paired, receipt_report, shipment_report, small, BOOT};
 use super::{Authority, Now};
+use crate::resend::RoundOutcome;
 
 /// The journal as the writer would have it: every change taken so far.
 struct Replica(Records);
@@ -43,7 +44,7 @@ impl Replica {
 
 fn tick(a: &mut Authority, now: Now) {
     for outbound in a.on_tick(now) {
-        a.on_sent(outbound, Ok(()), now.scenario);
+        a.on_sent(outbound, RoundOutcome::Accepted, now.scenario);
     }
 }
 
@@ -87,15 +88,11 @@ fn the_journal_replayed_is_the_authority_at_every_step_of_a_case() {
     // A message whose send failed waits for its next round: a record too.
     let pending = a.on_tick(at(40.0));
     for outbound in pending {
-        a.on_sent(
-            outbound,
-            Err(tonic::Status::unavailable("cut")),
-            at(40.0).scenario,
-        );
+        a.on_sent(outbound, RoundOutcome::Transient, at(40.0).scenario);
     }
     replica.follow(&mut a, "failed sends");
 
-    let restored = Authority::restore(small(), &replica.0).unwrap();
+    let restored = Authority::restore(small(), &replica.0, BOOT + 1).unwrap();
     assert!(
         restored.records().unwrap() == a.records().unwrap(),
         "the authority restored from the journal differs"
