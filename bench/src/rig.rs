@@ -84,10 +84,10 @@ impl Rig {
         let client = CentralAuthorityClient::new(client::channel(&central.endpoint())?);
         let messages = Arc::new(Messages {
             provinces: (0..options.provinces)
-                .map(|p| HeaderFactory::new(&province_id(p)))
+                .map(|p| node_kit::header::this_life(&province_id(p)))
                 .collect(),
             cities: (0..options.cities)
-                .map(|c| HeaderFactory::new(&city_id(c)))
+                .map(|c| node_kit::header::this_life(&city_id(c)))
                 .collect(),
             scenario,
         });

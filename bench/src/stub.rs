@@ -8,7 +8,7 @@ use pairing_proto::v1::donor_province_server::{DonorProvince, DonorProvinceServe
 use pairing_proto::v1::recipient_city_server::{RecipientCity, RecipientCityServer};
 use pairing_proto::v1::{
     Ack, Adjustment, Assignment, Books, BooksQuery, CaseClosure, CaseDecision, ClockStart,
-    DemobilisationOrder, Evaluation, NeedsUpdate, PlanProposal, Receipt, Shipment,
+    DemobilisationOrder, Evaluation, Mediation, NeedsUpdate, PlanProposal, Receipt, Shipment,
 };
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
@@ -45,6 +45,9 @@ impl DonorProvince for StubNode {
     async fn confirm_receipt(&self, _: Request<Receipt>) -> Result<Response<Ack>, Status> {
         ack()
     }
+    async fn mediate(&self, _: Request<Mediation>) -> Result<Response<Ack>, Status> {
+        ack()
+    }
 
     type NegotiatePlanStream = tokio_stream::Empty<Result<PlanProposal, Status>>;
 
@@ -73,6 +76,9 @@ impl RecipientCity for StubNode {
         ack()
     }
     async fn deliver_shipment(&self, _: Request<Shipment>) -> Result<Response<Ack>, Status> {
+        ack()
+    }
+    async fn mediate(&self, _: Request<Mediation>) -> Result<Response<Ack>, Status> {
         ack()
     }
 }

@@ -149,6 +149,11 @@ impl Driver {
                 trace::annotate(&span, key::ASSIGNMENT_ID, &m.assignment_id);
                 trace::quantities(&span, &m.new_targets);
             }
+            Message::Province(ToProvince::Mediation(m)) | Message::City(ToCity::Mediation(m)) => {
+                trace::annotate(&span, key::ASSIGNMENT_ID, &m.assignment_id);
+                trace::annotate(&span, key::DISPUTE_ID, &m.dispute_id);
+                trace::annotate(&span, key::RULING, m.ruling().as_str_name());
+            }
             Message::City(ToCity::Decision(m))
                 if m.assessment.as_ref().is_some_and(|a| !a.accepted) =>
             {
@@ -195,6 +200,10 @@ async fn deliver(channel: Channel, message: Message) -> Result<(), Status> {
                     .demobilise(client::request_from(CENTRAL_ID, m))
                     .await
                     .map(drop),
+                ToProvince::Mediation(m) => c
+                    .mediate(client::request_from(CENTRAL_ID, m))
+                    .await
+                    .map(drop),
             }
         }
         Message::City(m) => {
@@ -210,6 +219,10 @@ async fn deliver(channel: Channel, message: Message) -> Result<(), Status> {
                     .map(drop),
                 ToCity::Closure(m) => c
                     .close_case(client::request_from(CENTRAL_ID, m))
+                    .await
+                    .map(drop),
+                ToCity::Mediation(m) => c
+                    .mediate(client::request_from(CENTRAL_ID, m))
                     .await
                     .map(drop),
             }

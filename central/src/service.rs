@@ -15,9 +15,9 @@ use node_kit::trace::{self, key, CaseTraces};
 use pairing_proto::v1::central_authority_server::CentralAuthority;
 use pairing_proto::v1::{
     Ack, AssignmentAcknowledgement, AssistanceRequest, AssistanceRequestAck, CapacityReport,
-    ClusterStatus, DemobilisationRequest, Ledger, LedgerQuery, MessageHeader, PairingTable,
-    PairingsQuery, RegisterNode, Registration, ReportQuery, Role, RunReport, StatusQuery,
-    SupervisoryReport, WatchQuery,
+    ClusterStatus, DemobilisationRequest, Dispute, Ledger, LedgerQuery, MessageHeader,
+    PairingTable, PairingsQuery, RegisterNode, Registration, ReportQuery, Role, RunReport,
+    StatusQuery, SupervisoryReport, WatchQuery,
 };
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
@@ -54,6 +54,7 @@ macro_rules! claimed_by_header {
 }
 
 claimed_by_header!(
+    Dispute,
     CapacityReport,
     AssistanceRequest,
     AssignmentAcknowledgement,
@@ -295,6 +296,15 @@ impl CentralAuthority for CentralService {
         self.handle(&catalog::SUPERVISORY_REPORT, request, |a, m, now| {
             annotate_case(a, &m.case_id, sender(&m.header));
             a.submit_report(m, now)
+        })
+        .await
+    }
+
+    async fn raise_dispute(&self, request: Request<Dispute>) -> Result<Response<Ack>, Status> {
+        self.handle(&catalog::DISPUTE, request, |a, m, now| {
+            annotate_case(a, &m.case_id, sender(&m.header));
+            trace::annotate(&Span::current(), key::DISPUTE_ID, &m.dispute_id);
+            a.raise_dispute(m, now)
         })
         .await
     }

@@ -248,6 +248,24 @@ impl Driver {
                     },
                 );
             }
+            Outbound::Dispute(d) => {
+                let donor_id = d.counterpart_id.clone();
+                span.in_scope(|| tracing::info!(donor = %donor_id, dispute = %d.dispute_id, "raising a dispute"));
+                let client = self.central.clone();
+                self.carry(
+                    format!("Dispute {}", d.dispute_id),
+                    span,
+                    d,
+                    move |m| {
+                        let (mut c, me) = (client.clone(), me.clone());
+                        async move { c.raise_dispute(request_from(&me, m)).await }
+                    },
+                    move |outcome| Sent::Dispute {
+                        donor_id,
+                        outcome: outcome.map(drop),
+                    },
+                );
+            }
             Outbound::Receipt {
                 donor_id,
                 endpoint,

@@ -17,7 +17,9 @@ use node_kit::edge;
 use node_kit::tls::Callers;
 use node_kit::trace;
 use pairing_proto::v1::recipient_city_server::RecipientCity;
-use pairing_proto::v1::{Ack, Books, BooksQuery, CaseClosure, CaseDecision, ClockStart, Shipment};
+use pairing_proto::v1::{
+    Ack, Books, BooksQuery, CaseClosure, CaseDecision, ClockStart, Mediation, Shipment,
+};
 use tonic::{Request, Response, Status};
 use tracing::Span;
 
@@ -178,6 +180,16 @@ impl RecipientCity for CityService {
             ack
         });
         self.answer(&span, &shipment.case_id, outcome).await
+    }
+
+    async fn mediate(&self, request: Request<Mediation>) -> Result<Response<Ack>, Status> {
+        let span = self.receive(&catalog::CITY_MEDIATION, &request)?;
+        let ruling = request.into_inner();
+        spans::annotate_case(&span, &ruling.case_id);
+        trace::annotate(&span, trace::key::DISPUTE_ID, &ruling.dispute_id);
+        trace::annotate(&span, trace::key::RULING, ruling.ruling().as_str_name());
+        let outcome = span.in_scope(|| self.machine()?.on_mediation(&ruling).map_err(edge::status));
+        self.answer(&span, &ruling.case_id, outcome).await
     }
 
     /// An operator query, not a protocol message: not counted, no change.

@@ -93,6 +93,12 @@ impl CityTraces {
                 trace::quantities(&span, &receipt.received);
                 span
             }
+            Outbound::Dispute(d) => {
+                let span = self.case_span(&catalog::DISPUTE, &d.case_id);
+                trace::annotate(&span, key::PROVINCE, &d.counterpart_id);
+                trace::annotate(&span, key::DISPUTE_ID, &d.dispute_id);
+                span
+            }
             Outbound::NeedsUpdate {
                 donor_id, update, ..
             } => {

@@ -69,8 +69,8 @@ fn an_rpc_the_catalog_lacks_or_misnames_is_caught() {
     let mut contract = contract_rpcs(&current());
     contract.insert((
         "pairing.v1.CentralAuthority".into(),
-        "RaiseDispute".into(),
-        "Dispute".into(),
+        "RaiseAppeal".into(),
+        "Appeal".into(),
     ));
     let mut catalog = catalog_rpcs();
     let shipment = (
@@ -82,7 +82,7 @@ fn an_rpc_the_catalog_lacks_or_misnames_is_caught() {
     catalog.insert((shipment.0, shipment.1, "Shipments".into()));
     let found = differences(&contract, &catalog);
     assert_eq!(found.len(), 3, "{found:#?}");
-    assert!(found.iter().any(|f| f.contains("RaiseDispute")));
+    assert!(found.iter().any(|f| f.contains("RaiseAppeal")));
     assert!(found.iter().any(|f| f.contains("\"Shipments\"")));
 }
 

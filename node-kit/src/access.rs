@@ -13,7 +13,7 @@
 use counterpart_protocol::catalog::{self, Access, MessageKind, Query};
 use pairing_proto::v1::{
     Adjustment, Assignment, CaseClosure, CaseDecision, ClockStart, DemobilisationOrder, Evaluation,
-    MessageHeader, NeedsUpdate, Receipt, Shipment,
+    Mediation, MessageHeader, NeedsUpdate, Receipt, Shipment,
 };
 use tonic::Status;
 
@@ -51,14 +51,15 @@ macro_rules! guarded {
     )*};
 }
 
-// ClockStart goes to both; it is the same rule for each (central only), so
-// the province's entry stands for both here.
+// ClockStart and Mediation go to both; each is the same rule for either
+// (central only), so the province's entry stands for both here.
 guarded! {
     ClockStart => catalog::PROVINCE_CLOCK_START;
     Assignment => catalog::ASSIGNMENT;
     Evaluation => catalog::EVALUATION;
     Adjustment => catalog::ADJUSTMENT;
     DemobilisationOrder => catalog::DEMOBILISATION_ORDER;
+    Mediation => catalog::PROVINCE_MEDIATION;
     CaseDecision => catalog::CASE_DECISION;
     CaseClosure => catalog::CASE_CLOSURE;
     Receipt => catalog::RECEIPT;

@@ -33,6 +33,10 @@ pub mod key {
     pub const STAGE: &str = "pairing.stage";
     pub const SHIPMENT_ID: &str = "pairing.shipment_id";
     pub const ASSIGNMENT_ID: &str = "pairing.assignment_id";
+    /// A dispute and its ruling (docs/PROTOCOL.md, "Mediation").
+    pub const DISPUTE_ID: &str = "pairing.dispute_id";
+    /// Upheld or dismissed, on a ruling's spans.
+    pub const RULING: &str = "pairing.ruling";
     /// Prefix of quantities: `pairing.qty.personnel/doctor`.
     pub const QTY_PREFIX: &str = "pairing.qty.";
 }

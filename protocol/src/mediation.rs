@@ -15,7 +15,7 @@
 
 use counterpart_domain::quantities::Quantities;
 use pairing_proto::resource::ResourceType;
-use pairing_proto::v1::{Dispute, DisputeFigure, DisputeKind, Ruling};
+use pairing_proto::v1::{Dispute, DisputeFigure, DisputeKind, Mediation, Ruling};
 
 use crate::refusal::Refusal;
 use crate::validate;
@@ -86,6 +86,36 @@ pub fn check(dispute: &Dispute) -> Result<DisputeKind, Refusal> {
         ));
     }
     Ok(kind)
+}
+
+/// A ruling's fields, as a donor or a city checks them; returns its kind
+/// and ruling. Each refusal names its field.
+pub fn check_ruling(m: &Mediation) -> Result<(DisputeKind, Ruling), Refusal> {
+    validate::text("dispute_id", &m.dispute_id)?;
+    validate::text("case_id", &m.case_id)?;
+    validate::bounded_text("assignment_id", &m.assignment_id)?;
+    validate::bounded_text("reason", &m.reason)?;
+    validate::text("raised_by", &m.raised_by)?;
+    validate::quantities("raised_targets", &m.raised_targets)?;
+    let kind = match DisputeKind::try_from(m.kind) {
+        Ok(DisputeKind::Unspecified) | Err(_) => {
+            return Err(Refusal::invalid_argument(format!(
+                "kind: {} is not a dispute kind",
+                m.kind
+            )))
+        }
+        Ok(kind) => kind,
+    };
+    let ruling = match Ruling::try_from(m.ruling) {
+        Ok(Ruling::Unspecified) | Err(_) => {
+            return Err(Refusal::invalid_argument(format!(
+                "ruling: {} is neither upheld nor dismissed",
+                m.ruling
+            )))
+        }
+        Ok(ruling) => ruling,
+    };
+    Ok((kind, ruling))
 }
 
 /// What central's ledger holds for the pairing a dispute is about.

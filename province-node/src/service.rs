@@ -17,7 +17,7 @@ use opentelemetry::trace::TraceId;
 use pairing_proto::v1::donor_province_server::DonorProvince;
 use pairing_proto::v1::{
     Ack, Adjustment, Assignment, Books, BooksQuery, ClockStart, DemobilisationOrder, Evaluation,
-    NeedsUpdate, PlanProposal, Receipt,
+    Mediation, NeedsUpdate, PlanProposal, Receipt,
 };
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -274,6 +274,10 @@ impl DonorProvince for ProvinceService {
         request: Request<DemobilisationOrder>,
     ) -> Result<Response<Ack>, Status> {
         self.apply(request, Donor::on_demobilisation).await
+    }
+
+    async fn mediate(&self, request: Request<Mediation>) -> Result<Response<Ack>, Status> {
+        self.apply(request, Donor::on_mediation).await
     }
 
     async fn confirm_receipt(&self, request: Request<Receipt>) -> Result<Response<Ack>, Status> {

@@ -12,7 +12,7 @@ use node_kit::trace::{self, key, CaseTraces, Stage};
 use opentelemetry::trace::{TraceContextExt, TraceId};
 use pairing_proto::v1::{
     Adjustment, AdjustmentKind, Assignment, ClockStart, DemobilisationOrder, Evaluation,
-    EvaluationKind, ManifestLine, NeedsUpdate, Receipt, ResourcePool, ResourceQuantity,
+    EvaluationKind, ManifestLine, Mediation, NeedsUpdate, Receipt, ResourcePool, ResourceQuantity,
 };
 use tonic::metadata::MetadataMap;
 use tracing::Span;
@@ -118,6 +118,17 @@ impl Inbound for DemobilisationOrder {
     fn annotate(&self, span: &Span) {
         trace::annotate(span, key::ASSIGNMENT_ID, &self.assignment_id);
         trace::annotate(span, extra_key::ORDER_ID, &self.order_id);
+    }
+}
+
+impl Inbound for Mediation {
+    fn case_id(&self) -> Option<&str> {
+        case(&self.case_id)
+    }
+    fn annotate(&self, span: &Span) {
+        trace::annotate(span, key::ASSIGNMENT_ID, &self.assignment_id);
+        trace::annotate(span, key::DISPUTE_ID, &self.dispute_id);
+        trace::annotate(span, key::RULING, self.ruling().as_str_name());
     }
 }
 

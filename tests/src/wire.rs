@@ -14,12 +14,10 @@ use central::authority::{Authority, Now};
 use counterpart_domain::clock::{ScenarioTime, DAY_MS};
 use counterpart_domain::scenario::Scenario;
 use counterpart_protocol::catalog::{MessageKind, CATALOG};
-use counterpart_protocol::Service;
-use node_kit::header::HeaderFactory;
+use counterpart_protocol::{Refusal, RefusalCode, Service};
 use pairing_proto::v1::*;
 use prost::Message;
 use province_node::donor::Donor;
-use tonic::{Code, Status};
 
 /// Wall time of the machines' clock epoch.
 const EPOCH_UNIX_MS: i64 = 1_700_000_000_000;
@@ -47,7 +45,7 @@ impl Machines {
             scenario: ScenarioTime(0),
             unix_ms: EPOCH_UNIX_MS,
         };
-        let mut central = Authority::new(scenario.clone(), DAY_MS, None);
+        let mut central = Authority::new(scenario.clone(), DAY_MS, None, EPOCH_UNIX_MS);
         let nodes = scenario
             .provinces
             .iter()
@@ -114,7 +112,7 @@ pub enum Outcome {
     /// Decoded and applied.
     Applied,
     /// Decoded and refused, with this code.
-    Refused(Code),
+    Refused(RefusalCode),
 }
 
 /// Decodes `bytes` as a request and applies it; panics only if a refusal
@@ -133,12 +131,11 @@ pub fn apply(m: &mut Machines, bytes: &[u8]) -> Outcome {
         assert!(
             matches!(
                 status.code(),
-                Code::InvalidArgument
-                    | Code::NotFound
-                    | Code::FailedPrecondition
-                    | Code::PermissionDenied
-                    | Code::AlreadyExists
-                    | Code::ResourceExhausted
+                RefusalCode::InvalidArgument
+                    | RefusalCode::NotFound
+                    | RefusalCode::FailedPrecondition
+                    | RefusalCode::PermissionDenied
+                    | RefusalCode::ResourceExhausted
             ),
             "unexpected refusal: {status:?}"
         );
@@ -166,7 +163,7 @@ fn handle(
     kind: &MessageKind,
     body: &[u8],
     now: Now,
-) -> Option<Result<(), Status>> {
+) -> Option<Result<(), Refusal>> {
     use Service::{CentralAuthority as C, DonorProvince as P, RecipientCity as R};
     let t = now.scenario;
     match (kind.service, kind.rpc) {
@@ -187,6 +184,11 @@ fn handle(
         }
         (C, "RequestDemobilisation") => decode(body)
             .map(|x: DemobilisationRequest| m.central.request_demobilisation(&x, now).map(drop)),
+        (C, "RaiseDispute") => {
+            decode(body).map(|x: Dispute| m.central.raise_dispute(&x, now).map(drop))
+        }
+        (P, "Mediate") => decode(body).map(|x: Mediation| m.donor.on_mediation(&x, t).map(drop)),
+        (R, "Mediate") => decode(body).map(|x: Mediation| m.city.on_mediation(&x).map(drop)),
         (P, "StartClock") => decode(body).map(|x: ClockStart| m.donor.on_clock_start(&x).map(drop)),
         (P, "Assign") => decode(body).map(|x: Assignment| m.donor.on_assignment(&x, t).map(drop)),
         (P, "Evaluate") => decode(body).map(|x: Evaluation| m.donor.on_evaluation(&x, t).map(drop)),

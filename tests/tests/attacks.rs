@@ -21,7 +21,6 @@ use counterpart_tests::secure::{
     run_is_sound, unchanged, wait_for, LIVE_DAY_MS,
 };
 use node_kit::client::{request, Dialer};
-use node_kit::header::HeaderFactory;
 use node_kit::tls::{Identity, NodeTls, Role};
 use pairing_proto::v1::central_authority_client::CentralAuthorityClient;
 use pairing_proto::v1::donor_province_client::DonorProvinceClient;

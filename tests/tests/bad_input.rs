@@ -8,7 +8,6 @@ use counterpart_domain::clock::ScenarioTime;
 use counterpart_tests::cluster::{self, Cluster};
 use counterpart_tests::scenario_path;
 use node_kit::client::{self, request};
-use node_kit::header::HeaderFactory;
 use pairing_proto::v1::donor_province_client::DonorProvinceClient;
 use pairing_proto::v1::recipient_city_client::RecipientCityClient;
 use pairing_proto::v1::*;

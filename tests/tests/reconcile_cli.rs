@@ -18,7 +18,8 @@ use node_kit::client::Dialer;
 use pairctl::commands::ledger::books_of;
 use pairing_proto::v1::recipient_city_server::{RecipientCity, RecipientCityServer};
 use pairing_proto::v1::{
-    Ack, BookLine, Books, BooksQuery, CaseClosure, CaseDecision, ClockStart, Role, Shipment,
+    Ack, BookLine, Books, BooksQuery, CaseClosure, CaseDecision, ClockStart, Mediation, Role,
+    Shipment,
 };
 use tokio::sync::oneshot;
 use tonic::{Request, Response, Status};
@@ -46,6 +47,9 @@ impl RecipientCity for StandIn {
         not_here()
     }
     async fn deliver_shipment(&self, _: Request<Shipment>) -> Result<Response<Ack>, Status> {
+        not_here()
+    }
+    async fn mediate(&self, _: Request<Mediation>) -> Result<Response<Ack>, Status> {
         not_here()
     }
     async fn get_books(&self, _: Request<BooksQuery>) -> Result<Response<Books>, Status> {

@@ -157,7 +157,12 @@ fn overwhelmed() -> Situation {
 
 /// Every node registered, a case per city, and a few reports per case.
 fn with_history(s: &Arc<Scenario>) -> (Authority, Vec<(String, String)>) {
-    let mut a = Authority::new(s.clone(), 86_400_000, None);
+    let mut a = Authority::new(
+        s.clone(),
+        86_400_000,
+        None,
+        counterpart_domain::clock::unix_now_ms(),
+    );
     let nodes = s.provinces.iter().map(|p| (p.id.as_str(), Role::Province));
     for (id, role) in nodes.chain(s.cities.iter().map(|c| (c.id.as_str(), Role::City))) {
         let register = RegisterNode {

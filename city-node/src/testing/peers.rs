@@ -124,6 +124,9 @@ impl CentralAuthority for FakeCentral {
         let _ = self.events.send(AtCentral::Demobilisation(r.into_inner()));
         ack()
     }
+    async fn raise_dispute(&self, _: Request<Dispute>) -> Result<Response<Ack>, Status> {
+        ack()
+    }
     async fn get_status(&self, _: Request<StatusQuery>) -> Result<Response<ClusterStatus>, Status> {
         Err(Status::unimplemented("operator query"))
     }
@@ -168,6 +171,9 @@ impl DonorProvince for FakeDonor {
         ack()
     }
     async fn demobilise(&self, _: Request<DemobilisationOrder>) -> Result<Response<Ack>, Status> {
+        ack()
+    }
+    async fn mediate(&self, _: Request<Mediation>) -> Result<Response<Ack>, Status> {
         ack()
     }
     async fn confirm_receipt(&self, r: Request<Receipt>) -> Result<Response<Ack>, Status> {

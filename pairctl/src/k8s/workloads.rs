@@ -86,7 +86,13 @@ pub fn central(plan: &K8sPlan) -> String {
 
 /// Every province, in scenario order.
 pub fn provinces(plan: &K8sPlan) -> String {
-    nodes_of(plan, NodeRole::Province, &plan.nodes.provinces, "provinces", "province")
+    nodes_of(
+        plan,
+        NodeRole::Province,
+        &plan.nodes.provinces,
+        "provinces",
+        "province",
+    )
 }
 
 /// Every city, in scenario order.

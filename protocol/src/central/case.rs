@@ -54,6 +54,10 @@ pub enum Step {
     Reported,
     Evaluated,
     Adjusted,
+    /// A party raised a dispute about its counterpart (mediation).
+    DisputeRaised,
+    /// Central ruled on a dispute and told both parties.
+    Mediated,
     DemobilisationRequested,
     Demobilised,
     FinalReport,
@@ -73,6 +77,8 @@ impl Step {
             Step::Reported => "reported",
             Step::Evaluated => "evaluated",
             Step::Adjusted => "adjusted",
+            Step::DisputeRaised => "dispute_raised",
+            Step::Mediated => "mediated",
             Step::DemobilisationRequested => "demobilisation_requested",
             Step::Demobilised => "demobilised",
             Step::FinalReport => "final_report",
@@ -150,6 +156,26 @@ pub struct Case {
     #[serde(skip)]
     pub events: Vec<CaseEvent>,
     pub target_changes: u32,
+    /// Disputes raised in the case, in the order they came; absent from
+    /// the records of releases before mediation.
+    #[serde(default)]
+    pub disputes: Vec<DisputeRecord>,
+}
+
+/// A dispute raised in a case, and central's ruling once made.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DisputeRecord {
+    pub dispute_id: String,
+    pub raised_by: String,
+    /// The pairing it is about: its assignment and donor.
+    pub assignment_id: String,
+    pub province_id: String,
+    /// `DisputeKind` as on the wire.
+    pub kind: i32,
+    pub evidence: Vec<pairing_proto::v1::DisputeFigure>,
+    pub raised_at: ScenarioTime,
+    /// `Ruling` as on the wire; `None` while central waits for its ledger.
+    pub ruling: Option<i32>,
 }
 
 impl Case {

@@ -5,7 +5,8 @@
 use counterpart_domain::clock::{Clock, ScenarioTime};
 use pairing_proto::v1::{
     Ack, AcknowledgementKind, Adjustment, AdjustmentKind, Assignment, AssignmentAcknowledgement,
-    ClockStart, DemobilisationOrder, Evaluation, EvaluationKind, Objective, Receipt, ScenarioClock,
+    ClockStart, DemobilisationOrder, Evaluation, EvaluationKind, Mediation, Objective, Receipt,
+    ScenarioClock,
 };
 
 use super::assignment::{
@@ -247,6 +248,27 @@ impl Donor {
             }
         }
         a.adjustment_ids.push(m.adjustment_id.clone());
+        Ok(self.remember(h, FRESH))
+    }
+
+    /// Mediation: central's ruling on a dispute about this donor's pairing
+    /// (docs/PROTOCOL.md, "Mediation"). The donor takes note; what it must
+    /// make good reaches it as an adjustment of its targets, which donors
+    /// of every release understand.
+    pub fn on_mediation(&mut self, m: &Mediation, _now: ScenarioTime) -> Result<Ack, Refusal> {
+        let h = validate::header(m.header.as_ref())?;
+        let (kind, ruling) = crate::mediation::check_ruling(m)?;
+        ids_of_case(&m.case_id, &m.assignment_id)?;
+        checks::from_central(h)?;
+        if let Some(ack) = self.replay(h) {
+            return Ok(ack);
+        }
+        checks::clock_started(self.clock)?;
+        self.assignment_of_case_mut(&m.assignment_id, &m.case_id)?;
+        tracing::info!(
+            assignment = %m.assignment_id, dispute = %m.dispute_id, ?kind, ?ruling,
+            reason = %m.reason, "mediated"
+        );
         Ok(self.remember(h, FRESH))
     }
 

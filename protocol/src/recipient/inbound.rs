@@ -204,7 +204,7 @@ impl Recipient {
         Ok(ack)
     }
 
-    fn clock_started(&self) -> Result<(), Refusal> {
+    pub(super) fn clock_started(&self) -> Result<(), Refusal> {
         match self.clock {
             Some(_) => Ok(()),
             None => Err(Refusal::failed_precondition(
@@ -219,7 +219,7 @@ impl Recipient {
 }
 
 /// A well-formed header from central; anyone else is refused.
-fn from_central(header: Option<&MessageHeader>) -> Result<&MessageHeader, Refusal> {
+pub(super) fn from_central(header: Option<&MessageHeader>) -> Result<&MessageHeader, Refusal> {
     let header = validate::header(header)?;
     if header.sender_id != CENTRAL_ID {
         return Err(Refusal::permission_denied(format!(

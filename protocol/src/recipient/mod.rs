@@ -8,6 +8,7 @@
 //!   shipment, closure), checked and applied.
 //! - `outbound`: what is due at a tick ([`Recipient::on_tick`]) and what a
 //!   send's outcome changes ([`Recipient::on_sent`]).
+//! - `disputes`: a shortfall dispute about a donor, and central's ruling.
 //! - `receipt`: manifest validation and the receipt for a shipment.
 //! - `outgoing`: one outgoing message and its bounded resends.
 //! - `persist`: the machine's durable form, saved after every change.
@@ -25,6 +26,7 @@
 //! the service, the tick loop, the negotiation streams and the spans.
 
 mod books;
+mod disputes;
 pub mod epidemic;
 mod inbound;
 mod outbound;
@@ -42,14 +44,15 @@ use counterpart_domain::quantities::Quantities;
 use counterpart_domain::scenario::{City, Scenario};
 use pairing_proto::resource::{Category, ResourceType};
 use pairing_proto::v1::{
-    Ack, AssistanceRequest, AssistanceRequestAck, DemobilisationRequest, NeedsUpdate, PlanProposal,
-    Receipt, Situation, SupervisoryReport,
+    Ack, AssistanceRequest, AssistanceRequestAck, DemobilisationRequest, Dispute, NeedsUpdate,
+    PlanProposal, Receipt, Situation, SupervisoryReport,
 };
 
 use crate::header::HeaderFactory;
 use crate::resend::RoundOutcome;
 use outgoing::Outgoing;
 
+pub use disputes::RaisedDispute;
 pub use persist::{APPLIED_KIND, LEGACY_KIND, STATE_KIND};
 
 /// Requests a city may make in one run (protocol step 4).
@@ -73,6 +76,8 @@ pub enum Outbound {
         endpoint: String,
         receipt: Receipt,
     },
+    /// To central: a dispute about a donor ("Mediation").
+    Dispute(Dispute),
     /// On the negotiation stream to a donor of the open case (step 11).
     NeedsUpdate {
         donor_id: String,
@@ -140,6 +145,11 @@ pub enum Sent {
         shipment_id: String,
         outcome: Outcome<()>,
     },
+    /// The dispute about donor `donor_id` (its `counterpart_id`).
+    Dispute {
+        donor_id: String,
+        outcome: Outcome<()>,
+    },
     /// A donor's answer to a NeedsUpdate on the negotiation stream.
     PlanProposal {
         donor_id: String,
@@ -204,6 +214,10 @@ pub struct Case {
     request: Outgoing<AssistanceRequest>,
     next_report_at: Option<ScenarioTime>,
     demobilisation: Demobilisation,
+    /// Disputes raised about the case's donors, by donor id; absent from
+    /// the saves of releases before mediation.
+    #[serde(default)]
+    disputes: BTreeMap<String, disputes::RaisedDispute>,
 }
 
 /// A shipment the city has received and the receipt it owes the donor.
@@ -289,6 +303,11 @@ impl Recipient {
 
     pub fn requests_made(&self) -> u32 {
         self.requests_made
+    }
+
+    /// The disputes of the current case, by donor.
+    pub fn disputes(&self) -> impl Iterator<Item = (&str, &RaisedDispute)> {
+        (self.case.iter()).flat_map(|c| c.disputes.iter().map(|(d, r)| (d.as_str(), r)))
     }
 
     pub fn proposal_from(&self, donor_id: &str) -> Option<&PlanProposal> {

@@ -93,6 +93,7 @@ impl Recipient {
             request: outgoing,
             next_report_at: None,
             demobilisation: Demobilisation::NotYet,
+            disputes: BTreeMap::new(),
         });
         Some(Outbound::AssistanceRequest(first))
     }
@@ -124,6 +125,7 @@ impl Recipient {
             let interval = self.scenario.rules.report_interval_days;
             self.case_mut().next_report_at = Some(now.plus_days(interval));
         }
+        out.extend(self.due_disputes(&case_id, now, fresh_report.is_some()));
         // Quiet for the quiet period and the need met (step 16).
         let due = demobilisation::may_demobilise(
             situation,
@@ -160,7 +162,7 @@ impl Recipient {
         out
     }
 
-    fn case_mut(&mut self) -> &mut Case {
+    pub(super) fn case_mut(&mut self) -> &mut Case {
         self.case.as_mut().expect("called with a case")
     }
 
@@ -259,6 +261,7 @@ impl Recipient {
                     shipment.receipt.settle(round_of(&outcome), now);
                 }
             }
+            Sent::Dispute { donor_id, outcome } => self.on_dispute_sent(&donor_id, outcome, now),
             Sent::PlanProposal { donor_id, outcome } => {
                 if let Ok(proposal) = outcome {
                     if Some(proposal.case_id.as_str()) == self.open_case_id() {

@@ -15,7 +15,9 @@
 //! written in the new shape `{message, delivery}` at the next save.
 
 use counterpart_domain::clock::ScenarioTime;
-use pairing_proto::v1::{AssistanceRequest, DemobilisationRequest, MessageHeader, Receipt};
+use pairing_proto::v1::{
+    AssistanceRequest, DemobilisationRequest, Dispute, MessageHeader, Receipt,
+};
 use serde::{Deserialize, Serialize};
 
 pub use crate::outbox::Delivery;
@@ -35,7 +37,7 @@ macro_rules! stamped {
         }
     )*};
 }
-stamped!(AssistanceRequest, DemobilisationRequest, Receipt);
+stamped!(AssistanceRequest, DemobilisationRequest, Dispute, Receipt);
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(from = "Wire<T>")]

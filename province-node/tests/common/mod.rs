@@ -189,6 +189,9 @@ impl CentralAuthority for FakeCentral {
     ) -> Result<Response<Ack>, Status> {
         Err(Status::unimplemented("fake"))
     }
+    async fn raise_dispute(&self, _: Request<Dispute>) -> Result<Response<Ack>, Status> {
+        Err(Status::unimplemented("fake"))
+    }
     async fn get_status(&self, _: Request<StatusQuery>) -> Result<Response<ClusterStatus>, Status> {
         Err(Status::unimplemented("fake"))
     }
@@ -235,6 +238,9 @@ impl RecipientCity for FakeCity {
     async fn deliver_shipment(&self, r: Request<Shipment>) -> Result<Response<Ack>, Status> {
         self.traceparents.lock().unwrap().push(traceparent(&r));
         self.shipments.lock().unwrap().push(r.into_inner());
+        ack()
+    }
+    async fn mediate(&self, _: Request<Mediation>) -> Result<Response<Ack>, Status> {
         ack()
     }
     async fn get_books(&self, _: Request<BooksQuery>) -> Result<Response<Books>, Status> {

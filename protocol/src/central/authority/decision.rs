@@ -82,6 +82,7 @@ impl Authority {
             evaluations: Vec::new(),
             events: Vec::new(),
             target_changes: 0,
+            disputes: Vec::new(),
         };
         case.record(
             t,

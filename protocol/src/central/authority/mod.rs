@@ -11,6 +11,7 @@
 //! - `decision`: requests, assessment, pairing, acknowledgements.
 //! - `reports`: supervisory reports into the ledger, cross-checked.
 //! - `adjustments`: release and replace a donor, raise targets.
+//! - `mediation`: disputes between the paired sides, and rulings.
 //! - `supervision`: evaluations, demobilisation and closure.
 //! - `outbound`: what central sends, and the key each owed message is
 //!   kept under in the protocol's outbox ([`crate::outbox::Outbox`]).
@@ -21,6 +22,7 @@
 mod adjustments;
 mod decision;
 mod launch;
+mod mediation;
 pub mod outbound;
 mod persist;
 mod persist_legacy;
@@ -180,6 +182,7 @@ impl Authority {
         if self.clock.is_some() {
             self.decide_due_pairings(now.scenario, now.unix_ms);
             self.evaluate_due_assignments(now.scenario);
+            self.rule_due_disputes(now.scenario);
             self.close_finished_cases(now.scenario);
             if self.finished_at.is_none() && self.is_finished(now.scenario) {
                 self.finished_at = Some(now.scenario);

@@ -5,6 +5,7 @@
 use crate::catalog::{self, MessageKind};
 use pairing_proto::v1::{
     Adjustment, Assignment, CaseClosure, CaseDecision, ClockStart, DemobilisationOrder, Evaluation,
+    Mediation,
 };
 
 /// A message for a donor province.
@@ -15,6 +16,7 @@ pub enum ToProvince {
     Evaluation(Evaluation),
     Adjustment(Adjustment),
     Demobilisation(DemobilisationOrder),
+    Mediation(Mediation),
 }
 
 /// A message for a recipient city.
@@ -23,6 +25,7 @@ pub enum ToCity {
     ClockStart(ClockStart),
     Decision(CaseDecision),
     Closure(CaseClosure),
+    Mediation(Mediation),
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -56,23 +59,28 @@ impl Outbound {
             Message::Province(ToProvince::Demobilisation(m)) => Some(&m.case_id),
             Message::City(ToCity::Decision(m)) => Some(&m.case_id),
             Message::City(ToCity::Closure(m)) => Some(&m.case_id),
+            Message::Province(ToProvince::Mediation(m)) | Message::City(ToCity::Mediation(m)) => {
+                Some(&m.case_id)
+            }
         }
     }
 
     /// The id the message carries (kept across every round of sending),
     /// under which central journals it while it is owed.
     pub fn message_id(&self) -> &str {
-        let header = match &self.message {
-            Message::Province(ToProvince::ClockStart(m)) | Message::City(ToCity::ClockStart(m)) => {
-                &m.header
-            }
-            Message::Province(ToProvince::Assignment(m)) => &m.header,
-            Message::Province(ToProvince::Evaluation(m)) => &m.header,
-            Message::Province(ToProvince::Adjustment(m)) => &m.header,
-            Message::Province(ToProvince::Demobilisation(m)) => &m.header,
-            Message::City(ToCity::Decision(m)) => &m.header,
-            Message::City(ToCity::Closure(m)) => &m.header,
-        };
+        let header =
+            match &self.message {
+                Message::Province(ToProvince::ClockStart(m))
+                | Message::City(ToCity::ClockStart(m)) => &m.header,
+                Message::Province(ToProvince::Assignment(m)) => &m.header,
+                Message::Province(ToProvince::Evaluation(m)) => &m.header,
+                Message::Province(ToProvince::Adjustment(m)) => &m.header,
+                Message::Province(ToProvince::Demobilisation(m)) => &m.header,
+                Message::City(ToCity::Decision(m)) => &m.header,
+                Message::City(ToCity::Closure(m)) => &m.header,
+                Message::Province(ToProvince::Mediation(m))
+                | Message::City(ToCity::Mediation(m)) => &m.header,
+            };
         header.as_ref().map_or("", |h| h.message_id.as_str())
     }
 
@@ -86,11 +94,13 @@ impl Outbound {
                 ToProvince::Evaluation(_) => &catalog::EVALUATION,
                 ToProvince::Adjustment(_) => &catalog::ADJUSTMENT,
                 ToProvince::Demobilisation(_) => &catalog::DEMOBILISATION_ORDER,
+                ToProvince::Mediation(_) => &catalog::PROVINCE_MEDIATION,
             },
             Message::City(m) => match m {
                 ToCity::ClockStart(_) => &catalog::CITY_CLOCK_START,
                 ToCity::Decision(_) => &catalog::CASE_DECISION,
                 ToCity::Closure(_) => &catalog::CASE_CLOSURE,
+                ToCity::Mediation(_) => &catalog::CITY_MEDIATION,
             },
         }
     }
