@@ -173,12 +173,10 @@ impl ResourceType {
 
     /// What this type is, as declared.
     pub fn spec(self) -> &'static ResourceSpec {
-        match self.default_index() {
-            Some(i) => &DEFAULT_SPECS[i],
-            None => match self {
-                ResourceType::Declared(d) => d.0,
-                _ => unreachable!("every default has an index"),
-            },
+        match (self, self.default_index()) {
+            (ResourceType::Declared(d), _) => d.0,
+            (_, Some(i)) => &DEFAULT_SPECS[i],
+            (_, None) => unreachable!("only a declared type has no default index"),
         }
     }
 
