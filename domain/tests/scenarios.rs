@@ -47,6 +47,7 @@ fn every_shipped_scenario_loads() {
         ("small.toml", "small", PairingMode::Historical),
         ("outbreak.toml", "outbreak", PairingMode::Optimized),
         ("long-stay.toml", "long-stay", PairingMode::Historical),
+        ("earthquake.toml", "earthquake", PairingMode::Historical),
     ] {
         let s = shipped(file);
         assert_eq!(

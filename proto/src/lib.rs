@@ -2,8 +2,9 @@
 //!
 //! - [`v1`]: messages and (with the default `grpc` feature) the three services (`CentralAuthority`,
 //!   `DonorProvince`, `RecipientCity`), generated from `pairing/v1/*.proto`.
-//! - [`resource`]: the closed catalog of NIMS-style resource types
-//!   ("category/kind") that every message uses.
+//! - [`resource`]: the catalog of NIMS-style resource types
+//!   ("category/kind") that every message uses: ten defaults, and those
+//!   the scenario declares.
 //! - [`version`]: the protocol version this build speaks, and the window
 //!   central accepts.
 //! - [`FILE_DESCRIPTOR_SET`]: the encoded descriptors, for gRPC reflection.

@@ -4,10 +4,13 @@
 //! - this file: the entry points, the error, the header and rules checks.
 //! - `raw`: the file as written, with byte spans; syntax, type, missing and
 //!   unknown keys fail there, with the field path recovered from the span.
+//! - `catalog`: the resource types the file declares, beside the ten
+//!   defaults, installed in this process as they are checked.
 //! - `nodes`: ids, cities (curves, historical donors) and provinces.
 //!
 //! Nothing in a file can make the loader panic: every problem is an error.
 
+mod catalog;
 mod nodes;
 mod raw;
 
@@ -19,6 +22,8 @@ use pairing_proto::resource::ResourceType;
 use toml::Spanned;
 
 use super::{PairingMode, Rules, Scenario};
+use catalog::Catalog;
+pub use catalog::MAX_DECLARED_TYPES;
 use raw::{key_segment, RawAmounts, RawHeader, RawPairingMode, RawRules, RawScenario};
 
 /// Why a scenario file was refused, shown as `file:line: field: message`.
@@ -46,8 +51,14 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
 
 /// Validates scenario `text`; `file` names it in errors.
 pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
-    let source = Source { text, file };
+    let mut source = Source {
+        text,
+        file,
+        catalog: Catalog::defaults(),
+    };
     let raw = raw::read(text).map_err(|f| source.error(f.offset, &f.field, f.message))?;
+    // First, so that the tables below can name the declared types.
+    source.catalog = source.declarations(&raw.resource_types)?;
     source.scenario(&raw)
 }
 
@@ -68,6 +79,8 @@ const RULE_FIELDS: &[&str] = &[
 struct Source<'a> {
     text: &'a str,
     file: &'a str,
+    /// The resource types the file may name: the defaults and its own.
+    catalog: Catalog,
 }
 
 impl Source<'_> {
@@ -223,8 +236,10 @@ impl Source<'_> {
         let mut amounts = BTreeMap::new();
         for (key, value) in entries {
             let field = format!("{path}.{}", key_segment(key.get_ref()));
-            let resource: ResourceType = (key.get_ref().parse())
-                .map_err(|e| self.error(key.span().start, &field, format!("{e}")))?;
+            let resource: ResourceType = self.catalog.resolve(key.get_ref()).map_err(|e| {
+                let hint = "a scenario adds a type under [[resource_types]]";
+                self.error(key.span().start, &field, format!("{e}; {hint}"))
+            })?;
             amounts.insert(resource, self.checked(value, &field, &problem)?);
         }
         Ok(amounts)

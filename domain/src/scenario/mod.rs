@@ -17,7 +17,7 @@ use pairing_proto::resource::ResourceType;
 
 use crate::clock::ScenarioTime;
 
-pub use load::{load, parse, ScenarioError};
+pub use load::{load, parse, ScenarioError, MAX_DECLARED_TYPES};
 
 /// How central decides the pairing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -2,6 +2,8 @@
 //! indolence". Judges one assignment from the ledger's cross-checked figures.
 //! Pure: progress in, verdict out.
 
+use std::collections::BTreeSet;
+
 use counterpart_domain::quantities::Quantities;
 
 use pairing_proto::resource::ResourceType;
@@ -110,9 +112,17 @@ fn delivered_fraction(progress: &AssignmentProgress) -> f64 {
 }
 
 /// The first type (in catalog order) where shipped - received - discrepancy
-/// is not what is in transit, with the unexplained amount.
+/// is not what is in transit, with the unexplained amount. Over the types
+/// the four maps name, so a type a scenario declared counts like a default.
 fn unexplained_difference(progress: &AssignmentProgress) -> Option<(ResourceType, i64)> {
-    ResourceType::ALL.into_iter().find_map(|t| {
+    let maps = [
+        &progress.shipped,
+        &progress.received,
+        &progress.discrepancy,
+        &progress.in_transit,
+    ];
+    let types: BTreeSet<ResourceType> = maps.iter().flat_map(|m| m.keys().copied()).collect();
+    types.into_iter().find_map(|t| {
         let unexplained = get(&progress.shipped, t)
             .saturating_sub(get(&progress.received, t))
             .saturating_sub(get(&progress.discrepancy, t))

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use counterpart_domain::clock::ScenarioTime;
 use counterpart_domain::quantities::Quantities;
-use pairing_proto::resource::{Category, ResourceType};
+use pairing_proto::resource::ResourceType;
 use pairing_proto::v1::{
     AssignmentAcknowledgement, Contribution, Discrepancy, EvaluationKind, ManifestLine,
     ResourceQuantity, ShipmentRecord, SupervisoryReport,
@@ -166,7 +166,7 @@ impl AssignmentState {
             .iter()
             .filter(|s| s.arrives_at <= now)
             .flat_map(|s| &s.lines)
-            .filter(|l| l.resource_type.category() == Category::Personnel)
+            .filter(|l| l.resource_type.travels_with_team())
             .map(|l| l.quantity)
             .sum()
     }
@@ -181,7 +181,7 @@ impl AssignmentState {
                 / counterpart_domain::clock::DAY_MS as f64;
             for line in &shipment.lines {
                 let t = line.resource_type;
-                if t.category() == Category::Personnel {
+                if t.travels_with_team() {
                     let per_day = unit_cost_cny.get(&t).copied().unwrap_or(0) as f64;
                     personnel_cost += line.quantity as f64 * per_day * days;
                 }

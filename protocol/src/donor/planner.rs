@@ -9,7 +9,7 @@
 pub use counterpart_domain::quantities::Quantities;
 
 use counterpart_domain::scenario::Province;
-use pairing_proto::resource::{Category, ResourceType};
+use pairing_proto::resource::ResourceType;
 use pairing_proto::v1::{Contribution, ResourcePool};
 
 /// Materials and funds travel in this many equal batches.
@@ -131,8 +131,8 @@ impl Pool {
 /// still to ship (`remaining`: target minus shipped), what the pool holds
 /// (`available`) and how many shipments already left (`shipments_made`).
 ///
-/// Personnel go all at once (one team); materials and funds in
-/// [`BATCHES`] equal batches: each batch is the remaining quantity divided by
+/// Types that travel with the team (personnel, as its scenario declares
+/// them) go all at once; the others in [`BATCHES`] equal batches: each batch is the remaining quantity divided by
 /// the batches left, so later changes of target spread over what is left.
 /// Types with nothing to ship are left out.
 pub fn next_batch(
@@ -144,9 +144,10 @@ pub fn next_batch(
     remaining
         .iter()
         .filter_map(|(&t, &left)| {
-            let wanted = match t.category() {
-                Category::Personnel => left,
-                Category::Material | Category::Funds => ceil_div(left, batches_left),
+            let wanted = if t.travels_with_team() {
+                left
+            } else {
+                ceil_div(left, batches_left)
             };
             let q = wanted
                 .min(left)
@@ -257,6 +258,28 @@ mod tests {
         // A later raise ships whatever is left in one go.
         let later = next_batch(&Quantities::from([(MaskN95, 50)]), &plenty, 5);
         assert_eq!(later, Quantities::from([(MaskN95, 50)]));
+    }
+
+    /// A scenario's own types go as they are declared: a type that travels
+    /// with the team at once, one that does not in batches.
+    #[test]
+    fn declared_types_go_as_their_declaration_says() {
+        use pairing_proto::resource::{declare, Category, Declaration};
+        let declared = |id, category, unit, travels_with_team| {
+            let d = Declaration {
+                id,
+                category,
+                unit,
+                travels_with_team,
+            };
+            declare(&d).expect("a valid declaration")
+        };
+        let engineer = declared("personnel/engineer", Category::Personnel, "person", true);
+        let tent = declared("material/tent", Category::Material, "tent", false);
+        let remaining = Quantities::from([(engineer, 12), (tent, 300)]);
+        let plenty = Quantities::from([(engineer, 100), (tent, 1000)]);
+        let first = next_batch(&remaining, &plenty, 0);
+        assert_eq!(first, Quantities::from([(engineer, 12), (tent, 100)]));
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use counterpart_domain::clock::ScenarioTime;
 use counterpart_domain::scenario::Rules;
-use pairing_proto::resource::{Category, ResourceType};
+use pairing_proto::resource::ResourceType;
 use pairing_proto::v1::{CapacityReport, MessageHeader, Shipment, SupervisoryReport};
 
 use super::assignment::{AssignmentState, CargoLine, ShipmentState, MAX_SHIPMENTS_PER_ASSIGNMENT};
@@ -206,7 +206,7 @@ fn depart_if_due(a: &mut AssignmentState, pool: &mut Pool, tick: &Tick) -> bool 
         .collect();
     for line in lines
         .iter()
-        .filter(|l| l.resource_type.category() != Category::Personnel)
+        .filter(|l| !l.resource_type.travels_with_team())
     {
         let unit = tick
             .unit_cost_cny
@@ -304,7 +304,7 @@ fn come_home_if_done(a: &mut AssignmentState, pool: &mut Pool, tick: &Tick) -> b
     a.returned_at = Some(tick.now);
     let mut returned = 0;
     for line in a.shipments.iter().flat_map(|s| &s.lines) {
-        if line.resource_type.category() == Category::Personnel {
+        if line.resource_type.travels_with_team() {
             pool.give_back(line.resource_type, &line.contributed_by);
             returned += line.quantity;
         }

@@ -42,7 +42,7 @@ use counterpart_domain::clock::{Clock, ScenarioTime};
 use counterpart_domain::needs::{self, TreatmentResources};
 use counterpart_domain::quantities::Quantities;
 use counterpart_domain::scenario::{City, Scenario};
-use pairing_proto::resource::{Category, ResourceType};
+use pairing_proto::resource::ResourceType;
 use pairing_proto::v1::{
     Ack, AssistanceRequest, AssistanceRequestAck, DemobilisationRequest, Dispute, NeedsUpdate,
     PlanProposal, Receipt, Situation, SupervisoryReport,
@@ -348,8 +348,7 @@ impl Recipient {
         let open = self.open_case_id();
         for shipment in self.shipments.values() {
             for (&t, &q) in &shipment.received {
-                let team_at_home =
-                    t.category() == Category::Personnel && open != Some(shipment.case_id.as_str());
+                let team_at_home = t.travels_with_team() && open != Some(shipment.case_id.as_str());
                 if !team_at_home {
                     *on_hand.entry(t).or_insert(0) += q;
                 }

@@ -21,6 +21,9 @@ pub type RawAmounts<T> = Spanned<BTreeMap<Spanned<String>, Spanned<T>>>;
 pub struct RawScenario {
     pub scenario: RawHeader,
     pub rules: RawRules,
+    /// Types beyond the default catalog; none when absent.
+    #[serde(default)]
+    pub resource_types: Vec<RawResourceType>,
     pub needs_per_active_case: RawAmounts<f64>,
     pub unit_cost_cny: RawAmounts<i64>,
     pub cities: Spanned<Vec<RawCity>>,
@@ -65,6 +68,24 @@ pub struct RawRules {
     pub shipment_interval_days: Spanned<f64>,
     #[serde(default)]
     pub estimated: Vec<Spanned<String>>,
+}
+
+/// One `[[resource_types]]` entry: a type the scenario adds to the ten.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawResourceType {
+    pub id: Spanned<String>,
+    pub category: Spanned<RawCategory>,
+    pub unit: Spanned<String>,
+    pub travels_with_team: Spanned<bool>,
+}
+
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+pub enum RawCategory {
+    Personnel,
+    Material,
+    Funds,
 }
 
 #[derive(Deserialize)]

@@ -130,7 +130,7 @@ mod tests {
 
     fn pool() -> impl Strategy<Value = Quantities> {
         prop::collection::btree_map(
-            prop::sample::select(ResourceType::ALL.to_vec()),
+            prop::sample::select(ResourceType::DEFAULTS.to_vec()),
             0i64..1_000,
             0..5,
         )
@@ -140,7 +140,7 @@ mod tests {
     proptest! {
         #[test]
         fn shares_sum_exactly_to_each_target(
-            targets in prop::collection::btree_map(prop::sample::select(ResourceType::ALL.to_vec()), 1i64..100_000, 0..6).prop_map(Quantities::from),
+            targets in prop::collection::btree_map(prop::sample::select(ResourceType::DEFAULTS.to_vec()), 1i64..100_000, 0..6).prop_map(Quantities::from),
             pools in prop::collection::vec(pool(), 1..5),
         ) {
             let refs: Vec<&Quantities> = pools.iter().collect();
