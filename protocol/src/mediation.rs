@@ -21,10 +21,10 @@ use crate::refusal::Refusal;
 use crate::validate;
 
 /// A shortfall counts when at least this many units of one type are
-/// missing. An estimate, with no source: a receiving warehouse does not
-/// claim a few damaged cartons; a thousand units is about two cartons of
-/// masks in a shipment of a million.
-pub const SHORTFALL_MIN_UNITS: i64 = 1_000;
+/// missing. An estimate, with no source: about one carton of masks (a
+/// carton holds a few hundred); a receiving warehouse does not claim a few
+/// boxes.
+pub const SHORTFALL_MIN_UNITS: i64 = 250;
 /// ... and at least this share of what was stated, in parts per million
 /// (1,000 = 0.1 %). An estimate, with no source: below a tenth of a
 /// percent a loss is within the counting error of a manifest.

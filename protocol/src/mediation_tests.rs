@@ -16,10 +16,12 @@ fn quantities(lines: &[(ResourceType, i64)]) -> Quantities {
 fn a_loss_counts_only_above_both_bounds() {
     // 0.2 % of a million masks (the hubei-2020 transit loss) counts.
     assert!(is_shortfall(1_000_000, 2_000));
-    // 999 units is below the floor, however large the share.
-    assert!(!is_shortfall(1_500, 999));
+    // 249 units is below the floor, however large the share.
+    assert!(!is_shortfall(300, 249));
     // 1,000 of ten million is 0.01 %: within a manifest's counting error.
     assert!(!is_shortfall(10_000_000, 1_000));
+    // The largest pairing of hubei-2020: 666 of 333,521 masks (0.2 %).
+    assert!(is_shortfall(333_521, 666));
 }
 
 #[test]

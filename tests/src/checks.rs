@@ -154,6 +154,18 @@ fn case_order(case: &Value) -> Vec<String> {
             }
         }
     }
+    // A ruling answers a dispute raised before it ("<dispute id>: ...").
+    let dispute_of = |detail: &str| detail.split(':').next().unwrap_or("").to_string();
+    for ruling in events.iter().filter(|e| e.0 == "mediated") {
+        let raised = (events.iter())
+            .find(|e| e.0 == "dispute_raised" && dispute_of(e.3) == dispute_of(ruling.3));
+        if raised.is_none_or(|r| r.1 > ruling.1) {
+            v.push(format!(
+                "{id}: ruling on {} with no dispute raised before it",
+                dispute_of(ruling.3)
+            ));
+        }
+    }
     if let Some(closed) = first("closed", "") {
         if last("received", "").is_some_and(|r| r > closed)
             || last("shipped", "").is_some_and(|s| s > closed)
@@ -167,6 +179,30 @@ fn case_order(case: &Value) -> Vec<String> {
                 "{id}: closed without a demobilisation request before it"
             ));
         }
+    }
+    v
+}
+
+/// Every dispute raised was ruled on, and both sides took each ruling: the
+/// provinces and cities count the `Mediation`s they received themselves
+/// (their reports' counters, summed in the report's `messages`).
+pub fn disputes_ruled(report: &Value) -> Vec<String> {
+    let steps = |step: &str| {
+        (cases(report).iter())
+            .flat_map(|c| c["events"].as_array().into_iter().flatten())
+            .filter(|e| str_of(e, "step") == step)
+            .count()
+    };
+    let (raised, ruled) = (steps("dispute_raised"), steps("mediated"));
+    let taken = report["messages"]["Mediation"].as_u64().unwrap_or(0) as usize;
+    let mut v = Vec::new();
+    if ruled != raised {
+        v.push(format!("{raised} disputes raised, {ruled} ruled on"));
+    }
+    if taken < 2 * ruled {
+        v.push(format!(
+            "{ruled} rulings, but the nodes count {taken} Mediation messages received (2 each)"
+        ));
     }
     v
 }

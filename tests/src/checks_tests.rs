@@ -267,3 +267,56 @@ fn a_unit_in_transit_after_closure_is_caught() {
     ]});
     assert_one_violation(receipts_match(&report), "still in transit after closure");
 }
+
+/// The legal events with a dispute raised and ruled on between the receipt
+/// and the demobilisation request.
+fn mediated_events(ruled_at: f64) -> Vec<Value> {
+    let mut events = legal_events();
+    events.push(event("dispute_raised", 0, "p", "d1: city raised shortfall"));
+    events.push(event("mediated", 0, "p", "d1: upheld, the ledger shows it"));
+    let mut timed: Vec<(f64, Value)> = (events.into_iter().enumerate())
+        .map(|(j, e)| (j as f64, e))
+        .collect();
+    timed[8].0 = 4.3;
+    timed[9].0 = ruled_at;
+    timed.sort_by(|a, b| a.0.total_cmp(&b.0));
+    (timed.into_iter().enumerate())
+        .map(|(n, (_, mut e))| {
+            e["at_ms"] = json!(n);
+            e
+        })
+        .collect()
+}
+
+#[test]
+fn a_ruling_answers_a_dispute_raised_before_it() {
+    assert_eq!(
+        order_of("closed", mediated_events(4.6)),
+        Vec::<String>::new()
+    );
+    assert_one_violation(
+        order_of("closed", mediated_events(4.1)),
+        "ruling on d1 with no dispute raised before it",
+    );
+}
+
+#[test]
+fn a_dispute_never_ruled_on_or_a_ruling_one_side_missed_is_caught() {
+    let report = |events: Vec<Value>, mediations: u64| {
+        json!({
+            "cases": [{"case_id": "c1", "status": "closed", "events": events}],
+            "messages": {"Mediation": mediations},
+        })
+    };
+    assert!(disputes_ruled(&report(mediated_events(4.6), 2)).is_empty());
+    let mut unruled = mediated_events(4.6);
+    unruled.retain(|e| e["step"] != "mediated");
+    assert_one_violation(
+        disputes_ruled(&report(unruled, 0)),
+        "1 disputes raised, 0 ruled",
+    );
+    assert_one_violation(
+        disputes_ruled(&report(mediated_events(4.6), 1)),
+        "count 1 Mediation",
+    );
+}

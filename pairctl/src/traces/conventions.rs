@@ -33,6 +33,10 @@ pub const CITY_SHIPMENT: &str = catalog::SHIPMENT.server_span;
 pub const PROVINCE_RECEIPT: &str = catalog::RECEIPT.server_span;
 /// The province receives a DemobilisationOrder.
 pub const PROVINCE_STAND_DOWN: &str = catalog::DEMOBILISATION_ORDER.server_span;
+/// Central receives a dispute (mediation).
+pub const CENTRAL_DISPUTE: &str = catalog::DISPUTE.server_span;
+/// Central sends its ruling on a dispute to both sides.
+pub const CENTRAL_MEDIATE: &str = sent_as(&catalog::CITY_MEDIATION, Role::Central);
 /// Central sends CloseCase to the city.
 pub const CENTRAL_CLOSE: &str = sent_as(&catalog::CASE_CLOSURE, Role::Central);
 

@@ -11,6 +11,9 @@ pub const CASE_ID: &str = "pairing.case_id";
 pub const PROVINCE: &str = "pairing.province";
 /// The attribute naming the shipment a span carries or receipts.
 pub const SHIPMENT_ID: &str = "pairing.shipment_id";
+/// The attribute naming the dispute a span raises or rules on (the nodes'
+/// own name for it).
+pub const DISPUTE_ID: &str = node_kit::trace::key::DISPUTE_ID;
 /// The attribute naming the protocol stage (`launch`, `decision`,
 /// `implementation`, `demobilisation`).
 pub const STAGE: &str = "pairing.stage";

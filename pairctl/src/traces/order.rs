@@ -4,7 +4,10 @@
 //! - no `city.shipment` of a shipment before its `province.ship`;
 //! - no `province.receipt` of a shipment before its `city.shipment`;
 //! - no `central.close` before the case's last `province.receipt`;
-//! - no `province.ship` after that province's `province.stand_down`.
+//! - no `province.ship` after that province's `province.stand_down`;
+//! - no `central.mediate` of a dispute before central received it
+//!   (`central.dispute`, by `pairing.dispute_id`): a ruling answers a
+//!   dispute.
 //!
 //! Demobilisation orders themselves may precede receipts: a donor still
 //! waits for what is in transit (PROTOCOL step 17), so only the closing is
@@ -15,16 +18,17 @@ use std::collections::HashMap;
 use super::case::{Case, SpanIndex};
 use super::check::{Rule, Violation};
 use super::conventions::{
-    CENTRAL_ACKNOWLEDGEMENT, CENTRAL_CLOSE, CITY_SHIPMENT, PROVINCE_RECEIPT, PROVINCE_SHIP,
-    PROVINCE_STAND_DOWN,
+    CENTRAL_ACKNOWLEDGEMENT, CENTRAL_CLOSE, CENTRAL_DISPUTE, CENTRAL_MEDIATE, CITY_SHIPMENT,
+    PROVINCE_RECEIPT, PROVINCE_SHIP, PROVINCE_STAND_DOWN,
 };
-use super::model::{province_of_service, Span, PROVINCE, SHIPMENT_ID};
+use super::model::{province_of_service, Span, DISPUTE_ID, PROVINCE, SHIPMENT_ID};
 
 /// Appends the order violations of `case` to `out`.
 pub(crate) fn check(case: &Case, index: &SpanIndex, out: &mut Vec<Violation>) {
     check_shipments_follow_acknowledgements(case, index, out);
-    check_by_shipment(case, PROVINCE_SHIP, CITY_SHIPMENT, out);
-    check_by_shipment(case, CITY_SHIPMENT, PROVINCE_RECEIPT, out);
+    check_by(case, SHIPMENT_ID, PROVINCE_SHIP, CITY_SHIPMENT, out);
+    check_by(case, SHIPMENT_ID, CITY_SHIPMENT, PROVINCE_RECEIPT, out);
+    check_by(case, DISPUTE_ID, CENTRAL_DISPUTE, CENTRAL_MEDIATE, out);
     check_closing_follows_receipts(case, out);
 }
 
@@ -109,30 +113,30 @@ fn check_shipments_follow_acknowledgements(
     }
 }
 
-/// Each `later` span of a shipment must start after the first `earlier`
-/// span of the same shipment id.
-fn check_by_shipment(case: &Case, earlier: &str, later: &str, out: &mut Vec<Violation>) {
-    let firsts = first_by(case, earlier, |s| s.attribute(SHIPMENT_ID));
+/// Each `later` span must start after the first `earlier` span with the
+/// same value of attribute `key` (a shipment id, a dispute id).
+fn check_by(case: &Case, key: &str, earlier: &str, later: &str, out: &mut Vec<Violation>) {
+    let firsts = first_by(case, earlier, |s| s.attribute(key));
     for span in case.named(later) {
-        let Some(shipment_id) = span.attribute(SHIPMENT_ID) else {
+        let Some(id) = span.attribute(key) else {
             out.push(case.violation(
                 span,
                 Rule::Order,
-                format!("carries no {SHIPMENT_ID}, so it cannot be ordered after {earlier}"),
+                format!("carries no {key}, so it cannot be ordered after {earlier}"),
             ));
             continue;
         };
-        match firsts.get(shipment_id) {
+        match firsts.get(id) {
             None => out.push(case.violation(
                 span,
                 Rule::Order,
-                format!("{later} of {shipment_id} with no {earlier} of it"),
+                format!("{later} of {id} with no {earlier} of it"),
             )),
             Some(first) if span.start_unix_ns < first.start_unix_ns => out.push(case.violation(
                 span,
                 Rule::Order,
                 format!(
-                    "{later} of {shipment_id} starts {} ns before its {earlier} ({})",
+                    "{later} of {id} starts {} ns before its {earlier} ({})",
                     first.start_unix_ns - span.start_unix_ns,
                     first.span_id
                 ),

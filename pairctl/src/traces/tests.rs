@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::check::{check, CheckReport, Rule};
-use super::model::{Span, CASE_ID, PROVINCE, SHIPMENT_ID, STAGE};
+use super::model::{Span, CASE_ID, DISPUTE_ID, PROVINCE, SHIPMENT_ID, STAGE};
 
 const CASE: &str = "case-huangshi-1";
 const SHIPMENT: &str = "shp-jiangsu-case-huangshi-1-1";
@@ -59,6 +59,23 @@ const DONOR: &str = "province-jiangsu";
 /// ships once, gets its receipt, is demobilised and reports; the case
 /// closes. Plus a registration span of no case.
 fn paired_case() -> Vec<Span> {
+    let mut spans = paired_trace().spans;
+    spans.push(Span {
+        trace_id: "1".repeat(32),
+        span_id: "1".repeat(16),
+        parent_span_id: None,
+        service: "central".into(),
+        name: "central.register".into(),
+        start_unix_ns: 0,
+        end_unix_ns: 1,
+        attributes: BTreeMap::new(),
+        error: false,
+    });
+    spans
+}
+
+/// The paired case's spans, in the order they start.
+fn paired_trace() -> TraceBuilder {
     let mut t = TraceBuilder::new(TRACE);
     let shp = &[(SHIPMENT_ID, SHIPMENT), (STAGE, "implementation")];
     t.add(None, CITY, "city.request", &[(STAGE, "launch")]);
@@ -122,19 +139,40 @@ fn paired_case() -> Vec<Span> {
     t.add(Some("province.report"), "central", "central.report", demob);
     t.add(Some("central.report"), "central", "central.close", demob);
     t.add(Some("central.close"), CITY, "city.closure", demob);
-    let mut spans = t.spans;
-    spans.push(Span {
-        trace_id: "1".repeat(32),
-        span_id: "1".repeat(16),
-        parent_span_id: None,
-        service: "central".into(),
-        name: "central.register".into(),
-        start_unix_ns: 0,
-        end_unix_ns: 1,
-        attributes: BTreeMap::new(),
-        error: false,
-    });
-    spans
+    t
+}
+
+/// The paired case with a mediation: the city disputes its donor's
+/// shipments, central rules and tells both sides.
+fn mediated_case() -> Vec<Span> {
+    let mut t = paired_trace();
+    let dispute = &[(DISPUTE_ID, "dsp-1"), (STAGE, "implementation")];
+    t.add(Some("city.request"), CITY, "city.dispute", dispute);
+    t.add(Some("city.dispute"), "central", "central.dispute", dispute);
+    t.add(
+        Some("central.assess"),
+        "central",
+        "central.mediate",
+        dispute,
+    );
+    t.add(
+        Some("central.mediate"),
+        DONOR,
+        "province.mediation",
+        dispute,
+    );
+    t.add(Some("central.mediate"), CITY, "city.mediation", dispute);
+    t.spans
+}
+
+#[test]
+fn a_mediated_case_passes_and_a_ruling_before_its_dispute_is_caught() {
+    let report = check(&mediated_case());
+    assert!(report.is_clean(), "{:#?}", report.violations);
+    let mut spans = mediated_case();
+    let raised = span_mut(&mut spans, "central.dispute").start_unix_ns;
+    span_mut(&mut spans, "central.mediate").start_unix_ns = raised - 1;
+    assert_one(&check(&spans), Rule::Order, "central.mediate");
 }
 
 fn span_mut<'a>(spans: &'a mut [Span], name: &str) -> &'a mut Span {

@@ -73,7 +73,8 @@ impl Authority {
                 Step::DisputeRaised,
                 Some(&donor),
                 format!(
-                    "{} raised {} about {}: {}",
+                    "{}: {} raised {} about {}: {}",
+                    msg.dispute_id,
                     sender,
                     kind_name(dispute_kind),
                     msg.counterpart_id,
