@@ -147,7 +147,7 @@ impl Authority {
             Step::Mediated,
             Some(&d.province_id),
             format!(
-                "{} {}: {}",
+                "{}: {}, {}",
                 d.dispute_id,
                 ruling_name(decision.ruling),
                 decision.reason
