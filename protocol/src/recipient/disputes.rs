@@ -134,8 +134,8 @@ impl Recipient {
         super::inbound::from_central(Some(header))?;
         let (_kind, ruling) = mediation::check_ruling(m)?;
         self.clock_started()?;
-        if let Some(ack) = self.applied.answered(header) {
-            return Ok(ack);
+        if self.applied.answered(header).is_some() {
+            return Ok(Ack { duplicate: true });
         }
         let case = (self.case.as_mut())
             .filter(|c| c.id.as_deref() == Some(m.case_id.as_str()))

@@ -362,6 +362,8 @@ impl Authority {
 #[cfg(test)]
 mod journal_tests;
 #[cfg(test)]
+mod mediation_tests;
+#[cfg(test)]
 mod owed_tests;
 #[cfg(test)]
 mod tests;

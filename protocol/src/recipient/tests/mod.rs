@@ -2,6 +2,7 @@
 //! The fixtures they share with city-node's tests are in `super::testing`.
 
 mod demobilisation;
+mod disputes;
 mod persist;
 mod reporting;
 mod requests;
