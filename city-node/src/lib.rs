@@ -171,35 +171,3 @@ pub async fn start(config: CityConfig) -> Result<RunningNode, String> {
         task,
     })
 }
-
-#[cfg(test)]
-mod tests {
-    use counterpart_domain::applied::AppliedIds;
-    use counterpart_protocol::persist::Persistent;
-    use node_kit::durable;
-    use pairing_proto::v1::Ack;
-
-    use crate::recipient::{APPLIED_KIND, LEGACY_KIND, STATE_KIND};
-    use crate::testing::{hours, line, open_case, shipment, started};
-
-    /// The machine writes its journal records itself (protocol cannot call
-    /// node-kit): they must be the ones node-kit's small-machine layout
-    /// reads, and the kinds the store uses.
-    #[test]
-    fn the_citys_records_are_node_kits_small_machine_layout() {
-        assert_eq!(APPLIED_KIND, durable::small::APPLIED);
-        assert_eq!(LEGACY_KIND, durable::LEGACY_KIND);
-        let mut m = started();
-        let h = open_case(&mut m);
-        let s = shipment("s1", "jiangsu", 1, vec![line("personnel/doctor", 5)]);
-        m.on_shipment(&s, hours(h + 1)).unwrap();
-        let records = m.records().unwrap();
-        let (state, applied): (serde_json::Value, AppliedIds<Ack>) =
-            durable::small::read(&records, STATE_KIND).unwrap();
-        assert_eq!(state["case"]["id"], "case-huangshi-1");
-        assert_eq!(applied.len(), 3, "clock, decision, shipment");
-        let state = m.state_bytes().unwrap();
-        let written = durable::small::records(STATE_KIND, state, &applied).unwrap();
-        assert_eq!(written, records);
-    }
-}

@@ -3,6 +3,8 @@
 //! The machines say *what* changed; `node_kit::durable` decides *how* it
 //! reaches the disk (a SQLite journal, a writer thread, group commit).
 
+pub mod small;
+
 use counterpart_domain::journal::{Change, Records};
 
 /// A machine that can be written down as records.

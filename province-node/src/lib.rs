@@ -164,17 +164,3 @@ pub async fn start_with_shutdown(
         task,
     })
 }
-
-#[cfg(test)]
-mod tests {
-    /// The donor reads a previous release's store by the kind of record
-    /// node-kit loads it as; the protocol crate cannot see node-kit, so the
-    /// two names are held together here.
-    #[test]
-    fn the_donor_reads_old_stores_under_node_kits_legacy_kind() {
-        assert_eq!(
-            counterpart_protocol::donor::LEGACY_KIND,
-            node_kit::durable::LEGACY_KIND
-        );
-    }
-}

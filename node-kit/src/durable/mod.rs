@@ -20,7 +20,6 @@
 //! survives the death of the process (what the fault suites inflict) but
 //! not a power cut; [`Durability::Full`] fsyncs every commit.
 
-pub mod small;
 pub mod store;
 pub mod writer;
 
@@ -32,6 +31,7 @@ use std::time::Duration;
 
 use counterpart_domain::journal::{Change, Records};
 
+pub use counterpart_protocol::persist::small;
 pub use store::{Durability, JournalStore, LEGACY_KIND, STATE_FILE};
 pub use writer::WriteHold;
 use writer::Writer;

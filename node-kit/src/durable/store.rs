@@ -32,7 +32,7 @@ pub const SNAPSHOT_EVERY: u64 = 4_096;
 
 /// The kind of the one record a store of the previous release loads as:
 /// its whole-state document, as that release wrote it.
-pub const LEGACY_KIND: &str = "legacy-whole-state";
+pub const LEGACY_KIND: &str = counterpart_protocol::persist::small::LEGACY_KIND;
 
 /// How hard each commit presses the data to disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]

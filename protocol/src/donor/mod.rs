@@ -12,9 +12,8 @@
 //! - [`assignment`]: the donor's record of one assignment.
 //! - [`planner`]: the pool per prefecture and what each shipment carries.
 //! - [`outbound`]: the messages the machine wants sent, and their keys.
-//! - `persist`: the donor's durable form, saved after every change;
-//!   `journal`: how that form is split into records (one for the state,
-//!   one per applied message id).
+//! - `persist`: the donor's durable form, saved after every change as a
+//!   small machine's records (`crate::persist::small`).
 //! - `books`: what the donor itself recorded shipping, for reconciliation.
 //! - `checks`: validation beyond [`crate::validate`].
 //!
@@ -26,7 +25,6 @@ pub mod assignment;
 mod books;
 mod checks;
 mod inbound;
-mod journal;
 mod negotiation;
 pub mod outbound;
 mod persist;
@@ -54,7 +52,7 @@ pub use self::checks::CENTRAL_ID;
 /// The kind of record a previous release's (0.1.0) whole-state store
 /// loads as; the donor reads it on restore. Must stay node-kit's
 /// `durable::LEGACY_KIND` (province-node tests that it does).
-pub use self::journal::LEGACY_KIND;
+pub use crate::persist::small::LEGACY_KIND;
 
 /// Most assignments one donor takes on; far above any scenario (a province
 /// serves a handful of cases), it bounds memory against a faulty central.

@@ -17,10 +17,10 @@ use counterpart_domain::scenario::Scenario;
 use serde::{Deserialize, Serialize};
 
 use super::assignment::AssignmentState;
-use super::journal;
 use super::planner::Pool;
 use super::{CapacityReporting, Donor};
 use crate::header::HeaderFactory;
+use crate::persist::small as journal;
 use crate::persist::Persistent;
 
 /// Borrowed when saving, owned when restoring.

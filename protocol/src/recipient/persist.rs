@@ -12,24 +12,21 @@
 //! sends it again after a crash gets a duplicate answer, never a second
 //! count.
 //!
-//! The record layout is the one `node_kit::durable::small` writes for every
-//! small machine (its kinds are [`APPLIED_KIND`] and [`LEGACY_KIND`] here,
-//! which city-node's tests hold equal to node-kit's); this crate cannot
-//! call node-kit, so the few lines that read and write it are here.
+//! The record layout is every small machine's (`crate::persist::small`).
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use counterpart_domain::applied::{AppliedIds, DEFAULT_CAPACITY};
+use counterpart_domain::applied::AppliedIds;
 use counterpart_domain::clock::Clock;
-use counterpart_domain::journal::{self, Change, RecordKey, Records};
+use counterpart_domain::journal::{Change, Records};
 use counterpart_domain::scenario::Scenario;
 use pairing_proto::v1::{Ack, PlanProposal};
 use serde::{Deserialize, Serialize};
 
 use crate::header::HeaderFactory;
-use crate::persist::Persistent;
+use crate::persist::{small, Persistent};
 
 use super::{Case, Demobilisation, ReceivedShipment, Recipient};
 
@@ -46,32 +43,17 @@ struct Saved<'a> {
     proposals: Cow<'a, BTreeMap<String, PlanProposal>>,
 }
 
-/// The previous release's form (0.1.0): the applied ids inside the state.
-#[derive(Deserialize)]
-struct Legacy {
-    #[serde(flatten)]
-    saved: Saved<'static>,
-    applied: AppliedIds<Ack>,
-}
+pub use crate::persist::small::{APPLIED as APPLIED_KIND, LEGACY_KIND};
 
 /// The kind of the city's state record.
 pub const STATE_KIND: &str = "city";
-/// The kind of the applied message ids' records
-/// (`node_kit::durable::small::APPLIED`).
-pub const APPLIED_KIND: &str = "applied";
-/// The kind of the one record a store of the previous release loads as
-/// (`node_kit::durable::LEGACY_KIND`).
-pub const LEGACY_KIND: &str = "legacy-whole-state";
 
 impl Persistent for Recipient {
     /// The state record if it differs from what was written last, and the
     /// applied ids recorded or forgotten since.
     fn take_changes(&mut self) -> Result<Vec<Change>, String> {
         let state = self.state_bytes()?;
-        let written = self.last_written.put_if_changed(STATE_KIND, "", state);
-        let mut changes: Vec<Change> = written.into_iter().collect();
-        changes.extend(self.applied.take_changes(APPLIED_KIND)?);
-        Ok(changes)
+        small::take_changes(STATE_KIND, &mut self.last_written, state, &mut self.applied)
     }
 
     /// Nothing piles up unsaved: the state's record is compared whole
@@ -79,31 +61,8 @@ impl Persistent for Recipient {
     fn discard_changes(&mut self) {}
 
     fn records(&self) -> Result<Records, String> {
-        let mut records = Records::new();
-        let state = Change::put(STATE_KIND, "", self.state_bytes()?);
-        journal::apply(&mut records, [state]);
-        journal::apply(&mut records, self.applied.records(APPLIED_KIND)?);
-        Ok(records)
+        small::records(STATE_KIND, self.state_bytes()?, &self.applied)
     }
-}
-
-/// The state and the applied ids in `records`: the journal's, or the
-/// previous release's whole-state document.
-fn read(records: &Records) -> Result<(Saved<'static>, AppliedIds<Ack>), String> {
-    let decode_error = |e: serde_json::Error| format!("{STATE_KIND} state: {e}");
-    if let Some(bytes) = records.get(&RecordKey::new(LEGACY_KIND, "")) {
-        let legacy: Legacy = serde_json::from_slice(bytes).map_err(decode_error)?;
-        return Ok((legacy.saved, legacy.applied.renumbered()));
-    }
-    let bytes = records
-        .get(&RecordKey::new(STATE_KIND, ""))
-        .ok_or_else(|| {
-            format!("state store: no {STATE_KIND} record (another kind of node's store?)")
-        })?;
-    let saved = serde_json::from_slice(bytes).map_err(decode_error)?;
-    let applied =
-        AppliedIds::from_records(DEFAULT_CAPACITY, journal::of_kind(records, APPLIED_KIND))?;
-    Ok((saved, applied))
 }
 
 impl Recipient {
@@ -131,7 +90,7 @@ impl Recipient {
         headers: Arc<HeaderFactory>,
         records: &Records,
     ) -> Result<Recipient, String> {
-        let (saved, applied) = read(records)?;
+        let (saved, applied): (Saved<'static>, AppliedIds<Ack>) = small::read(records, STATE_KIND)?;
         if saved.scenario != scenario.name || saved.city_id != headers.node_id() {
             return Err(format!(
                 "city state: saved for {:?} in scenario {:?}, not {:?} in {:?}",

@@ -1,14 +1,12 @@
-//! How the donor's durable form is split into journal records: its applied
+//! The journal of a small machine (a province, a city): its applied
 //! message ids one record each, since they grow with every message, and the
-//! rest of its state, a few kilobytes, as one record written again only
-//! when it changed.
+//! rest of its state, a few kilobytes, as one record of the machine's kind,
+//! written again only when it changed. Central, whose state grows with the
+//! run, keeps a record per thing it holds instead.
 //!
-//! The same rule as `node_kit::durable::small` (the city's), record for
-//! record: the same kinds, keys and bodies, so the province's stores read
-//! as they did. It is repeated here, pure, because the machine now lives
-//! below the I/O line and node-kit is above it; a test in province-node
-//! checks that [`LEGACY_KIND`] is still node-kit's. Once the city has moved
-//! too, both can share one copy in `crate::persist`.
+//! One copy for both small machines (and for node-kit, which re-exports it
+//! as `node_kit::durable::small`): the kinds, keys and bodies are the ones
+//! the stores of every release since the journal hold.
 
 use counterpart_domain::applied::{AppliedIds, DEFAULT_CAPACITY};
 use counterpart_domain::journal::{self, Change, LastWritten, RecordKey, Records};
@@ -19,13 +17,14 @@ use serde::Serialize;
 pub const APPLIED: &str = "applied";
 
 /// The kind of the one record a store of the previous release (0.1.0)
-/// loads as: its whole-state document (`node_kit::durable::LEGACY_KIND`).
+/// loads as: its whole-state document (`node_kit::durable::LEGACY_KIND`
+/// is this).
 pub const LEGACY_KIND: &str = "legacy-whole-state";
 
 /// The changes since the last call: `state` (the machine's state but its
 /// applied ids) if it differs from what was written last, and the applied
 /// ids recorded or forgotten since.
-pub(super) fn take_changes<R: Clone + Serialize + DeserializeOwned>(
+pub fn take_changes<R: Clone + Serialize + DeserializeOwned>(
     kind: &str,
     last: &mut LastWritten,
     state: Vec<u8>,
@@ -37,7 +36,7 @@ pub(super) fn take_changes<R: Clone + Serialize + DeserializeOwned>(
 }
 
 /// Every record: `state` and each applied id.
-pub(super) fn records<R: Clone + Serialize + DeserializeOwned>(
+pub fn records<R: Clone + Serialize + DeserializeOwned>(
     kind: &str,
     state: Vec<u8>,
     applied: &AppliedIds<R>,
@@ -59,7 +58,7 @@ struct Legacy<S, R> {
 
 /// The state record of `kind`, decoded, and the applied ids: from the
 /// journal's records, or from the previous release's whole-state document.
-pub(super) fn read<S, R>(records: &Records, kind: &str) -> Result<(S, AppliedIds<R>), String>
+pub fn read<S, R>(records: &Records, kind: &str) -> Result<(S, AppliedIds<R>), String>
 where
     S: DeserializeOwned,
     R: Clone + Serialize + DeserializeOwned,
@@ -69,10 +68,21 @@ where
         let legacy: Legacy<S, R> = serde_json::from_slice(bytes).map_err(decode_error)?;
         return Ok((legacy.saved, legacy.applied.renumbered()));
     }
-    let state = records
+    let saved = serde_json::from_slice(state(records, kind)?).map_err(decode_error)?;
+    Ok((saved, applied(records)?))
+}
+
+/// The state record of `kind` in `records`.
+pub fn state<'a>(records: &'a Records, kind: &str) -> Result<&'a [u8], String> {
+    records
         .get(&RecordKey::new(kind, ""))
-        .ok_or_else(|| format!("state store: no {kind} record (another kind of node's store?)"))?;
-    let saved = serde_json::from_slice(state).map_err(decode_error)?;
-    let applied = AppliedIds::from_records(DEFAULT_CAPACITY, journal::of_kind(records, APPLIED))?;
-    Ok((saved, applied))
+        .map(Vec::as_slice)
+        .ok_or_else(|| format!("state store: no {kind} record (another kind of node's store?)"))
+}
+
+/// The applied ids in `records`.
+pub fn applied<R: Clone + Serialize + DeserializeOwned>(
+    records: &Records,
+) -> Result<AppliedIds<R>, String> {
+    AppliedIds::from_records(DEFAULT_CAPACITY, journal::of_kind(records, APPLIED))
 }
