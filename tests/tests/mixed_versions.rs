@@ -3,7 +3,10 @@
 //! release (compat/PREVIOUS, built once by compat/build-previous.sh), as a
 //! cluster mid-upgrade would be. Every case closes, the nodes' own books
 //! reconcile with central's ledger, and the report names each node's
-//! protocol version (the previous release's provinces state none).
+//! protocol version (the previous release's provinces state none). The
+//! cities of this build raise disputes (mediation, a feature the old
+//! provinces never declared): central rules, and only the cities hear of
+//! the rulings.
 //!
 //! Needs the previous release's source from this clone's history and a
 //! build of it: with `CI=true` a failure to get either fails the test;
@@ -54,5 +57,18 @@ fn provinces_of_the_previous_release_serve_a_run_of_this_one() {
     for city in &scenario.cities {
         assert_eq!(versions[&city.id], current.as_str(), "{}", city.id);
     }
+    // Mediation reaches only the nodes that declared it: each ruling is
+    // counted by its city alone, never by an old province.
+    let ruled = (report["cases"].as_array().into_iter().flatten())
+        .flat_map(|c| c["events"].as_array().into_iter().flatten())
+        .filter(|e| e["step"] == "mediated")
+        .count() as u64;
+    assert!(ruled >= 1, "no dispute ruled on: {}", report["messages"]);
+    assert_eq!(
+        report["messages"]["Mediation"].as_u64(),
+        Some(ruled),
+        "one receiver per ruling (the city): {}",
+        report["messages"]
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
