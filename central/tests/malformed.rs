@@ -15,8 +15,6 @@ use central::service::{now_for, CentralService};
 use counterpart_domain::clock::ScenarioTime;
 use counterpart_domain::scenario::Scenario;
 use node_kit::arbitrary::{self, check_refusal};
-use node_kit::counters::MessageCounters;
-use node_kit::trace::CaseTraces;
 use pairing_proto::v1::central_authority_server::CentralAuthority;
 use pairing_proto::v1::*;
 use proptest::collection::vec;
@@ -81,41 +79,16 @@ impl Fixture {
 /// day is a wall day, so the scenario stays near its start).
 fn mid_run() -> Fixture {
     let s = small();
-    let authority = Arc::new(Durable::in_memory(Authority::new(
-        s.clone(),
-        86_400_000,
-        None,
-        common::BOOT,
-    )));
-    let service = CentralService::new(
-        authority.clone(),
-        Arc::new(MessageCounters::default()),
-        Arc::new(CaseTraces::default()),
-    );
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .unwrap();
+    let common::Served {
+        authority,
+        service,
+        runtime,
+    } = common::served(s.clone());
     let f = Fixture {
         authority,
         service,
         runtime,
     };
-    let ids: Vec<(String, Role)> = s
-        .provinces
-        .iter()
-        .map(|p| (p.id.clone(), Role::Province))
-        .chain(s.cities.iter().map(|c| (c.id.clone(), Role::City)))
-        .collect();
-    for (id, role) in &ids {
-        let m = RegisterNode {
-            header: header(id, "reg"),
-            role: *role as i32,
-            endpoint: format!("http://{id}.test:1"),
-            ..Default::default()
-        };
-        f.call(f.service.register(Request::new(m))).unwrap();
-    }
     for p in &s.provinces {
         let m = CapacityReport {
             header: header(&p.id, "cap"),

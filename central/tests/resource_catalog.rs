@@ -9,9 +9,7 @@ use std::sync::Arc;
 use central::authority::Authority;
 use central::service::CentralService;
 use counterpart_domain::scenario::Scenario;
-use node_kit::counters::MessageCounters;
 use node_kit::durable::Durable;
-use node_kit::trace::CaseTraces;
 use pairing_proto::v1::central_authority_server::CentralAuthority;
 use pairing_proto::v1::*;
 use tonic::{Code, Request};
@@ -26,32 +24,11 @@ struct Central {
 
 /// Central on `scenario`, every node registered.
 fn central(scenario: Arc<Scenario>) -> Central {
-    let authority = Arc::new(Durable::in_memory(Authority::new(
-        scenario.clone(),
-        86_400_000,
-        None,
-        common::BOOT,
-    )));
-    let service = CentralService::new(
-        authority.clone(),
-        Arc::new(MessageCounters::default()),
-        Arc::new(CaseTraces::default()),
-    );
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .unwrap();
-    let provinces = (scenario.provinces.iter()).map(|p| (p.id.clone(), Role::Province));
-    let cities = (scenario.cities.iter()).map(|c| (c.id.clone(), Role::City));
-    for (id, role) in provinces.chain(cities) {
-        let m = RegisterNode {
-            header: common::header(&id, "reg"),
-            role: role as i32,
-            endpoint: format!("http://{id}.test:1"),
-            ..Default::default()
-        };
-        runtime.block_on(service.register(Request::new(m))).unwrap();
-    }
+    let common::Served {
+        authority,
+        service,
+        runtime,
+    } = common::served(scenario);
     Central {
         authority,
         service,

@@ -64,15 +64,7 @@ pub fn check(dispute: &Dispute) -> Result<DisputeKind, Refusal> {
     validate::bounded_text("assignment_id", &dispute.assignment_id)?;
     validate::bounded_text("shipment_id", &dispute.shipment_id)?;
     validate::bounded_text("statement", &dispute.statement)?;
-    let kind = match DisputeKind::try_from(dispute.kind) {
-        Ok(DisputeKind::Unspecified) | Err(_) => {
-            return Err(Refusal::invalid_argument(format!(
-                "kind: {} is not a dispute kind (shortfall, quality, conduct, cost)",
-                dispute.kind
-            )))
-        }
-        Ok(kind) => kind,
-    };
+    let kind: DisputeKind = known("kind", dispute.kind, KINDS)?;
     let figures = &dispute.evidence;
     validate::list_len("evidence", figures.len(), validate::MAX_LINES)?;
     for (i, f) in figures.iter().enumerate() {
@@ -97,25 +89,22 @@ pub fn check_ruling(m: &Mediation) -> Result<(DisputeKind, Ruling), Refusal> {
     validate::bounded_text("reason", &m.reason)?;
     validate::text("raised_by", &m.raised_by)?;
     validate::quantities("raised_targets", &m.raised_targets)?;
-    let kind = match DisputeKind::try_from(m.kind) {
-        Ok(DisputeKind::Unspecified) | Err(_) => {
-            return Err(Refusal::invalid_argument(format!(
-                "kind: {} is not a dispute kind",
-                m.kind
-            )))
-        }
-        Ok(kind) => kind,
-    };
-    let ruling = match Ruling::try_from(m.ruling) {
-        Ok(Ruling::Unspecified) | Err(_) => {
-            return Err(Refusal::invalid_argument(format!(
-                "ruling: {} is neither upheld nor dismissed",
-                m.ruling
-            )))
-        }
-        Ok(ruling) => ruling,
-    };
+    let kind = known("kind", m.kind, KINDS)?;
+    let ruling = known("ruling", m.ruling, "upheld or dismissed")?;
     Ok((kind, ruling))
+}
+
+/// What a dispute's kind may be, for refusals.
+const KINDS: &str = "a dispute kind (shortfall, quality, conduct, cost)";
+
+/// A wire enum's value that is known and not the unspecified 0.
+fn known<E: TryFrom<i32>>(field: &str, value: i32, expected: &str) -> Result<E, Refusal> {
+    match E::try_from(value) {
+        Ok(e) if value != 0 => Ok(e),
+        _ => Err(Refusal::invalid_argument(format!(
+            "{field}: {value} is not {expected}"
+        ))),
+    }
 }
 
 /// What central's ledger holds for the pairing a dispute is about.

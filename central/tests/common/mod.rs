@@ -5,8 +5,14 @@
 
 use std::sync::Arc;
 
+use central::authority::Authority;
+use central::service::CentralService;
 use counterpart_domain::scenario::{self, Province, Scenario};
-use pairing_proto::v1::{Contribution, MessageHeader, ResourcePool, Situation};
+use node_kit::counters::MessageCounters;
+use node_kit::durable::Durable;
+use node_kit::trace::CaseTraces;
+use pairing_proto::v1::central_authority_server::CentralAuthority;
+use pairing_proto::v1::{Contribution, MessageHeader, RegisterNode, ResourcePool, Role, Situation};
 
 /// The boot stamp of the authorities the tests make (a restored one is
 /// given another, as a restarted central would be).
@@ -57,5 +63,49 @@ pub fn overwhelmed() -> Situation {
         local_doctors: 100,
         local_nurses: 200,
         ..Default::default()
+    }
+}
+
+/// Central's service on an in-memory authority, with a runtime to drive
+/// it from a plain test: what the adapter-level tests share.
+pub struct Served {
+    pub authority: Arc<Durable<Authority>>,
+    pub service: CentralService,
+    pub runtime: tokio::runtime::Runtime,
+}
+
+/// Central on `scenario` at a wall day per scenario day (so the scenario
+/// stays near its start), every node of the scenario registered.
+pub fn served(scenario: Arc<Scenario>) -> Served {
+    let authority = Arc::new(Durable::in_memory(Authority::new(
+        scenario.clone(),
+        86_400_000,
+        None,
+        BOOT,
+    )));
+    let service = CentralService::new(
+        authority.clone(),
+        Arc::new(MessageCounters::default()),
+        Arc::new(CaseTraces::default()),
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("a test runtime");
+    let provinces = (scenario.provinces.iter()).map(|p| (p.id.clone(), Role::Province));
+    let cities = (scenario.cities.iter()).map(|c| (c.id.clone(), Role::City));
+    for (id, role) in provinces.chain(cities) {
+        let m = RegisterNode {
+            header: header(&id, "reg"),
+            role: role as i32,
+            endpoint: format!("http://{id}.test:1"),
+            ..Default::default()
+        };
+        (runtime.block_on(service.register(tonic::Request::new(m)))).expect("registers");
+    }
+    Served {
+        authority,
+        service,
+        runtime,
     }
 }
