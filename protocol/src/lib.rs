@@ -1,30 +1,37 @@
-//! Counterpart's protocol, with no I/O: what the three roles say to each
-//! other, declared once so that every node, the trace checker and the tests
-//! derive from it instead of keeping copies in step.
+//! Counterpart's protocol, with no I/O: the three roles' state machines and
+//! what they say to each other, declared once so that every node, the trace
+//! checker and the tests derive from it instead of keeping copies in step.
+//! A machine takes a message (or a tick) and the scenario time, and returns
+//! its answer, the messages to send and, through [`persist::Persistent`],
+//! the records to save; the node crates put it on the network.
 //!
+//! The three machines:
+//! - [`central`]: the central authority ([`central::authority::Authority`])
+//!   and the pure logic it decides with: assessment, pairing, ledger,
+//!   evaluation, the run report.
+//! - [`donor`]: the donor province ([`donor::Donor`]), its shipment planner
+//!   and what it sends.
+//! - [`recipient`]: the recipient city ([`recipient::Recipient`]): requests,
+//!   receipts, reports, disputes, demobilisation.
+//!
+//! What they share:
 //! - [`catalog`]: every RPC of the `pairing.v1` contract as a
-//!   [`MessageKind`]: its service, who may send it, the stage of the
-//!   protocol it belongs to, the sender's and the receiver's span names, and
-//!   how a resend is recognised.
-//! - [`outbox`]: what a node owes its peers ([`outbox::Outbox`],
-//!   [`outbox::Delivery`]); [`inbox`]: what it has already applied.
-//! - [`mediation`]: a dispute between the paired sides, and central's
-//!   ruling on it.
-//! - [`resend`]: when a message that must get through is sent again, one
-//!   policy for every role.
-//! - [`refusal`]: the protocol's typed "no" ([`Refusal`]), which becomes a
-//!   gRPC status only at a node's edge.
-//! - [`validate`]: checks of incoming fields, each refusal naming the field.
-//! - [`header`]: message ids and headers for what a node sends.
-//! - [`persist`]: how a machine is written down as journal records.
-//! - [`donor`]: the donor province's state machine ([`donor::Donor`]),
-//!   its shipment planner and what it sends; `province-node` serves it.
-//! - [`recipient`]: the recipient city's state machine (requests, receipts,
-//!   reports, demobilisation), driven by messages and scenario time.
+//!   [`MessageKind`]: its service, who may send it, the stage it belongs to,
+//!   the sender's and the receiver's span names, how a resend is recognised
+//!   and the feature it needs.
 //! - [`roles`]: the roles ([`Role`]), the services they serve
 //!   ([`Service`]) and the protocol's stages ([`Stage`]).
-//! - [`central`]: central's state machine (the authority) and the pure
-//!   logic it decides with: assessment, pairing, ledger, evaluation.
+//! - [`refusal`]: the protocol's typed "no" ([`Refusal`]), which becomes a
+//!   gRPC status only at a node's edge; [`validate`]: the checks of incoming
+//!   fields, each refusal naming the field.
+//! - [`outbox`]: what a node owes its peers ([`outbox::Outbox`],
+//!   [`outbox::Delivery`]) under the one resend policy ([`resend`]);
+//!   [`inbox`]: the one rule of what was applied already.
+//! - [`mediation`]: a dispute between the paired sides, and central's
+//!   ruling on it.
+//! - [`header`]: message ids and headers for what a node sends (the boot
+//!   stamp is given, never read here).
+//! - [`persist`]: how a machine is written down as journal records.
 //!
 //! The crate depends on nothing with a runtime, a socket or a file: purity
 //! is a crate boundary here, and `tests/purity.rs` keeps it one.

@@ -16,7 +16,7 @@ use crate::refusal::Refusal;
 /// bounds the other per-message lists (objectives, donors, contributions).
 pub const MAX_LINES: usize = 64;
 /// Longest id or free-text field, in bytes. Ids are at most ~60 bytes
-/// ("asg-case-<city>-<n>-<province>"); reasons and notes are one sentence.
+/// (`asg-case-<city>-<n>-<province>`); reasons and notes are one sentence.
 pub const MAX_TEXT_LEN: usize = 512;
 /// Longest resource type name accepted (the catalog's longest,
 /// "material/protective_suit", has 24 bytes).
