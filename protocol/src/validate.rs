@@ -10,9 +10,10 @@ use pairing_proto::v1::{MessageHeader, ResourceQuantity, ScenarioClock, Situatio
 
 use crate::refusal::Refusal;
 
-/// Longest list of resource lines a message may carry. The catalog has 10
-/// resource types and each may appear once, so 64 leaves room for the
-/// catalog to grow while refusing a list meant to exhaust memory. Also
+/// Longest list of resource lines a message may carry. The default catalog
+/// has 10 resource types, a scenario may declare 32 more, and each may
+/// appear once, so 64 holds any catalog while refusing a list meant to
+/// exhaust memory. Also
 /// bounds the other per-message lists (objectives, donors, contributions).
 pub const MAX_LINES: usize = 64;
 /// Longest id or free-text field, in bytes. Ids are at most ~60 bytes
