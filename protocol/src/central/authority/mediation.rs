@@ -14,7 +14,7 @@ use pairing_proto::v1::{
 use super::outbound::{Message, ToCity, ToProvince};
 use super::persist::kind;
 use super::{Authority, Now};
-use crate::central::case::{DisputeRecord, Step};
+use crate::central::case::{AssignmentRecord, AssignmentStage, DisputeRecord, Step};
 use crate::mediation::{self, LedgerView, MAX_DISPUTES_PER_PAIRING};
 use crate::refusal::Refusal;
 use crate::validate;
@@ -51,12 +51,21 @@ impl Authority {
         let assignment_id = (case.assignments.iter())
             .find(|a| a.province_id == donor)
             .map(|a| a.assignment_id.clone())
-            .ok_or_else(|| {
-                Refusal::not_found(format!(
+            .ok_or_else(|| match role {
+                Role::Province => Refusal::permission_denied(format!(
+                    "case_id: {:?} has no assignment for {sender:?}",
+                    msg.case_id
+                )),
+                _ => Refusal::not_found(format!(
                     "counterpart_id: {donor:?} is no donor of case {:?}",
                     msg.case_id
-                ))
+                )),
             })?;
+        // The same dispute again (a resend under a new message id) is no
+        // new one, whatever the bound.
+        if case.disputes.iter().any(|d| d.dispute_id == msg.dispute_id) {
+            return Ok(self.remember(header));
+        }
         let raised_before = (case.disputes.iter())
             .filter(|d| d.raised_by == sender && d.assignment_id == assignment_id)
             .count();
@@ -67,31 +76,29 @@ impl Authority {
         }
         self.unsaved.mark(kind::CASE, &msg.case_id);
         let case = self.cases.get_mut(&msg.case_id).expect("found above");
-        if !case.disputes.iter().any(|d| d.dispute_id == msg.dispute_id) {
-            case.record(
-                now.scenario,
-                Step::DisputeRaised,
-                Some(&donor),
-                format!(
-                    "{}: {} raised {} about {}: {}",
-                    msg.dispute_id,
-                    sender,
-                    kind_name(dispute_kind),
-                    msg.counterpart_id,
-                    figures(&msg.evidence)
-                ),
-            );
-            case.disputes.push(DisputeRecord {
-                dispute_id: msg.dispute_id.clone(),
-                raised_by: sender,
-                assignment_id,
-                province_id: donor,
-                kind: dispute_kind as i32,
-                evidence: msg.evidence.clone(),
-                raised_at: now.scenario,
-                ruling: None,
-            });
-        }
+        case.record(
+            now.scenario,
+            Step::DisputeRaised,
+            Some(&donor),
+            format!(
+                "{}: {} raised {} about {}: {}",
+                msg.dispute_id,
+                sender,
+                kind_name(dispute_kind),
+                msg.counterpart_id,
+                figures(&msg.evidence)
+            ),
+        );
+        case.disputes.push(DisputeRecord {
+            dispute_id: msg.dispute_id.clone(),
+            raised_by: sender,
+            assignment_id,
+            province_id: donor,
+            kind: dispute_kind as i32,
+            evidence: msg.evidence.clone(),
+            raised_at: now.scenario,
+            ruling: None,
+        });
         Ok(self.remember(header))
     }
 

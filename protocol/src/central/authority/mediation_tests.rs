@@ -76,6 +76,20 @@ fn only_the_two_sides_of_a_pairing_may_dispute() {
     }
     let e = refused(&mut a, dispute(&city, &case, donor, "c3"));
     assert_eq!(e.code(), Code::ResourceExhausted, "{e}");
+    // A resend of one already raised is answered, not counted again.
+    a.raise_dispute(&dispute(&city, &case, donor, "c0"), at(4.0))
+        .unwrap();
+    // A province not on the case may not dispute its city: south is paired
+    // with alpha alone (the small scenario's table), so beta is outside.
+    let (_, south) = (assignments.iter())
+        .find(|(_, a)| a.recipient_city_id == "south")
+        .expect("south is paired");
+    let e = refused(&mut a, dispute("beta", &south.case_id, "south", "o1"));
+    assert_eq!(e.code(), Code::PermissionDenied, "{e}");
+    assert!(
+        e.message().contains("has no assignment for \"beta\""),
+        "{e}"
+    );
 }
 
 /// With nothing in its ledger, central waits two report intervals (small:
