@@ -164,10 +164,10 @@ impl Authority {
             decision.ruling == Ruling::Upheld && !decision.raised_targets.is_empty();
         let mut adjustment = None;
         if upheld_with_targets {
-            if let Some(a) = case
-                .assignment_mut(&d.assignment_id)
-                .filter(|a| !a.released)
-            {
+            // Only a donor still delivering takes new targets: one standing
+            // down refuses them, and central would send them for a week.
+            let delivering = |a: &&mut AssignmentRecord| a.stage == AssignmentStage::Acknowledged;
+            if let Some(a) = case.assignment_mut(&d.assignment_id).filter(delivering) {
                 a.targets = decision.raised_targets.clone();
                 a.adjustments_sent += 1;
                 adjustment = Some(format!("adj-{}-{}", d.assignment_id, a.adjustments_sent));
