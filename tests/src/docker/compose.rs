@@ -301,6 +301,32 @@ fn pax_records(data: &[u8]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Where the compose file publishes central on the host.
+pub const CENTRAL_ADDR: &str = "127.0.0.1:50051";
+/// Another cluster (a user's `counterpart` project, another test run) may
+/// hold central's port for a while: wait this long for it, then fail.
+pub const PORT_WAIT_LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Waits until nothing listens on central's published address, so a
+/// compose test never fails on a port another cluster still holds.
+pub fn wait_for_central_port() {
+    let started = std::time::Instant::now();
+    let mut said = false;
+    while std::net::TcpListener::bind(CENTRAL_ADDR).is_err() {
+        assert!(
+            started.elapsed() < PORT_WAIT_LIMIT,
+            "{CENTRAL_ADDR} is still taken after {PORT_WAIT_LIMIT:?}: the compose file \
+             publishes central there, so another cluster (`docker ps` shows which; a \
+             `counterpart` compose project?) must stop first"
+        );
+        if !said {
+            println!("{CENTRAL_ADDR} is taken (another cluster?); waiting for it");
+            said = true;
+        }
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -349,31 +375,5 @@ mod tests {
     fn a_truncated_archive_is_an_error() {
         let archive = header("certs/wuhan.key", 0o600, 65534, b'0', 100);
         assert!(tar_entries(&archive).is_err());
-    }
-}
-
-/// Where the compose file publishes central on the host.
-pub const CENTRAL_ADDR: &str = "127.0.0.1:50051";
-/// Another cluster (a user's `counterpart` project, another test run) may
-/// hold central's port for a while: wait this long for it, then fail.
-pub const PORT_WAIT_LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
-
-/// Waits until nothing listens on central's published address, so a
-/// compose test never fails on a port another cluster still holds.
-pub fn wait_for_central_port() {
-    let started = std::time::Instant::now();
-    let mut said = false;
-    while std::net::TcpListener::bind(CENTRAL_ADDR).is_err() {
-        assert!(
-            started.elapsed() < PORT_WAIT_LIMIT,
-            "{CENTRAL_ADDR} is still taken after {PORT_WAIT_LIMIT:?}: the compose file \
-             publishes central there, so another cluster (`docker ps` shows which; a \
-             `counterpart` compose project?) must stop first"
-        );
-        if !said {
-            println!("{CENTRAL_ADDR} is taken (another cluster?); waiting for it");
-            said = true;
-        }
-        std::thread::sleep(std::time::Duration::from_secs(1));
     }
 }
