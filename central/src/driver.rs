@@ -1,5 +1,8 @@
-//! The driver: runs the authority's tick and carries what it returns to the
-//! provinces and cities, each send with a deadline and bounded retries.
+//! The driver: runs the authority's tick (node-kit's one loop,
+//! [`run_ticks`], on central's fixed interval) and carries what it returns
+//! to the provinces and cities, each send with a deadline and bounded
+//! retries. What stays here is central's own: its messages' spans and the
+//! clients that carry them.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -7,7 +10,9 @@ use std::time::Duration;
 
 use node_kit::client;
 use node_kit::courier::Courier;
+use node_kit::driver::{run_ticks, Pace};
 use node_kit::durable::Durable;
+use node_kit::service::Machine;
 use node_kit::tls::Role;
 use node_kit::trace::{self, key, CaseTraces};
 use pairing_proto::v1::donor_province_client::DonorProvinceClient;
@@ -20,7 +25,6 @@ use tracing::Span;
 
 use crate::authority::outbound::{Message, Outbound, ToCity, ToProvince};
 use crate::authority::{Authority, CENTRAL_ID};
-use crate::service::now_for;
 
 pub struct Driver {
     authority: Arc<Durable<Authority>>,
@@ -55,34 +59,19 @@ impl Driver {
         self
     }
 
-    /// Ticks until `shutdown` is cancelled.
+    /// Ticks until `shutdown` is cancelled. What a tick decided is on disk
+    /// before anyone hears of it: a restarted central never contradicts
+    /// what it already sent.
     pub async fn run(mut self, shutdown: CancellationToken) {
-        let mut interval = tokio::time::interval(self.tick);
-        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = interval.tick() => {}
-            }
-            let outbound = {
-                let mut authority = self.authority.lock();
-                let now = now_for(&authority);
-                let outbound = authority.on_tick(now);
-                if !authority.last_tick_changed() {
-                    authority.release_unchanged();
-                }
-                outbound
-            };
-            if outbound.is_empty() {
-                continue;
-            }
-            // What a tick decided is on disk before anyone hears of it: a
-            // restarted central never contradicts what it already sent.
-            self.authority.flushed().await;
-            for message in outbound {
-                self.dispatch(message);
-            }
-        }
+        let authority = self.authority.clone();
+        run_ticks(
+            &authority,
+            Pace::Every(self.tick),
+            &shutdown,
+            |authority| Some(authority.on_tick(authority.now())),
+            |message| self.dispatch(message),
+        )
+        .await;
     }
 
     fn dispatch(&mut self, outbound: Outbound) {
@@ -111,7 +100,7 @@ impl Driver {
                 // refusal means to central is the authority's to say.
                 let round = node_kit::retry::round_outcome(&outcome);
                 let mut authority = authority.lock();
-                let now = now_for(&authority).scenario;
+                let now = authority.now().scenario;
                 authority.on_sent(outbound, round, now);
             },
         );

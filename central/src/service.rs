@@ -1,15 +1,21 @@
-//! The gRPC adapter: each RPC counts itself, takes the authority's lock,
-//! calls the state machine with the present time, and answers. No protocol
-//! decision is made here; a refusal of the machine ([`Refusal`]) becomes a
-//! gRPC status here and nowhere else ([`node_kit::edge::status`]).
+//! The gRPC adapter: each protocol message goes through node-kit's one
+//! adapter ([`Adapter::handle`]: span, caller check, count, the authority
+//! under its lock at the present time, refusal to status, flush before the
+//! answer). No protocol decision is made here; a refusal of the machine
+//! becomes a gRPC status in node-kit and nowhere else.
+//!
+//! What stays here is central's own: its caller check reads a message's
+//! claim (a registration claims the role it registers as, which no
+//! province or city rule covers), and its operator queries read a published
+//! copy of the authority rather than the locked machine.
 
 use std::sync::Arc;
 
-use counterpart_domain::clock::{unix_now_ms, ScenarioTime};
 use counterpart_protocol::catalog::{self, MessageKind};
 use counterpart_protocol::Refusal;
 use node_kit::counters::MessageCounters;
 use node_kit::durable::Durable;
+use node_kit::service::{Adapter, Machine};
 use node_kit::tls::Callers;
 use node_kit::trace::{self, key, CaseTraces};
 use pairing_proto::v1::central_authority_server::CentralAuthority;
@@ -30,11 +36,10 @@ use crate::watch::{UpdateStream, Watchers};
 
 #[derive(Debug, Clone)]
 pub struct CentralService {
-    authority: Arc<Durable<Authority>>,
-    counters: Arc<MessageCounters>,
+    /// The authority, the counters and, with TLS, the check of every
+    /// caller against [`access`].
+    adapter: Adapter<Authority>,
     traces: Arc<CaseTraces>,
-    /// With TLS, every RPC checks its caller against [`access`].
-    callers: Callers,
     watchers: Watchers,
 }
 
@@ -84,10 +89,8 @@ impl CentralService {
             CancellationToken::new(),
         );
         CentralService {
-            authority,
-            counters,
+            adapter: Adapter::new(authority, counters),
             traces,
-            callers: Callers::Unchecked,
             watchers,
         }
     }
@@ -97,8 +100,8 @@ impl CentralService {
     /// shutdown).
     pub fn with_shutdown(mut self, shutdown: CancellationToken) -> Self {
         self.watchers = Watchers::new(
-            self.authority.clone(),
-            self.counters.clone(),
+            self.adapter.machine().clone(),
+            self.adapter.counters().clone(),
             self.traces.clone(),
             shutdown,
         );
@@ -107,27 +110,13 @@ impl CentralService {
 
     /// The same service, checking every caller when `callers` says so.
     pub fn with_callers(mut self, callers: Callers) -> Self {
-        self.callers = callers;
+        self.adapter = self.adapter.with_callers(callers);
         self
-    }
-
-    /// Whether the caller of `request` may send it as a `kind` claiming
-    /// `claim`; always when callers are unchecked (plain TCP).
-    fn allow<T>(
-        &self,
-        kind: &MessageKind,
-        request: &Request<T>,
-        claim: Claim<'_>,
-    ) -> Result<(), Status> {
-        match self.callers.of(request)? {
-            Some(caller) => access::check(&caller, kind, claim),
-            None => Ok(()),
-        }
     }
 
     /// Whether the caller of `request` may ask the query `rpc`.
     fn allow_query<T>(&self, rpc: &str, request: &Request<T>) -> Result<(), Status> {
-        match self.callers.of(request)? {
+        match self.adapter.callers().of(request)? {
             Some(caller) => access::check_query(&caller, rpc),
             None => Ok(()),
         }
@@ -144,50 +133,18 @@ impl CentralService {
         self.query(request, answer)
     }
 
-    /// [`Self::handle_now`], then, for a change, waits until it is saved:
-    /// nobody is told of a change a crash could still undo.
-    async fn handle<T: Claimed, R>(
+    /// The adapter's [`Adapter::handle`], with central's caller check: the
+    /// caller may send a `kind` claiming what the message claims (always
+    /// when callers are unchecked, on plain TCP). `apply` runs inside the
+    /// message's span and may annotate it.
+    async fn handle<T: Claimed + Send, R>(
         &self,
         kind: &'static MessageKind,
         request: Request<T>,
-        apply: impl FnOnce(&mut Authority, &T, Now) -> Result<R, Refusal> + Send,
+        apply: impl FnOnce(&mut Authority, &T, Now, &Span) -> Result<R, Refusal> + Send,
     ) -> Result<Response<R>, Status> {
-        let answer = self.handle_now(kind, request, apply);
-        if answer.is_ok() {
-            self.authority.flushed().await;
-        }
-        answer
-    }
-
-    /// Opens the RPC's span as a child of the caller's, counts the message,
-    /// then runs `apply` (inside the span: it may annotate
-    /// `Span::current()`) on the authority at the present time. A refusal
-    /// marks the span as an error. The lock is never held across an await;
-    /// a change is saved when it is released, before the answer goes out.
-    fn handle_now<T: Claimed, R>(
-        &self,
-        kind: &'static MessageKind,
-        request: Request<T>,
-        apply: impl FnOnce(&mut Authority, &T, Now) -> Result<R, Refusal>,
-    ) -> Result<Response<R>, Status> {
-        let span = trace::server_span(kind.server_span, kind.stage, request.metadata());
-        let _entered = span.enter();
-        // A refused caller's message is not one of the run's: not counted.
-        if let Err(status) = self.allow(kind, &request, request.get_ref().claim()) {
-            trace::fail(&span, status.message());
-            return Err(status);
-        }
-        self.counters.count(kind.message);
-        let message = request.into_inner();
-        let result = {
-            let mut authority = self.authority.lock();
-            let now = now_for(&authority);
-            apply(&mut authority, &message, now).map_err(node_kit::edge::status)
-        };
-        if let Err(status) = &result {
-            trace::fail(&span, status.message());
-        }
-        result.map(Response::new)
+        let check = |caller: &_, message: &T| access::check(caller, kind, message.claim());
+        self.adapter.handle(kind, request, check, apply).await
     }
 
     /// Runs `answer` on the authority as it is, without counting: operator
@@ -201,37 +158,25 @@ impl CentralService {
         let message = request.into_inner();
         // A published copy: a long answer (the run report) never holds the
         // lock every handler needs.
-        let authority = self.authority.published();
-        let now = now_for(&authority);
+        let authority = self.adapter.machine().published();
+        let now = authority.now();
         answer(&authority, &message, now).map(Response::new)
     }
 }
 
-/// Annotates the current span with the case and the node that sent a
-/// message about it, under the key of the node's role.
-fn annotate_case(authority: &Authority, case_id: &str, sender: &str) {
-    let span = Span::current();
-    trace::annotate(&span, key::CASE_ID, case_id);
+/// Annotates `span` with the case and the node that sent a message about
+/// it, under the key of the node's role.
+fn annotate_case(span: &Span, authority: &Authority, case_id: &str, sender: &str) {
+    trace::annotate(span, key::CASE_ID, case_id);
     let role_key = match authority.role_of(sender) {
         Some(Role::Province) => key::PROVINCE,
         _ => key::CITY,
     };
-    trace::annotate(&span, role_key, sender);
+    trace::annotate(span, role_key, sender);
 }
 
 fn sender(header: &Option<MessageHeader>) -> &str {
     header.as_ref().map_or("", |h| h.sender_id.as_str())
-}
-
-/// The present time for `authority`: scenario time 0 until the clock starts
-/// (and before its epoch).
-pub fn now_for(authority: &Authority) -> Now {
-    let unix_ms = unix_now_ms();
-    let scenario = authority
-        .clock()
-        .map(|c| c.scenario_at(unix_ms).max(ScenarioTime(0)))
-        .unwrap_or_default();
-    Now { scenario, unix_ms }
 }
 
 #[tonic::async_trait]
@@ -240,16 +185,18 @@ impl CentralAuthority for CentralService {
         &self,
         request: Request<RegisterNode>,
     ) -> Result<Response<Registration>, Status> {
-        self.handle(&catalog::REGISTER, request, |a, m, now| a.register(m, now))
-            .await
+        self.handle(&catalog::REGISTER, request, |a, m, now, _| {
+            a.register(m, now)
+        })
+        .await
     }
 
     async fn report_capacity(
         &self,
         request: Request<CapacityReport>,
     ) -> Result<Response<Ack>, Status> {
-        self.handle(&catalog::CAPACITY_REPORT, request, |a, m, now| {
-            trace::annotate(&Span::current(), key::PROVINCE, sender(&m.header));
+        self.handle(&catalog::CAPACITY_REPORT, request, |a, m, now, span| {
+            trace::annotate(span, key::PROVINCE, sender(&m.header));
             a.report_capacity(m, now)
         })
         .await
@@ -260,18 +207,21 @@ impl CentralAuthority for CentralService {
         request: Request<AssistanceRequest>,
     ) -> Result<Response<AssistanceRequestAck>, Status> {
         let traces = self.traces.clone();
-        self.handle(&catalog::ASSISTANCE_REQUEST, request, move |a, m, now| {
-            let ack = a.request_assistance(m, now)?;
-            let span = Span::current();
-            annotate_case(a, &ack.case_id, sender(&m.header));
-            trace::quantities(&span, &m.needs);
-            // The case's trace: every later step of the case joins it.
-            traces.remember(&ack.case_id, &span);
-            if a.is_rejected(&ack.case_id) {
-                trace::fail(&span, "request rejected: within local capacity");
-            }
-            Ok(ack)
-        })
+        self.handle(
+            &catalog::ASSISTANCE_REQUEST,
+            request,
+            move |a, m, now, span| {
+                let ack = a.request_assistance(m, now)?;
+                annotate_case(span, a, &ack.case_id, sender(&m.header));
+                trace::quantities(span, &m.needs);
+                // The case's trace: every later step of the case joins it.
+                traces.remember(&ack.case_id, span);
+                if a.is_rejected(&ack.case_id) {
+                    trace::fail(span, "request rejected: within local capacity");
+                }
+                Ok(ack)
+            },
+        )
         .await
     }
 
@@ -279,10 +229,10 @@ impl CentralAuthority for CentralService {
         &self,
         request: Request<AssignmentAcknowledgement>,
     ) -> Result<Response<Ack>, Status> {
-        self.handle(&catalog::ACKNOWLEDGEMENT, request, |a, m, now| {
-            trace::annotate(&Span::current(), key::ASSIGNMENT_ID, &m.assignment_id);
+        self.handle(&catalog::ACKNOWLEDGEMENT, request, |a, m, now, span| {
+            trace::annotate(span, key::ASSIGNMENT_ID, &m.assignment_id);
             if let Some(case_id) = a.case_id_of_assignment(&m.assignment_id) {
-                annotate_case(a, &case_id, sender(&m.header));
+                annotate_case(span, a, &case_id, sender(&m.header));
             }
             a.acknowledge_assignment(m, now)
         })
@@ -293,17 +243,17 @@ impl CentralAuthority for CentralService {
         &self,
         request: Request<SupervisoryReport>,
     ) -> Result<Response<Ack>, Status> {
-        self.handle(&catalog::SUPERVISORY_REPORT, request, |a, m, now| {
-            annotate_case(a, &m.case_id, sender(&m.header));
+        self.handle(&catalog::SUPERVISORY_REPORT, request, |a, m, now, span| {
+            annotate_case(span, a, &m.case_id, sender(&m.header));
             a.submit_report(m, now)
         })
         .await
     }
 
     async fn raise_dispute(&self, request: Request<Dispute>) -> Result<Response<Ack>, Status> {
-        self.handle(&catalog::DISPUTE, request, |a, m, now| {
-            annotate_case(a, &m.case_id, sender(&m.header));
-            trace::annotate(&Span::current(), key::DISPUTE_ID, &m.dispute_id);
+        self.handle(&catalog::DISPUTE, request, |a, m, now, span| {
+            annotate_case(span, a, &m.case_id, sender(&m.header));
+            trace::annotate(span, key::DISPUTE_ID, &m.dispute_id);
             a.raise_dispute(m, now)
         })
         .await
@@ -313,10 +263,14 @@ impl CentralAuthority for CentralService {
         &self,
         request: Request<DemobilisationRequest>,
     ) -> Result<Response<Ack>, Status> {
-        self.handle(&catalog::DEMOBILISATION_REQUEST, request, |a, m, now| {
-            annotate_case(a, &m.case_id, sender(&m.header));
-            a.request_demobilisation(m, now)
-        })
+        self.handle(
+            &catalog::DEMOBILISATION_REQUEST,
+            request,
+            |a, m, now, span| {
+                annotate_case(span, a, &m.case_id, sender(&m.header));
+                a.request_demobilisation(m, now)
+            },
+        )
         .await
     }
 
@@ -342,7 +296,7 @@ impl CentralAuthority for CentralService {
         &self,
         request: Request<ReportQuery>,
     ) -> Result<Response<RunReport>, Status> {
-        let counters = self.counters.clone();
+        let counters = self.adapter.counters().clone();
         self.operator_query("GetReport", request, move |a, _, now| {
             let messages = a.message_totals(&counters.snapshot());
             let run = report::build(a, now.scenario, messages);

@@ -29,7 +29,7 @@ use tonic::Status;
 
 use crate::authority::Authority;
 use crate::report::{self, CaseReport};
-use crate::service::now_for;
+use node_kit::service::Machine;
 
 /// Streams open at once; one more is refused with RESOURCE_EXHAUSTED.
 pub const MAX_WATCHERS: usize = 16;
@@ -101,7 +101,7 @@ impl Watchers {
             }
             let updates = {
                 let authority = self.authority.published();
-                let now = now_for(&authority);
+                let now = authority.now();
                 let messages = authority.message_totals(&self.counters.snapshot());
                 let run = report::build(&authority, now.scenario, messages);
                 seen.changes(&authority, &run, &self.traces, now.scenario.0)

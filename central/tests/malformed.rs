@@ -11,10 +11,11 @@ use std::sync::Arc;
 use node_kit::durable::Durable;
 
 use central::authority::{Authority, Now};
-use central::service::{now_for, CentralService};
+use central::service::CentralService;
 use counterpart_domain::clock::ScenarioTime;
 use counterpart_domain::scenario::Scenario;
 use node_kit::arbitrary::{self, check_refusal};
+use node_kit::service::Machine;
 use pairing_proto::v1::central_authority_server::CentralAuthority;
 use pairing_proto::v1::*;
 use proptest::collection::vec;
@@ -121,7 +122,7 @@ fn mid_run() -> Fixture {
     // Past the decision window: north and south are paired.
     {
         let mut a = f.authority.lock();
-        let now = now_for(&a);
+        let now = a.now();
         a.on_tick(Now {
             scenario: ScenarioTime(now.scenario.0 + 4 * 86_400_000),
             unix_ms: now.unix_ms,

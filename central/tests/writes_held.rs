@@ -8,10 +8,11 @@
 use std::sync::Arc;
 
 use central::authority::Authority;
-use central::service::{now_for, CentralService};
+use central::service::CentralService;
 use counterpart_domain::scenario::Scenario;
 use node_kit::counters::MessageCounters;
 use node_kit::durable::{self, Durability, Durable};
+use node_kit::service::Machine;
 use node_kit::trace::CaseTraces;
 use pairing_proto::v1::central_authority_server::CentralAuthority;
 use pairing_proto::v1::*;
@@ -153,7 +154,7 @@ async fn with_its_disk_stalled_central_answers_all_that_needs_no_save() {
     {
         // The driver's tick takes the same lock: it is free.
         let mut machine = authority.lock();
-        let now = now_for(&machine);
+        let now = machine.now();
         machine.on_tick(now);
         machine.release_unchanged();
     }

@@ -1,6 +1,7 @@
-//! The city's tick loop: registers with central, then on every tick asks
-//! the machine what to send and hands it to the courier (unary calls, with
-//! deadline and bounded retries) or to the negotiation streams; outcomes go
+//! The city's driver: registers with central, then ticks in node-kit's one
+//! loop ([`run_ticks`]): on every tick the machine says what to send and
+//! each message goes to the courier (unary calls, with deadline and
+//! bounded retries) or to the negotiation streams; outcomes go
 //! back to the machine through `on_sent`, each classified here for the
 //! resend policy (`node_kit::retry::round_outcome`): the gRPC status never
 //! reaches the machine.
@@ -18,8 +19,10 @@ use counterpart_domain::clock::unix_now_ms;
 use node_kit::client::{request_from, Dialer};
 use node_kit::counters::MessageCounters;
 use node_kit::courier::Courier;
+use node_kit::driver::{run_ticks, Pace};
 use node_kit::header::HeaderFactory;
-use node_kit::registration::{register_via, tick_period};
+use node_kit::registration::register_via;
+use node_kit::service::Machine;
 use node_kit::trace;
 use pairing_proto::v1::central_authority_client::CentralAuthorityClient;
 use pairing_proto::v1::donor_province_client::DonorProvinceClient;
@@ -31,7 +34,7 @@ use tracing::{Instrument, Span};
 
 use crate::negotiation::Negotiations;
 use crate::recipient::{Failure, Notice, Outbound, Outcome, Sent};
-use crate::service::{scenario_now, SharedRecipient};
+use crate::service::SharedRecipient;
 use crate::spans::CityTraces;
 
 /// Tick period until the clock (and so the speed) is known.
@@ -111,17 +114,15 @@ impl Driver {
         if let Err(refusal) = self.lock().on_registration(&registration) {
             tracing::error!(message = refusal.message(), "central's clock is unusable");
         }
-        loop {
-            let period = self
-                .lock()
-                .clock()
-                .map_or(IDLE_TICK, |clock| tick_period(clock.day_ms));
-            tokio::select! {
-                _ = self.shutdown.cancelled() => break,
-                _ = tokio::time::sleep(period) => {}
-            }
-            self.tick().await;
-        }
+        let (machine, shutdown) = (self.machine.clone(), self.shutdown.clone());
+        // The tick reads the clock as it is (a tick before time 0 finds
+        // nothing due); only what arrives is stamped no earlier than 0.
+        let tick = |machine: &mut crate::recipient::Recipient| {
+            let clock = machine.clock()?;
+            Some(machine.on_tick(clock.scenario_at(unix_now_ms())))
+        };
+        let pace = Pace::ByClock { idle: IDLE_TICK };
+        run_ticks(&machine, pace, &shutdown, tick, |m| self.dispatch(m)).await;
         let undelivered = self.lock().undelivered_receipts().len();
         if undelivered > 0 {
             tracing::warn!(
@@ -153,25 +154,6 @@ impl Driver {
 
     fn lock(&self) -> node_kit::durable::Changing<'_, crate::recipient::Recipient> {
         self.machine.lock()
-    }
-
-    async fn tick(&mut self) {
-        let outbound = {
-            let mut machine = self.lock();
-            let Some(clock) = machine.clock() else { return };
-            let outbound = machine.on_tick(clock.scenario_at(unix_now_ms()));
-            if !machine.last_tick_changed() {
-                machine.release_unchanged();
-            }
-            outbound
-        };
-        if !outbound.is_empty() {
-            // What a tick decided is on disk before anyone hears of it.
-            self.machine.flushed().await;
-        }
-        for message in outbound {
-            self.dispatch(message);
-        }
     }
 
     /// Hands `message` to the courier (or its negotiation stream) inside
@@ -388,7 +370,7 @@ fn classified<R>(result: Result<R, Status>) -> Outcome<R> {
 /// and logs what the machine says the operator should hear of.
 fn feed(machine: &SharedRecipient, sent: Sent) {
     let mut machine = machine.lock();
-    let now = scenario_now(&machine);
+    let now = machine.now();
     match machine.on_sent(sent, now) {
         Some(Notice::RequestNotAccepted { reason }) => tracing::warn!(
             %reason,

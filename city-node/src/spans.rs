@@ -42,16 +42,9 @@ impl CityTraces {
         }
     }
 
-    /// A handler's span, child of the caller's, naming this city.
-    pub fn server_span(
-        &self,
-        name: &str,
-        stage: Stage,
-        metadata: &tonic::metadata::MetadataMap,
-    ) -> Span {
-        let span = trace::server_span(name, stage, metadata);
-        trace::annotate(&span, key::CITY, &self.city_id);
-        span
+    /// This city's id, the `pairing.city` of every span.
+    pub fn city_id(&self) -> &str {
+        &self.city_id
     }
 
     /// Registration is about no case: a trace of its own.

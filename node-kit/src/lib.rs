@@ -8,6 +8,11 @@
 //! - [`cli`]: the flags of the province and city binaries.
 //! - [`client`]: channels with a connect timeout, requests with a deadline.
 //! - [`courier`]: background sending with bounded retries and queues.
+//! - [`machine`]: the three protocol machines as the edge drives them:
+//!   their clock and the time a handler is given.
+//! - [`service`]: the one service adapter: span, caller check, count,
+//!   the machine under its lock, refusal to status, flush before answering.
+//! - [`driver`]: the one tick loop: tick under the lock, flush, dispatch.
 //! - [`registration`]: registering with central; the tick period.
 //! - [`retry`]: bounded, jittered retries for calls that must get through.
 //! - [`durable`]: the node's state machine, each change journaled to SQLite
@@ -28,13 +33,16 @@ pub mod cli;
 pub mod client;
 pub mod counters;
 pub mod courier;
+pub mod driver;
 pub mod durable;
 pub mod edge;
 pub mod faults;
 pub mod header;
+pub mod machine;
 pub mod registration;
 pub mod retry;
 pub mod server;
+pub mod service;
 pub mod shutdown;
 pub mod telemetry;
 pub mod tls;

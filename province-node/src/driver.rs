@@ -1,7 +1,10 @@
-//! The tick loop: registers with central, then on every tick asks the
-//! [`Donor`](crate::donor::Donor) what to send now, hands each message to the
-//! courier inside its sender span (in the case's trace), and reports each
-//! outcome back to the machine.
+//! The province's driver: registers with central, then ticks in
+//! node-kit's one loop ([`run_ticks`]): on every tick the
+//! [`Donor`](crate::donor::Donor) says what to send now, each message goes
+//! to the courier inside its sender span (in the case's trace), and each
+//! outcome goes back to the machine. What stays here is the province's
+//! own: registration's span, the span of each message (which needs the
+//! case as the machine knows it at the tick) and the clients that carry it.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -9,8 +12,9 @@ use std::time::Duration;
 
 use node_kit::client::{request_from, Dialer};
 use node_kit::courier::Courier;
+use node_kit::driver::{run_ticks, Pace};
 use node_kit::header::HeaderFactory;
-use node_kit::registration::{register_via, tick_period};
+use node_kit::registration::register_via;
 use node_kit::trace::{self, key};
 use pairing_proto::v1::central_authority_client::CentralAuthorityClient;
 use pairing_proto::v1::recipient_city_client::RecipientCityClient;
@@ -95,18 +99,28 @@ impl Driver {
                 );
             }
         }
-        loop {
-            let period = self
-                .shared
-                .lock()
-                .clock()
-                .map_or(IDLE_TICK, |c| tick_period(c.day_ms));
-            tokio::select! {
-                _ = shutdown.cancelled() => return Ok(()),
-                _ = tokio::time::sleep(period) => {}
-            }
-            self.tick().await;
-        }
+        let shared = self.shared.clone();
+        let tick = |donor: &mut crate::donor::Donor| {
+            donor.clock()?;
+            let now = scenario_now(donor);
+            let outbound = donor.on_tick(now);
+            // The case of each message, as the machine knows it now, for
+            // its span.
+            let outbound = outbound.into_iter().map(|message| {
+                let case = spans::case_of(donor, &message);
+                (message, case)
+            });
+            Some(outbound.collect::<Vec<_>>())
+        };
+        run_ticks(
+            shared.durable(),
+            Pace::ByClock { idle: IDLE_TICK },
+            &shutdown,
+            tick,
+            |(message, case)| self.dispatch(message, case),
+        )
+        .await;
+        Ok(())
     }
 
     /// Registers with central in a `province.register` span, the root of a
@@ -135,43 +149,18 @@ impl Driver {
         registration
     }
 
-    /// Runs outside any span, so that messages about no case start traces
-    /// of their own.
-    async fn tick(&mut self) {
-        let outbound: Vec<(Outbound, Option<CaseOfMessage>)> = {
-            let mut donor = self.shared.lock();
-            if donor.clock().is_none() {
-                return;
-            }
-            let now = scenario_now(&donor);
-            let outbound = donor.on_tick(now);
-            let outbound: Vec<_> = outbound
-                .into_iter()
-                .map(|message| {
-                    let case = spans::case_of(&donor, &message);
-                    (message, case)
-                })
-                .collect();
-            if !donor.last_tick_changed() {
-                donor.release_unchanged();
-            }
-            outbound
-        };
-        if !outbound.is_empty() {
-            // What a tick decided is on disk before anyone hears of it.
-            self.shared.flushed().await;
-        }
-        for (message, case) in outbound {
-            let span = spans::outbound_span(
-                &self.shared.traces,
-                self.headers.node_id(),
-                &message,
-                case.as_ref(),
-            );
-            // The courier sends in the span current at dispatch.
-            let _entered = span.enter();
-            self.send(message, span.clone());
-        }
+    /// Sends `message` in its sender span; the tick loop runs outside any
+    /// span, so messages about no case start traces of their own.
+    fn dispatch(&mut self, message: Outbound, case: Option<CaseOfMessage>) {
+        let span = spans::outbound_span(
+            &self.shared.traces,
+            self.headers.node_id(),
+            &message,
+            case.as_ref(),
+        );
+        // The courier sends in the span current at dispatch.
+        let _entered = span.enter();
+        self.send(message, span.clone());
     }
 
     /// Hands `message` to the courier; its outcome goes back to the machine

@@ -1,16 +1,23 @@
-//! The `DonorProvince` gRPC service: a thin adapter that opens each
-//! message's span (a child of the caller's), counts the message, hands it to
-//! the [`Donor`] machine with the scenario time, and returns the machine's
-//! answer, a refusal as the gRPC status of the same code and message
-//! (`node_kit::edge::status`). The lock is never held across an await, nor
-//! a span entered.
+//! The `DonorProvince` gRPC service, on node-kit's one adapter
+//! ([`Adapter::handle`]: the message's span as a child of the caller's, the
+//! caller check, the count, the [`Donor`] under its lock at the scenario
+//! time, a refusal as the gRPC status of the same code and message, the
+//! flush before the answer). The lock is never held across an await, nor a
+//! span entered.
+//!
+//! What stays here is the province's own: what its spans record about a
+//! case (see [`crate::spans`]), and the negotiation stream, whose updates
+//! each answer in a `province.plan` span of the stream's trace and are
+//! checked against the city that opened the stream; each update goes
+//! through the adapter's [`Adapter::admit`] and [`Adapter::apply`].
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, MutexGuard};
 
-use counterpart_domain::clock::{unix_now_ms, ScenarioTime};
+use counterpart_domain::clock::ScenarioTime;
 use node_kit::counters::MessageCounters;
 use node_kit::durable::{Changing, Durable};
+use node_kit::service::{Adapter, Machine};
 use node_kit::tls::Callers;
 use node_kit::trace::{self, CaseTraces};
 use opentelemetry::trace::TraceId;
@@ -24,6 +31,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 use tonic::metadata::MetadataMap;
 use tonic::{Request, Response, Status, Streaming};
+use tracing::Span;
 
 use counterpart_protocol::Refusal;
 
@@ -48,8 +56,8 @@ pub const MAX_OPEN_STREAMS: usize = 64;
 /// the driver's sends join it).
 #[derive(Debug)]
 pub struct SharedDonor {
-    donor: Durable<Donor>,
-    pub counters: MessageCounters,
+    donor: Arc<Durable<Donor>>,
+    pub counters: Arc<MessageCounters>,
     pub traces: CaseTraces,
 }
 
@@ -58,10 +66,20 @@ impl SharedDonor {
     /// directory, or in memory only.
     pub fn new(donor: Durable<Donor>) -> Self {
         SharedDonor {
-            donor,
-            counters: MessageCounters::default(),
+            donor: Arc::new(donor),
+            counters: Arc::default(),
             traces: CaseTraces::default(),
         }
+    }
+
+    /// The service adapter over this donor and its counters.
+    fn adapter(&self) -> Adapter<Donor> {
+        Adapter::new(self.donor.clone(), self.counters.clone())
+    }
+
+    /// The durable machine itself, for the tick loop.
+    pub fn durable(&self) -> &Durable<Donor> {
+        &self.donor
     }
 
     /// The machine, locked, to change: saved (if changed) when the guard
@@ -89,107 +107,68 @@ impl SharedDonor {
 }
 
 /// Scenario time now by the donor's clock (zero before the clock started;
-/// the machine refuses what needs the clock then).
+/// the machine refuses what needs the clock then): [`Machine::now`].
 pub fn scenario_now(donor: &Donor) -> ScenarioTime {
-    donor
-        .clock()
-        .map(|c| c.scenario_at(unix_now_ms()))
-        .unwrap_or_default()
+    donor.now()
 }
 
 #[derive(Debug, Clone)]
 pub struct ProvinceService {
     shared: Arc<SharedDonor>,
+    /// The donor's edge; with TLS, every message's caller is checked
+    /// against [`access`].
+    adapter: Adapter<Donor>,
     /// Negotiation streams open now (at most [`MAX_OPEN_STREAMS`]).
     open_streams: Arc<AtomicUsize>,
     /// Ends open negotiation streams, which would otherwise hold up the
     /// server's graceful shutdown for as long as a city keeps them open.
     shutdown: CancellationToken,
-    /// With TLS, every message's caller is checked against [`access`].
-    callers: Callers,
 }
 
 impl ProvinceService {
     pub fn new(shared: Arc<SharedDonor>, shutdown: CancellationToken) -> Self {
         ProvinceService {
+            adapter: shared.adapter(),
             shared,
             open_streams: Arc::new(AtomicUsize::new(0)),
             shutdown,
-            callers: Callers::Unchecked,
         }
     }
 
     /// The same service, checking every caller when `callers` says so.
     pub fn with_callers(mut self, callers: Callers) -> Self {
-        self.callers = callers;
+        self.adapter = self.adapter.with_callers(callers);
         self
     }
 
-    /// Opens the message's span as a child of the caller's, counts the
-    /// message, applies it to the machine and records the outcome on the
-    /// span. An accepted message about a case makes its span the case's
-    /// trace context if the province has none yet; a refused one changes
-    /// nothing, not even that.
-    async fn apply<M: Inbound>(
+    /// The adapter's [`Adapter::handle`] with the province's caller rule
+    /// ([`access::check`]) and what its spans record: the message's ids and
+    /// quantities, the province, the case and its city. An accepted
+    /// message about a case makes its span the case's trace context if the
+    /// province has none yet; a refused one changes nothing, not even that.
+    async fn apply<M: Inbound + Send>(
         &self,
         request: Request<M>,
         handler: impl FnOnce(&mut Donor, &M, ScenarioTime) -> Result<Ack, Refusal> + Send,
     ) -> Result<Response<Ack>, Status> {
-        let outcome = self.apply_now(request, handler);
-        if outcome.is_ok() {
-            // Nobody is told of a change a crash could still undo.
-            self.shared.flushed().await;
-        }
-        outcome
-    }
-
-    fn apply_now<M: Inbound>(
-        &self,
-        request: Request<M>,
-        handler: impl FnOnce(&mut Donor, &M, ScenarioTime) -> Result<Ack, Refusal>,
-    ) -> Result<Response<Ack>, Status> {
-        let span = trace::server_span(M::KIND.server_span, M::KIND.stage, request.metadata());
-        let _entered = span.enter();
-        // A refused caller's message is not one of the run's: not counted.
-        let allowed = match self.callers.of(&request) {
-            Ok(Some(caller)) => access::check(&caller, request.get_ref()),
-            Ok(None) => Ok(()),
-            Err(status) => Err(status),
-        };
-        if let Err(status) = allowed {
-            tracing::warn!(
-                kind = M::KIND.message,
-                message = status.message(),
-                "caller refused"
-            );
-            trace::fail(&span, status.message());
-            return Err(status);
-        }
-        self.shared.counters.count(M::KIND.message);
-        let message = request.into_inner();
-        message.annotate(&span);
-        let outcome = {
-            let mut donor = self.shared.lock();
-            let now = scenario_now(&donor);
-            let outcome = handler(&mut donor, &message, now).map_err(node_kit::edge::status);
-            spans::annotate_case(&span, &donor, &message);
-            outcome
-        };
-        match &outcome {
-            Err(status) => {
-                tracing::warn!(kind = M::KIND.message, code = ?status.code(), message = status.message(), "refused");
-                trace::fail(&span, status.message());
-            }
-            Ok(_) => {
+        let traces = &self.shared.traces;
+        let apply = |donor: &mut Donor, message: &M, now, span: &Span| {
+            message.annotate(span);
+            let outcome = handler(donor, message, now);
+            spans::annotate_case(span, donor, message);
+            if outcome.is_ok() {
                 if let Some(trouble) = message.trouble() {
-                    trace::fail(&span, &trouble);
+                    trace::fail(span, &trouble);
                 }
                 if let Some(case_id) = message.case_id() {
-                    self.shared.traces.remember(case_id, &span);
+                    traces.remember(case_id, span);
                 }
             }
-        }
-        outcome.map(Response::new)
+            outcome
+        };
+        self.adapter
+            .handle(M::KIND, request, access::check, apply)
+            .await
     }
 }
 
@@ -197,6 +176,7 @@ impl ProvinceService {
 /// own trace context, from the metadata sent when the city opened it.
 struct NegotiationStream {
     shared: Arc<SharedDonor>,
+    adapter: Adapter<Donor>,
     metadata: MetadataMap,
     trace_id: Option<TraceId>,
     /// The city that opened the stream, when callers are checked: every
@@ -214,31 +194,22 @@ impl NegotiationStream {
             &update.case_id,
         );
         let _entered = span.enter();
-        if let Some(caller) = &self.caller {
-            if let Err(status) = access::check(caller, update) {
-                trace::fail(&span, status.message());
-                return Err(status);
-            }
-        }
-        self.shared.counters.count(NeedsUpdate::KIND.message);
-        update.annotate(&span);
-        let answer = {
-            let mut donor = self.shared.lock();
-            let now = scenario_now(&donor);
-            let answer = donor
-                .on_needs_update(update, now)
-                .map_err(node_kit::edge::status);
-            spans::annotate_case(&span, &donor, update);
-            answer
+        let kind = NeedsUpdate::KIND;
+        let allowed = match &self.caller {
+            Some(caller) => access::check(caller, update),
+            None => Ok(()),
         };
-        match &answer {
-            Err(status) => {
-                tracing::warn!(code = ?status.code(), message = status.message(), "needs update refused");
-                trace::fail(&span, status.message());
-            }
-            Ok(_) => self.shared.traces.remember(&update.case_id, &span),
-        }
-        answer
+        self.adapter.admit(kind, &span, allowed)?;
+        self.adapter
+            .apply(kind, &span, update, |donor, update, now, span| {
+                update.annotate(span);
+                let answer = donor.on_needs_update(update, now);
+                spans::annotate_case(span, donor, update);
+                if answer.is_ok() {
+                    self.shared.traces.remember(&update.case_id, span);
+                }
+                answer
+            })
     }
 }
 
@@ -286,7 +257,7 @@ impl DonorProvince for ProvinceService {
 
     /// An operator query, not a protocol message: not counted, no change.
     async fn get_books(&self, request: Request<BooksQuery>) -> Result<Response<Books>, Status> {
-        if let Some(caller) = self.callers.of(&request)? {
+        if let Some(caller) = self.adapter.callers().of(&request)? {
             access::may_read_books(&caller)?;
         }
         Ok(Response::new(self.shared.read().books()))
@@ -300,7 +271,7 @@ impl DonorProvince for ProvinceService {
         &self,
         request: Request<Streaming<NeedsUpdate>>,
     ) -> Result<Response<Self::NegotiatePlanStream>, Status> {
-        let caller = self.callers.of(&request)?;
+        let caller = self.adapter.callers().of(&request)?;
         if let Some(caller) = &caller {
             access::may_negotiate(caller)?;
         }
@@ -314,6 +285,7 @@ impl DonorProvince for ProvinceService {
         let stream = NegotiationStream {
             caller,
             shared: self.shared.clone(),
+            adapter: self.adapter.clone(),
             trace_id: spans::stream_trace(request.metadata()),
             metadata: request.metadata().clone(),
         };
