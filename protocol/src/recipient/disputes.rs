@@ -17,7 +17,6 @@ use super::{round_of, Outbound, Outcome, Recipient};
 use crate::inbox::Inbox;
 use crate::mediation;
 use crate::refusal::Refusal;
-use crate::validate;
 
 /// A dispute the city raised about one donor of its case.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -98,18 +97,16 @@ impl Recipient {
         let theirs =
             (self.shipments.values()).filter(|s| s.case_id == case_id && s.donor_id == donor_id);
         for shipment in theirs {
-            let receipt = shipment.receipt.message();
-            for line in receipt
-                .received
-                .iter()
-                .chain(&receipt.discrepancies_as_lines())
-            {
-                if let Ok(t) = line.resource_type.parse() {
-                    stated.add(t, line.quantity);
-                }
-            }
+            // A receipt's lines are what arrived usable; its discrepancies
+            // what the manifest declared beyond that.
             for (&t, &q) in shipment.received.iter() {
                 observed.add(t, q);
+                stated.add(t, q);
+            }
+            for lost in &shipment.receipt.message().discrepancies {
+                if let Ok(t) = lost.resource_type.parse() {
+                    stated.add(t, lost.quantity);
+                }
             }
         }
         (stated, observed)
@@ -130,8 +127,7 @@ impl Recipient {
 
     /// Central's ruling on a dispute of this city's (or about it).
     pub fn on_mediation(&mut self, m: &Mediation) -> Result<Ack, Refusal> {
-        let header = validate::header(m.header.as_ref())?;
-        super::inbound::from_central(Some(header))?;
+        let header = super::inbound::from_central(m.header.as_ref())?;
         let (_kind, ruling) = mediation::check_ruling(m)?;
         self.clock_started()?;
         if self.applied.answered(header).is_some() {
@@ -152,22 +148,5 @@ impl Recipient {
         let ack = Ack { duplicate: false };
         self.applied.remember(header, ack);
         Ok(ack)
-    }
-}
-
-/// A receipt's discrepancies as resource lines (what was declared but did
-/// not arrive usable).
-trait DiscrepancyLines {
-    fn discrepancies_as_lines(&self) -> Vec<pairing_proto::v1::ResourceQuantity>;
-}
-
-impl DiscrepancyLines for pairing_proto::v1::Receipt {
-    fn discrepancies_as_lines(&self) -> Vec<pairing_proto::v1::ResourceQuantity> {
-        (self.discrepancies.iter())
-            .map(|d| pairing_proto::v1::ResourceQuantity {
-                resource_type: d.resource_type.clone(),
-                quantity: d.quantity,
-            })
-            .collect()
     }
 }

@@ -210,21 +210,51 @@ impl Authority {
         }
         let city = case.city_id.clone();
         for (province, adjustment_id, assignment_id, share) in sends {
-            self.ledger
-                .set_targets(case_id, &city, &province, share.clone());
-            let adjustment = Adjustment {
-                header: Some(self.header(now)),
-                adjustment_id,
-                case_id: case_id.to_string(),
+            let change = TargetChange {
+                case_id,
+                city: &city,
+                province: &province,
                 assignment_id,
-                kind: AdjustmentKind::ChangeTargets as i32,
-                new_targets: share.to_wire(),
-                reason: "the city's need outgrew the targets".into(),
+                adjustment_id,
             };
-            self.send(
-                &province,
-                Message::Province(ToProvince::Adjustment(adjustment)),
-            );
+            self.send_targets(change, share, "the city's need outgrew the targets", now);
         }
     }
+
+    /// Tells a donor its whole new share of a case (`CHANGE_TARGETS`) and
+    /// books it in the ledger, which evaluations measure delivery against.
+    pub(super) fn send_targets(
+        &mut self,
+        change: TargetChange<'_>,
+        targets: Quantities,
+        reason: &str,
+        now: ScenarioTime,
+    ) {
+        (self.ledger).set_targets(
+            change.case_id,
+            change.city,
+            change.province,
+            targets.clone(),
+        );
+        let adjustment = Adjustment {
+            header: Some(self.header(now)),
+            adjustment_id: change.adjustment_id,
+            case_id: change.case_id.to_string(),
+            assignment_id: change.assignment_id,
+            kind: AdjustmentKind::ChangeTargets as i32,
+            new_targets: targets.to_wire(),
+            reason: reason.to_string(),
+        };
+        let to_donor = Message::Province(ToProvince::Adjustment(adjustment));
+        self.send(change.province, to_donor);
+    }
+}
+
+/// Which assignment a change of targets is for, and the id it goes by.
+pub(super) struct TargetChange<'a> {
+    pub case_id: &'a str,
+    pub city: &'a str,
+    pub province: &'a str,
+    pub assignment_id: String,
+    pub adjustment_id: String,
 }

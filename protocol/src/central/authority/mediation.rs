@@ -7,10 +7,9 @@
 
 use counterpart_domain::clock::ScenarioTime;
 use pairing_proto::resource::ResourceType;
-use pairing_proto::v1::{
-    Ack, Adjustment, AdjustmentKind, Dispute, DisputeFigure, DisputeKind, Mediation, Role, Ruling,
-};
+use pairing_proto::v1::{Ack, Dispute, DisputeFigure, DisputeKind, Mediation, Role, Ruling};
 
+use super::adjustments::TargetChange;
 use super::outbound::{Message, ToCity, ToProvince};
 use super::persist::kind;
 use super::{Authority, Now};
@@ -186,20 +185,15 @@ impl Authority {
             raised_by: d.raised_by.clone(),
         };
         if let Some(adjustment_id) = adjustment {
-            let targets = decision.raised_targets;
-            self.ledger
-                .set_targets(case_id, &city, &d.province_id, targets.clone());
-            let adjustment = Adjustment {
-                header: Some(self.header(now)),
-                adjustment_id,
-                case_id: case_id.to_string(),
+            let change = TargetChange {
+                case_id,
+                city: &city,
+                province: &d.province_id,
                 assignment_id: d.assignment_id.clone(),
-                kind: AdjustmentKind::ChangeTargets as i32,
-                new_targets: targets.to_wire(),
-                reason: format!("mediation {}: make good what is missing", d.dispute_id),
+                adjustment_id,
             };
-            let to_donor = Message::Province(ToProvince::Adjustment(adjustment));
-            self.send(&d.province_id, to_donor);
+            let reason = format!("mediation {}: make good what is missing", d.dispute_id);
+            self.send_targets(change, decision.raised_targets, &reason, now);
         }
         let stamped = |header| Mediation {
             header: Some(header),
