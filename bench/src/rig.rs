@@ -71,6 +71,8 @@ impl Rig {
         let stub_addr = crate::stub::start(stubs.clone()).await?;
         let central = central::start(central::CentralConfig {
             scenario: scenario.clone(),
+            // Stub nodes take no steps: the wall clock.
+            clock: central::authority::ClockPlan::wall(central::authority::DEFAULT_SEED),
             listen_addr: "127.0.0.1:0".into(),
             day_ms: CRAWL_DAY_MS,
             pairing_mode: None,

@@ -9,6 +9,7 @@ use pairing_proto::v1::recipient_city_server::{RecipientCity, RecipientCityServe
 use pairing_proto::v1::{
     Ack, Adjustment, Assignment, Books, BooksQuery, CaseClosure, CaseDecision, ClockStart,
     DemobilisationOrder, Evaluation, Mediation, NeedsUpdate, PlanProposal, Receipt, Shipment,
+    StepDone, StepGrant,
 };
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
@@ -18,12 +19,23 @@ use tonic::{Request, Response, Status, Streaming};
 #[derive(Debug, Default, Clone, Copy)]
 pub struct StubNode;
 
+/// A stub has nothing to do in a step: it is done at once.
+fn step_done(grant: Request<StepGrant>) -> Result<Response<StepDone>, Status> {
+    Ok(Response::new(StepDone {
+        step: grant.get_ref().step,
+        messages_sent: 0,
+    }))
+}
+
 fn ack() -> Result<Response<Ack>, Status> {
     Ok(Response::new(Ack { duplicate: false }))
 }
 
 #[tonic::async_trait]
 impl DonorProvince for StubNode {
+    async fn advance(&self, r: Request<StepGrant>) -> Result<Response<StepDone>, Status> {
+        step_done(r)
+    }
     async fn get_books(&self, _: Request<BooksQuery>) -> Result<Response<Books>, Status> {
         Err(Status::unimplemented("a bench stub keeps no books"))
     }
@@ -63,6 +75,9 @@ impl DonorProvince for StubNode {
 
 #[tonic::async_trait]
 impl RecipientCity for StubNode {
+    async fn advance(&self, r: Request<StepGrant>) -> Result<Response<StepDone>, Status> {
+        step_done(r)
+    }
     async fn get_books(&self, _: Request<BooksQuery>) -> Result<Response<Books>, Status> {
         Err(Status::unimplemented("a bench stub keeps no books"))
     }

@@ -9,6 +9,8 @@ use clap::Parser;
 use counterpart_domain::clock::parse_day_ms;
 use counterpart_domain::scenario::{self, PairingMode};
 
+use crate::authority::{ClockPlan, DEFAULT_SEED, DEFAULT_STEP_MINUTES};
+
 #[derive(Debug, Parser)]
 #[command(
     name = "central",
@@ -21,9 +23,13 @@ pub struct Args {
     /// Address to listen on.
     #[arg(long, env = "PAIRING_LISTEN", default_value = "127.0.0.1:50051")]
     pub listen: String,
-    /// Wall milliseconds per scenario day.
-    #[arg(long, env = "PAIRING_DAY_MS", default_value_t = 500, value_parser = parse_day_ms)]
+    /// Wall milliseconds per scenario day: on the lockstep clock the least
+    /// each day takes (0: as fast as the nodes go), on the wall clock its
+    /// speed.
+    #[arg(long, env = "PAIRING_DAY_MS", default_value_t = 500, value_parser = parse_pace)]
     pub day_ms: i64,
+    #[command(flatten)]
+    pub clock: ClockArgs,
     /// Override the scenario's pairing mode: historical or optimized.
     #[arg(long, env = "PAIRING_MODE", value_parser = parse_mode)]
     pub pairing_mode: Option<PairingMode>,
@@ -39,6 +45,72 @@ pub struct Args {
     /// synchronous=NORMAL); `full` also a power cut (an fsync per commit).
     #[arg(long, env = "PAIRING_DURABILITY", value_enum, default_value_t)]
     pub durability: node_kit::durable::Durability,
+}
+
+/// How central runs the scenario clock: the flags of `central` and of
+/// `pairctl up`, `pairctl node central`, whose values these are.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ClockArgs {
+    /// `lockstep`: central grants each step of scenario time and waits
+    /// for every node (the story does not depend on the machine's load).
+    /// `wall`: scenario time is wall time x day-ms.
+    #[arg(long, env = "PAIRING_CLOCK", value_enum, default_value_t = ClockMode::Lockstep)]
+    pub clock: ClockMode,
+    /// Scenario minutes per lockstep step.
+    #[arg(long, env = "PAIRING_STEP_MINUTES", default_value_t = DEFAULT_STEP_MINUTES,
+          value_parser = clap::value_parser!(u32).range(1..=1440))]
+    pub step_minutes: u32,
+    /// The run's seed: every random draw of the protocol comes from it.
+    #[arg(long, env = "PAIRING_SEED", default_value_t = DEFAULT_SEED)]
+    pub seed: u64,
+}
+
+impl ClockArgs {
+    pub fn plan(&self) -> ClockPlan {
+        self.clock.plan(self.step_minutes, self.seed)
+    }
+
+    /// The same flags for a child central (`pairctl up`).
+    pub fn to_args(&self) -> Vec<String> {
+        let mode = match self.clock {
+            ClockMode::Lockstep => "lockstep",
+            ClockMode::Wall => "wall",
+        };
+        vec![
+            "--clock".into(),
+            mode.into(),
+            "--step-minutes".into(),
+            self.step_minutes.to_string(),
+            "--seed".into(),
+            self.seed.to_string(),
+        ]
+    }
+}
+
+/// How scenario time runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ClockMode {
+    Lockstep,
+    Wall,
+}
+
+impl ClockMode {
+    /// The plan central runs the clock by.
+    pub fn plan(self, step_minutes: u32, seed: u64) -> ClockPlan {
+        match self {
+            ClockMode::Lockstep => ClockPlan::lockstep(step_minutes, seed),
+            ClockMode::Wall => ClockPlan::wall(seed),
+        }
+    }
+}
+
+/// `--day-ms`: 0 (lockstep, as fast as it goes) up to real time; whether
+/// 0 suits the clock is checked at start.
+pub fn parse_pace(text: &str) -> Result<i64, String> {
+    if text.trim() == "0" {
+        return Ok(0);
+    }
+    parse_day_ms(text)
 }
 
 pub fn parse_mode(s: &str) -> Result<PairingMode, String> {
@@ -71,10 +143,21 @@ pub async fn run(args: Args) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let clock = args.clock.plan();
+    eprintln!(
+        "central: {} clock, seed {}{}",
+        clock.mode(),
+        clock.seed,
+        clock
+            .step_minutes
+            .map(|m| format!(", {m}-minute steps"))
+            .unwrap_or_default()
+    );
     let config = crate::CentralConfig {
         scenario,
         listen_addr: args.listen,
         day_ms: args.day_ms,
+        clock,
         pairing_mode: args.pairing_mode,
         tls,
         data_dir: args.data_dir,

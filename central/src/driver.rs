@@ -25,6 +25,7 @@ use tracing::Span;
 
 use crate::authority::outbound::{Message, Outbound, ToCity, ToProvince};
 use crate::authority::{Authority, CENTRAL_ID};
+use crate::lockstep::Stepper;
 
 pub struct Driver {
     authority: Arc<Durable<Authority>>,
@@ -62,16 +63,54 @@ impl Driver {
     /// Ticks until `shutdown` is cancelled. What a tick decided is on disk
     /// before anyone hears of it: a restarted central never contradicts
     /// what it already sent.
+    ///
+    /// On the lockstep clock central does not tick by the wall: its
+    /// [`Stepper`] grants each step and ticks central within it.
     pub async fn run(mut self, shutdown: CancellationToken) {
         let authority = self.authority.clone();
+        let lockstep = {
+            let authority = authority.read();
+            let planned = authority.clock_plan().step_minutes.is_some();
+            authority.clock().map_or(planned, |c| c.is_lockstep())
+        };
+        if lockstep {
+            return Stepper::new(self, shutdown).run().await;
+        }
+        let courier = self.courier.clone();
         run_ticks(
             &authority,
             Pace::Every(self.tick),
             &shutdown,
+            &courier,
             |authority| Some(authority.on_tick(authority.now())),
             |message| self.dispatch(message),
         )
         .await;
+    }
+
+    /// Central's part of a lockstep step: its tick at the granted time,
+    /// each message delivered and its outcome fed back before the next
+    /// goes. Returns how many messages went out.
+    pub async fn act(&mut self) -> u32 {
+        self.courier.keep_order(true);
+        let authority = self.authority.clone();
+        let sent = node_kit::driver::step(
+            &authority,
+            &mut |authority| Some(authority.on_tick(authority.now())),
+            &mut |message| self.dispatch(message),
+            || false,
+        )
+        .await;
+        self.courier.drained().await;
+        sent
+    }
+
+    pub fn authority(&self) -> &Arc<Durable<Authority>> {
+        &self.authority
+    }
+
+    pub fn dialer(&self) -> &client::Dialer {
+        &self.dialer
     }
 
     fn dispatch(&mut self, outbound: Outbound) {

@@ -18,6 +18,7 @@
 pub mod access;
 pub mod cli;
 pub mod driver;
+pub mod lockstep;
 pub mod service;
 pub mod watch;
 
@@ -41,7 +42,7 @@ use pairing_proto::v1::central_authority_server::CentralAuthorityServer;
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 
-use crate::authority::{Authority, CENTRAL_ID};
+use crate::authority::{Authority, ClockPlan, CENTRAL_ID, STEP_MINUTES_RANGE};
 use crate::driver::Driver;
 use crate::service::CentralService;
 
@@ -51,8 +52,11 @@ pub struct CentralConfig {
     pub scenario: Arc<Scenario>,
     /// Address to listen on, e.g. "127.0.0.1:0" or "0.0.0.0:50051".
     pub listen_addr: String,
-    /// Wall milliseconds per scenario day (at least 1).
+    /// Wall milliseconds per scenario day: the wall clock's speed (at
+    /// least 1), or the lockstep clock's pace (0: as fast as it goes).
     pub day_ms: i64,
+    /// Lockstep (the default) or wall clock, and the run's seed.
+    pub clock: ClockPlan,
     /// Overrides the scenario's pairing mode when set.
     pub pairing_mode: Option<PairingMode>,
     /// Mutual TLS: serve and call with central's certificate, and check
@@ -74,6 +78,7 @@ pub struct CentralConfig {
 fn open_authority(config: &CentralConfig) -> Result<Durable<Authority>, String> {
     let scenario = &config.scenario;
     let boot = unix_now_ms();
+    let plan = config.clock.paced(config.day_ms);
     durable::open(
         config.data_dir.as_deref(),
         config.durability,
@@ -82,14 +87,18 @@ fn open_authority(config: &CentralConfig) -> Result<Durable<Authority>, String> 
         || {
             Ok(Authority::new(
                 scenario.clone(),
-                config.day_ms,
+                clock_day_ms(config),
                 config.pairing_mode,
                 boot,
-            ))
+            )
+            .with_clock_plan(plan))
         },
-        |saved| match durable::legacy_state(saved) {
-            Some(bytes) => Authority::from_legacy(scenario.clone(), bytes, boot),
-            None => Authority::restore(scenario.clone(), saved, boot),
+        |saved| {
+            let restored = match durable::legacy_state(saved) {
+                Some(bytes) => Authority::from_legacy(scenario.clone(), bytes, boot),
+                None => Authority::restore(scenario.clone(), saved, boot),
+            };
+            restored.map(|a| a.with_clock_plan(plan))
         },
     )
 }
@@ -97,7 +106,7 @@ fn open_authority(config: &CentralConfig) -> Result<Durable<Authority>, String> 
 /// Starts central in-process: binds, serves the `CentralAuthority` service
 /// with health and reflection, and runs the driver until shut down.
 pub async fn start(config: CentralConfig) -> Result<RunningNode, String> {
-    counterpart_domain::clock::checked_day_ms("day_ms", config.day_ms)?;
+    check_clock(&config)?;
     let (listener, addr) = node_kit::server::bind(&config.listen_addr)
         .await
         .map_err(|e| e.to_string())?;
@@ -115,7 +124,7 @@ pub async fn start(config: CentralConfig) -> Result<RunningNode, String> {
     health
         .set_serving::<CentralAuthorityServer<CentralService>>()
         .await;
-    let tick = node_kit::registration::tick_period(config.day_ms);
+    let tick = node_kit::registration::tick_period(clock_day_ms(&config));
     let driver = Driver::new(authority.clone(), traces, shutdown.clone(), tick)
         .with_dialer(Dialer::new(config.tls.as_ref()));
     tokio::spawn(driver.run(shutdown.clone()));
@@ -143,6 +152,39 @@ pub async fn start(config: CentralConfig) -> Result<RunningNode, String> {
         shutdown,
         task,
     })
+}
+
+/// The clock's `day_ms` and the lockstep's pace from the command line: a
+/// wall clock needs a speed in `DAY_MS_RANGE`; a lockstep clock takes any
+/// pace from 0 (as fast as the nodes go) to real time, and a step in
+/// `STEP_MINUTES_RANGE`.
+fn check_clock(config: &CentralConfig) -> Result<(), String> {
+    use counterpart_domain::clock::{checked_day_ms, DAY_MS};
+    match config.clock.step_minutes {
+        None => checked_day_ms("day_ms", config.day_ms).map(drop),
+        Some(minutes) => {
+            if !(0..=DAY_MS).contains(&config.day_ms) {
+                return Err(format!(
+                    "day_ms: {} is outside 0..={DAY_MS} wall ms per scenario day",
+                    config.day_ms
+                ));
+            }
+            if !STEP_MINUTES_RANGE.contains(&minutes) {
+                return Err(format!(
+                    "step_minutes: {minutes} is outside {}..={} scenario minutes",
+                    STEP_MINUTES_RANGE.start(),
+                    STEP_MINUTES_RANGE.end()
+                ));
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The speed the clock itself carries: on the lockstep clock the wall is
+/// not read, and a pace of 0 is carried as the fastest speed, 1.
+fn clock_day_ms(config: &CentralConfig) -> i64 {
+    config.day_ms.max(1)
 }
 
 /// Callers are checked exactly when the server speaks TLS.

@@ -106,6 +106,8 @@ fn central_runtime(dir: &std::path::Path) -> (String, tokio::runtime::Runtime) {
     let node = runtime
         .block_on(central::start(central::CentralConfig {
             scenario: hubei(),
+            // Stub nodes take no steps: the wall clock.
+            clock: central::authority::ClockPlan::wall(central::authority::DEFAULT_SEED),
             listen_addr: "127.0.0.1:0".into(),
             // A scenario day lasts a real day: no decision, evaluation or
             // resend falls due during the test; only the reports load it.

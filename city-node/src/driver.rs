@@ -12,6 +12,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,8 +20,9 @@ use counterpart_domain::clock::unix_now_ms;
 use node_kit::client::{request_from, Dialer};
 use node_kit::counters::MessageCounters;
 use node_kit::courier::Courier;
-use node_kit::driver::{run_ticks, Pace};
+use node_kit::driver::{Pace, TickLoop};
 use node_kit::header::HeaderFactory;
+use node_kit::lockstep::StepReceiver;
 use node_kit::registration::register_via;
 use node_kit::service::Machine;
 use node_kit::trace;
@@ -56,6 +58,11 @@ pub struct Driver {
     shutdown: CancellationToken,
     /// Plain TCP, or TLS with the city's certificate.
     dialer: Dialer,
+    /// The lockstep clock's acting grants, from the service.
+    steps: Option<StepReceiver>,
+    /// Where the city's state is kept (the fault tests' crash point marks
+    /// it).
+    data_dir: Option<PathBuf>,
 }
 
 impl Driver {
@@ -89,7 +96,17 @@ impl Driver {
             courier: Courier::new(shutdown.clone()),
             shutdown,
             dialer: Dialer::default(),
+            steps: None,
+            data_dir: None,
         })
+    }
+
+    /// The same driver, taking the lockstep clock's acting grants from
+    /// `steps`; `data_dir` is where the node keeps its state.
+    pub fn with_steps(mut self, steps: StepReceiver, data_dir: Option<PathBuf>) -> Self {
+        self.steps = Some(steps);
+        self.data_dir = data_dir;
+        self
     }
 
     /// The same driver, connecting to central and the donors through
@@ -119,10 +136,18 @@ impl Driver {
         // nothing due); only what arrives is stamped no earlier than 0.
         let tick = |machine: &mut crate::recipient::Recipient| {
             let clock = machine.clock()?;
-            Some(machine.on_tick(clock.scenario_at(unix_now_ms())))
+            Some(machine.on_tick(clock.present(unix_now_ms())))
         };
-        let pace = Pace::ByClock { idle: IDLE_TICK };
-        run_ticks(&machine, pace, &shutdown, tick, |m| self.dispatch(m)).await;
+        let courier = self.courier.clone();
+        let ticks = TickLoop {
+            machine: &machine,
+            pace: Pace::ByClock { idle: IDLE_TICK },
+            shutdown: &shutdown,
+            courier: &courier,
+            steps: self.steps.take(),
+            mortal: Some((self.headers.node_id().to_string(), self.data_dir.clone())),
+        };
+        ticks.run(tick, |m| self.dispatch(m)).await;
         let undelivered = self.lock().undelivered_receipts().len();
         if undelivered > 0 {
             tracing::warn!(
@@ -150,6 +175,14 @@ impl Driver {
             trace::fail(&span, status.message());
         }
         registration
+    }
+
+    /// Whether the clock is central's lockstep clock.
+    fn lockstep(&self) -> bool {
+        self.machine
+            .read()
+            .clock()
+            .is_some_and(|clock| clock.is_lockstep())
     }
 
     fn lock(&self) -> node_kit::durable::Changing<'_, crate::recipient::Recipient> {
@@ -293,6 +326,22 @@ impl Driver {
                     trace::fail(&span, "donor endpoint is not a URI");
                     return;
                 };
+                if self.lockstep() {
+                    // One stream per update, through the courier: the
+                    // donor's answer is in before the step ends, in order
+                    // with the city's other messages.
+                    let client = DonorProvinceClient::new(channel);
+                    return self.carry(
+                        format!("NeedsUpdate to {donor_id}"),
+                        span,
+                        update,
+                        move |m| {
+                            let (c, me) = (client.clone(), me.clone());
+                            crate::negotiation::negotiate_once(c, me, m)
+                        },
+                        move |outcome| Sent::PlanProposal { donor_id, outcome },
+                    );
+                }
                 self.negotiations
                     .send(&donor_id, &endpoint, channel, update, span);
             }

@@ -114,6 +114,8 @@ pub async fn start(config: CityConfig) -> Result<RunningNode, String> {
         shutdown.clone(),
     )?
     .with_dialer(Dialer::new(config.tls.as_ref()))?;
+    let (steps, granted) = node_kit::lockstep::channel();
+    let driver = driver.with_steps(granted, config.data_dir.clone());
     let (listener, addr) = node_kit::server::bind(&config.listen_addr)
         .await
         .map_err(|e| e.to_string())?;
@@ -135,10 +137,12 @@ pub async fn start(config: CityConfig) -> Result<RunningNode, String> {
         .set_serving::<RecipientCityServer<CityService>>()
         .await;
     let drained = machine.clone();
-    let service =
-        RecipientCityServer::new(CityService::new(machine, counters, traces).with_callers(callers))
-            .max_decoding_message_size(node_kit::server::MAX_MESSAGE_BYTES)
-            .max_encoding_message_size(node_kit::server::MAX_MESSAGE_BYTES);
+    let service = CityService::new(machine, counters, traces)
+        .with_callers(callers)
+        .with_steps(steps);
+    let service = RecipientCityServer::new(service)
+        .max_decoding_message_size(node_kit::server::MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(node_kit::server::MAX_MESSAGE_BYTES);
     let router = match &config.faults {
         Some(plan) => {
             router.add_service(FaultLayer::new(plan.clone(), &config.city_id).wrap(service))

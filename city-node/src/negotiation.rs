@@ -215,3 +215,27 @@ async fn converse(
             .map_err(|_| Status::unavailable("the request stream closed"))?;
     }
 }
+
+/// One update in a stream of its own, answered by one proposal: how the
+/// city negotiates under the lockstep clock, where each message is
+/// delivered and answered before the next goes (the courier retries it
+/// like any call; the donor takes a resent update once).
+pub async fn negotiate_once(
+    mut client: DonorProvinceClient<Channel>,
+    sender: Arc<str>,
+    update: NeedsUpdate,
+) -> Result<tonic::Response<PlanProposal>, Status> {
+    let (tx, rx) = mpsc::channel(1);
+    tx.send(update)
+        .await
+        .map_err(|_| Status::internal("the update's stream closed before it was sent"))?;
+    drop(tx);
+    let request = node_kit::client::request_from(&sender, ReceiverStream::new(rx));
+    let mut proposals = client.negotiate_plan(request).await?.into_inner();
+    let answer = timeout(PROPOSAL_TIMEOUT, proposals.message())
+        .await
+        .map_err(|_| Status::deadline_exceeded("the donor did not answer the update"))??;
+    answer
+        .map(tonic::Response::new)
+        .ok_or_else(|| Status::unavailable("the donor closed the stream without a proposal"))
+}

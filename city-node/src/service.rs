@@ -19,12 +19,14 @@ use counterpart_protocol::catalog::{self, MessageKind};
 use counterpart_protocol::Refusal;
 use node_kit::counters::MessageCounters;
 use node_kit::durable::Durable;
+use node_kit::lockstep::{self, StepSender};
 use node_kit::service::Adapter;
 use node_kit::tls::{Callers, Identity};
 use node_kit::trace::{self, key};
 use pairing_proto::v1::recipient_city_server::RecipientCity;
 use pairing_proto::v1::{
-    Ack, Books, BooksQuery, CaseClosure, CaseDecision, ClockStart, Mediation, Shipment,
+    Ack, Books, BooksQuery, CaseClosure, CaseDecision, ClockStart, Mediation, Shipment, StepDone,
+    StepGrant,
 };
 use tonic::{Request, Response, Status};
 use tracing::Span;
@@ -43,6 +45,8 @@ pub struct CityService {
     /// against [`access`].
     adapter: Adapter<Recipient>,
     traces: Arc<CityTraces>,
+    /// Where acting grants of the lockstep clock go: the tick loop.
+    steps: Option<StepSender>,
 }
 
 impl CityService {
@@ -52,7 +56,18 @@ impl CityService {
         traces: Arc<CityTraces>,
     ) -> Self {
         let adapter = Adapter::new(machine, counters).naming_spans(key::CITY, traces.city_id());
-        CityService { adapter, traces }
+        CityService {
+            adapter,
+            traces,
+            steps: None,
+        }
+    }
+
+    /// The same service, handing acting grants to the tick loop that
+    /// holds the other end of `steps`.
+    pub fn with_steps(mut self, steps: StepSender) -> Self {
+        self.steps = Some(steps);
+        self
     }
 
     /// The same service, checking every caller when `callers` says so.
@@ -98,6 +113,12 @@ impl RecipientCity for CityService {
             |m, start, _, _| m.on_clock_start(start),
         )
         .await
+    }
+
+    async fn advance(&self, request: Request<StepGrant>) -> Result<Response<StepDone>, Status> {
+        let steps = self.steps.as_ref().ok_or_else(lockstep::no_tick_loop)?;
+        let machine = self.adapter.machine();
+        lockstep::advance(machine, self.adapter.callers(), steps, request).await
     }
 
     async fn notify_decision(

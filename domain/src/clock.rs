@@ -1,9 +1,12 @@
 //! Scenario time: milliseconds since 00:00 of the scenario's first day.
 //!
-//! Central owns the clock: it picks the wall-clock epoch and the speed
-//! (`day_ms`, wall milliseconds per scenario day) and gives both to every
-//! node. Each node then reads scenario time off its own wall clock, so no
-//! message is needed per tick.
+//! Central owns the clock, which runs in one of two ways ([`Clock::granted`]):
+//! - **lockstep** (the default): central grants each step of scenario time
+//!   and every node reads the time it was last granted, whatever the wall
+//!   says, so a run's story does not depend on how busy the machine is;
+//! - **wall**: central picks the wall-clock epoch and the speed (`day_ms`,
+//!   wall milliseconds per scenario day) and each node reads scenario time
+//!   off its own wall clock, with no message per tick.
 
 use chrono::{Duration, NaiveDate};
 
@@ -81,9 +84,21 @@ impl ScenarioTime {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Clock {
     pub epoch_unix_ms: i64,
-    /// Wall milliseconds per scenario day, in [`DAY_MS_RANGE`].
+    /// Wall milliseconds per scenario day, in [`DAY_MS_RANGE`]. In lockstep
+    /// only central's pace reads it.
     pub day_ms: i64,
     pub start_date: NaiveDate,
+    /// Lockstep: the scenario time central granted last, which is the
+    /// present for every reader of this clock. `None`: the wall clock.
+    /// (Absent in the saved state of a release before the lockstep clock,
+    /// which ran on the wall.)
+    #[serde(default)]
+    pub granted: Option<ScenarioTime>,
+    /// The run's seed: every random draw of the protocol comes from it
+    /// (with the drawing node's id and what is drawn for), never from an
+    /// unseeded source. 0 in the state of a release before it.
+    #[serde(default)]
+    pub seed: u64,
 }
 
 impl Clock {
@@ -97,6 +112,57 @@ impl Clock {
             epoch_unix_ms,
             day_ms,
             start_date,
+            granted: None,
+            seed: 0,
+        }
+    }
+
+    /// A lockstep clock at scenario time 0 (nothing granted yet is the
+    /// same as time 0: no node acts before its first grant).
+    pub fn lockstep(self, seed: u64) -> Self {
+        Clock {
+            granted: Some(ScenarioTime(0)),
+            seed,
+            ..self
+        }
+    }
+
+    /// Whether central grants this clock's time step by step.
+    pub fn is_lockstep(&self) -> bool {
+        self.granted.is_some()
+    }
+
+    /// The present at wall time `unix_ms`: the granted time in lockstep
+    /// (the wall is not read), else the wall's scenario time.
+    pub fn present(&self, unix_ms: i64) -> ScenarioTime {
+        match self.granted {
+            Some(granted) => granted,
+            None => self.scenario_at(unix_ms),
+        }
+    }
+
+    /// Lockstep: takes a grant up to `t`. Time never goes back: an older
+    /// grant (a resend) leaves the clock as it is. Returns whether the
+    /// clock moved. A wall clock is not granted time and stays as it is.
+    pub fn grant(&mut self, t: ScenarioTime) -> bool {
+        match &mut self.granted {
+            Some(granted) if *granted < t => {
+                *granted = t;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether `other` is this clock of the same run, whatever time each
+    /// has been granted (a resent clock start, a registration's answer).
+    pub fn same_run(&self, other: &Clock) -> bool {
+        Clock {
+            granted: other.granted.map(|_| ScenarioTime(0)),
+            ..*other
+        } == Clock {
+            granted: self.granted.map(|_| ScenarioTime(0)),
+            ..*self
         }
     }
 

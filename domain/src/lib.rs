@@ -17,6 +17,7 @@ pub mod applied;
 pub mod bounds;
 pub mod clock;
 pub mod demobilisation;
+pub mod draw;
 pub mod journal;
 pub mod needs;
 pub mod quantities;

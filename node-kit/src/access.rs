@@ -13,7 +13,7 @@
 use counterpart_protocol::catalog::{self, Access, MessageKind, Query};
 use pairing_proto::v1::{
     Adjustment, Assignment, CaseClosure, CaseDecision, ClockStart, DemobilisationOrder, Evaluation,
-    Mediation, MessageHeader, NeedsUpdate, Receipt, Shipment,
+    Mediation, MessageHeader, NeedsUpdate, Receipt, Shipment, StepGrant,
 };
 use tonic::Status;
 
@@ -51,10 +51,11 @@ macro_rules! guarded {
     )*};
 }
 
-// ClockStart and Mediation go to both; each is the same rule for either
+// ClockStart, StepGrant and Mediation go to both; each is the same rule for either
 // (central only), so the province's entry stands for both here.
 guarded! {
     ClockStart => catalog::PROVINCE_CLOCK_START;
+    StepGrant => catalog::PROVINCE_STEP_GRANT;
     Assignment => catalog::ASSIGNMENT;
     Evaluation => catalog::EVALUATION;
     Adjustment => catalog::ADJUSTMENT;

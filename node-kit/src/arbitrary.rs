@@ -214,6 +214,7 @@ fn clock() -> impl Strategy<Value = Option<ScenarioClock>> {
                 epoch_unix_ms,
                 day_ms,
                 start_date,
+                ..Default::default()
             }),
     )
 }

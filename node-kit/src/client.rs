@@ -56,8 +56,19 @@ impl Dialer {
         }
     }
 
-    /// A lazily connecting channel to `endpoint`.
+    /// A lazily connecting channel to `endpoint`, its calls cut at
+    /// [`CALL_DEADLINE`].
     pub fn channel(&self, endpoint: &str) -> Result<Channel, Status> {
+        self.channel_with_deadline(endpoint, CALL_DEADLINE)
+    }
+
+    /// [`Dialer::channel`] with another deadline per call (a lockstep
+    /// grant waits for the node's whole step).
+    pub fn channel_with_deadline(
+        &self,
+        endpoint: &str,
+        deadline: Duration,
+    ) -> Result<Channel, Status> {
         let url = self.endpoint_url(endpoint);
         let mut ep = Endpoint::from_shared(url).map_err(|e| {
             Status::invalid_argument(format!("endpoint {endpoint:?} is not a valid URI: {e}"))
@@ -69,7 +80,7 @@ impl Dialer {
         }
         Ok(ep
             .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(CALL_DEADLINE)
+            .timeout(deadline)
             .tcp_nodelay(true)
             .connect_lazy())
     }

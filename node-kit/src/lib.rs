@@ -38,6 +38,7 @@ pub mod durable;
 pub mod edge;
 pub mod faults;
 pub mod header;
+pub mod lockstep;
 pub mod machine;
 pub mod registration;
 pub mod retry;

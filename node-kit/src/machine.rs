@@ -3,7 +3,8 @@
 //!
 //! The machines are pure and take time as an argument; reading the wall
 //! clock is I/O, so it happens here, once per message or tick, by one rule
-//! per role. The rules differ on purpose and are kept as they were:
+//! per role. On the lockstep clock the wall is not read at all: the
+//! present is the time central granted last (`Clock::present`). The rules differ on purpose and are kept as they were:
 //! central and the city never date anything before scenario time 0 (a
 //! message that arrives early is stamped 0), the province hands its
 //! handlers the clock's reading as it is.
@@ -36,7 +37,7 @@ impl Machine for Authority {
     fn now(&self) -> Now {
         let unix_ms = unix_now_ms();
         let scenario = Authority::clock(self)
-            .map(|c| c.scenario_at(unix_ms).max(ScenarioTime(0)))
+            .map(|c| c.present(unix_ms).max(ScenarioTime(0)))
             .unwrap_or_default();
         Now { scenario, unix_ms }
     }
@@ -52,7 +53,7 @@ impl Machine for Donor {
     }
     fn now(&self) -> ScenarioTime {
         Donor::clock(self)
-            .map(|c| c.scenario_at(unix_now_ms()))
+            .map(|c| c.present(unix_now_ms()))
             .unwrap_or_default()
     }
     fn last_tick_changed(&self) -> bool {
@@ -69,7 +70,7 @@ impl Machine for Recipient {
     /// stamped at 0.
     fn now(&self) -> ScenarioTime {
         Recipient::clock(self)
-            .map(|clock| ScenarioTime(clock.scenario_at(unix_now_ms()).0.max(0)))
+            .map(|clock| ScenarioTime(clock.present(unix_now_ms()).0.max(0)))
             .unwrap_or_default()
     }
     fn last_tick_changed(&self) -> bool {

@@ -113,9 +113,10 @@ async fn the_loop_dispatches_each_tick_and_saves_only_a_tick_that_changed() {
         }
     };
     let pace = Pace::Every(Duration::from_millis(1));
+    let courier = node_kit::courier::Courier::new(shutdown.clone());
     tokio::time::timeout(
         Duration::from_secs(10),
-        run_ticks(&machine, pace, &shutdown, tick, dispatch),
+        run_ticks(&machine, pace, &shutdown, &courier, tick, dispatch),
     )
     .await
     .expect("the loop stops on shutdown");

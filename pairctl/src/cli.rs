@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod versions;
+use central::cli::{parse_pace, ClockArgs};
 use counterpart_domain::clock::parse_day_ms;
 use counterpart_domain::scenario::PairingMode;
 pub use versions::{parse_role_binary, RoleBinary, UpgradeArgs};
@@ -234,9 +235,13 @@ pub struct UpArgs {
     /// Scenario file [default: deploy/scenarios/hubei-2020.toml]
     #[arg(long)]
     pub scenario: Option<PathBuf>,
-    /// Wall milliseconds per scenario day.
-    #[arg(long, default_value_t = 500, value_parser = parse_day_ms)]
+    /// Wall milliseconds per scenario day: on the lockstep clock the least
+    /// each day takes (0: as fast as the nodes go), on the wall clock its
+    /// speed.
+    #[arg(long, default_value_t = 500, value_parser = parse_pace)]
     pub day_ms: i64,
+    #[command(flatten)]
+    pub clock: ClockArgs,
     /// Write the run report (JSON) to this file.
     #[arg(long)]
     pub report: Option<PathBuf>,
@@ -329,9 +334,12 @@ pub struct NodeArgs {
     /// The endpoint peers should use, when not the bound address.
     #[arg(long)]
     pub advertise: Option<String>,
-    /// Wall milliseconds per scenario day (central).
-    #[arg(long, default_value_t = 500, value_parser = parse_day_ms)]
+    /// Wall milliseconds per scenario day (central; 0 on the lockstep
+    /// clock: as fast as the nodes go).
+    #[arg(long, default_value_t = 500, value_parser = parse_pace)]
     pub day_ms: i64,
+    #[command(flatten)]
+    pub clock: ClockArgs,
     #[arg(long, value_enum)]
     pub pairing_mode: Option<PairingModeArg>,
     /// Serve and call over mutual TLS with DIR/ca.pem, DIR/<id>.pem and

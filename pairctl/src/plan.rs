@@ -9,6 +9,7 @@ use counterpart_domain::scenario::Scenario;
 use node_kit::durable::Durability;
 
 use crate::cli::{NodeRole, PairingModeArg};
+use central::cli::ClockArgs;
 
 /// Headroom over the scenario's own length: process start-up, registration,
 /// and the report at the end.
@@ -49,6 +50,8 @@ pub fn donors_and_recipients(scenario: &Scenario) -> Vec<NodeSpec> {
 pub struct ChildOptions<'a> {
     pub scenario_path: &'a Path,
     pub day_ms: i64,
+    /// Central's clock: lockstep or wall, step and seed.
+    pub clock: &'a ClockArgs,
     pub pairing_mode: Option<PairingModeArg>,
     /// The certificates' directory, when the run uses mutual TLS.
     pub tls_dir: Option<&'a Path>,
@@ -90,6 +93,7 @@ pub fn child_args(
     match spec.role {
         NodeRole::Central => {
             args.extend(["--day-ms".to_string(), options.day_ms.to_string()]);
+            args.extend(options.clock.to_args());
             if let Some(mode) = options.pairing_mode {
                 args.extend(["--pairing-mode".to_string(), mode.as_str().to_string()]);
             }
@@ -106,6 +110,12 @@ pub fn child_args(
 pub fn scenario_days(scenario: &Scenario) -> i64 {
     (scenario.end_date - scenario.start_date).num_days()
 }
+
+/// Wall ms a scenario day takes at least on the lockstep clock, whatever
+/// its pace, for the run's timeout: 24 steps of 36 nodes each, measured
+/// at 60-100 ms a day on 2 cores (BENCHMARKS.md), with room for a loaded
+/// machine.
+pub const LOCKSTEP_DAY_FLOOR_MS: i64 = 1_000;
 
 /// How long `up` waits for central to report the run finished: the given
 /// override, else twice the scenario's wall length plus the slack.
@@ -124,10 +134,17 @@ mod tests {
     use super::*;
     use std::path::PathBuf;
 
+    const CLOCK: ClockArgs = ClockArgs {
+        clock: central::cli::ClockMode::Lockstep,
+        step_minutes: 30,
+        seed: 9,
+    };
+
     fn options(path: &Path) -> ChildOptions<'_> {
         ChildOptions {
             scenario_path: path,
             day_ms: 50,
+            clock: &CLOCK,
             pairing_mode: Some(PairingModeArg::Optimized),
             tls_dir: None,
             data_root: Some(Path::new("/run/data")),

@@ -222,6 +222,7 @@ mod tests {
                 epoch_unix_ms: 1,
                 day_ms: 50,
                 start_date: "2020-02-07".into(),
+                ..Default::default()
             }),
             scenario_now_ms: 0,
             scenario_now: "2020-02-11 06:00".into(),
@@ -230,6 +231,7 @@ mod tests {
                 node("jiangsu", Role::Province, true),
                 node("huangshi", Role::City, false),
             ],
+            clock_stalled: String::new(),
             cases: vec![
                 case("case-a-1", "a", "implementing"),
                 case("case-b-1", "b", "closed"),

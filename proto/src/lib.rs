@@ -25,7 +25,11 @@ pub mod version {
     /// "mediation" (Dispute, Mediation; docs/PROTOCOL.md, "Mediation").
     /// A node of the previous release declares none and is never sent a
     /// ruling.
-    pub const FEATURES: &[&str] = &["mediation"];
+    ///
+    /// "lockstep" (StepGrant; docs/PROTOCOL.md, "The lockstep clock"). A
+    /// central running a lockstep clock refuses the registration of a node
+    /// without it: that node could never take a step.
+    pub const FEATURES: &[&str] = &["mediation", "lockstep"];
 }
 
 pub mod v1 {

@@ -123,6 +123,8 @@ const fn sent_by(role: Role, span: &'static str) -> Sender {
 /// Central's span for each order and notice it sends.
 mod central_span {
     pub const CLOCK_START: &str = "central.clock_start";
+    /// One span name for a step grant to either role.
+    pub const GRANT: &str = "central.grant";
     /// One span for a ruling, sent to both parties.
     pub const MEDIATE: &str = "central.mediate";
 }
@@ -241,6 +243,31 @@ pub const DISPUTE: MessageKind = MessageKind {
 /// The feature a node declares to be sent central's rulings.
 pub const MEDIATION_FEATURE: &str = "mediation";
 
+/// The feature a node declares to take the lockstep clock's steps.
+pub const LOCKSTEP_FEATURE: &str = "lockstep";
+
+/// A step of the lockstep clock (docs/PROTOCOL.md, "The lockstep clock"),
+/// to a province or a city: the same rule for either. A run grants tens of
+/// thousands of steps, so no span is opened for a grant (the span names
+/// are reserved and would bury the case traces); a step's messages carry
+/// their own spans, in their cases' traces.
+const GRANT_SENDERS: &[Sender] = &[sent_by(Central, central_span::GRANT)];
+
+const fn step_grant(service: Service, server_span: &'static str) -> MessageKind {
+    MessageKind {
+        message: "StepGrant",
+        service,
+        rpc: "Advance",
+        senders: GRANT_SENDERS,
+        access: FromCentral,
+        stage: Stage::Launch,
+        final_stage: None,
+        server_span,
+        idempotency: BY_ID,
+        feature: Some(LOCKSTEP_FEATURE),
+    }
+}
+
 // --- Sent to a donor province ---------------------------------------------
 
 pub const PROVINCE_CLOCK_START: MessageKind = MessageKind {
@@ -255,6 +282,8 @@ pub const PROVINCE_CLOCK_START: MessageKind = MessageKind {
     idempotency: BY_ID,
     feature: None,
 };
+
+pub const PROVINCE_STEP_GRANT: MessageKind = step_grant(DonorProvince, "province.step");
 
 pub const ASSIGNMENT: MessageKind = MessageKind {
     message: "Assignment",
@@ -364,6 +393,8 @@ pub const CITY_CLOCK_START: MessageKind = MessageKind {
     feature: None,
 };
 
+pub const CITY_STEP_GRANT: MessageKind = step_grant(RecipientCity, "city.step");
+
 pub const CASE_DECISION: MessageKind = MessageKind {
     message: "CaseDecision",
     service: RecipientCity,
@@ -427,6 +458,7 @@ pub const CATALOG: &[MessageKind] = &[
     DEMOBILISATION_REQUEST,
     DISPUTE,
     PROVINCE_CLOCK_START,
+    PROVINCE_STEP_GRANT,
     ASSIGNMENT,
     EVALUATION,
     ADJUSTMENT,
@@ -435,6 +467,7 @@ pub const CATALOG: &[MessageKind] = &[
     RECEIPT,
     NEEDS_UPDATE,
     CITY_CLOCK_START,
+    CITY_STEP_GRANT,
     CASE_DECISION,
     CASE_CLOSURE,
     CITY_MEDIATION,

@@ -106,7 +106,7 @@ fn a_kind_behind_a_feature_is_for_nodes_that_declared_it() {
     assert!(version_1.clone().all(|k| k.handled_by(&none)), "version 1");
     assert_eq!(
         version_1.count(),
-        CATALOG.len() - 3,
-        "all but the mediation kinds"
+        CATALOG.len() - 5,
+        "all but the mediation and lockstep kinds"
     );
 }

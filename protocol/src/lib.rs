@@ -41,6 +41,7 @@ pub mod central;
 pub mod donor;
 pub mod header;
 pub mod inbox;
+pub mod lockstep;
 pub mod mediation;
 pub mod outbox;
 pub mod persist;

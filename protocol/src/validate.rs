@@ -164,7 +164,14 @@ pub fn clock(
             "{field}.start_date: {start} differs from the scenario's {scenario_start}"
         )));
     }
-    Ok(Clock::new(c.epoch_unix_ms, c.day_ms, start))
+    let clock = Clock::new(c.epoch_unix_ms, c.day_ms, start);
+    if !c.lockstep {
+        return Ok(clock);
+    }
+    let granted = scenario_time(&format!("{field}.granted_ms"), c.granted_ms)?;
+    let mut clock = clock.lockstep(c.seed);
+    clock.grant(granted);
+    Ok(clock)
 }
 
 /// A city's situation: present, every count non-negative and below 100
@@ -268,6 +275,7 @@ mod tests {
             epoch_unix_ms: 1_700_000_000_000,
             day_ms: 500,
             start_date: "2020-02-07".into(),
+            ..Default::default()
         };
         assert_eq!(clock("clock", Some(&good), start).unwrap().day_ms, 500);
         let refused = |c: ScenarioClock| clock("clock", Some(&c), start).unwrap_err();

@@ -7,13 +7,15 @@
 //! case as the machine knows it at the tick) and the clients that carry it.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use node_kit::client::{request_from, Dialer};
 use node_kit::courier::Courier;
-use node_kit::driver::{run_ticks, Pace};
+use node_kit::driver::{Pace, TickLoop};
 use node_kit::header::HeaderFactory;
+use node_kit::lockstep::StepReceiver;
 use node_kit::registration::register_via;
 use node_kit::trace::{self, key};
 use pairing_proto::v1::central_authority_client::CentralAuthorityClient;
@@ -45,6 +47,11 @@ pub struct Driver {
     channels: HashMap<String, Channel>,
     /// Plain TCP, or TLS with the province's certificate.
     dialer: Dialer,
+    /// The lockstep clock's acting grants, from the service.
+    steps: Option<StepReceiver>,
+    /// Where the province's state is kept (the fault tests' crash point
+    /// marks it).
+    data_dir: Option<PathBuf>,
 }
 
 impl Driver {
@@ -61,7 +68,17 @@ impl Driver {
             courier: Courier::new(shutdown),
             channels: HashMap::new(),
             dialer: Dialer::default(),
+            steps: None,
+            data_dir: None,
         }
+    }
+
+    /// The same driver, taking the lockstep clock's acting grants from
+    /// `steps`; `data_dir` is where the node keeps its state.
+    pub fn with_steps(mut self, steps: StepReceiver, data_dir: Option<PathBuf>) -> Self {
+        self.steps = Some(steps);
+        self.data_dir = data_dir;
+        self
     }
 
     /// The same driver, connecting to central and the cities through
@@ -112,14 +129,18 @@ impl Driver {
             });
             Some(outbound.collect::<Vec<_>>())
         };
-        run_ticks(
-            shared.durable(),
-            Pace::ByClock { idle: IDLE_TICK },
-            &shutdown,
-            tick,
-            |(message, case)| self.dispatch(message, case),
-        )
-        .await;
+        let courier = self.courier.clone();
+        let ticks = TickLoop {
+            machine: shared.durable(),
+            pace: Pace::ByClock { idle: IDLE_TICK },
+            shutdown: &shutdown,
+            courier: &courier,
+            steps: self.steps.take(),
+            mortal: Some((self.headers.node_id().to_string(), self.data_dir.clone())),
+        };
+        ticks
+            .run(tick, |(message, case)| self.dispatch(message, case))
+            .await;
         Ok(())
     }
 

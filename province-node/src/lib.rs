@@ -120,7 +120,10 @@ pub async fn start_with_shutdown(
         Some(_) => Callers::Verified,
         None => Callers::Unchecked,
     };
-    let service = ProvinceService::new(shared.clone(), shutdown.clone()).with_callers(callers);
+    let (steps, granted) = node_kit::lockstep::channel();
+    let service = ProvinceService::new(shared.clone(), shutdown.clone())
+        .with_callers(callers)
+        .with_steps(steps);
     let service = DonorProvinceServer::new(service)
         .max_decoding_message_size(node_kit::server::MAX_MESSAGE_BYTES)
         .max_encoding_message_size(node_kit::server::MAX_MESSAGE_BYTES);
@@ -136,7 +139,8 @@ pub async fn start_with_shutdown(
     );
     let drained = shared.clone();
     let driver = Driver::new(shared, headers, config.central_endpoint, shutdown.clone())
-        .with_dialer(Dialer::new(config.tls.as_ref()));
+        .with_dialer(Dialer::new(config.tls.as_ref()))
+        .with_steps(granted, config.data_dir.clone());
 
     let stop = shutdown.clone();
     let task = tokio::spawn(async move {

@@ -17,6 +17,7 @@ use std::sync::{Arc, MutexGuard};
 use counterpart_domain::clock::ScenarioTime;
 use node_kit::counters::MessageCounters;
 use node_kit::durable::{Changing, Durable};
+use node_kit::lockstep::{self, StepSender};
 use node_kit::service::{Adapter, Machine};
 use node_kit::tls::Callers;
 use node_kit::trace::{self, CaseTraces};
@@ -24,7 +25,7 @@ use opentelemetry::trace::TraceId;
 use pairing_proto::v1::donor_province_server::DonorProvince;
 use pairing_proto::v1::{
     Ack, Adjustment, Assignment, Books, BooksQuery, ClockStart, DemobilisationOrder, Evaluation,
-    Mediation, NeedsUpdate, PlanProposal, Receipt,
+    Mediation, NeedsUpdate, PlanProposal, Receipt, StepDone, StepGrant,
 };
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -123,6 +124,8 @@ pub struct ProvinceService {
     /// Ends open negotiation streams, which would otherwise hold up the
     /// server's graceful shutdown for as long as a city keeps them open.
     shutdown: CancellationToken,
+    /// Where acting grants of the lockstep clock go: the tick loop.
+    steps: Option<StepSender>,
 }
 
 impl ProvinceService {
@@ -132,7 +135,15 @@ impl ProvinceService {
             shared,
             open_streams: Arc::new(AtomicUsize::new(0)),
             shutdown,
+            steps: None,
         }
+    }
+
+    /// The same service, handing acting grants to the tick loop that
+    /// holds the other end of `steps`.
+    pub fn with_steps(mut self, steps: StepSender) -> Self {
+        self.steps = Some(steps);
+        self
     }
 
     /// The same service, checking every caller when `callers` says so.
@@ -226,6 +237,12 @@ impl Drop for OpenStream {
 impl DonorProvince for ProvinceService {
     async fn start_clock(&self, request: Request<ClockStart>) -> Result<Response<Ack>, Status> {
         self.apply(request, |d, m, _| d.on_clock_start(m)).await
+    }
+
+    async fn advance(&self, request: Request<StepGrant>) -> Result<Response<StepDone>, Status> {
+        let steps = self.steps.as_ref().ok_or_else(lockstep::no_tick_loop)?;
+        let machine = self.adapter.machine();
+        lockstep::advance(machine, self.adapter.callers(), steps, request).await
     }
 
     async fn assign(&self, request: Request<Assignment>) -> Result<Response<Ack>, Status> {

@@ -90,6 +90,7 @@ fn mid_run() -> Fixture {
         epoch_unix_ms: unix_now_ms() - 3 * DAY_MS,
         day_ms: DAY_MS,
         start_date: "2020-02-07".into(),
+        ..Default::default()
     };
     donor
         .on_clock_start(&ClockStart {

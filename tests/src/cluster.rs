@@ -65,6 +65,7 @@ impl Cluster {
         let scenario = Arc::new(scenario::load(path).unwrap_or_else(|e| panic!("{e}")));
         let central = central::start(central::CentralConfig {
             scenario: scenario.clone(),
+            clock: central::authority::ClockPlan::default(),
             listen_addr: "127.0.0.1:0".into(),
             day_ms,
             pairing_mode: mode,

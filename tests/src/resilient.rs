@@ -50,6 +50,7 @@ impl ResilientCluster {
         let dir = |id: &str| Some(data_root.join(id));
         let central = NodeHost::start(NodeSpec::Central(central::CentralConfig {
             scenario: scenario.clone(),
+            clock: central::authority::ClockPlan::default(),
             listen_addr: "127.0.0.1:0".into(),
             day_ms,
             pairing_mode: mode,

@@ -66,6 +66,7 @@ impl Machines {
                 epoch_unix_ms: EPOCH_UNIX_MS,
                 day_ms: DAY_MS,
                 start_date: scenario.start_date.format("%Y-%m-%d").to_string(),
+                ..Default::default()
             }),
         };
         let province = &scenario.provinces[0].id;

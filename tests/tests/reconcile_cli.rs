@@ -19,7 +19,7 @@ use pairctl::commands::ledger::books_of;
 use pairing_proto::v1::recipient_city_server::{RecipientCity, RecipientCityServer};
 use pairing_proto::v1::{
     Ack, BookLine, Books, BooksQuery, CaseClosure, CaseDecision, ClockStart, Mediation, Role,
-    Shipment,
+    Shipment, StepDone, StepGrant,
 };
 use tokio::sync::oneshot;
 use tonic::{Request, Response, Status};
@@ -37,6 +37,9 @@ fn not_here<T>() -> Result<Response<T>, Status> {
 
 #[tonic::async_trait]
 impl RecipientCity for StandIn {
+    async fn advance(&self, _: Request<StepGrant>) -> Result<Response<StepDone>, Status> {
+        not_here()
+    }
     async fn start_clock(&self, _: Request<ClockStart>) -> Result<Response<Ack>, Status> {
         not_here()
     }

@@ -349,6 +349,8 @@ async fn in_process(
     let launched = Instant::now();
     let central = central::start(central::CentralConfig {
         scenario: scenario.clone(),
+        // Stub nodes take no steps: the wall clock.
+        clock: central::authority::ClockPlan::wall(central::authority::DEFAULT_SEED),
         listen_addr: "127.0.0.1:0".into(),
         day_ms,
         pairing_mode: None,

@@ -85,6 +85,7 @@ impl CentralAuthority for FakeCentral {
             epoch_unix_ms: self.epoch_unix_ms,
             day_ms: TEST_DAY_MS,
             start_date: "2020-02-07".into(),
+            ..Default::default()
         };
         Ok(Response::new(Registration {
             scenario: "test".into(),
@@ -157,6 +158,9 @@ impl DonorProvince for FakeDonor {
 
     async fn start_clock(&self, _: Request<ClockStart>) -> Result<Response<Ack>, Status> {
         ack()
+    }
+    async fn advance(&self, _: Request<StepGrant>) -> Result<Response<StepDone>, Status> {
+        Err(Status::unimplemented("the fake donor takes no steps"))
     }
     async fn get_books(&self, _: Request<BooksQuery>) -> Result<Response<Books>, Status> {
         Err(Status::unimplemented("the fake donor keeps no books"))

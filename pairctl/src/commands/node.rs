@@ -95,6 +95,7 @@ async fn start(
                 scenario,
                 listen_addr,
                 day_ms: args.day_ms,
+                clock: args.clock.plan(),
                 pairing_mode: args.pairing_mode.map(Into::into),
                 tls,
                 data_dir,

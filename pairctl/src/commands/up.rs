@@ -30,6 +30,7 @@ use crate::plan::{self, ChildOptions};
 use crate::reconcile::Reconciliation;
 use crate::render::{self, CityNames};
 use crate::report::{merge_launch_facts, parse_report, RunSummary};
+use central::cli::ClockMode;
 
 /// How often pairctl asks central for its status.
 const POLL_INTERVAL: Duration = Duration::from_millis(200);
@@ -158,6 +159,7 @@ async fn drive(
     let options = ChildOptions {
         scenario_path,
         day_ms: args.day_ms,
+        clock: &args.clock,
         pairing_mode: args.pairing_mode,
         tls_dir: tls_dir.as_deref(),
         data_root,
@@ -194,7 +196,11 @@ async fn drive(
     if let Some(dashboard) = dashboard {
         dashboard.follow(client.clone());
     }
-    let timeout = plan::run_timeout(plan::scenario_days(scenario), args.day_ms, args.timeout_s);
+    let day_ms = match args.clock.clock {
+        ClockMode::Lockstep => args.day_ms.max(plan::LOCKSTEP_DAY_FLOOR_MS),
+        ClockMode::Wall => args.day_ms,
+    };
+    let timeout = plan::run_timeout(plan::scenario_days(scenario), day_ms, args.timeout_s);
     // A node without saved state would start its run over: no restarts.
     let max_restarts = if args.in_memory { 0 } else { args.max_restarts };
     let watching = Watch {

@@ -16,6 +16,9 @@ pub struct RunReport {
     pub scenario: String,
     pub mode: String,
     pub day_ms: i64,
+    /// The run's seed: every random draw of the protocol comes from it.
+    pub seed: u64,
+    pub clock: ClockReport,
     pub start_date: String,
     pub finished_at: String,
     pub pairings: Vec<PairingRow>,
@@ -25,6 +28,22 @@ pub struct RunReport {
     pub messages: BTreeMap<String, u64>,
     /// The protocol version each node registered with.
     pub protocol_versions: BTreeMap<String, String>,
+}
+
+/// How the scenario clock ran.
+#[derive(Debug, Serialize)]
+pub struct ClockReport {
+    /// "lockstep" or "wall".
+    pub mode: String,
+    /// Lockstep: scenario minutes per step.
+    pub step_minutes: Option<u32>,
+    /// Wall ms per scenario day: the wall clock's speed, or lockstep's
+    /// pace (0: as fast as the nodes go).
+    pub day_ms: i64,
+    /// Lockstep: the scenario time granted last.
+    pub granted_until: Option<String>,
+    /// Lockstep: why the clock stopped before the run finished.
+    pub stalled: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -87,6 +106,24 @@ pub struct LedgerRow {
     pub in_transit: i64,
 }
 
+fn clock_report(authority: &Authority) -> ClockReport {
+    let plan = authority.clock_plan();
+    let clock = authority.clock();
+    let lockstep = clock.map_or(plan.step_minutes.is_some(), |c| c.is_lockstep());
+    let start = authority.scenario().start_date;
+    ClockReport {
+        mode: if lockstep { "lockstep" } else { "wall" }.to_string(),
+        step_minutes: plan.step_minutes.filter(|_| lockstep),
+        day_ms: if lockstep {
+            plan.pace_day_ms
+        } else {
+            authority.day_ms()
+        },
+        granted_until: clock.and_then(|c| c.granted).map(|t| t.format(start)),
+        stalled: authority.stalled().map(str::to_string),
+    }
+}
+
 /// Builds the report as of scenario time `now`.
 pub fn build(
     authority: &Authority,
@@ -101,6 +138,10 @@ pub fn build(
         scenario: authority.scenario().name.clone(),
         mode: authority.mode().as_str().to_string(),
         day_ms: authority.day_ms(),
+        seed: authority
+            .clock()
+            .map_or(authority.clock_plan().seed, |c| c.seed),
+        clock: clock_report(authority),
         start_date: start.format("%Y-%m-%d").to_string(),
         finished_at: fmt(authority.finished_at().unwrap_or(now)),
         pairings: table

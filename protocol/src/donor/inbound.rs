@@ -6,7 +6,7 @@ use counterpart_domain::clock::{Clock, ScenarioTime};
 use pairing_proto::v1::{
     Ack, AcknowledgementKind, Adjustment, AdjustmentKind, Assignment, AssignmentAcknowledgement,
     ClockStart, DemobilisationOrder, Evaluation, EvaluationKind, Mediation, Objective, Receipt,
-    ScenarioClock,
+    ScenarioClock, StepGrant,
 };
 
 use super::assignment::{
@@ -16,6 +16,7 @@ use super::assignment::{
 use super::checks;
 use super::planner::Quantities;
 use super::{Donor, MAX_ASSIGNMENTS};
+use crate::lockstep::Granted;
 use crate::outbox::Delivery;
 use crate::validate;
 use crate::Refusal;
@@ -44,17 +45,16 @@ impl Donor {
     }
 
     fn set_clock(&mut self, clock: Clock) -> Result<Ack, Refusal> {
-        match self.clock {
-            None => {
-                self.clock = Some(clock);
-                Ok(FRESH)
-            }
-            Some(known) if known == clock => Ok(DUPLICATE),
-            Some(known) => Err(Refusal::failed_precondition(format!(
-                "clock: already started with epoch {} and day_ms {}; a running scenario keeps its clock",
-                known.epoch_unix_ms, known.day_ms
-            ))),
+        match crate::lockstep::adopt(&mut self.clock, clock)? {
+            true => Ok(FRESH),
+            false => Ok(DUPLICATE),
         }
+    }
+
+    /// A step of the lockstep clock: the donor's present moves to the
+    /// grant's time (crate::lockstep).
+    pub fn on_step_grant(&mut self, m: &StepGrant) -> Result<Granted, Refusal> {
+        crate::lockstep::take_grant(&mut self.clock, m, self.scenario.start_date)
     }
 
     /// Steps 7-8: central assigns this donor to a case; the donor will

@@ -4,12 +4,13 @@
 //! `Ack { duplicate: true }` and changes nothing either.
 
 use crate::inbox::Inbox;
+use crate::lockstep::Granted;
 use crate::refusal::Refusal;
 use crate::validate;
 use counterpart_domain::clock::{Clock, ScenarioTime};
 use pairing_proto::v1::{
     Ack, CaseClosure, CaseDecision, ClockStart, MessageHeader, Registration, ScenarioClock,
-    Shipment,
+    Shipment, StepGrant,
 };
 
 use super::outgoing::Outgoing;
@@ -30,16 +31,32 @@ impl Recipient {
             return Ok(NOTHING_CHANGED);
         }
         let clock = self.clock_from_wire("clock", message.clock.as_ref())?;
-        self.clock = Some(clock);
+        self.set_clock(clock);
         self.applied.remember(header, APPLIED);
         Ok(APPLIED)
+    }
+
+    /// Takes `clock`; the same run's clock keeps the later granted time (a
+    /// resent ClockStart never turns lockstep time back), another run's
+    /// replaces it.
+    fn set_clock(&mut self, clock: Clock) {
+        if crate::lockstep::adopt(&mut self.clock, clock).is_err() {
+            self.clock = Some(clock);
+        }
+    }
+
+    /// A step of the lockstep clock: the city's present moves to the
+    /// grant's time (crate::lockstep).
+    pub fn on_step_grant(&mut self, m: &StepGrant) -> Result<Granted, Refusal> {
+        crate::lockstep::take_grant(&mut self.clock, m, self.scenario.start_date)
     }
 
     /// Central's answer to registration carries the clock once it has
     /// started (a node that registers late, or restarts).
     pub fn on_registration(&mut self, registration: &Registration) -> Result<(), Refusal> {
         if let Some(wire) = registration.clock.as_ref() {
-            self.clock = Some(self.clock_from_wire("registration.clock", Some(wire))?);
+            let clock = self.clock_from_wire("registration.clock", Some(wire))?;
+            self.set_clock(clock);
         }
         Ok(())
     }
@@ -158,8 +175,15 @@ impl Recipient {
             )));
         }
         let loss_rate = self.scenario.rules.transit_loss_rate;
-        let (receipt, received) =
-            receipt::receipt_for(shipment, &lines, loss_rate, self.headers.header(now), now);
+        let seed = self.clock.map_or(0, |c| c.seed);
+        let (receipt, received) = receipt::receipt_for(
+            shipment,
+            &lines,
+            loss_rate,
+            seed,
+            self.headers.header(now),
+            now,
+        );
         let entry = ReceivedShipment {
             donor_id: header.sender_id.clone(),
             endpoint,

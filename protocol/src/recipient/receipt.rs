@@ -64,14 +64,25 @@ fn contributions(i: usize, t: ResourceType, q: i64, line: &ManifestLine) -> Resu
 }
 
 /// Of `shipped` units of `t`, how many arrive usable and how many were lost:
-/// material loses `floor(shipped x loss_rate)`; personnel and funds arrive
-/// whole.
-pub fn arrived(t: ResourceType, shipped: i64, loss_rate: f64) -> (i64, i64) {
+/// material loses `floor(shipped x loss_rate x 2 x draw)` for a seeded
+/// `draw` in 0..1 (so `loss_rate` on average, from none to twice it, one
+/// draw per shipment and type); personnel and funds arrive whole.
+pub fn arrived(t: ResourceType, shipped: i64, loss_rate: f64, draw: f64) -> (i64, i64) {
+    debug_assert!((0.0..1.0).contains(&draw), "draw {draw}");
     let lost = match t.category() {
-        Category::Material => ((shipped as f64 * loss_rate).floor() as i64).clamp(0, shipped),
+        Category::Material => {
+            ((shipped as f64 * loss_rate * 2.0 * draw).floor() as i64).clamp(0, shipped)
+        }
         Category::Personnel | Category::Funds => 0,
     };
     (shipped - lost, lost)
+}
+
+/// The draw that decides how much of a shipment's `t` was lost in
+/// transit, seeded by the run's `seed` (counterpart_domain::draw).
+pub fn transit_draw(seed: u64, shipment_id: &str, t: ResourceType) -> f64 {
+    let key = format!("transit-loss/{shipment_id}/{}", t.as_str());
+    counterpart_domain::draw::unit(seed, &key)
 }
 
 /// The receipt for `shipment` (whose manifest `lines` is checked), and
@@ -80,6 +91,7 @@ pub fn receipt_for(
     shipment: &Shipment,
     lines: &[(ResourceType, i64)],
     loss_rate: f64,
+    seed: u64,
     header: MessageHeader,
     now: ScenarioTime,
 ) -> (Receipt, Quantities) {
@@ -87,7 +99,8 @@ pub fn receipt_for(
     let mut discrepancies = Vec::new();
     let mut by_type = Quantities::new();
     for &(t, shipped) in lines {
-        let (usable, lost) = arrived(t, shipped, loss_rate);
+        let draw = transit_draw(seed, &shipment.shipment_id, t);
+        let (usable, lost) = arrived(t, shipped, loss_rate, draw);
         assert_eq!(usable + lost, shipped, "a receipt accounts for every unit");
         received.push(ResourceQuantity {
             resource_type: t.as_str().to_string(),
@@ -136,10 +149,13 @@ mod tests {
 
     #[test]
     fn material_loses_the_floor_of_the_loss_rate_and_staff_arrive_whole() {
-        assert_eq!(arrived(ResourceType::MaskN95, 1_999, 0.01), (1_980, 19));
-        assert_eq!(arrived(ResourceType::Doctor, 103, 0.5), (103, 0));
         assert_eq!(
-            arrived(ResourceType::FundsCny, 1_000_000, 0.5),
+            arrived(ResourceType::MaskN95, 1_999, 0.01, 0.5),
+            (1_980, 19)
+        );
+        assert_eq!(arrived(ResourceType::Doctor, 103, 0.5, 0.9), (103, 0));
+        assert_eq!(
+            arrived(ResourceType::FundsCny, 1_000_000, 0.5, 0.9),
             (1_000_000, 0)
         );
     }

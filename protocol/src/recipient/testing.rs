@@ -125,6 +125,7 @@ pub fn started_as(scenario: Scenario, city_id: &str) -> Recipient {
             epoch_unix_ms: 1_700_000_000_000,
             day_ms: 1_000,
             start_date: "2020-02-07".into(),
+            ..Default::default()
         }),
     };
     assert!(!m.on_clock_start(&start).unwrap().duplicate);
@@ -213,6 +214,15 @@ pub fn line(resource_type: &str, quantity: i64) -> ManifestLine {
             quantity,
         }],
     }
+}
+
+/// What the test city loses of `quantity` masks in `shipment` at the
+/// scenario's 1 % loss rate: the seeded draw of a clock with seed 0.
+pub fn masks_lost(shipment: &Shipment, quantity: i64) -> i64 {
+    use crate::recipient::receipt::{arrived, transit_draw};
+    use pairing_proto::resource::ResourceType;
+    let draw = transit_draw(0, &shipment.shipment_id, ResourceType::MaskN95);
+    arrived(ResourceType::MaskN95, quantity, 0.01, draw).1
 }
 
 pub fn shipment(message_id: &str, sender: &str, k: u32, lines: Vec<ManifestLine>) -> Shipment {

@@ -105,6 +105,7 @@ pub fn clock() -> ScenarioClock {
         epoch_unix_ms: unix_now_ms(),
         day_ms: DAY_MS,
         start_date: "2020-02-07".into(),
+        ..Default::default()
     }
 }
 
@@ -226,6 +227,9 @@ pub struct FakeCity {
 
 #[tonic::async_trait]
 impl RecipientCity for FakeCity {
+    async fn advance(&self, _: Request<StepGrant>) -> Result<Response<StepDone>, Status> {
+        Err(Status::unimplemented("a fake city takes no steps"))
+    }
     async fn start_clock(&self, _: Request<ClockStart>) -> Result<Response<Ack>, Status> {
         ack()
     }

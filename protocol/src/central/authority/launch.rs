@@ -22,6 +22,80 @@ const MAX_POOLS: usize = 16;
 /// Optional features a node may declare: far above the few a version adds.
 const MAX_FEATURES: usize = 32;
 
+/// How central runs the scenario clock, from its command line (not saved:
+/// a clock once started is saved with the authority and kept).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClockPlan {
+    /// Lockstep: scenario minutes per step. `None`: the wall clock.
+    pub step_minutes: Option<u32>,
+    /// The run's seed, for every random draw of the protocol.
+    pub seed: u64,
+    /// Lockstep: wall ms each scenario day takes at least (0: as fast as
+    /// the nodes go). On the wall clock, the clock's own `day_ms`.
+    pub pace_day_ms: i64,
+}
+
+/// The seed of a run that names none: fixed, so two runs of one command
+/// tell the same story (the year of the hubei-2020 scenario).
+pub const DEFAULT_SEED: u64 = 2020;
+/// Scenario minutes per lockstep step by default: the finest time the
+/// sources give is the hour (Jiangsu's team "arrived about 22:00"), the
+/// shortest delay of the scenario (transit, 0.3 days) spans 7 steps, and
+/// a 60-day run is about 1,400 steps.
+pub const DEFAULT_STEP_MINUTES: u32 = 60;
+/// Longest step: a day. Shorter steps than a minute tell nothing more.
+pub const STEP_MINUTES_RANGE: std::ops::RangeInclusive<u32> = 1..=1_440;
+
+impl Default for ClockPlan {
+    fn default() -> Self {
+        ClockPlan::lockstep(DEFAULT_STEP_MINUTES, DEFAULT_SEED)
+    }
+}
+
+impl ClockPlan {
+    pub fn lockstep(step_minutes: u32, seed: u64) -> Self {
+        assert!(
+            STEP_MINUTES_RANGE.contains(&step_minutes),
+            "step_minutes {step_minutes}: the command line checks it first"
+        );
+        ClockPlan {
+            step_minutes: Some(step_minutes),
+            seed,
+            pace_day_ms: 0,
+        }
+    }
+
+    pub fn wall(seed: u64) -> Self {
+        ClockPlan {
+            step_minutes: None,
+            seed,
+            pace_day_ms: 0,
+        }
+    }
+
+    /// The same plan, pacing each scenario day to at least `day_ms` wall
+    /// ms (lockstep).
+    pub fn paced(self, day_ms: i64) -> Self {
+        ClockPlan {
+            pace_day_ms: day_ms.max(0),
+            ..self
+        }
+    }
+
+    /// The length of a step in scenario ms (lockstep).
+    pub fn step_ms(&self) -> Option<i64> {
+        self.step_minutes.map(|m| i64::from(m) * 60_000)
+    }
+
+    /// "lockstep" or "wall", as the report and the operator read it.
+    pub fn mode(&self) -> &'static str {
+        match self.step_minutes {
+            Some(_) => "lockstep",
+            None => "wall",
+        }
+    }
+}
+
 /// The version a node that stated `stated` speaks.
 pub fn spoken_version(stated: u32) -> u32 {
     if stated == 0 {
@@ -79,6 +153,7 @@ impl Authority {
         for feature in &msg.features {
             validate::text("features", feature)?;
         }
+        self.takes_steps(&msg.features)?;
         let entry = NodeEntry {
             role,
             endpoint: msg.endpoint.clone(),
@@ -127,6 +202,22 @@ impl Authority {
         }
     }
 
+    /// On the lockstep clock, a node must take its steps: one of a release
+    /// without them would stall the first step, so it is refused now.
+    fn takes_steps(&self, features: &[String]) -> Result<(), Refusal> {
+        let lockstep = self
+            .clock
+            .map_or(self.plan.step_minutes.is_some(), |c| c.is_lockstep());
+        let feature = crate::catalog::LOCKSTEP_FEATURE;
+        if lockstep && !features.iter().any(|f| f == feature) {
+            return Err(Refusal::failed_precondition(format!(
+                "features: the node does not declare {feature:?}, and central runs the lockstep clock; \
+                 run central with --clock wall for nodes of a release before it"
+            )));
+        }
+        Ok(())
+    }
+
     fn everyone_registered(&self) -> bool {
         let s = &self.scenario;
         s.provinces.iter().all(|p| self.nodes.contains_key(&p.id))
@@ -134,14 +225,23 @@ impl Authority {
     }
 
     fn start_clock(&mut self, now: Now) {
-        let clock = Clock::new(
+        let wall = Clock::new(
             now.unix_ms + CLOCK_LEAD_MS,
             self.day_ms,
             self.scenario.start_date,
         );
+        let clock = match self.plan.step_minutes {
+            Some(_) => wall.lockstep(self.plan.seed),
+            None => Clock {
+                seed: self.plan.seed,
+                ..wall
+            },
+        };
         self.clock = Some(clock);
         tracing::info!(
             day_ms = self.day_ms,
+            clock = self.plan.mode(),
+            seed = self.plan.seed,
             nodes = self.nodes.len(),
             "every node registered: clock started"
         );
@@ -169,6 +269,9 @@ impl Authority {
             epoch_unix_ms: clock.epoch_unix_ms,
             day_ms: clock.day_ms,
             start_date: clock.start_date.format("%Y-%m-%d").to_string(),
+            lockstep: clock.is_lockstep(),
+            granted_ms: clock.granted.unwrap_or_default().0,
+            seed: clock.seed,
         }
     }
 }

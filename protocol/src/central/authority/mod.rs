@@ -22,6 +22,7 @@
 mod adjustments;
 mod decision;
 mod launch;
+pub use launch::{ClockPlan, DEFAULT_SEED, DEFAULT_STEP_MINUTES, STEP_MINUTES_RANGE};
 mod mediation;
 pub mod outbound;
 mod persist;
@@ -37,7 +38,7 @@ use counterpart_domain::applied::AppliedIds;
 use counterpart_domain::clock::{Clock, ScenarioTime};
 use counterpart_domain::quantities::Quantities;
 use counterpart_domain::scenario::{PairingMode, Scenario};
-use pairing_proto::v1::{Ack, MessageHeader, Role};
+use pairing_proto::v1::{Ack, MessageHeader, Role, ScenarioClock};
 
 use crate::central::case::Case;
 use crate::central::ledger::Ledger;
@@ -88,6 +89,14 @@ pub struct Authority {
     scenario: Arc<Scenario>,
     mode: PairingMode,
     day_ms: i64,
+    /// How the clock runs once started (the command line's).
+    plan: ClockPlan,
+    /// Lockstep: why the clock stopped short of the run's end (a node
+    /// never finished its step), for the operator and the report.
+    stalled: Option<String>,
+    /// Lockstep: the clock stopped at the run's end (not saved: a restarted
+    /// central takes one more step, which changes nothing, and stops).
+    clock_stopped: bool,
     headers: Arc<HeaderFactory>,
     clock: Option<Clock>,
     nodes: BTreeMap<String, NodeEntry>,
@@ -135,6 +144,9 @@ impl Authority {
             scenario,
             mode,
             day_ms,
+            plan: ClockPlan::wall(launch::DEFAULT_SEED),
+            stalled: None,
+            clock_stopped: false,
             headers: Arc::new(HeaderFactory::new(CENTRAL_ID, boot)),
             clock: None,
             nodes: BTreeMap::new(),
@@ -157,6 +169,59 @@ impl Authority {
 
     pub fn clock(&self) -> Option<Clock> {
         self.clock
+    }
+
+    /// The same authority, running its clock as `plan` says once it starts
+    /// (a clock already started, restored from disk, keeps its way).
+    pub fn with_clock_plan(mut self, plan: ClockPlan) -> Self {
+        self.plan = plan;
+        self
+    }
+
+    pub fn clock_plan(&self) -> ClockPlan {
+        self.plan
+    }
+
+    /// Lockstep: central's own present moves to `t`, the step it grants
+    /// now (saved with the authority: a restarted central resumes there).
+    /// Returns the clock as the grant carries it.
+    pub fn grant(&mut self, t: ScenarioTime) -> Option<ScenarioClock> {
+        let clock = self.clock.as_mut()?;
+        clock.grant(t);
+        let clock = *clock;
+        Some(self.wire_clock(clock))
+    }
+
+    /// The registered nodes, in the order of their ids: the order a
+    /// lockstep step lets them act in.
+    pub fn nodes(&self) -> impl Iterator<Item = (&String, &NodeEntry)> {
+        self.nodes.iter()
+    }
+
+    /// Lockstep: the clock stops here, for `why` (a named error the
+    /// operator reads in the log, the status and the report).
+    pub fn stall(&mut self, why: String) {
+        self.stalled = Some(why);
+    }
+
+    pub fn stalled(&self) -> Option<&str> {
+        self.stalled.as_deref()
+    }
+
+    /// Lockstep: the run has finished and the clock stops for good.
+    pub fn stop_clock(&mut self) {
+        self.clock_stopped = true;
+    }
+
+    /// Whether the clock is (or, before it starts, will be) lockstep.
+    pub fn lockstep(&self) -> bool {
+        self.clock
+            .map_or(self.plan.step_minutes.is_some(), |c| c.is_lockstep())
+    }
+
+    /// Whether central still owes a message to anyone.
+    pub fn owes_messages(&self) -> bool {
+        !self.owed.is_empty()
     }
 
     pub fn scenario(&self) -> &Scenario {

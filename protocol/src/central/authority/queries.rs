@@ -53,7 +53,8 @@ impl Authority {
                     province_ids: c.active_donors().map(|a| a.province_id.clone()).collect(),
                 })
                 .collect(),
-            finished: self.is_finished(t),
+            finished: self.is_finished(t) && (!self.lockstep() || self.clock_stopped),
+            clock_stalled: self.stalled.clone().unwrap_or_default(),
         }
     }
 

@@ -151,6 +151,7 @@ pub(super) fn clock_start() -> ClockStart {
             epoch_unix_ms: 1_600_000_000_000,
             day_ms: 1000,
             start_date: "2020-02-07".into(),
+            ..Default::default()
         }),
     }
 }

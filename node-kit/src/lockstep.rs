@@ -1,0 +1,130 @@
+//! A province's or a city's side of the lockstep clock (docs/PROTOCOL.md,
+//! "The lockstep clock"): central's `Advance` call, and the hand-over of an
+//! acting grant to the node's tick loop.
+//!
+//! The service takes the grant into the machine's clock at once (so what
+//! reaches the node during the step is handled at the step's time) and,
+//! for an acting grant, hands a [`StepOrder`] to the tick loop
+//! ([`crate::driver`]), which ticks at the granted time, delivers what the
+//! tick sent, each message acknowledged before the next, and answers. The
+//! call returns when the step is done: that answer is the barrier central
+//! waits for.
+
+use std::sync::Arc;
+
+use counterpart_protocol::lockstep::Granted;
+use counterpart_protocol::Refusal;
+use pairing_proto::v1::{StepDone, StepGrant};
+use tokio::sync::{mpsc, oneshot};
+use tonic::{Request, Response, Status};
+
+use crate::durable::Durable;
+use crate::machine::Machine;
+use crate::tls::Callers;
+
+/// Acting grants waiting for the tick loop. Central grants one step at a
+/// time and waits for it, so one waits at most, and a resend a second.
+pub const ORDERS_QUEUED: usize = 2;
+
+/// A machine that takes lockstep grants (a province's or a city's).
+pub trait Stepped: Machine {
+    fn on_step_grant(&mut self, grant: &StepGrant) -> Result<Granted, Refusal>;
+}
+
+impl Stepped for counterpart_protocol::donor::Donor {
+    fn on_step_grant(&mut self, grant: &StepGrant) -> Result<Granted, Refusal> {
+        counterpart_protocol::donor::Donor::on_step_grant(self, grant)
+    }
+}
+
+impl Stepped for counterpart_protocol::recipient::Recipient {
+    fn on_step_grant(&mut self, grant: &StepGrant) -> Result<Granted, Refusal> {
+        counterpart_protocol::recipient::Recipient::on_step_grant(self, grant)
+    }
+}
+
+/// An acting grant, for the tick loop: `done` gets how many messages the
+/// step's tick sent, once all of them have their outcomes.
+#[derive(Debug)]
+pub struct StepOrder {
+    pub granted: Granted,
+    pub done: oneshot::Sender<u32>,
+}
+
+/// The service's end of the hand-over.
+#[derive(Debug, Clone)]
+pub struct StepSender(mpsc::Sender<StepOrder>);
+
+/// The tick loop's end.
+#[derive(Debug)]
+pub struct StepReceiver(pub(crate) mpsc::Receiver<StepOrder>);
+
+pub fn channel() -> (StepSender, StepReceiver) {
+    let (tx, rx) = mpsc::channel(ORDERS_QUEUED);
+    (StepSender(tx), StepReceiver(rx))
+}
+
+/// The answer of a service built without a tick loop (a test's): it takes
+/// no acting grants.
+pub fn no_tick_loop() -> Status {
+    Status::failed_precondition("this node runs no tick loop to take a step with")
+}
+
+/// Serves `Advance`: checks the caller is central, takes the grant into
+/// the machine's clock (saved before the answer), and for an acting grant
+/// waits until the tick loop has done the step.
+pub async fn advance<M: Stepped>(
+    machine: &Arc<Durable<M>>,
+    callers: Callers,
+    steps: &StepSender,
+    request: Request<StepGrant>,
+) -> Result<Response<StepDone>, Status> {
+    if let Some(caller) = callers.of(&request)? {
+        crate::access::check(&caller, request.get_ref())?;
+    }
+    let grant = request.into_inner();
+    let granted = machine
+        .lock()
+        .on_step_grant(&grant)
+        .map_err(crate::edge::status)?;
+    machine.flushed().await;
+    let mut messages_sent = 0;
+    if granted.act {
+        let (done, sent) = oneshot::channel();
+        let order = StepOrder { granted, done };
+        steps
+            .0
+            .send(order)
+            .await
+            .map_err(|_| Status::unavailable("the node is stopping: its tick loop has ended"))?;
+        messages_sent = sent
+            .await
+            .map_err(|_| Status::unavailable("the node stopped during the step"))?;
+    }
+    Ok(Response::new(StepDone {
+        step: granted.step,
+        messages_sent,
+    }))
+}
+
+/// A test hook for the fault tests (`PAIRING_DIE_AT_STEP=<node>:<step>`):
+/// the node named dies, as if killed, in the middle of that step (its tick
+/// saved, nothing of it delivered), once per data directory: the restarted
+/// node finds the mark and lives on. Read once per step; unset in
+/// production.
+pub fn dies_at(node_id: &str, step: u64, data_dir: Option<&std::path::Path>) -> bool {
+    let Ok(spec) = std::env::var("PAIRING_DIE_AT_STEP") else {
+        return false;
+    };
+    if spec != format!("{node_id}:{step}") {
+        return false;
+    }
+    let Some(dir) = data_dir else {
+        return true;
+    };
+    let mark = dir.join(format!("died-at-step-{step}"));
+    if mark.exists() {
+        return false;
+    }
+    std::fs::write(&mark, b"").is_ok()
+}
