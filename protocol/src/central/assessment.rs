@@ -6,12 +6,18 @@
 //! the reported situation with the scenario's rates (`counterpart_domain::needs`,
 //! the same arithmetic the city uses), and never targets more than
 //! `intensity_cap` times that assessed need (the "Dutch disease" of over-aid).
+//!
+//! At pairing, days after the request, central sizes the targets afresh to
+//! the need it projects for the day the first team arrives
+//! ([`arrival_projection`]): the request's figures are old by then, and a
+//! team is sized for the city it will find.
 
 use std::collections::BTreeMap;
 
+use counterpart_domain::clock::{ScenarioTime, DAY_MS};
 use counterpart_domain::needs::{self, TreatmentResources};
 use counterpart_domain::quantities::Quantities;
-use counterpart_domain::scenario::Rules;
+use counterpart_domain::scenario::{City, Rules, Scenario};
 use pairing_proto::resource::ResourceType;
 use pairing_proto::v1::{Objective, Severity, Situation};
 
@@ -88,6 +94,57 @@ pub fn assess(
         assessed_need,
         targets,
         objectives: objectives(situation, rules),
+    }
+}
+
+/// What central projects, at pairing, for the day a case's first team
+/// arrives.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArrivalProjection {
+    /// 00:00 of the day the first team is expected: `mobilisation_days`
+    /// and `transit_days` after the pairing.
+    pub arrival_day: ScenarioTime,
+    /// The city's situation on that day, as its daily figure gives it.
+    pub situation: Situation,
+    /// The need beyond the city's own staff (step 4's arithmetic), per
+    /// type: the targets the case is paired with.
+    pub need: Quantities,
+}
+
+/// The need of `city` on the day its first team would arrive if paired at
+/// `paired_at`: the team leaves `mobilisation_days` after the pairing (the
+/// donor acknowledges at once) and travels `transit_days`.
+///
+/// The projection reads the scenario's curve, the model's epidemic, so it
+/// is a perfect forecast (an estimate of what the centre's own projections
+/// gave it). It takes the city's daily figure, the count as of 24:00 of the
+/// day before (00:00 of the arrival day), because that is the resolution of
+/// the sourced counts (the curve only interpolates between them) and what a
+/// team is sized to: the figure the city publishes on the morning of its
+/// arrival. It does not depend on the hour of arrival, so a reaction an
+/// hour later leaves the targets as they are.
+pub fn arrival_projection(
+    scenario: &Scenario,
+    city: &City,
+    paired_at: ScenarioTime,
+) -> ArrivalProjection {
+    let rules = &scenario.rules;
+    let arrival = paired_at.plus_days(rules.mobilisation_days + rules.transit_days);
+    let arrival_day = ScenarioTime(arrival.day_index() * DAY_MS);
+    let situation = crate::recipient::epidemic::situation(scenario, city, arrival_day);
+    let on_hand = Quantities::from([
+        (ResourceType::Doctor, city.local_doctors),
+        (ResourceType::Nurse, city.local_nurses),
+    ]);
+    let need = needs::needs(
+        situation.active_cases,
+        &on_hand,
+        &scenario.needs_per_active_case,
+    );
+    ArrivalProjection {
+        arrival_day,
+        situation,
+        need,
     }
 }
 
@@ -290,6 +347,39 @@ mod tests {
             ]
         );
         assert!(outcome.objectives.iter().all(|o| !o.description.is_empty()));
+    }
+
+    /// hubei-2020: paired at 00:00 on 10 Feb, Huangshi's first team is due
+    /// 1.8 days later, on 11 Feb, when its figure (as of 10 Feb 24:00) is
+    /// 835 active: the need beyond its own staff is Jiangsu's team. An
+    /// hour or four later the projection is the same.
+    #[test]
+    fn huangshi_paired_on_10_feb_is_sized_to_its_figure_of_11_feb() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../deploy/scenarios/hubei-2020.toml"
+        );
+        let s = counterpart_domain::scenario::load(std::path::Path::new(path)).unwrap();
+        let huangshi = s.city("huangshi").unwrap();
+        let feb10 = s.time_of(chrono::NaiveDate::from_ymd_opt(2020, 2, 10).unwrap());
+        let team = Quantities::from([
+            (Doctor, 103),
+            (Nurse, 200),
+            (ResourceType::PublicHealth, 4),
+            (ResourceType::Official, 3),
+        ]);
+        for late_hours in 0..=4 {
+            let paired = feb10.plus_days(late_hours as f64 / 24.0);
+            let p = arrival_projection(&s, huangshi, paired);
+            assert_eq!(p.arrival_day.format(s.start_date), "2020-02-11 00:00");
+            assert_eq!(p.situation.active_cases, 835);
+            let personnel: Quantities = (p.need.iter())
+                .filter(|(t, _)| t.travels_with_team())
+                .map(|(t, q)| (*t, *q))
+                .collect();
+            assert_eq!(personnel, team, "paired {late_hours} h late");
+            assert_eq!(p.need[&MaskN95], 214_595); // ceil(257 x 835)
+        }
     }
 
     #[test]

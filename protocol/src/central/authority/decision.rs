@@ -16,7 +16,7 @@ use pairing_proto::v1::{
 use super::outbound::{Message, ToCity, ToProvince};
 use super::persist::kind;
 use super::{Authority, Now};
-use crate::central::assessment::{self, severity_weight};
+use crate::central::assessment::{self, severity_weight, ArrivalProjection};
 use crate::central::case::{
     assignment_id, AssignmentRecord, AssignmentStage, Case, CaseStage, Step,
 };
@@ -178,17 +178,25 @@ impl Authority {
         if now < first.plus_days(self.scenario.rules.decision_window_days) {
             return;
         }
-        let waiting: Vec<CaseNeed> = self
-            .cases
-            .values()
-            .filter(|c| c.stage == CaseStage::AwaitingPairing)
-            .map(|c| CaseNeed {
+        // Each case is paired with the targets of the need projected for
+        // its first team's arrival (the request's when nothing is needed
+        // then: the case was accepted on those).
+        let mut projections: BTreeMap<String, ArrivalProjection> = BTreeMap::new();
+        let mut waiting: Vec<CaseNeed> = Vec::new();
+        for c in (self.cases.values()).filter(|c| c.stage == CaseStage::AwaitingPairing) {
+            let projection = (self.scenario.city(&c.city_id))
+                .map(|city| assessment::arrival_projection(&self.scenario, city, now))
+                .filter(|p| !p.need.is_empty());
+            waiting.push(CaseNeed {
                 case_id: c.case_id.clone(),
                 city_id: c.city_id.clone(),
-                targets: c.targets.clone(),
+                targets: projection.as_ref().map_or(&c.targets, |p| &p.need).clone(),
                 weight: severity_weight(c.severity),
-            })
-            .collect();
+            });
+            if let Some(p) = projection {
+                projections.insert(c.case_id.clone(), p);
+            }
+        }
         if waiting.is_empty() {
             return;
         }
@@ -206,17 +214,23 @@ impl Authority {
             if donors.is_empty() {
                 continue; // stays waiting; tried again next tick
             }
-            self.pair_case(&decision.case_id, donors, now, unix_ms);
+            let projection = projections.remove(&decision.case_id);
+            self.pair_case(&decision.case_id, donors, projection, now, unix_ms);
         }
     }
 
+    /// Pairs a case with `donors`; `projection`, when there is one, gives
+    /// the targets they were chosen for (the need on the first team's
+    /// arrival day), which replace the request's.
     fn pair_case(
         &mut self,
         case_id: &str,
         donors: Vec<ChosenDonor>,
+        projection: Option<ArrivalProjection>,
         now: ScenarioTime,
         unix_ms: i64,
     ) {
+        let start = self.scenario.start_date;
         self.unsaved.mark(kind::CASE, case_id);
         let case = self
             .cases
@@ -226,12 +240,17 @@ impl Authority {
         case.decided_at = Some(now);
         case.decided_unix_ms = Some(unix_ms);
         let names: Vec<&str> = donors.iter().map(|d| d.province_id.as_str()).collect();
-        case.record(
-            now,
-            Step::Paired,
-            None,
-            format!("{} pairing: {}", self.mode.as_str(), names.join(", ")),
-        );
+        let mut detail = format!("{} pairing: {}", self.mode.as_str(), names.join(", "));
+        if let Some(p) = projection {
+            let day = p.arrival_day.format(start);
+            let day = day.split(' ').next().unwrap_or_default();
+            detail.push_str(&format!(
+                "; targets sized to the need projected for the first team's arrival on {day}: {} active cases",
+                p.situation.active_cases
+            ));
+            case.targets = p.need;
+        }
+        case.record(now, Step::Paired, None, detail);
         for donor in donors {
             self.assign(case_id, donor, now);
         }

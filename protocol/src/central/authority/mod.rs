@@ -425,6 +425,8 @@ impl Authority {
 }
 
 #[cfg(test)]
+mod hubei_tests;
+#[cfg(test)]
 mod journal_tests;
 #[cfg(test)]
 mod mediation_tests;
