@@ -19,6 +19,8 @@
 //!   one-line errors.
 //! - [`report`]: the run report with the launch facts merged in, and the
 //!   run summary.
+//! - [`digest`]: the report's digest, a sha256 of the run's story with the
+//!   processes and wall times left out.
 //! - [`reconcile`]: central's ledger beside every node's own books.
 //! - [`dashboard`]: the live web page of the operation, fed by central's
 //!   `WatchOperation` stream.
@@ -37,6 +39,7 @@ pub mod cluster;
 pub mod commands;
 pub mod compose;
 pub mod dashboard;
+pub mod digest;
 pub mod k8s;
 pub mod plan;
 pub mod reconcile;

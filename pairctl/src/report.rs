@@ -52,6 +52,47 @@ pub fn merge_launch_facts(
     Ok(Value::Object(object))
 }
 
+/// The lines that name the run's story, printed at the end of a run:
+/// `digest sha256:…` (when the report has its digest), then the seed and
+/// the clock when the report has them: `seed 42 · clock lockstep
+/// (60-minute steps)`. Empty when the report has none of the three.
+pub fn render_identity(report: &Value) -> String {
+    let mut out = String::new();
+    if let Some(digest) = report.get("digest").and_then(Value::as_str) {
+        out.push_str(&format!("digest {digest}\n"));
+    }
+    let seed = report
+        .get("seed")
+        .filter(|s| !s.is_null())
+        .map(|s| match s {
+            Value::String(s) => format!("seed {s}"),
+            s => format!("seed {s}"),
+        });
+    let clock = report.get("clock").and_then(describe_clock);
+    let parts: Vec<String> = seed.into_iter().chain(clock).collect();
+    if !parts.is_empty() {
+        out.push_str(&parts.join(" · "));
+        out.push('\n');
+    }
+    out
+}
+
+/// `clock lockstep (60-minute steps)`, `clock wall (50 ms a day)`, or
+/// `clock MODE` for a clock without those figures; `None` without a mode.
+fn describe_clock(clock: &Value) -> Option<String> {
+    let mode = clock.get("mode")?.as_str()?;
+    let figure = |key: &str| clock.get(key).and_then(Value::as_u64).filter(|n| *n > 0);
+    let detail = match mode {
+        "lockstep" => figure("step_minutes").map(|m| format!("{m}-minute steps")),
+        "wall" => figure("day_ms").map(|ms| format!("{ms} ms a day")),
+        _ => None,
+    };
+    Some(match detail {
+        Some(detail) => format!("clock {mode} ({detail})"),
+        None => format!("clock {mode}"),
+    })
+}
+
 /// What a run achieved, read from the report.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RunSummary {
@@ -321,6 +362,25 @@ mod tests {
     fn a_report_without_cases_is_refused() {
         assert!(RunSummary::from_report(&json!({"messages": {}})).is_err());
         assert!(RunSummary::from_report(&json!({"cases": [3]})).is_err());
+    }
+
+    #[test]
+    fn identity_names_digest_seed_and_clock() {
+        let mut report = sample();
+        assert_eq!(render_identity(&report), "");
+        report["digest"] = json!("sha256:abc");
+        assert_eq!(render_identity(&report), "digest sha256:abc\n");
+        report["seed"] = json!(42);
+        report["clock"] = json!({"mode": "lockstep", "step_minutes": 60, "day_ms": 0});
+        assert_eq!(
+            render_identity(&report),
+            "digest sha256:abc\nseed 42 · clock lockstep (60-minute steps)\n"
+        );
+        report["clock"] = json!({"mode": "wall", "day_ms": 50});
+        assert!(render_identity(&report).ends_with("seed 42 · clock wall (50 ms a day)\n"));
+        report["seed"] = Value::Null;
+        report["clock"] = json!({"mode": "lockstep"});
+        assert!(render_identity(&report).ends_with("\nclock lockstep\n"));
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! `pairctl report`: the run report's summary, and its JSON to `--out`.
+//! `pairctl report`: the run report's summary and digest, and its JSON
+//! (digest included) to `--out`.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -8,25 +9,27 @@ use serde_json::Value;
 
 use crate::central_client::CentralClient;
 use crate::cli::ReportArgs;
-use crate::report::{parse_report, RunSummary};
+use crate::report::{parse_report, render_identity, RunSummary};
 
 pub async fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     let central = CentralClient::from_args(&args.central)?;
-    let report = parse_report(&central.report().await?.json).map_err(anyhow::Error::msg)?;
+    let mut report = parse_report(&central.report().await?.json).map_err(anyhow::Error::msg)?;
+    crate::digest::stamp(&mut report);
     let summary = RunSummary::from_report(&report).map_err(anyhow::Error::msg)?;
+    let summary = summary.render() + &render_identity(&report);
     match &args.out {
         // `docker compose exec central pairctl report --out -`: the JSON is
         // read from the output, as the container's files are out of reach.
         Some(out) if out.as_os_str() == STDOUT => {
             println!("{}", serde_json::to_string_pretty(&report)?);
-            eprint!("{}", summary.render());
+            eprint!("{summary}");
         }
         Some(out) => {
             write_report(out, &report)?;
             println!("Report written to {}", out.display());
-            print!("{}", summary.render());
+            print!("{summary}");
         }
-        None => print!("{}", summary.render()),
+        None => print!("{summary}"),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -29,7 +29,7 @@ use crate::dashboard::RunningDashboard;
 use crate::plan::{self, ChildOptions};
 use crate::reconcile::Reconciliation;
 use crate::render::{self, CityNames};
-use crate::report::{merge_launch_facts, parse_report, RunSummary};
+use crate::report::{merge_launch_facts, parse_report, render_identity, RunSummary};
 use central::cli::ClockMode;
 
 /// How often pairctl asks central for its status.
@@ -58,8 +58,8 @@ struct RunResults {
     end: RunEnd,
     pairings: PairingTable,
     ledger: Ledger,
-    /// Central's report with the launch facts merged in, and the
-    /// reconciliation under `reconcile`.
+    /// Central's report with the launch facts merged in, the
+    /// reconciliation under `reconcile`, and its `digest`.
     report: Value,
     /// Central's ledger beside every node's books, read before the nodes
     /// stopped.
@@ -235,6 +235,8 @@ async fn drive(
     let mut report = merge_launch_facts(report, &cluster.launched(), wall_time_ms)
         .map_err(anyhow::Error::msg)?;
     report["reconcile"] = serde_json::to_value(&reconciliation)?;
+    // Last: the digest of the story, the launch facts left out.
+    crate::digest::stamp(&mut report);
     Ok(RunResults {
         end,
         pairings,
@@ -340,8 +342,8 @@ async fn collect(central: &CentralClient) -> anyhow::Result<(PairingTable, Ledge
 }
 
 /// Prints the pairings, the summary and the reconciliation's verdict,
-/// writes the report; the exit code says whether every case was settled
-/// and the nodes' books agree with central's ledger.
+/// writes the report, prints its digest; the exit code says whether every
+/// case was settled and the nodes' books agree with central's ledger.
 fn finish(args: &UpArgs, scenario: &Scenario, results: RunResults) -> anyhow::Result<ExitCode> {
     let names: CityNames = scenario
         .cities
@@ -365,6 +367,8 @@ fn finish(args: &UpArgs, scenario: &Scenario, results: RunResults) -> anyhow::Re
         write_report(path, &results.report)?;
         println!("\nReport written to {}", path.display());
     }
+    // The run's story in one line, to compare runs by.
+    print!("\n{}", render_identity(&results.report));
     match verdict(
         results.end,
         &summary,
