@@ -202,6 +202,8 @@ fn handle(
             decode(body).map(|x: NeedsUpdate| m.donor.on_needs_update(&x, t).map(drop))
         }
         (R, "StartClock") => decode(body).map(|x: ClockStart| m.city.on_clock_start(&x).map(drop)),
+        (P, "Advance") => decode(body).map(|x: StepGrant| m.donor.on_step_grant(&x).map(drop)),
+        (R, "Advance") => decode(body).map(|x: StepGrant| m.city.on_step_grant(&x).map(drop)),
         (R, "NotifyDecision") => {
             decode(body).map(|x: CaseDecision| m.city.on_decision(&x, t).map(drop))
         }
