@@ -70,19 +70,18 @@ impl ClockArgs {
         self.clock.plan(self.step_minutes, self.seed)
     }
 
-    /// The same flags for a child central (`pairctl up`).
-    pub fn to_args(&self) -> Vec<String> {
+    /// The same settings for a child central (`pairctl up`), as the
+    /// environment its flags read: a central of a release before them
+    /// ignores variables it does not know, where it would refuse a flag.
+    pub fn to_env(&self) -> [(&'static str, String); 3] {
         let mode = match self.clock {
             ClockMode::Lockstep => "lockstep",
             ClockMode::Wall => "wall",
         };
-        vec![
-            "--clock".into(),
-            mode.into(),
-            "--step-minutes".into(),
-            self.step_minutes.to_string(),
-            "--seed".into(),
-            self.seed.to_string(),
+        [
+            ("PAIRING_CLOCK", mode.to_string()),
+            ("PAIRING_STEP_MINUTES", self.step_minutes.to_string()),
+            ("PAIRING_SEED", self.seed.to_string()),
         ]
     }
 }

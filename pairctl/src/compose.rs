@@ -27,6 +27,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use central::authority::{DEFAULT_SEED, DEFAULT_STEP_MINUTES};
 use counterpart_domain::scenario::Scenario;
 
 use crate::certs::node_dirs::DASHBOARD_HOME;
@@ -267,6 +268,14 @@ fn central_service(out: &mut String, plan: &ComposePlan) {
                 "PAIRING_DAY_MS",
                 format!("${{PAIRING_DAY_MS:-{}}}", plan.day_ms),
             ),
+            // The lockstep clock by default; `wall` for nodes of a release
+            // before it (docs/PROTOCOL.md, "The lockstep clock").
+            ("PAIRING_CLOCK", "${PAIRING_CLOCK:-lockstep}".to_string()),
+            (
+                "PAIRING_STEP_MINUTES",
+                format!("${{PAIRING_STEP_MINUTES:-{DEFAULT_STEP_MINUTES}}}"),
+            ),
+            ("PAIRING_SEED", format!("${{PAIRING_SEED:-{DEFAULT_SEED}}}")),
             ("OTEL_SERVICE_NAME", name.clone()),
             ("OTEL_EXPORTER_OTLP_ENDPOINT", OTLP_ENDPOINT.to_string()),
             ("PAIRING_TLS_DIR", CERTS_IN_CONTAINER.to_string()),
@@ -296,6 +305,12 @@ fn node_service(out: &mut String, plan: &ComposePlan, role: NodeRole, id: &str) 
             ("PAIRING_LISTEN", format!("0.0.0.0:{NODE_PORT}")),
             ("PAIRING_ADVERTISE", format!("https://{name}:{NODE_PORT}")),
             ("PAIRING_DATA_DIR", DATA_DIR.to_string()),
+            // The fault tests' crash point (node_kit::lockstep::dies_at):
+            // empty, and so off, unless a test sets it.
+            (
+                "PAIRING_DIE_AT_STEP",
+                "${PAIRING_DIE_AT_STEP:-}".to_string(),
+            ),
             ("OTEL_SERVICE_NAME", name.clone()),
             ("OTEL_EXPORTER_OTLP_ENDPOINT", OTLP_ENDPOINT.to_string()),
             ("PAIRING_TLS_DIR", CERTS_IN_CONTAINER.to_string()),

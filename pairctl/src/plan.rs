@@ -9,7 +9,6 @@ use counterpart_domain::scenario::Scenario;
 use node_kit::durable::Durability;
 
 use crate::cli::{NodeRole, PairingModeArg};
-use central::cli::ClockArgs;
 
 /// Headroom over the scenario's own length: process start-up, registration,
 /// and the report at the end.
@@ -50,8 +49,6 @@ pub fn donors_and_recipients(scenario: &Scenario) -> Vec<NodeSpec> {
 pub struct ChildOptions<'a> {
     pub scenario_path: &'a Path,
     pub day_ms: i64,
-    /// Central's clock: lockstep or wall, step and seed.
-    pub clock: &'a ClockArgs,
     pub pairing_mode: Option<PairingModeArg>,
     /// The certificates' directory, when the run uses mutual TLS.
     pub tls_dir: Option<&'a Path>,
@@ -93,7 +90,6 @@ pub fn child_args(
     match spec.role {
         NodeRole::Central => {
             args.extend(["--day-ms".to_string(), options.day_ms.to_string()]);
-            args.extend(options.clock.to_args());
             if let Some(mode) = options.pairing_mode {
                 args.extend(["--pairing-mode".to_string(), mode.as_str().to_string()]);
             }
@@ -134,17 +130,10 @@ mod tests {
     use super::*;
     use std::path::PathBuf;
 
-    const CLOCK: ClockArgs = ClockArgs {
-        clock: central::cli::ClockMode::Lockstep,
-        step_minutes: 30,
-        seed: 9,
-    };
-
     fn options(path: &Path) -> ChildOptions<'_> {
         ChildOptions {
             scenario_path: path,
             day_ms: 50,
-            clock: &CLOCK,
             pairing_mode: Some(PairingModeArg::Optimized),
             tls_dir: None,
             data_root: Some(Path::new("/run/data")),

@@ -214,6 +214,8 @@ fn provinces_are_upgraded_one_container_at_a_time_mid_run() {
         .with_override(repo_root().join("deploy/docker-compose.state.yml"))
         .with_override(images.path().to_path_buf())
         .with_env("PAIRING_DAY_MS", DAY_MS)
+        // The previous release takes no lockstep steps: the wall clock.
+        .with_env("PAIRING_CLOCK", "wall")
         .with_env("OTLP_ENDPOINT", "")
         .with_env(IMAGE_VARIABLE, &current);
     println!(

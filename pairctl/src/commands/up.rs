@@ -159,12 +159,14 @@ async fn drive(
     let options = ChildOptions {
         scenario_path,
         day_ms: args.day_ms,
-        clock: &args.clock,
         pairing_mode: args.pairing_mode,
         tls_dir: tls_dir.as_deref(),
         data_root,
         durability: args.durability,
     };
+    for (key, value) in args.clock.to_env() {
+        cluster.set_env(key, &value);
+    }
     let central = plan::central();
     cluster.spawn(central.clone(), &plan::child_args(&central, &options, None))?;
     cluster
