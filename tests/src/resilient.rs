@@ -50,7 +50,10 @@ impl ResilientCluster {
         let dir = |id: &str| Some(data_root.join(id));
         let central = NodeHost::start(NodeSpec::Central(central::CentralConfig {
             scenario: scenario.clone(),
-            clock: central::authority::ClockPlan::default(),
+            // Its faults are scheduled in wall time (a crash "for 0.8
+            // days" is day_ms x 0.8 wall ms): the wall clock. The lockstep
+            // clock's faults are tested through `pairctl up` (supervisor).
+            clock: central::authority::ClockPlan::wall(central::authority::DEFAULT_SEED),
             listen_addr: "127.0.0.1:0".into(),
             day_ms,
             pairing_mode: mode,
