@@ -5,19 +5,20 @@
 //! A step at time T:
 //! 1. central's own clock moves to T (saved: a restarted central resumes
 //!    at the step it was granting, and grants are harmless to repeat);
-//! 2. every node is told the time at once (`act` false): from now on what
-//!    reaches it is handled at T;
-//! 3. central ticks at T and delivers what that sends, one message at a
+//! 2. central ticks at T and delivers what that sends, one message at a
 //!    time, each acknowledged before the next;
-//! 4. each node in turn, in the order of their ids, is granted T with
-//!    `act` true: it ticks at T, delivers what it sends the same way, and
-//!    answers. A node that cannot be reached is asked again, with backoff,
-//!    until [`Stepper::barrier_wait`]; past it the clock stalls with a
-//!    named error (in the log, the status and the report), not a hang.
+//! 3. each node in turn, in the order of their ids, is granted T: it ticks
+//!    at T, delivers what it sends the same way, moves its clock on to the
+//!    next step's time and answers. A node that cannot be reached is asked
+//!    again, with backoff, until [`BARRIER_WAIT`]; past it the clock stalls
+//!    with a named error (in the log, the status and the report), not a
+//!    hang.
 //!
-//! So no message is in flight when a step ends, and within a step every
-//! receiver handles messages in one order: central's first, then each
-//! node's in id order, each sender's in the order its machine decided.
+//! So no message is in flight when a step ends, and every receiver handles
+//! messages in one order: central's first, then each node's in id order,
+//! each sender's in the order its machine decided. A message reaches a
+//! node that has not had its turn yet at T, and one that has at the next
+//! step's time, the time it will next act at.
 //!
 //! The run ends when central has seen it finished and owes nothing: the
 //! clock stops there, so the report of a finished run is always the same.
@@ -31,6 +32,7 @@ use node_kit::retry::RetryPolicy;
 use pairing_proto::v1::donor_province_client::DonorProvinceClient;
 use pairing_proto::v1::recipient_city_client::RecipientCityClient;
 use pairing_proto::v1::{MessageHeader, Role, ScenarioClock, StepGrant};
+
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 use tonic::Status;
@@ -68,6 +70,8 @@ pub struct Stepper {
     /// One channel per node endpoint, with the grant's long deadline.
     channels: HashMap<String, Channel>,
     barrier_wait: Duration,
+    /// Scenario ms per step.
+    step_ms: i64,
 }
 
 impl Stepper {
@@ -77,6 +81,7 @@ impl Stepper {
             shutdown,
             channels: HashMap::new(),
             barrier_wait: BARRIER_WAIT,
+            step_ms: 0,
         }
     }
 
@@ -88,6 +93,7 @@ impl Stepper {
         }
         let plan = self.driver.authority().read().clock_plan();
         let step_ms = plan.step_ms().expect("the stepper runs a lockstep plan");
+        self.step_ms = step_ms;
         let wall_per_step = Duration::from_millis(
             (plan.pace_day_ms.max(0) * step_ms / DAY_MS)
                 .try_into()
@@ -170,19 +176,11 @@ impl Stepper {
             (clock, grantees)
         };
         self.driver.authority().flushed().await;
-        let channels: Vec<_> = grantees.iter().map(|n| self.channel(&n.endpoint)).collect();
-        let this = &*self;
-        let told = grantees.iter().zip(channels).map(|(node, channel)| {
-            let grant = grant(&clock, step, until, false);
-            this.barrier(node, channel, grant)
-        });
-        for told in futures_util::future::join_all(told).await {
-            told?;
-        }
         self.driver.act().await;
+        let next = ScenarioTime(until.0 + self.step_ms);
         for node in &grantees {
             let channel = self.channel(&node.endpoint);
-            let grant = grant(&clock, step, until, true);
+            let grant = grant(&clock, step, until, next);
             self.barrier(node, channel, grant).await?;
         }
         Ok(())
@@ -249,20 +247,19 @@ impl Stepper {
     }
 }
 
-/// The grant of `step` up to `until`. Its id names the step and whether
-/// it acts: the same grant sent again is the same message.
-fn grant(clock: &ScenarioClock, step: u64, until: ScenarioTime, act: bool) -> StepGrant {
-    let phase = if act { "act" } else { "time" };
+/// The grant of `step` at `until`, then `next`. Its id names the step:
+/// the same grant sent again is the same message.
+fn grant(clock: &ScenarioClock, step: u64, until: ScenarioTime, next: ScenarioTime) -> StepGrant {
     StepGrant {
         header: Some(MessageHeader {
-            message_id: format!("step-{step}-{phase}"),
+            message_id: format!("step-{step}"),
             sender_id: CENTRAL_ID.to_string(),
             scenario_time_ms: until.0,
         }),
         clock: Some(clock.clone()),
         step,
         until_ms: until.0,
-        act,
+        next_ms: next.0,
     }
 }
 

@@ -2,13 +2,12 @@
 //! "The lockstep clock"): central's `Advance` call, and the hand-over of an
 //! acting grant to the node's tick loop.
 //!
-//! The service takes the grant into the machine's clock at once (so what
-//! reaches the node during the step is handled at the step's time) and,
-//! for an acting grant, hands a [`StepOrder`] to the tick loop
-//! ([`crate::driver`]), which ticks at the granted time, delivers what the
-//! tick sent, each message acknowledged before the next, and answers. The
-//! call returns when the step is done: that answer is the barrier central
-//! waits for.
+//! The service takes the grant into the machine's clock and hands a
+//! [`StepOrder`] to the tick loop ([`crate::driver`]), which ticks at the
+//! granted time, delivers what the tick sent, each message acknowledged
+//! before the next, and answers; the clock then moves on to the next
+//! step's time. The call returns when the step is done: that answer is
+//! the barrier central waits for.
 
 use std::sync::Arc;
 
@@ -22,18 +21,22 @@ use crate::durable::Durable;
 use crate::machine::Machine;
 use crate::tls::Callers;
 
-/// Acting grants waiting for the tick loop. Central grants one step at a
-/// time and waits for it, so one waits at most, and a resend a second.
+/// Grants waiting for the tick loop. Central grants one step at a time
+/// and waits for it, so one waits at most, and a resend a second.
 pub const ORDERS_QUEUED: usize = 2;
 
 /// A machine that takes lockstep grants (a province's or a city's).
 pub trait Stepped: Machine {
     fn on_step_grant(&mut self, grant: &StepGrant) -> Result<Granted, Refusal>;
+    fn finish_step(&mut self, granted: &Granted);
 }
 
 impl Stepped for counterpart_protocol::donor::Donor {
     fn on_step_grant(&mut self, grant: &StepGrant) -> Result<Granted, Refusal> {
         counterpart_protocol::donor::Donor::on_step_grant(self, grant)
+    }
+    fn finish_step(&mut self, granted: &Granted) {
+        counterpart_protocol::donor::Donor::finish_step(self, granted)
     }
 }
 
@@ -41,9 +44,12 @@ impl Stepped for counterpart_protocol::recipient::Recipient {
     fn on_step_grant(&mut self, grant: &StepGrant) -> Result<Granted, Refusal> {
         counterpart_protocol::recipient::Recipient::on_step_grant(self, grant)
     }
+    fn finish_step(&mut self, granted: &Granted) {
+        counterpart_protocol::recipient::Recipient::finish_step(self, granted)
+    }
 }
 
-/// An acting grant, for the tick loop: `done` gets how many messages the
+/// A grant, for the tick loop: `done` gets how many messages the
 /// step's tick sent, once all of them have their outcomes.
 #[derive(Debug)]
 pub struct StepOrder {
@@ -71,8 +77,8 @@ pub fn no_tick_loop() -> Status {
 }
 
 /// Serves `Advance`: checks the caller is central, takes the grant into
-/// the machine's clock (saved before the answer), and for an acting grant
-/// waits until the tick loop has done the step.
+/// the machine's clock, waits until the tick loop has done the step, and
+/// moves the clock on to the next step's time.
 pub async fn advance<M: Stepped>(
     machine: &Arc<Durable<M>>,
     callers: Callers,
@@ -83,24 +89,33 @@ pub async fn advance<M: Stepped>(
         crate::access::check(&caller, request.get_ref())?;
     }
     let grant = request.into_inner();
-    let granted = machine
-        .lock()
-        .on_step_grant(&grant)
-        .map_err(crate::edge::status)?;
-    machine.flushed().await;
-    let mut messages_sent = 0;
-    if granted.act {
-        let (done, sent) = oneshot::channel();
-        let order = StepOrder { granted, done };
-        steps
-            .0
-            .send(order)
-            .await
-            .map_err(|_| Status::unavailable("the node is stopping: its tick loop has ended"))?;
-        messages_sent = sent
-            .await
-            .map_err(|_| Status::unavailable("the node stopped during the step"))?;
-    }
+    let granted = {
+        let mut changing = machine.lock();
+        let granted = changing
+            .on_step_grant(&grant)
+            .map_err(crate::edge::status)?;
+        // The granted time is saved with the machine's next change, not
+        // on its own: a save per node per grant would cost most of a step.
+        // A node restarted before then comes back at the time of its last
+        // change and is granted the step again before it acts.
+        changing.release_unchanged();
+        granted
+    };
+    let (done, sent) = oneshot::channel();
+    let order = StepOrder { granted, done };
+    steps
+        .0
+        .send(order)
+        .await
+        .map_err(|_| Status::unavailable("the node is stopping: its tick loop has ended"))?;
+    let messages_sent = sent
+        .await
+        .map_err(|_| Status::unavailable("the node stopped during the step"))?;
+    // Acted and delivered: from now on what reaches the node is handled
+    // at the next step's time (saved with its next change, like the grant).
+    let mut changing = machine.lock();
+    changing.finish_step(&granted);
+    changing.release_unchanged();
     Ok(Response::new(StepDone {
         step: granted.step,
         messages_sent,

@@ -19,10 +19,10 @@ use crate::validate;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Granted {
     pub step: u64,
-    /// The node's present from now on.
+    /// The node's present while it acts.
     pub until: ScenarioTime,
-    /// Whether the node must act (tick and deliver) before it answers.
-    pub act: bool,
+    /// Its present once it has acted ([`finish_step`]).
+    pub next: ScenarioTime,
 }
 
 /// Takes `grant` into `clock`: checks it came from central with a lockstep
@@ -47,14 +47,30 @@ pub fn take_grant(
         ));
     }
     let until = validate::scenario_time("until_ms", grant.until_ms)?;
+    let next = validate::scenario_time("next_ms", grant.next_ms)?;
+    if next < until {
+        return Err(Refusal::invalid_argument(format!(
+            "next_ms: {} is before until_ms {}; time never goes back",
+            grant.next_ms, grant.until_ms
+        )));
+    }
     adopt(clock, wire)?;
     let known = clock.as_mut().expect("adopted above");
     known.grant(until);
     Ok(Granted {
         step: grant.step,
         until,
-        act: grant.act,
+        next,
     })
+}
+
+/// The node has acted and delivered: its clock moves on to the next
+/// step's time, at which it handles whatever reaches it until its next
+/// turn.
+pub fn finish_step(clock: &mut Option<Clock>, granted: &Granted) {
+    if let Some(clock) = clock {
+        clock.grant(granted.next);
+    }
 }
 
 /// Sets `clock` to `wire` if it had none. A clock of the same run keeps
@@ -91,7 +107,7 @@ mod tests {
         NaiveDate::from_ymd_opt(2020, 2, 7).unwrap()
     }
 
-    fn grant(sender: &str, until_ms: i64, lockstep: bool) -> StepGrant {
+    fn grant(sender: &str, until_ms: i64) -> StepGrant {
         StepGrant {
             header: Some(MessageHeader {
                 message_id: format!("g-{until_ms}"),
@@ -102,21 +118,22 @@ mod tests {
                 epoch_unix_ms: 1_700_000_000_000,
                 day_ms: 1,
                 start_date: "2020-02-07".into(),
-                lockstep,
+                lockstep: true,
                 granted_ms: 0,
                 seed: 7,
             }),
             step: 3,
             until_ms,
-            act: true,
+            next_ms: until_ms + 3_600_000,
         }
     }
 
     #[test]
     fn a_grant_moves_the_clock_forward_never_back() {
         let mut clock = None;
-        let g = take_grant(&mut clock, &grant("central", 3_600_000, true), start()).unwrap();
+        let g = take_grant(&mut clock, &grant("central", 3_600_000), start()).unwrap();
         assert_eq!(g.until, ScenarioTime(3_600_000));
+        assert_eq!(clock.unwrap().present(0), ScenarioTime(3_600_000), "acting at until");
         let c = clock.unwrap();
         assert_eq!(c.present(0), ScenarioTime(3_600_000));
         assert_eq!(
@@ -125,14 +142,16 @@ mod tests {
             "the wall is not read"
         );
         assert_eq!(c.seed, 7);
-        take_grant(&mut clock, &grant("central", 0, true), start()).unwrap();
-        assert_eq!(clock.unwrap().present(0), ScenarioTime(3_600_000));
+        finish_step(&mut clock, &g);
+        assert_eq!(clock.unwrap().present(0), ScenarioTime(7_200_000), "then at next");
+        take_grant(&mut clock, &grant("central", 0), start()).unwrap();
+        assert_eq!(clock.unwrap().present(0), ScenarioTime(7_200_000));
     }
 
     #[test]
     fn a_resent_clock_start_keeps_the_granted_time() {
         let mut clock = None;
-        take_grant(&mut clock, &grant("central", 7_200_000, true), start()).unwrap();
+        take_grant(&mut clock, &grant("central", 7_200_000), start()).unwrap();
         let fresh = Clock::new(1_700_000_000_000, 1, start()).lockstep(7);
         assert_eq!(adopt(&mut clock, fresh), Ok(false));
         assert_eq!(clock.unwrap().granted, Some(ScenarioTime(7_200_000)));
@@ -143,14 +162,20 @@ mod tests {
     #[test]
     fn only_central_grants_and_only_on_a_lockstep_clock() {
         let mut clock = None;
-        let refused = take_grant(&mut clock, &grant("jiangsu", 0, true), start()).unwrap_err();
+        let refused = take_grant(&mut clock, &grant("jiangsu", 0), start()).unwrap_err();
         assert!(
             refused.message().contains("header.sender_id"),
             "{refused:?}"
         );
-        let refused = take_grant(&mut clock, &grant("central", 0, false), start()).unwrap_err();
+        let mut wall = grant("central", 0);
+        wall.clock.as_mut().unwrap().lockstep = false;
+        let refused = take_grant(&mut clock, &wall, start()).unwrap_err();
         assert!(refused.message().contains("clock.lockstep"), "{refused:?}");
-        let refused = take_grant(&mut clock, &grant("central", -1, true), start()).unwrap_err();
+        let mut back = grant("central", 7_200_000);
+        back.next_ms = 0;
+        let refused = take_grant(&mut clock, &back, start()).unwrap_err();
+        assert!(refused.message().contains("next_ms"), "{refused:?}");
+        let refused = take_grant(&mut clock, &grant("central", -1), start()).unwrap_err();
         assert!(refused.message().contains("until_ms"), "{refused:?}");
         assert_eq!(clock, None, "a refused grant changes nothing");
     }

@@ -57,6 +57,11 @@ impl Donor {
         crate::lockstep::take_grant(&mut self.clock, m, self.scenario.start_date)
     }
 
+    /// The step is done: the clock moves on to the next step's time.
+    pub fn finish_step(&mut self, granted: &Granted) {
+        crate::lockstep::finish_step(&mut self.clock, granted);
+    }
+
     /// Steps 7-8: central assigns this donor to a case; the donor will
     /// acknowledge it on its next tick.
     pub fn on_assignment(&mut self, m: &Assignment, now: ScenarioTime) -> Result<Ack, Refusal> {

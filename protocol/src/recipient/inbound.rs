@@ -51,6 +51,11 @@ impl Recipient {
         crate::lockstep::take_grant(&mut self.clock, m, self.scenario.start_date)
     }
 
+    /// The step is done: the clock moves on to the next step's time.
+    pub fn finish_step(&mut self, granted: &Granted) {
+        crate::lockstep::finish_step(&mut self.clock, granted);
+    }
+
     /// Central's answer to registration carries the clock once it has
     /// started (a node that registers late, or restarts).
     pub fn on_registration(&mut self, registration: &Registration) -> Result<(), Refusal> {
