@@ -133,7 +133,11 @@ mod tests {
         let mut clock = None;
         let g = take_grant(&mut clock, &grant("central", 3_600_000), start()).unwrap();
         assert_eq!(g.until, ScenarioTime(3_600_000));
-        assert_eq!(clock.unwrap().present(0), ScenarioTime(3_600_000), "acting at until");
+        assert_eq!(
+            clock.unwrap().present(0),
+            ScenarioTime(3_600_000),
+            "acting at until"
+        );
         let c = clock.unwrap();
         assert_eq!(c.present(0), ScenarioTime(3_600_000));
         assert_eq!(
@@ -143,7 +147,11 @@ mod tests {
         );
         assert_eq!(c.seed, 7);
         finish_step(&mut clock, &g);
-        assert_eq!(clock.unwrap().present(0), ScenarioTime(7_200_000), "then at next");
+        assert_eq!(
+            clock.unwrap().present(0),
+            ScenarioTime(7_200_000),
+            "then at next"
+        );
         take_grant(&mut clock, &grant("central", 0), start()).unwrap();
         assert_eq!(clock.unwrap().present(0), ScenarioTime(7_200_000));
     }

@@ -32,7 +32,12 @@ fn provinces_of_the_previous_release_serve_a_run_of_this_one() {
         &dir,
         // Nodes of a release before the lockstep clock take no steps: the
         // mixed run keeps the wall clock (central refuses them otherwise).
-        &["--binaries".into(), binaries, "--clock".into(), "wall".into()],
+        &[
+            "--binaries".into(),
+            binaries,
+            "--clock".into(),
+            "wall".into(),
+        ],
     );
     assert!(
         run.stdout.contains(&format!(

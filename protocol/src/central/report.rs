@@ -64,6 +64,9 @@ pub struct CaseReport {
     pub requested_at: String,
     pub decided_at: Option<String>,
     pub first_arrival_at: Option<String>,
+    /// Each donor's first shipment, as the donor reported it and the city
+    /// its receipt (Jiangsu's team of 310 to Huangshi, in hubei-2020).
+    pub first_shipments: Vec<FirstShipment>,
     pub closed_at: Option<String>,
     pub decision_latency_ms: Option<i64>,
     pub targets: BTreeMap<String, i64>,
@@ -72,6 +75,17 @@ pub struct CaseReport {
     pub discrepancy: BTreeMap<String, i64>,
     pub evaluations: Vec<EvaluationRow>,
     pub events: Vec<EventRow>,
+}
+
+/// A donor's first shipment to a case and what the city received of it.
+#[derive(Debug, Serialize)]
+pub struct FirstShipment {
+    pub province: String,
+    pub shipment_id: String,
+    pub departed_at: String,
+    pub received_at: Option<String>,
+    pub lines: BTreeMap<String, i64>,
+    pub received: BTreeMap<String, i64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -182,6 +196,21 @@ pub fn build(
     }
 }
 
+fn first_shipment(authority: &Authority, case_id: &str, province: &str) -> Option<FirstShipment> {
+    let start = authority.scenario().start_date;
+    let ledger = authority.ledger();
+    let shipment = *ledger.shipments_of(case_id, province).first()?;
+    let receipt = ledger.receipt_for(&shipment.shipment_id);
+    Some(FirstShipment {
+        province: province.to_string(),
+        shipment_id: shipment.shipment_id.clone(),
+        departed_at: ScenarioTime(shipment.departed_at_ms).format(start),
+        received_at: receipt.map(|r| ScenarioTime(r.received_at_ms).format(start)),
+        lines: by_name(&shipment.lines),
+        received: receipt.map(|r| by_name(&r.received)).unwrap_or_default(),
+    })
+}
+
 fn case_report(authority: &Authority, case: &Case) -> CaseReport {
     let start = authority.scenario().start_date;
     let fmt = |t: ScenarioTime| t.format(start);
@@ -216,6 +245,11 @@ fn case_report(authority: &Authority, case: &Case) -> CaseReport {
         first_arrival_at: ledger
             .first_arrival_ms(&case.case_id)
             .map(|ms| fmt(ScenarioTime(ms))),
+        first_shipments: case
+            .assignments
+            .iter()
+            .filter_map(|a| first_shipment(authority, &case.case_id, &a.province_id))
+            .collect(),
         closed_at: case.closed_at.map(fmt),
         decision_latency_ms: case.decided_unix_ms.map(|d| d - case.requested_unix_ms),
         targets: by_name(&case.targets),
