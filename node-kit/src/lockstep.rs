@@ -123,23 +123,30 @@ pub async fn advance<M: Stepped>(
 }
 
 /// A test hook for the fault tests (`PAIRING_DIE_AT_STEP=<node>:<step>`):
-/// the node named dies, as if killed, in the middle of that step (its tick
-/// saved, nothing of it delivered), once per data directory: the restarted
-/// node finds the mark and lives on. Read once per step; unset in
-/// production.
+/// the node named dies, as if killed, in the middle of the first step from
+/// `<step>` on in which it sends anything (its tick saved, nothing of it
+/// delivered), once per data directory: the restarted node finds the mark
+/// and lives on. A node without a data directory would die at every such
+/// step, so it ignores the hook (and says so). Unset in production.
 pub fn dies_at(node_id: &str, step: u64, data_dir: Option<&std::path::Path>) -> bool {
     let Ok(spec) = std::env::var("PAIRING_DIE_AT_STEP") else {
         return false;
     };
-    if spec != format!("{node_id}:{step}") {
+    let Some((node, from)) = spec.split_once(':') else {
+        return false;
+    };
+    if node != node_id || from.parse::<u64>().map_or(true, |from| step < from) {
         return false;
     }
     let Some(dir) = data_dir else {
-        return true;
+        tracing::warn!(
+            "PAIRING_DIE_AT_STEP ignored: the node keeps no data directory to resume from"
+        );
+        return false;
     };
-    let mark = dir.join(format!("died-at-step-{step}"));
+    let mark = dir.join("died-mid-step");
     if mark.exists() {
         return false;
     }
-    std::fs::write(&mark, b"").is_ok()
+    std::fs::write(&mark, step.to_string()).is_ok()
 }

@@ -72,9 +72,33 @@ pub fn up_file(
     dir: &std::path::Path,
     extra: &[String],
 ) -> UpRun {
+    up_file_with_env(exe, scenario, dir, extra, &[])
+}
+
+/// `--day-ms 200` unless `extra` gives a pace: on the lockstep clock a
+/// floor each day keeps to (a debug build takes longer anyway), on the
+/// wall clock a speed a debug build on a busy machine keeps up with.
+fn default_pace(extra: &[String]) -> Vec<String> {
+    if extra.iter().any(|a| a.starts_with("--day-ms")) {
+        return vec![];
+    }
+    vec!["--day-ms".into(), "200".into()]
+}
+
+/// [`up_file`] with `env` set for pairctl and every node it starts.
+pub fn up_file_with_env(
+    exe: &str,
+    scenario: &std::path::Path,
+    dir: &std::path::Path,
+    extra: &[String],
+    env: &[(&str, &str)],
+) -> UpRun {
     let report_path = dir.join("report.json");
     let output = std::process::Command::new(exe)
-        .args(["up", "--day-ms", "200", "--scenario"])
+        .envs(env.iter().copied())
+        .arg("up")
+        .args(default_pace(extra))
+        .arg("--scenario")
         .arg(scenario)
         .args(extra)
         .arg("--report")
