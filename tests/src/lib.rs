@@ -195,3 +195,29 @@ pub fn needed_or_skip<T>(what: &str, found: Result<T, String>) -> Option<T> {
 pub fn previous_release_or_skip() -> Option<std::path::PathBuf> {
     needed_or_skip("the previous release", previous_release())
 }
+
+/// Two CPU hogs (`yes > /dev/null`) for as long as the value lives: a
+/// busy machine, for the tests that show a run's story does not depend on
+/// the machine's load.
+pub struct Hogs(Vec<std::process::Child>);
+
+impl Hogs {
+    pub fn start() -> Hogs {
+        let hog = || {
+            std::process::Command::new("yes")
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .expect("yes runs")
+        };
+        Hogs(vec![hog(), hog()])
+    }
+}
+
+impl Drop for Hogs {
+    fn drop(&mut self) {
+        for hog in &mut self.0 {
+            let _ = hog.kill();
+            let _ = hog.wait();
+        }
+    }
+}

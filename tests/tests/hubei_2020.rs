@@ -8,7 +8,7 @@
 
 use counterpart_domain::scenario;
 use counterpart_tests::checks::{self, assert_holds};
-use counterpart_tests::{scenario_path, up_hubei};
+use counterpart_tests::{scenario_path, up_hubei, Hogs};
 
 #[test]
 fn hubei_2020_replays_the_nhc_table_and_closes_every_case() {
@@ -69,7 +69,7 @@ fn hubei_2020_replays_the_nhc_table_and_closes_every_case() {
             .unwrap_or(0)
             >= 16
     );
-    let busy = busy_machine();
+    let busy = Hogs::start();
     let again = up_hubei(env!("CARGO_BIN_EXE_pairctl-under-test"), &dir, &fast);
     drop(busy);
     assert_eq!(
@@ -77,28 +77,6 @@ fn hubei_2020_replays_the_nhc_table_and_closes_every_case() {
         "the same seed told another story on a busy machine"
     );
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-/// Two CPU hogs (`yes > /dev/null`) for as long as the value lives.
-struct Hogs(Vec<std::process::Child>);
-
-fn busy_machine() -> Hogs {
-    let hog = || {
-        std::process::Command::new("yes")
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("yes runs")
-    };
-    Hogs(vec![hog(), hog()])
-}
-
-impl Drop for Hogs {
-    fn drop(&mut self) {
-        for hog in &mut self.0 {
-            let _ = hog.kill();
-            let _ = hog.wait();
-        }
-    }
 }
 
 /// Huangshi as history tells it (Chinanews 11 Feb, Xinhua 4 Mar 2020):

@@ -46,6 +46,17 @@ impl ContainerCluster {
     /// for the scenario clock. `None` when no Docker engine answers outside
     /// CI; the image is built from the current sources first.
     pub async fn start(test: &str, name: &str, day_ms: i64) -> Option<ContainerCluster> {
+        ContainerCluster::start_with_clock(test, name, day_ms, "lockstep").await
+    }
+
+    /// [`ContainerCluster::start`] with central's clock `clock`
+    /// (`PAIRING_CLOCK`: "lockstep" or "wall").
+    pub async fn start_with_clock(
+        test: &str,
+        name: &str,
+        day_ms: i64,
+        clock: &str,
+    ) -> Option<ContainerCluster> {
         if !require_docker() {
             return None;
         }
@@ -54,7 +65,8 @@ impl ContainerCluster {
         let file = format!("/scenarios/{name}.toml");
         let started = Instant::now();
         let guard = RunGuard::new(test);
-        let central = start_container(central_request(&guard, &file, day_ms), "central").await;
+        let request = central_request(&guard, &file, day_ms).with_env_var("PAIRING_CLOCK", clock);
+        let central = start_container(request, "central").await;
         let endpoint = central_endpoint(&central).await;
         let mut nodes = BTreeMap::new();
         let provinces = scenario.provinces.iter().map(|p| ("province-node", &p.id));
