@@ -179,34 +179,25 @@ impl Stepper {
         self.driver.act().await;
         let next = ScenarioTime(until.0 + self.step_ms);
         for node in &grantees {
-            let channel = self.channel(&node.endpoint);
             let grant = grant(&clock, step, until, next);
-            self.barrier(node, channel, grant).await?;
+            self.barrier(node, grant).await?;
         }
         Ok(())
     }
 
     /// Grants `grant` to `node` until it answers, for at most the barrier's
-    /// wait.
-    async fn barrier(
-        &self,
-        node: &Grantee,
-        channel: Result<Channel, Status>,
-        grant: StepGrant,
-    ) -> Result<(), String> {
-        let channel = channel.map_err(|status| {
-            format!(
-                "node {} has an endpoint central cannot dial: {}",
-                node.id,
-                status.message()
-            )
-        })?;
+    /// wait. Each attempt dials the endpoint the node last registered: a
+    /// node restarted in the middle of the step may come back elsewhere.
+    async fn barrier(&mut self, node: &Grantee, grant: StepGrant) -> Result<(), String> {
         let deadline = Instant::now() + self.barrier_wait;
         let mut attempt = 0u32;
         loop {
-            let answer = advance(node.role, channel.clone(), grant.clone()).await;
-            let status = match answer {
-                Ok(()) => return Ok(()),
+            let endpoint = self.endpoint_of(node);
+            let status = match self.channel(&endpoint) {
+                Ok(channel) => match advance(node.role, channel, grant.clone()).await {
+                    Ok(()) => return Ok(()),
+                    Err(status) => status,
+                },
                 Err(status) => status,
             };
             if self.shutdown.is_cancelled() {
@@ -232,6 +223,16 @@ impl Stepper {
                 _ = tokio::time::sleep(REGRANT.backoff(attempt + 1)) => {}
             }
         }
+    }
+
+    /// Where `node` is now: the endpoint it registered last.
+    fn endpoint_of(&self, node: &Grantee) -> String {
+        let authority = self.driver.authority().read();
+        let endpoint = authority
+            .nodes()
+            .find(|(id, _)| **id == node.id)
+            .map_or_else(|| node.endpoint.clone(), |(_, n)| n.endpoint.clone());
+        endpoint
     }
 
     fn channel(&mut self, endpoint: &str) -> Result<Channel, Status> {

@@ -70,7 +70,10 @@ fn hubei_2020_replays_the_nhc_table_and_closes_every_case() {
             >= 16
     );
     let busy = Hogs::start();
-    let again = up_hubei(env!("CARGO_BIN_EXE_pairctl-under-test"), &dir, &fast);
+    // A run of its own (its own data directory), not a resumed one.
+    let again_dir = dir.join("busy");
+    std::fs::create_dir_all(&again_dir).unwrap();
+    let again = up_hubei(env!("CARGO_BIN_EXE_pairctl-under-test"), &again_dir, &fast);
     drop(busy);
     assert_eq!(
         again.report["digest"], digest,
