@@ -9,7 +9,7 @@ use clap::Parser;
 use counterpart_domain::clock::parse_day_ms;
 use counterpart_domain::scenario::{self, PairingMode};
 
-use crate::authority::{ClockPlan, DEFAULT_SEED, DEFAULT_STEP_MINUTES};
+use crate::authority::{ClockPlan, DEFAULT_BARRIER_WAIT_S, DEFAULT_SEED, DEFAULT_STEP_MINUTES};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -63,17 +63,24 @@ pub struct ClockArgs {
     /// The run's seed: every random draw of the protocol comes from it.
     #[arg(long, env = "PAIRING_SEED", default_value_t = DEFAULT_SEED)]
     pub seed: u64,
+    /// Lockstep: wall seconds to wait for a node to finish its step before
+    /// the clock stalls with an error naming it.
+    #[arg(long, env = "PAIRING_BARRIER_WAIT_S", default_value_t = DEFAULT_BARRIER_WAIT_S,
+          value_parser = clap::value_parser!(u32).range(1..=3600))]
+    pub barrier_wait_s: u32,
 }
 
 impl ClockArgs {
     pub fn plan(&self) -> ClockPlan {
-        self.clock.plan(self.step_minutes, self.seed)
+        self.clock
+            .plan(self.step_minutes, self.seed)
+            .waiting(self.barrier_wait_s)
     }
 
     /// The same settings for a child central (`pairctl up`), as the
     /// environment its flags read: a central of a release before them
     /// ignores variables it does not know, where it would refuse a flag.
-    pub fn to_env(&self) -> [(&'static str, String); 3] {
+    pub fn to_env(&self) -> [(&'static str, String); 4] {
         let mode = match self.clock {
             ClockMode::Lockstep => "lockstep",
             ClockMode::Wall => "wall",
@@ -82,6 +89,7 @@ impl ClockArgs {
             ("PAIRING_CLOCK", mode.to_string()),
             ("PAIRING_STEP_MINUTES", self.step_minutes.to_string()),
             ("PAIRING_SEED", self.seed.to_string()),
+            ("PAIRING_BARRIER_WAIT_S", self.barrier_wait_s.to_string()),
         ]
     }
 }

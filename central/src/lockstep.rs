@@ -10,9 +10,9 @@
 //! 3. each node in turn, in the order of their ids, is granted T: it ticks
 //!    at T, delivers what it sends the same way, moves its clock on to the
 //!    next step's time and answers. A node that cannot be reached is asked
-//!    again, with backoff, until [`BARRIER_WAIT`]; past it the clock stalls
-//!    with a named error (in the log, the status and the report), not a
-//!    hang.
+//!    again, with backoff, for `--barrier-wait-s` (default 120 s); past it
+//!    the clock stalls with a named error (in the log, the status and the
+//!    report), not a hang.
 //!
 //! So no message is in flight when a step ends, and every receiver handles
 //! messages in one order: central's first, then each node's in id order,
@@ -43,9 +43,6 @@ use crate::driver::Driver;
 /// How long one grant call may take: a node's whole step, each of its
 /// messages with its own retries (`RetryPolicy::PROTOCOL`).
 pub const GRANT_DEADLINE: Duration = Duration::from_secs(60);
-/// How long the barrier waits for one node (restarted by its supervisor
-/// or its container's policy) before the clock stalls.
-pub const BARRIER_WAIT: Duration = Duration::from_secs(120);
 /// Backoff between grants to a node that did not answer.
 const REGRANT: RetryPolicy = RetryPolicy {
     max_attempts: u32::MAX,
@@ -72,6 +69,8 @@ pub struct Stepper {
     barrier_wait: Duration,
     /// Scenario ms per step.
     step_ms: i64,
+    /// Grants answered so far (for the log's figures).
+    grants: u64,
 }
 
 impl Stepper {
@@ -80,8 +79,9 @@ impl Stepper {
             driver,
             shutdown,
             channels: HashMap::new(),
-            barrier_wait: BARRIER_WAIT,
+            barrier_wait: Duration::ZERO,
             step_ms: 0,
+            grants: 0,
         }
     }
 
@@ -94,6 +94,7 @@ impl Stepper {
         let plan = self.driver.authority().read().clock_plan();
         let step_ms = plan.step_ms().expect("the stepper runs a lockstep plan");
         self.step_ms = step_ms;
+        self.barrier_wait = Duration::from_secs(plan.barrier_wait_s.into());
         let wall_per_step = Duration::from_millis(
             (plan.pace_day_ms.max(0) * step_ms / DAY_MS)
                 .try_into()
@@ -108,6 +109,7 @@ impl Stepper {
             pace_day_ms = plan.pace_day_ms,
             "lockstep clock running"
         );
+        let (first_step, running_since) = (step, Instant::now());
         loop {
             let began = Instant::now();
             let until = ScenarioTime(step as i64 * step_ms);
@@ -119,7 +121,17 @@ impl Stepper {
                 return;
             }
             if self.finished() {
-                tracing::info!(step, at = until.0, "run finished: the lockstep clock stops");
+                let steps = step + 1 - first_step;
+                let wall_ms = running_since.elapsed().as_millis() as u64;
+                tracing::info!(
+                    step,
+                    at = until.0,
+                    steps,
+                    grants = self.grants,
+                    wall_ms,
+                    step_wall_us = wall_ms * 1_000 / steps.max(1),
+                    "run finished: the lockstep clock stops"
+                );
                 self.driver.authority().lock().stop_clock();
                 return;
             }
@@ -195,7 +207,10 @@ impl Stepper {
             let endpoint = self.endpoint_of(node);
             let status = match self.channel(&endpoint) {
                 Ok(channel) => match advance(node.role, channel, grant.clone()).await {
-                    Ok(()) => return Ok(()),
+                    Ok(()) => {
+                        self.grants += 1;
+                        return Ok(());
+                    }
                     Err(status) => status,
                 },
                 Err(status) => status,

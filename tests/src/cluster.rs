@@ -16,6 +16,9 @@ use pairing_proto::v1::central_authority_client::CentralAuthorityClient;
 use pairing_proto::v1::{ClusterStatus, ReportQuery, StatusQuery};
 use tonic::transport::Channel;
 
+/// How long central's barrier waits for a node of an in-process cluster.
+pub const STALL_AFTER_S: u32 = 20;
+
 /// A whole scenario running in this process: every node its own server on
 /// its own loopback port, talking real gRPC.
 pub struct Cluster {
@@ -65,7 +68,9 @@ impl Cluster {
         let scenario = Arc::new(scenario::load(path).unwrap_or_else(|e| panic!("{e}")));
         let central = central::start(central::CentralConfig {
             scenario: scenario.clone(),
-            clock: central::authority::ClockPlan::default(),
+            // The lockstep clock; no node of this cluster is restarted,
+            // so the barrier waits 20 s for one before the clock stalls.
+            clock: central::authority::ClockPlan::default().waiting(STALL_AFTER_S),
             listen_addr: "127.0.0.1:0".into(),
             day_ms,
             pairing_mode: mode,

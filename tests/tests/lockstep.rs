@@ -4,7 +4,10 @@
 //! step completes, the same way every time. (Equal stories on a busy
 //! machine: `hubei_2020`.)
 
+use std::time::{Duration, Instant};
+
 use counterpart_tests::checks::{self, assert_holds};
+use counterpart_tests::cluster::{status, Cluster, STALL_AFTER_S};
 use counterpart_tests::{scenario_path, up_file_with_env, UpRun};
 
 fn run(name: &str, extra: &[&str], env: &[(&str, &str)]) -> (UpRun, std::path::PathBuf) {
@@ -113,4 +116,55 @@ fn a_node_killed_mid_step_resumes_and_the_story_repeats() {
         let _ = std::fs::remove_dir_all(dir);
     }
     assert_eq!(digests[0], digests[1], "the same kill told another story");
+}
+
+/// A node that stops for good stalls the clock after the barrier's wait
+/// (in-process cluster: 20 s), with an error naming the node and the step
+/// in central's status: nothing hangs, nothing goes on without it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_never_returns_stalls_the_clock_with_a_named_error() {
+    let cluster = Cluster::start(&scenario_path("small"), 0, None).await;
+    let endpoint = cluster.central.endpoint();
+    // Let the run get going, then stop alpha for good.
+    let started = Instant::now();
+    while status(&endpoint).await.scenario_now_ms < 2 * 86_400_000 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the clock did not run"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    cluster.province("alpha").shutdown.cancel();
+    let stopped_at = Instant::now();
+    let stalled = loop {
+        let s = status(&endpoint).await;
+        if !s.clock_stalled.is_empty() {
+            break s;
+        }
+        assert!(
+            stopped_at.elapsed() < Duration::from_secs(u64::from(STALL_AFTER_S) + 40),
+            "no stall reported {:?} after alpha stopped",
+            stopped_at.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let why = &stalled.clock_stalled;
+    assert!(
+        why.starts_with("lockstep barrier: node alpha did not finish step "),
+        "{why}"
+    );
+    assert!(!stalled.finished, "a stalled run is not a finished one");
+    let waited = stopped_at.elapsed();
+    assert!(
+        waited >= Duration::from_secs(u64::from(STALL_AFTER_S) - 1),
+        "stalled after {waited:?}, before the barrier's wait"
+    );
+    let frozen = stalled.scenario_now_ms;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        status(&endpoint).await.scenario_now_ms,
+        frozen,
+        "time went on"
+    );
+    cluster.stop().await;
 }

@@ -325,6 +325,14 @@ async fn watch(
         if status.finished {
             return Ok(RunEnd::Finished);
         }
+        if !status.clock_stalled.is_empty() {
+            // A node never finished its step: nothing more will happen.
+            return Err(anyhow!(
+                "the lockstep clock stalled: {}; logs in {}",
+                status.clock_stalled,
+                log_dir.display()
+            ));
+        }
     }
 }
 

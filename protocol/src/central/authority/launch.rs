@@ -33,7 +33,16 @@ pub struct ClockPlan {
     /// Lockstep: wall ms each scenario day takes at least (0: as fast as
     /// the nodes go). On the wall clock, the clock's own `day_ms`.
     pub pace_day_ms: i64,
+    /// Lockstep: wall seconds the barrier waits for one node before the
+    /// clock stalls.
+    pub barrier_wait_s: u32,
 }
+
+/// How long the barrier waits for a node by default: a supervisor or a
+/// container's restart policy brings a dead node back in seconds (4-5 s
+/// measured for a container), a restart with a long journal to replay in
+/// tens of seconds.
+pub const DEFAULT_BARRIER_WAIT_S: u32 = 120;
 
 /// The seed of a run that names none: fixed, so two runs of one command
 /// tell the same story (the year of the hubei-2020 scenario).
@@ -62,6 +71,7 @@ impl ClockPlan {
             step_minutes: Some(step_minutes),
             seed,
             pace_day_ms: 0,
+            barrier_wait_s: DEFAULT_BARRIER_WAIT_S,
         }
     }
 
@@ -70,6 +80,15 @@ impl ClockPlan {
             step_minutes: None,
             seed,
             pace_day_ms: 0,
+            barrier_wait_s: DEFAULT_BARRIER_WAIT_S,
+        }
+    }
+
+    /// The same plan, its barrier waiting `seconds` for a node.
+    pub fn waiting(self, seconds: u32) -> Self {
+        ClockPlan {
+            barrier_wait_s: seconds,
+            ..self
         }
     }
 

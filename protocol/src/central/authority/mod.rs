@@ -22,7 +22,9 @@
 mod adjustments;
 mod decision;
 mod launch;
-pub use launch::{ClockPlan, DEFAULT_SEED, DEFAULT_STEP_MINUTES, STEP_MINUTES_RANGE};
+pub use launch::{
+    ClockPlan, DEFAULT_BARRIER_WAIT_S, DEFAULT_SEED, DEFAULT_STEP_MINUTES, STEP_MINUTES_RANGE,
+};
 mod mediation;
 pub mod outbound;
 mod persist;
