@@ -58,3 +58,34 @@ mod tests {
         assert!(a.message_id.starts_with("jiangsu-"));
     }
 }
+
+/// What of a message id a resend's pause is jittered by: `<node>-<seq>`,
+/// without the life stamp, which is wall time in a real process. So the
+/// same run resends at the same scenario times, whenever it ran.
+pub fn jitter_key(message_id: &str) -> String {
+    let mut parts = message_id.rsplitn(3, '-');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(seq), Some(life), Some(node))
+            if seq.parse::<u64>().is_ok() && life.parse::<i64>().is_ok() =>
+        {
+            format!("{node}-{seq}")
+        }
+        _ => message_id.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod jitter_tests {
+    use super::jitter_key;
+
+    #[test]
+    fn the_life_stamp_does_not_move_a_resend() {
+        assert_eq!(jitter_key("huangshi-1733443200123-7"), "huangshi-7");
+        assert_eq!(
+            jitter_key("huangshi-1733443200123-7"),
+            jitter_key("huangshi-1733449999999-7")
+        );
+        assert_eq!(jitter_key("inner-mongolia-17-3"), "inner-mongolia-3");
+        assert_eq!(jitter_key("capacity-2"), "capacity-2");
+    }
+}

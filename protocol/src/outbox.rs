@@ -177,7 +177,8 @@ impl<K: Ord + Clone + AsRef<str>, M: Clone> Outbox<K, M> {
         now: ScenarioTime,
     ) -> Option<Delivery> {
         let owed = self.owed.get_mut(key)?;
-        owed.delivery.settle(outcome, now, key.as_ref());
+        let jitter = crate::header::jitter_key(key.as_ref());
+        owed.delivery.settle(outcome, now, &jitter);
         Some(owed.delivery)
     }
 

@@ -86,7 +86,7 @@ impl<T: Clone + Stamped> Outgoing<T> {
         if !matches!(self.delivery, Delivery::InFlight { .. }) {
             return false;
         }
-        let key = self.message_id().to_string();
+        let key = crate::header::jitter_key(self.message_id());
         self.delivery.settle(round, now, &key);
         self.delivery == Delivery::GaveUp
     }

@@ -54,7 +54,7 @@ fn a_failed_round_is_journaled_as_before_and_resent_after_its_pause() {
     let id = failed.message_id().to_string();
     let now = at(3.3).scenario;
     a.on_sent(failed.clone(), RoundOutcome::Transient, now);
-    let next = ScenarioTime(now.0 + RESEND.pause_ms(1, &id));
+    let next = ScenarioTime(now.0 + RESEND.pause_ms(1, &crate::header::jitter_key(&id)));
     let expected = Outbound {
         rounds: 1,
         ..failed.clone()
