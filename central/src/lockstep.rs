@@ -230,7 +230,7 @@ impl Stepper {
                 ));
             }
             attempt += 1;
-            if attempt == 1 || attempt % 20 == 0 {
+            if attempt == 1 || attempt.is_multiple_of(20) {
                 tracing::warn!(node = %node.id, step = grant.step, code = ?status.code(), message = status.message(), "node did not take its step; granting again");
             }
             tokio::select! {
