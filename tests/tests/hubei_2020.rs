@@ -90,12 +90,7 @@ fn hubei_2020_replays_the_nhc_table_and_closes_every_case() {
 /// lockstep clock, so exactly, not within a band. Read as Jiangsu reported
 /// its shipment and Huangshi its receipt.
 fn huangshi_as_history_tells_it(report: &serde_json::Value) {
-    let huangshi = report["cases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["city"] == "huangshi")
-        .expect("huangshi's case");
+    let huangshi = huangshi_case(report);
     let date = |v: &serde_json::Value| v.as_str().unwrap_or("").get(..10).unwrap_or("").to_string();
     assert_eq!(date(&huangshi["decided_at"]), "2020-02-10", "{huangshi}");
     let first = &huangshi["first_shipments"][0];
@@ -120,12 +115,7 @@ fn huangshi_as_history_tells_it(report: &serde_json::Value) {
 /// no more, and Huangshi's books account for every one of them.
 fn jiangsus_team_reached_huangshi(report: &serde_json::Value) {
     const TEAM: [(&str, i64); 2] = [("personnel/doctor", 103), ("personnel/nurse", 200)];
-    let huangshi = report["cases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["city"] == "huangshi")
-        .expect("huangshi's case");
+    let huangshi = huangshi_case(report);
     assert_eq!(huangshi["provinces"], serde_json::json!(["jiangsu"]));
     for (resource_type, team) in TEAM {
         let line = checks::reconciled_line(report, "huangshi", "jiangsu", resource_type)
@@ -150,4 +140,13 @@ fn jiangsus_team_reached_huangshi(report: &serde_json::Value) {
             "Huangshi's books: {line}"
         );
     }
+}
+
+fn huangshi_case(report: &serde_json::Value) -> &serde_json::Value {
+    report["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["city"] == "huangshi")
+        .expect("huangshi's case")
 }
