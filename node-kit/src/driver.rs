@@ -110,7 +110,18 @@ impl<M: Machine> TickLoop<'_, M> {
             };
             match wake {
                 Wake::Time => {
-                    step(self.machine, &mut tick, &mut dispatch, || false).await;
+                    // The clock may have turned lockstep while the loop
+                    // slept: from then on only a grant ticks the machine
+                    // (checked under the machine's lock, with the tick).
+                    let mut on_the_wall = |machine: &mut M| {
+                        let lockstep = machine.clock().is_some_and(|c| c.is_lockstep());
+                        if lockstep {
+                            None
+                        } else {
+                            tick(machine)
+                        }
+                    };
+                    step(self.machine, &mut on_the_wall, &mut dispatch, || false).await;
                 }
                 Wake::Step(order) => {
                     self.courier.keep_order(true);
