@@ -187,7 +187,6 @@ mod tests {
     use super::*;
     use crate::report::{merge_launch_facts, LaunchedNode};
     use serde_json::json;
-    use std::net::SocketAddr;
 
     /// Central's report of a small lockstep run, `seed` and `clock`
     /// included.
@@ -225,21 +224,12 @@ mod tests {
         })
     }
 
-    fn node(id: &str, role: &str, pid: u32, port: u16) -> LaunchedNode {
-        LaunchedNode {
-            id: id.into(),
-            role: role.into(),
-            pid,
-            addr: SocketAddr::from(([127, 0, 0, 1], port)),
-        }
-    }
-
     /// The report `pairctl up` writes: launch facts, the reconciliation,
     /// the digest.
     fn written_report(pid_base: u32, port_base: u16, wall_time_ms: u64) -> Value {
         let nodes = [
-            node("central", "central", pid_base, port_base),
-            node("jiangsu", "province", pid_base + 1, port_base + 1),
+            LaunchedNode::on_loopback("central", "central", pid_base, port_base),
+            LaunchedNode::on_loopback("jiangsu", "province", pid_base + 1, port_base + 1),
         ];
         let mut report = merge_launch_facts(central_report(), &nodes, wall_time_ms).unwrap();
         report["reconcile"] = json!({

@@ -22,6 +22,19 @@ pub struct LaunchedNode {
     pub addr: SocketAddr,
 }
 
+#[cfg(test)]
+impl LaunchedNode {
+    /// A test's node: `pid`, listening on 127.0.0.1:`port`.
+    pub(crate) fn on_loopback(id: &str, role: &str, pid: u32, port: u16) -> Self {
+        LaunchedNode {
+            id: id.into(),
+            role: role.into(),
+            pid,
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+        }
+    }
+}
+
 /// Parses central's `RunReport.json`, which must be a JSON object.
 pub fn parse_report(json: &str) -> Result<Value, String> {
     let value: Value =
@@ -276,12 +289,7 @@ mod tests {
     }
 
     fn node(id: &str, role: &str, pid: u32, port: u16) -> LaunchedNode {
-        LaunchedNode {
-            id: id.into(),
-            role: role.into(),
-            pid,
-            addr: SocketAddr::from(([127, 0, 0, 1], port)),
-        }
+        LaunchedNode::on_loopback(id, role, pid, port)
     }
 
     #[test]
