@@ -58,7 +58,7 @@ pub struct Driver {
     shutdown: CancellationToken,
     /// Plain TCP, or TLS with the city's certificate.
     dialer: Dialer,
-    /// The lockstep clock's acting grants, from the service.
+    /// The lockstep clock's grants, from the service.
     steps: Option<StepReceiver>,
     /// Where the city's state is kept (the fault tests' crash point marks
     /// it).
@@ -101,7 +101,7 @@ impl Driver {
         })
     }
 
-    /// The same driver, taking the lockstep clock's acting grants from
+    /// The same driver, taking the lockstep clock's grants from
     /// `steps`; `data_dir` is where the node keeps its state.
     pub fn with_steps(mut self, steps: StepReceiver, data_dir: Option<PathBuf>) -> Self {
         self.steps = Some(steps);

@@ -45,7 +45,7 @@ pub struct CityService {
     /// against [`access`].
     adapter: Adapter<Recipient>,
     traces: Arc<CityTraces>,
-    /// Where acting grants of the lockstep clock go: the tick loop.
+    /// Where the lockstep clock's grants go: the tick loop.
     steps: Option<StepSender>,
 }
 
@@ -63,7 +63,7 @@ impl CityService {
         }
     }
 
-    /// The same service, handing acting grants to the tick loop that
+    /// The same service, handing the lockstep clock's grants to the tick loop that
     /// holds the other end of `steps`.
     pub fn with_steps(mut self, steps: StepSender) -> Self {
         self.steps = Some(steps);

@@ -1,6 +1,6 @@
 //! A province's or a city's side of the lockstep clock (docs/PROTOCOL.md,
 //! "The lockstep clock"): central's `Advance` call, and the hand-over of an
-//! acting grant to the node's tick loop.
+//! grant to the node's tick loop.
 //!
 //! The service takes the grant into the machine's clock and hands a
 //! [`StepOrder`] to the tick loop ([`crate::driver`]), which ticks at the
@@ -71,7 +71,7 @@ pub fn channel() -> (StepSender, StepReceiver) {
 }
 
 /// The answer of a service built without a tick loop (a test's): it takes
-/// no acting grants.
+/// no grants.
 pub fn no_tick_loop() -> Status {
     Status::failed_precondition("this node runs no tick loop to take a step with")
 }

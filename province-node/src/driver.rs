@@ -47,7 +47,7 @@ pub struct Driver {
     channels: HashMap<String, Channel>,
     /// Plain TCP, or TLS with the province's certificate.
     dialer: Dialer,
-    /// The lockstep clock's acting grants, from the service.
+    /// The lockstep clock's grants, from the service.
     steps: Option<StepReceiver>,
     /// Where the province's state is kept (the fault tests' crash point
     /// marks it).
@@ -73,7 +73,7 @@ impl Driver {
         }
     }
 
-    /// The same driver, taking the lockstep clock's acting grants from
+    /// The same driver, taking the lockstep clock's grants from
     /// `steps`; `data_dir` is where the node keeps its state.
     pub fn with_steps(mut self, steps: StepReceiver, data_dir: Option<PathBuf>) -> Self {
         self.steps = Some(steps);

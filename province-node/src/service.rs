@@ -124,7 +124,7 @@ pub struct ProvinceService {
     /// Ends open negotiation streams, which would otherwise hold up the
     /// server's graceful shutdown for as long as a city keeps them open.
     shutdown: CancellationToken,
-    /// Where acting grants of the lockstep clock go: the tick loop.
+    /// Where the lockstep clock's grants go: the tick loop.
     steps: Option<StepSender>,
 }
 
@@ -139,7 +139,7 @@ impl ProvinceService {
         }
     }
 
-    /// The same service, handing acting grants to the tick loop that
+    /// The same service, handing the lockstep clock's grants to the tick loop that
     /// holds the other end of `steps`.
     pub fn with_steps(mut self, steps: StepSender) -> Self {
         self.steps = Some(steps);
