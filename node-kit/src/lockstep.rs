@@ -1,5 +1,5 @@
 //! A province's or a city's side of the lockstep clock (docs/PROTOCOL.md,
-//! "The lockstep clock"): central's `Advance` call, and the hand-over of an
+//! "The lockstep clock"): central's `Advance` call, and the hand-over of a
 //! grant to the node's tick loop.
 //!
 //! The service takes the grant into the machine's clock and hands a
