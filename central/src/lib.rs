@@ -29,7 +29,7 @@ pub use counterpart_protocol::central::{
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use counterpart_domain::clock::unix_now_ms;
+use node_kit::net::unix_now_ms;
 use counterpart_domain::scenario::{PairingMode, Scenario};
 use node_kit::client::Dialer;
 use node_kit::counters::MessageCounters;
@@ -39,7 +39,6 @@ use node_kit::server::RunningNode;
 use node_kit::tls::{Callers, NodeTls};
 use node_kit::trace::CaseTraces;
 use pairing_proto::v1::central_authority_server::CentralAuthorityServer;
-use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 
 use crate::authority::{Authority, ClockPlan, CENTRAL_ID, STEP_MINUTES_RANGE};
@@ -107,7 +106,7 @@ fn open_authority(config: &CentralConfig) -> Result<Durable<Authority>, String> 
 /// with health and reflection, and runs the driver until shut down.
 pub async fn start(config: CentralConfig) -> Result<RunningNode, String> {
     check_clock(&config)?;
-    let (listener, addr) = node_kit::server::bind(&config.listen_addr)
+    let (listener, addr) = node_kit::net::listen(&config.listen_addr)
         .await
         .map_err(|e| e.to_string())?;
     let authority = Arc::new(open_authority(&config)?);
@@ -135,10 +134,7 @@ pub async fn start(config: CentralConfig) -> Result<RunningNode, String> {
         Some(plan) => router.add_service(FaultLayer::new(plan.clone(), CENTRAL_ID).wrap(service)),
         None => router.add_service(service),
     };
-    let server = router.serve_with_incoming_shutdown(
-        TcpListenerStream::new(listener),
-        shutdown.clone().cancelled_owned(),
-    );
+    let server = node_kit::server::serve(router, listener, shutdown.clone());
     let task = tokio::spawn(async move {
         let served = server.await.map_err(|e| format!("central server: {e}"));
         // Every answered change is on disk already; this bounds the wait

@@ -201,7 +201,9 @@ impl Stepper {
     /// wait. Each attempt dials the endpoint the node last registered: a
     /// node restarted in the middle of the step may come back elsewhere.
     async fn barrier(&mut self, node: &Grantee, grant: StepGrant) -> Result<(), String> {
-        let deadline = Instant::now() + self.barrier_wait;
+        // Tokio's clock, not std's: a simulation's barrier waits in
+        // simulated time (the two are the same clock in production).
+        let deadline = tokio::time::Instant::now() + self.barrier_wait;
         let mut attempt = 0u32;
         loop {
             let endpoint = self.endpoint_of(node);
@@ -218,7 +220,7 @@ impl Stepper {
             if self.shutdown.is_cancelled() {
                 return Err("central is shutting down".into());
             }
-            if Instant::now() >= deadline {
+            if tokio::time::Instant::now() >= deadline {
                 return Err(format!(
                     "lockstep barrier: node {} did not finish step {} (scenario time {} ms) within {} s: {:?} {}",
                     node.id,

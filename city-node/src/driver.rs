@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use counterpart_domain::clock::unix_now_ms;
+use node_kit::net::unix_now_ms;
 use node_kit::client::{request_from, Dialer};
 use node_kit::counters::MessageCounters;
 use node_kit::courier::Courier;

@@ -44,7 +44,6 @@ use node_kit::header::HeaderFactory;
 use node_kit::server::RunningNode;
 use node_kit::tls::{Callers, NodeTls};
 use pairing_proto::v1::recipient_city_server::RecipientCityServer;
-use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 
 use driver::Driver;
@@ -116,7 +115,7 @@ pub async fn start(config: CityConfig) -> Result<RunningNode, String> {
     .with_dialer(Dialer::new(config.tls.as_ref()))?;
     let (steps, granted) = node_kit::lockstep::channel();
     let driver = driver.with_steps(granted, config.data_dir.clone());
-    let (listener, addr) = node_kit::server::bind(&config.listen_addr)
+    let (listener, addr) = node_kit::net::listen(&config.listen_addr)
         .await
         .map_err(|e| e.to_string())?;
     let scheme = if config.tls.is_some() {
@@ -149,10 +148,7 @@ pub async fn start(config: CityConfig) -> Result<RunningNode, String> {
         }
         None => router.add_service(service),
     };
-    let serve = router.serve_with_incoming_shutdown(
-        TcpListenerStream::new(listener),
-        shutdown.clone().cancelled_owned(),
-    );
+    let serve = node_kit::server::serve(router, listener, shutdown.clone());
     let stop_all = shutdown.clone();
     let drive = async move {
         let driven = driver.run(endpoint).await;

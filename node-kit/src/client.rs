@@ -78,11 +78,16 @@ impl Dialer {
                 Status::invalid_argument(format!("endpoint {endpoint:?}: TLS: {e}"))
             })?;
         }
-        Ok(ep
+        let ep = ep
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(deadline)
-            .tcp_nodelay(true)
-            .connect_lazy())
+            .tcp_nodelay(true);
+        #[cfg(feature = "sim")]
+        if crate::net::in_simulation() {
+            let connector = tower::service_fn(crate::net::simulated::connect);
+            return Ok(ep.connect_with_connector_lazy(connector));
+        }
+        Ok(ep.connect_lazy())
     }
 }
 

@@ -4,7 +4,7 @@
 //! one thing it needs from the machine, a stamp unique to this start of the
 //! node, is read here, at the edge.
 
-use counterpart_domain::clock::unix_now_ms;
+use crate::net::unix_now_ms;
 pub use counterpart_protocol::header::HeaderFactory;
 
 /// Headers for `node_id` in this life of the process: the boot stamp is the

@@ -4,6 +4,8 @@
 //!
 //! - `arbitrary` (feature): random and malformed messages for property tests.
 //! - [`server`]: bind, announce the address, serve with health and reflection.
+//! - [`net`]: the host's sockets and wall clock, or a simulation's
+//!   (`pairctl sim`, feature `sim`).
 //! - [`shutdown`]: one cancellation token, tripped by Ctrl-C or SIGTERM.
 //! - [`cli`]: the flags of the province and city binaries.
 //! - [`client`]: channels with a connect timeout, requests with a deadline.
@@ -40,6 +42,7 @@ pub mod faults;
 pub mod header;
 pub mod lockstep;
 pub mod machine;
+pub mod net;
 pub mod registration;
 pub mod retry;
 pub mod server;

@@ -9,7 +9,9 @@
 //! message that arrives early is stamped 0), the province hands its
 //! handlers the clock's reading as it is.
 
-use counterpart_domain::clock::{unix_now_ms, Clock, ScenarioTime};
+use counterpart_domain::clock::{Clock, ScenarioTime};
+
+use crate::net::unix_now_ms;
 use counterpart_protocol::central::authority::{Authority, Now};
 use counterpart_protocol::donor::Donor;
 use counterpart_protocol::persist::Persistent;

@@ -38,9 +38,30 @@ impl RetryPolicy {
             .initial_backoff_ms
             .saturating_mul(1u64 << (attempt - 2).min(20));
         let cap = exp.min(self.max_backoff_ms).max(1);
-        let jittered = rand::rng().random_range(cap / 2..=cap);
-        Duration::from_millis(jittered)
+        Duration::from_millis(jitter(cap / 2..=cap))
     }
+}
+
+thread_local! {
+    /// The seeded source of jitter of a simulation: one thread runs a
+    /// whole simulation, its hosts in a fixed order, so draws from one
+    /// seeded generator come in the same order on every run of a seed.
+    static SEEDED_JITTER: std::cell::RefCell<Option<rand::rngs::StdRng>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Draws every later backoff of this thread from `seed` (`pairctl sim`);
+/// `None` goes back to the unseeded source every node uses.
+pub fn seed_jitter(seed: Option<u64>) {
+    use rand::SeedableRng;
+    SEEDED_JITTER.with(|rng| *rng.borrow_mut() = seed.map(rand::rngs::StdRng::seed_from_u64));
+}
+
+fn jitter(range: std::ops::RangeInclusive<u64>) -> u64 {
+    SEEDED_JITTER.with(|seeded| match seeded.borrow_mut().as_mut() {
+        Some(rng) => rng.random_range(range),
+        None => rand::rng().random_range(range),
+    })
 }
 
 /// Whether a failed call may succeed if sent again.

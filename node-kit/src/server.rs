@@ -41,6 +41,31 @@ pub async fn bind(addr: &str) -> std::io::Result<(TcpListener, SocketAddr)> {
     Ok((listener, local))
 }
 
+/// What [`serve`] returns: the server, running until shut down.
+pub type Serving =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), tonic::transport::Error>> + Send>>;
+
+/// Serves `router` on `listener` until `shutdown` is cancelled: on the
+/// host's TCP, or on the simulated network (`crate::net`).
+pub fn serve(
+    router: Router,
+    listener: crate::net::Listener,
+    shutdown: tokio_util::sync::CancellationToken,
+) -> Serving {
+    use crate::net::Listener;
+    let stopped = shutdown.cancelled_owned();
+    match listener {
+        Listener::Host(listener) => Box::pin(router.serve_with_incoming_shutdown(
+            tokio_stream::wrappers::TcpListenerStream::new(listener),
+            stopped,
+        )),
+        #[cfg(feature = "sim")]
+        Listener::Simulated(listener) => Box::pin(
+            router.serve_with_incoming_shutdown(crate::net::simulated::incoming(listener), stopped),
+        ),
+    }
+}
+
 /// Prints the announce line on stdout.
 pub fn announce(addr: SocketAddr) {
     println!("{ANNOUNCE_PREFIX}{addr}");

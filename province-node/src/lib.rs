@@ -37,7 +37,6 @@ use node_kit::header::HeaderFactory;
 use node_kit::server::RunningNode;
 use node_kit::tls::{Callers, NodeTls};
 use pairing_proto::v1::donor_province_server::DonorProvinceServer;
-use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 
 use crate::donor::Donor;
@@ -100,7 +99,7 @@ pub async fn start_with_shutdown(
 ) -> Result<RunningNode, String> {
     let headers = Arc::new(node_kit::header::this_life(&config.province_id));
     let shared = Arc::new(open_donor(&config, headers.clone())?);
-    let (listener, addr) = node_kit::server::bind(&config.listen_addr)
+    let (listener, addr) = node_kit::net::listen(&config.listen_addr)
         .await
         .map_err(|e| e.to_string())?;
     let scheme = if config.tls.is_some() {
@@ -133,10 +132,7 @@ pub async fn start_with_shutdown(
         }
         None => router.add_service(service),
     };
-    let server = router.serve_with_incoming_shutdown(
-        TcpListenerStream::new(listener),
-        shutdown.clone().cancelled_owned(),
-    );
+    let server = node_kit::server::serve(router, listener, shutdown.clone());
     let drained = shared.clone();
     let driver = Driver::new(shared, headers, config.central_endpoint, shutdown.clone())
         .with_dialer(Dialer::new(config.tls.as_ref()))

@@ -150,9 +150,9 @@ impl<M: Persistent> Durable<M> {
     }
 
     /// Holds every write until the hold is dropped (see [`WriteHold`]);
-    /// `None` for a machine in memory.
+    /// `None` for a machine in memory or written inline.
     pub fn hold_writes(&self) -> Option<WriteHold> {
-        self.writer.as_ref().map(Writer::hold)
+        self.writer.as_ref().and_then(Writer::hold)
     }
 
     /// Takes the machine's changes (under its lock, which `machine` is) and

@@ -43,6 +43,14 @@ pub enum Durability {
     Normal,
     /// `synchronous=FULL`: each commit is fsynced and survives a power cut.
     Full,
+    /// For the hosts of a simulation (`pairctl sim`): `synchronous=OFF`,
+    /// and each change written by whoever made it, before it goes on,
+    /// rather than by a writer thread (a simulation runs in one thread, and
+    /// a thread's timing would make its runs differ). A change survives a
+    /// simulated crash (the host's tasks are dropped, the file stays), not
+    /// the death of the process. Not offered on the command line.
+    #[value(skip)]
+    Simulated,
 }
 
 impl Durability {
@@ -50,13 +58,20 @@ impl Durability {
         match self {
             Durability::Normal => "NORMAL",
             Durability::Full => "FULL",
+            Durability::Simulated => "OFF",
         }
+    }
+
+    /// Whether changes are written inline, by the caller.
+    pub fn inline(self) -> bool {
+        self == Durability::Simulated
     }
 }
 
 #[derive(Debug)]
 pub struct JournalStore {
     connection: Connection,
+    durability: Durability,
     path: PathBuf,
     /// Sequence of the last journal entry written (0: none ever).
     last_seq: u64,
@@ -105,6 +120,7 @@ impl JournalStore {
             .map_err(fail)?;
         let mut store = JournalStore {
             connection,
+            durability,
             path: path.clone(),
             last_seq: 0,
             snapshot_seq: 0,
@@ -120,6 +136,10 @@ impl JournalStore {
             .map_err(fail)?;
         store.last_seq = last_journaled.map_or(store.snapshot_seq, |s| s as u64);
         Ok(store)
+    }
+
+    pub fn durability(&self) -> Durability {
+        self.durability
     }
 
     pub fn path(&self) -> &Path {

@@ -51,6 +51,9 @@ impl Shared {
 pub struct Writer {
     shared: Arc<Shared>,
     thread: Option<JoinHandle<()>>,
+    /// The store, when changes are written inline by whoever pushes them
+    /// (`Durability::Simulated`), with no thread.
+    inline: Option<Mutex<JournalStore>>,
 }
 
 impl Writer {
@@ -62,6 +65,13 @@ impl Writer {
             wake: Condvar::new(),
             saved: watch::Sender::new(0),
         });
+        if store.durability().inline() {
+            return Ok(Writer {
+                shared,
+                thread: None,
+                inline: Some(Mutex::new(store)),
+            });
+        }
         let writing = shared.clone();
         let thread = std::thread::Builder::new()
             .name(format!("{name}-writer"))
@@ -70,6 +80,7 @@ impl Writer {
         Ok(Writer {
             shared,
             thread: Some(thread),
+            inline: None,
         })
     }
 
@@ -85,7 +96,19 @@ impl Writer {
                 "{MAX_QUEUED_CHANGES} changes queued and not written: the disk has stopped"
             ));
         }
-        self.shared.wake.notify_one();
+        drop(queue);
+        match &self.inline {
+            Some(store) => self.write_inline(store),
+            None => self.shared.wake.notify_one(),
+        }
+    }
+
+    /// Writes what is queued now, unless writes are held.
+    fn write_inline(&self, store: &Mutex<JournalStore>) {
+        let mut store = store.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((changes, newest)) = take_unless_held(&self.shared) {
+            write(&self.shared, &mut store, &changes, newest);
+        }
     }
 
     /// Number of the newest batch on disk, to wait on.
@@ -96,11 +119,15 @@ impl Writer {
     /// Holds every write until the returned hold is dropped: for tests
     /// that show what the node still does while its disk is slow, and for
     /// an operator copying the file.
-    pub fn hold(&self) -> WriteHold {
-        self.shared.queue().held = true;
-        WriteHold {
-            shared: self.shared.clone(),
+    /// `None` for an inline writer: it has no thread to hold back.
+    pub fn hold(&self) -> Option<WriteHold> {
+        if self.inline.is_some() {
+            return None;
         }
+        self.shared.queue().held = true;
+        Some(WriteHold {
+            shared: self.shared.clone(),
+        })
     }
 }
 
@@ -129,6 +156,28 @@ impl Drop for WriteHold {
     }
 }
 
+/// What is queued and its newest batch number, unless writes are held or
+/// nothing is queued.
+fn take_unless_held(shared: &Shared) -> Option<(Vec<Change>, u64)> {
+    let mut queue = shared.queue();
+    if queue.held || queue.changes.is_empty() {
+        return None;
+    }
+    Some((std::mem::take(&mut queue.changes), queue.newest))
+}
+
+/// Appends `changes` and publishes `newest` as saved.
+fn write(shared: &Shared, store: &mut JournalStore, changes: &[Change], newest: u64) {
+    if let Err(error) = store.append(changes) {
+        super::fatal(&error);
+    }
+    shared.saved.send_if_modified(|saved| {
+        let newer = newest > *saved;
+        *saved = (*saved).max(newest);
+        newer
+    });
+}
+
 fn write_until_closed(shared: &Shared, store: &mut JournalStore) {
     loop {
         let (changes, newest) = {
@@ -141,13 +190,6 @@ fn write_until_closed(shared: &Shared, store: &mut JournalStore) {
             }
             (std::mem::take(&mut queue.changes), queue.newest)
         };
-        if let Err(error) = store.append(&changes) {
-            super::fatal(&error);
-        }
-        shared.saved.send_if_modified(|saved| {
-            let newer = newest > *saved;
-            *saved = (*saved).max(newest);
-            newer
-        });
+        write(shared, store, &changes, newest);
     }
 }
