@@ -15,6 +15,16 @@ use crate::tls::NodeTls;
 pub const CALL_DEADLINE: Duration = Duration::from_secs(3);
 /// How long establishing a TCP connection may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Every channel pings its connection this often, busy or idle...
+pub const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(2);
+/// ...and drops it when a ping is not answered within this, so the next
+/// call dials afresh. Without it a connection whose peer vanished (a
+/// partition that swallowed its packets, a host that died without a
+/// reset) takes every later call on it to its deadline, for as long as the
+/// operating system keeps the socket: calls fail, are resent on the same
+/// dead connection, and fail again. The simulator found it: its partitions
+/// lose a connection's bytes for good.
+pub const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// A lazily connecting plain-TCP channel to `endpoint` (e.g.
 /// "http://127.0.0.1:5000").
@@ -81,7 +91,10 @@ impl Dialer {
         let ep = ep
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(deadline)
-            .tcp_nodelay(true);
+            .tcp_nodelay(true)
+            .http2_keep_alive_interval(KEEPALIVE_INTERVAL)
+            .keep_alive_timeout(KEEPALIVE_TIMEOUT)
+            .keep_alive_while_idle(true);
         #[cfg(feature = "sim")]
         if crate::net::in_simulation() {
             let connector = tower::service_fn(crate::net::simulated::connect);

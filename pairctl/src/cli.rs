@@ -4,10 +4,12 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod sim;
 mod versions;
 use central::cli::{parse_pace, ClockArgs};
 use counterpart_domain::clock::parse_day_ms;
 use counterpart_domain::scenario::PairingMode;
+pub use sim::SimArgs;
 pub use versions::{parse_role_binary, RoleBinary, UpgradeArgs};
 
 /// Where `pairctl status` and friends look for central unless told.
@@ -76,6 +78,10 @@ pub enum Command {
     /// Prints the message catalog: per RPC, who may send it, its stage and
     /// the spans of its sender and receiver.
     Catalog,
+    /// Runs the whole cluster in a deterministic simulator for many seeds,
+    /// each with faults drawn from it, checks every run, and prints the
+    /// command that replays a failed seed. Exit 1 if any seed failed.
+    Sim(SimArgs),
 }
 
 #[derive(Debug, Args)]

@@ -22,6 +22,10 @@
 //! - [`digest`]: the report's digest, a sha256 of the run's story with the
 //!   processes and wall times left out.
 //! - [`reconcile`]: central's ledger beside every node's own books.
+//! - [`checks`]: the properties every finished run must have, checked on
+//!   its report (the suites and the simulator share them).
+//! - [`sim`]: `pairctl sim`, the whole cluster in a deterministic
+//!   simulator, many seeds, each replayable.
 //! - [`dashboard`]: the live web page of the operation, fed by central's
 //!   `WatchOperation` stream.
 //! - [`render`]: status, pairings and ledger as terminal text.
@@ -34,6 +38,7 @@
 pub mod announce;
 pub mod central_client;
 pub mod certs;
+pub mod checks;
 pub mod cli;
 pub mod cluster;
 pub mod commands;
@@ -44,6 +49,7 @@ pub mod k8s;
 pub mod plan;
 pub mod reconcile;
 pub mod render;
+pub mod sim;
 pub mod report;
 pub mod table;
 pub mod traces;

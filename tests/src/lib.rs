@@ -23,7 +23,7 @@
 
 pub mod browser;
 pub mod chaos;
-pub mod checks;
+pub use pairctl::checks;
 pub mod cluster;
 pub mod docker;
 pub mod host;

@@ -16,6 +16,7 @@ pub mod otlp_sink;
 pub mod pairings;
 pub mod probe;
 pub mod report;
+pub mod sim;
 pub mod status;
 pub mod up;
 pub mod upgrade;
@@ -34,6 +35,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::K8s(args) => k8s::run(args),
         Command::Certs(args) => certs::run(args),
         Command::Catalog => catalog::run(),
+        // Builds its own simulations, one per seed, in its own threads.
+        Command::Sim(args) => sim::run(args),
         command => {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -54,7 +57,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     | Command::Compose(_)
                     | Command::K8s(_)
                     | Command::Certs(_)
-                    | Command::Catalog => {
+                    | Command::Catalog
+                    | Command::Sim(_) => {
                         unreachable!("dispatched above")
                     }
                 }
