@@ -33,6 +33,10 @@
 //!   stamp is given, never read here).
 //! - [`persist`]: how a machine is written down as journal records.
 //!
+//! With the feature `planted-bugs` (the simulator's checker tests, never a
+//! release build), `planted` holds three deliberate bugs, each off until a
+//! thread plants it.
+//!
 //! The crate depends on nothing with a runtime, a socket or a file: purity
 //! is a crate boundary here, and `tests/purity.rs` keeps it one.
 
@@ -45,6 +49,9 @@ pub mod lockstep;
 pub mod mediation;
 pub mod outbox;
 pub mod persist;
+// Bugs for the simulator's checker tests; never in a release build.
+#[cfg(feature = "planted-bugs")]
+pub mod planted;
 pub mod recipient;
 pub mod refusal;
 pub mod resend;
@@ -55,3 +62,6 @@ pub use catalog::{Access, Idempotency, MessageKind, CATALOG};
 pub use refusal::{Refusal, RefusalCode};
 pub use resend::{ResendPolicy, RoundOutcome, RESEND};
 pub use roles::{Role, Service, Stage};
+
+#[cfg(all(test, feature = "planted-bugs"))]
+mod planted_tests;

@@ -20,6 +20,8 @@ use super::assignment::AssignmentState;
 use super::planner::Pool;
 use super::{CapacityReporting, Donor};
 use crate::header::HeaderFactory;
+#[cfg(feature = "planted-bugs")]
+use crate::outbox::Delivery;
 use crate::persist::small as journal;
 use crate::persist::Persistent;
 
@@ -97,6 +99,12 @@ impl Donor {
         donor.capacity = saved.capacity.into_owned();
         donor.assignments = saved.assignments.into_owned();
         donor.resume_in_flight();
+        // Planted bug, test builds only: the restored donor believes it
+        // delivered everything it still owed.
+        #[cfg(feature = "planted-bugs")]
+        if crate::planted::planted(crate::planted::Bug::DonorForgetsOutboxOnRestart) {
+            donor.forget_outbox();
+        }
         Ok(donor)
     }
 
@@ -110,6 +118,37 @@ impl Donor {
             }
             if let Some((_, delivery)) = &mut a.final_report {
                 delivery.resume();
+            }
+        }
+    }
+}
+
+/// Planted bug, test builds only
+/// ([`Bug::DonorForgetsOutboxOnRestart`](crate::planted::Bug)).
+#[cfg(feature = "planted-bugs")]
+impl Donor {
+    /// Marks every message the donor still owed (due, or in flight when it
+    /// stopped) as delivered: shipments to the city, acknowledgements and
+    /// final reports to central, and the capacity report (sent again only
+    /// when the pool or the outbreak level next changes). Nothing is
+    /// removed from the state: the restored machine believes each got
+    /// through, so it never sends them, and its next save writes them down
+    /// as done, as a donor with this bug would. What it gave up on stays
+    /// given up.
+    fn forget_outbox(&mut self) {
+        fn forget(delivery: &mut Delivery) {
+            if !delivery.is_settled() {
+                *delivery = Delivery::Done;
+            }
+        }
+        forget(&mut self.capacity.delivery);
+        for a in self.assignments.values_mut() {
+            forget(&mut a.acknowledgement_delivery);
+            for s in &mut a.shipments {
+                forget(&mut s.delivery);
+            }
+            if let Some((_, delivery)) = &mut a.final_report {
+                forget(delivery);
             }
         }
     }

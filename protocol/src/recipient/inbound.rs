@@ -5,6 +5,8 @@
 
 use crate::inbox::Inbox;
 use crate::lockstep::Granted;
+#[cfg(feature = "planted-bugs")]
+use crate::planted::{planted, Bug};
 use crate::refusal::Refusal;
 use crate::validate;
 use counterpart_domain::clock::{Clock, ScenarioTime};
@@ -141,7 +143,12 @@ impl Recipient {
     pub fn on_shipment(&mut self, shipment: &Shipment, now: ScenarioTime) -> Result<Ack, Refusal> {
         let header = validate::header(shipment.header.as_ref())?;
         self.clock_started()?;
-        if self.applied.answered(header).is_some() {
+        let applied = self.applied.answered(header).is_some();
+        // Planted bug, test builds only: the city does not look up the
+        // message id it applied, so a resend is applied again (below).
+        #[cfg(feature = "planted-bugs")]
+        let applied = applied && !planted(Bug::CityCountsResentShipmentTwice);
+        if applied {
             return Ok(NOTHING_CHANGED);
         }
         validate::text("shipment_id", &shipment.shipment_id)?;
@@ -171,6 +178,12 @@ impl Recipient {
         let endpoint = donor.endpoint.clone();
         // The same shipment under a new message id counts once.
         if self.shipments.contains_key(&shipment.shipment_id) {
+            // Planted bug, test builds only: nor does it check the
+            // shipment id, and counts the shipment a second time.
+            #[cfg(feature = "planted-bugs")]
+            if planted(Bug::CityCountsResentShipmentTwice) {
+                return Ok(self.count_shipment_again(header, shipment, &lines));
+            }
             self.applied.remember(header, NOTHING_CHANGED);
             return Ok(NOTHING_CHANGED);
         }
@@ -199,6 +212,34 @@ impl Recipient {
         self.shipments.insert(shipment.shipment_id.clone(), entry);
         self.applied.remember(header, APPLIED);
         Ok(APPLIED)
+    }
+
+    /// Planted bug, test builds only ([`Bug::CityCountsResentShipmentTwice`]):
+    /// a shipment the city has already received, applied as if it were
+    /// new. What arrived of it (the same seeded transit loss as the first
+    /// time) is added to what the city recorded, so its books and what it
+    /// has on hand count the shipment's units twice. The receipt it owes
+    /// the donor stays the first one (an owed message keeps its id), so
+    /// the donor's and central's figures stay right and disagree with the
+    /// city's: what a whole-cluster check must catch.
+    #[cfg(feature = "planted-bugs")]
+    fn count_shipment_again(
+        &mut self,
+        header: &MessageHeader,
+        shipment: &Shipment,
+        lines: &[(pairing_proto::resource::ResourceType, i64)],
+    ) -> Ack {
+        let loss_rate = self.scenario.rules.transit_loss_rate;
+        let seed = self.clock.map_or(0, |c| c.seed);
+        let entry = (self.shipments.get_mut(&shipment.shipment_id))
+            .expect("called for a shipment the city has");
+        for &(t, shipped) in lines {
+            let draw = receipt::transit_draw(seed, &shipment.shipment_id, t);
+            let (usable, _lost) = receipt::arrived(t, shipped, loss_rate, draw);
+            entry.received.add(t, usable);
+        }
+        self.applied.remember(header, APPLIED);
+        APPLIED
     }
 
     /// Central closes the case (step 18); the teams have gone home.

@@ -434,6 +434,9 @@ mod journal_tests;
 mod mediation_tests;
 #[cfg(test)]
 mod owed_tests;
+// The planted bug of closing a case (`crate::planted`).
+#[cfg(all(test, feature = "planted-bugs"))]
+mod planted_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

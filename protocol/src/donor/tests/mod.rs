@@ -5,6 +5,9 @@ mod central;
 mod negotiation;
 mod persist;
 mod planning;
+// The planted bug of the donor's restore (`crate::planted`).
+#[cfg(feature = "planted-bugs")]
+mod planted;
 mod receipts;
 mod stand_down;
 

@@ -4,6 +4,9 @@
 mod demobilisation;
 mod disputes;
 mod persist;
+// The planted bug of the city's duplicate checks (`crate::planted`).
+#[cfg(feature = "planted-bugs")]
+mod planted;
 mod reporting;
 mod requests;
 mod shipments;
