@@ -25,8 +25,8 @@ pub enum Bug {
     /// messages) it still owed are dropped when it is restored from saved
     /// state.
     DonorForgetsOutboxOnRestart,
-    /// Central closes a case before its last receipt (it does not wait for
-    /// goods in transit).
+    /// Central closes a case before its last receipt: an implementing
+    /// case closes while goods are on their way to the city.
     CentralClosesBeforeLastReceipt,
 }
 

@@ -89,6 +89,8 @@ pub struct SeedOutcome {
     pub schedule: Schedule,
     pub verdict: Verdict,
     pub simulated_ms: u64,
+    pub message_faults: node_kit::faults::FaultCounts,
+    pub nodes_restarted: u64,
 }
 
 /// A failed seed, and the command that replays it.
@@ -99,6 +101,15 @@ pub struct Failed {
     pub replay: String,
 }
 
+/// Requests hit by each message fault.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct RequestsFaulted {
+    pub dropped: u64,
+    pub answer_lost: u64,
+    pub handled_twice: u64,
+    pub delayed: u64,
+}
+
 /// The whole run, as `--json` prints it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {
@@ -107,6 +118,13 @@ pub struct Summary {
     pub failed: Vec<Failed>,
     /// Faults drawn per kind, over every seed.
     pub faults: BTreeMap<String, u64>,
+    /// Requests the message faults hit, over every seed, as the nodes'
+    /// fault layers counted them.
+    pub requests_faulted: RequestsFaulted,
+    /// Nodes that stopped with an error (a registration that gave up
+    /// while central was cut off) and were started again, as a supervisor
+    /// would, over every seed.
+    pub nodes_restarted: u64,
     pub units_lost: i64,
     pub units_double_counted: i64,
     pub cases_accepted: u64,
@@ -117,18 +135,53 @@ pub struct Summary {
     pub fault_free_simulated_ms: u64,
 }
 
-/// The fault-free run that sizes the fault window and the liveness bound.
-pub fn calibrate(options: &Options) -> Result<u64, String> {
-    let setup = setup(options, u64::MAX / 4);
-    let schedule = schedule::draw(CALIBRATION_SEED, &[], &setup.hosts(), 1);
-    let simulated = world::simulate(&setup, &schedule);
-    let verdict = verdict::judge(&simulated, &schedule);
-    match (verdict.passed(), simulated.finished_at_ms) {
-        (true, Some(ms)) => Ok(ms),
-        _ => Err(format!(
-            "the fault-free calibration run failed: {}",
-            verdict.reasons.join("; ")
-        )),
+/// What every seed of a run shares, once the calibration has run.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub setup: Setup,
+    /// The fault-free run's simulated ms.
+    pub fault_free_ms: u64,
+    /// Faults start before this (simulated ms).
+    pub window_ms: u64,
+    hosts: Vec<String>,
+    faults: Vec<FaultKind>,
+}
+
+impl Prepared {
+    /// Runs the fault-free calibration (seed [`CALIBRATION_SEED`]) and
+    /// sizes the fault window and the liveness bound from it.
+    pub fn new(options: &Options) -> Result<Prepared, String> {
+        let calibrating = setup(options, u64::MAX / 4);
+        let hosts = calibrating.hosts();
+        let schedule = schedule::draw(CALIBRATION_SEED, &[], &hosts, 1);
+        let simulated = world::simulate(&calibrating, &schedule);
+        let verdict = verdict::judge(&simulated, &schedule);
+        let fault_free_ms = match (verdict.passed(), simulated.finished_at_ms) {
+            (true, Some(ms)) => ms,
+            _ => {
+                return Err(format!(
+                    "the fault-free calibration run failed: {}",
+                    verdict.reasons.join("; ")
+                ))
+            }
+        };
+        Ok(Prepared {
+            setup: setup(options, liveness_bound_ms(fault_free_ms)),
+            fault_free_ms,
+            window_ms: fault_free_ms * FAULT_WINDOW_PERCENT / 100,
+            hosts,
+            faults: options.faults.clone(),
+        })
+    }
+
+    /// The schedule of `seed`.
+    pub fn schedule(&self, seed: u64) -> Schedule {
+        schedule::draw(seed, &self.faults, &self.hosts, self.window_ms)
+    }
+
+    /// Simulates `seed` and judges it.
+    pub fn run_seed(&self, seed: u64) -> SeedOutcome {
+        run_seed(&self.setup, self.schedule(seed))
     }
 }
 
@@ -148,10 +201,7 @@ pub fn run(
     report: &(dyn Fn(&SeedOutcome) + Sync),
 ) -> Result<Summary, String> {
     let began = Instant::now();
-    let fault_free_ms = calibrate(options)?;
-    let setup = setup(options, liveness_bound_ms(fault_free_ms));
-    let window_ms = fault_free_ms * FAULT_WINDOW_PERCENT / 100;
-    let hosts = setup.hosts();
+    let prepared = Prepared::new(options)?;
     let next = AtomicU64::new(0);
     let outcomes = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
@@ -165,9 +215,7 @@ pub fn run(
                     if i >= options.seeds {
                         break;
                     }
-                    let seed = options.seed_base + i;
-                    let schedule = schedule::draw(seed, &options.faults, &hosts, window_ms);
-                    let outcome = run_seed(&setup, schedule);
+                    let outcome = prepared.run_seed(options.seed_base + i);
                     report(&outcome);
                     outcomes.lock().unwrap_or_else(|e| e.into_inner()).push(outcome);
                 }
@@ -176,7 +224,7 @@ pub fn run(
     });
     let mut outcomes = outcomes.into_inner().unwrap_or_else(|e| e.into_inner());
     outcomes.sort_by_key(|o| o.seed);
-    Ok(summarise(options, &outcomes, fault_free_ms, began))
+    Ok(summarise(options, &outcomes, prepared.fault_free_ms, began))
 }
 
 /// One seed: simulate, then judge.
@@ -188,6 +236,8 @@ pub fn run_seed(setup: &Setup, schedule: Schedule) -> SeedOutcome {
         schedule,
         verdict,
         simulated_ms: simulated.elapsed_ms,
+        message_faults: simulated.message_faults,
+        nodes_restarted: simulated.restarts.len() as u64,
     }
 }
 
@@ -214,6 +264,8 @@ fn summarise(options: &Options, outcomes: &[SeedOutcome], fault_free_ms: u64, be
         seeds: outcomes.len() as u64,
         failed: Vec::new(),
         faults: BTreeMap::new(),
+        requests_faulted: RequestsFaulted::default(),
+        nodes_restarted: 0,
         units_lost: 0,
         units_double_counted: 0,
         cases_accepted: 0,
@@ -227,6 +279,12 @@ fn summarise(options: &Options, outcomes: &[SeedOutcome], fault_free_ms: u64, be
             let kind = FaultKind::ALL.iter().find(|k| k.name() == kind).copied();
             *count += kind.map_or(0, |k| o.schedule.count(k));
         }
+        summary.nodes_restarted += o.nodes_restarted;
+        let r = &mut summary.requests_faulted;
+        r.dropped += o.message_faults.dropped_requests;
+        r.answer_lost += o.message_faults.dropped_replies;
+        r.handled_twice += o.message_faults.duplicated;
+        r.delayed += o.message_faults.delayed;
         let v = &o.verdict;
         summary.units_lost += v.units_lost;
         summary.units_double_counted += v.units_double_counted;

@@ -129,6 +129,9 @@ pub const MAX_FAULTS_PER_KIND: u32 = 3;
 pub const MAX_DOWN_MS: u64 = 5_000;
 /// Longest a link stays cut, slow or held (simulated ms).
 pub const MAX_CUT_MS: u64 = 8_000;
+/// The share of cuts that are long, and how long they are (simulated ms).
+pub const LONG_CUT_SHARE: f64 = 0.25;
+pub const LONG_CUT_MS: std::ops::RangeInclusive<u64> = 20_000..=90_000;
 /// Highest per-request rate of each message fault.
 pub const MAX_MESSAGE_RATE: f64 = 0.05;
 
@@ -157,17 +160,27 @@ impl Schedule {
 /// The schedule of `seed`: for each of `kinds`, up to
 /// [`MAX_FAULTS_PER_KIND`] faults on random hosts and links, starting in
 /// `[0, window_ms)`; message faults at up to [`MAX_MESSAGE_RATE`] each,
-/// for the window. `hosts` are every host's name, central's first.
+/// for the window or until the last network fault heals, whichever is later. `hosts` are every host's name, central's first.
 pub fn draw(seed: u64, kinds: &[FaultKind], hosts: &[String], window_ms: u64) -> Schedule {
     let mut rng = StdRng::seed_from_u64(seed);
     let window_ms = window_ms.max(1);
     let mut faults = Vec::new();
     let mut messages = MessageRates::default();
-    for &kind in kinds {
+    // Crashes last: some of them fall inside a cut drawn before them.
+    let (crashes, others): (Vec<FaultKind>, Vec<FaultKind>) =
+        kinds.iter().partition(|&&k| k == FaultKind::Crash);
+    for kind in others.into_iter().chain(crashes) {
         match kind {
             FaultKind::Drop => messages.drop = rng.random_range(0.0..MAX_MESSAGE_RATE),
             FaultKind::Duplicate => messages.duplicate = rng.random_range(0.0..MAX_MESSAGE_RATE),
             FaultKind::Reorder => messages.reorder = rng.random_range(0.0..MAX_MESSAGE_RATE),
+            FaultKind::Crash => {
+                for _ in 0..rng.random_range(0..=MAX_FAULTS_PER_KIND) {
+                    let crash = crash_in_a_cut(&mut rng, &faults)
+                        .unwrap_or_else(|| one(&mut rng, kind, hosts, window_ms));
+                    faults.push(crash);
+                }
+            }
             _ => {
                 for _ in 0..rng.random_range(0..=MAX_FAULTS_PER_KIND) {
                     faults.push(one(&mut rng, kind, hosts, window_ms));
@@ -176,12 +189,37 @@ pub fn draw(seed: u64, kinds: &[FaultKind], hosts: &[String], window_ms: u64) ->
         }
     }
     faults.sort_by(|x, y| (x.at_ms, &x.a, &x.b).cmp(&(y.at_ms, &y.a, &y.b)));
+    // Message faults last as long as the network's: a run the network
+    // faults slowed down still meets them in its later stages.
+    let messages_until_ms = faults.iter().map(Fault::heals_at_ms).fold(window_ms, u64::max);
     Schedule {
         seed,
         faults,
         messages,
-        messages_until_ms: window_ms,
+        messages_until_ms,
     }
+}
+
+/// Half the time, when a cut was drawn: a crash of one end of a cut while
+/// it lasts. A node that cannot reach its peers still owes them messages
+/// (they wait for the machine's next resend), so this is the crash that
+/// finds the most in its outbox: what a node must not forget on restart.
+fn crash_in_a_cut(rng: &mut StdRng, drawn: &[Fault]) -> Option<Fault> {
+    let cuts: Vec<&Fault> = drawn
+        .iter()
+        .filter(|f| matches!(f.kind, FaultKind::Partition | FaultKind::OneWay))
+        .collect();
+    if cuts.is_empty() || !rng.random_bool(0.5) {
+        return None;
+    }
+    let cut = cuts[rng.random_range(0..cuts.len())];
+    Some(Fault {
+        kind: FaultKind::Crash,
+        a: cut.a.clone(),
+        b: String::new(),
+        at_ms: cut.at_ms + rng.random_range(0..cut.for_ms),
+        for_ms: rng.random_range(10..=MAX_DOWN_MS),
+    })
 }
 
 fn one(rng: &mut StdRng, kind: FaultKind, hosts: &[String], window_ms: u64) -> Fault {
@@ -198,13 +236,22 @@ fn one(rng: &mut StdRng, kind: FaultKind, hosts: &[String], window_ms: u64) -> F
         }
         b
     };
-    let max_ms = if kind == FaultKind::Crash { MAX_DOWN_MS } else { MAX_CUT_MS };
+    let for_ms = match kind {
+        FaultKind::Crash => rng.random_range(10..=MAX_DOWN_MS),
+        // One cut in four outlasts a courier's whole round of resends (about
+        // a minute): the message is given up and the machine's own resend
+        // policy sends it again later, behind messages sent after it.
+        FaultKind::Partition | FaultKind::OneWay if rng.random_bool(LONG_CUT_SHARE) => {
+            rng.random_range(LONG_CUT_MS)
+        }
+        _ => rng.random_range(10..=MAX_CUT_MS),
+    };
     Fault {
         kind,
         a,
         b,
         at_ms: rng.random_range(0..window_ms),
-        for_ms: rng.random_range(10..=max_ms),
+        for_ms,
     }
 }
 
@@ -255,11 +302,13 @@ mod tests {
         for seed in 0..200 {
             let s = draw(seed, &FaultKind::ALL, &hosts(), 10_000);
             for x in &s.faults {
-                assert!(x.at_ms < 10_000 && x.for_ms >= 10, "{x:?}");
+                // A crash inside a cut may start after the window.
+                let starts_by = if x.kind == FaultKind::Crash { 10_000 + LONG_CUT_MS.end() } else { 10_000 };
+                assert!(x.at_ms < starts_by && x.for_ms >= 10, "{x:?}");
                 assert_eq!(x.kind == FaultKind::Crash, x.b.is_empty(), "{x:?}");
                 assert_ne!(x.a, x.b);
             }
-            assert!(s.healed_at_ms() <= 10_000 + MAX_CUT_MS);
+            assert!(s.healed_at_ms() <= 10_000 + LONG_CUT_MS.end() + MAX_DOWN_MS);
         }
     }
 

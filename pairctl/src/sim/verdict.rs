@@ -87,6 +87,7 @@ fn story_digest(report: &Value, simulated: &Simulated, schedule: &Schedule) -> S
         "ended_at_ms": simulated.elapsed_ms,
         "error": simulated.error,
         "schedule": schedule.to_string(),
+        "restarts": simulated.restarts,
         "message_faults": [f.partitioned, f.dropped_requests, f.dropped_replies, f.delayed, f.duplicated],
     }))
 }

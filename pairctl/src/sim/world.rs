@@ -42,6 +42,12 @@ const TICK: Duration = Duration::from_millis(1);
 const LATENCY_MS: (u64, u64) = (0, 1);
 /// A slow link's most latency.
 const SLOW_LINK: Duration = Duration::from_millis(400);
+/// How long the supervisor waits before it starts a node that stopped
+/// with an error (simulated ms).
+const RESTART_AFTER_MS: u64 = 1_000;
+/// More restarts than this in one seed fail it: a node that keeps failing
+/// is a bug, not a fault.
+const MAX_RESTARTS: usize = 20;
 /// When the simulated world begins: 2020-01-01, so that the life stamps
 /// in message ids are the same on every run of a seed.
 const EPOCH_UNIX_S: u64 = 1_577_836_800;
@@ -87,6 +93,9 @@ pub struct Simulated {
     pub message_faults: FaultCounts,
     /// Crashes, partitions, slow links and holds applied.
     pub network_faults: u64,
+    /// Nodes that stopped with an error and were started again: `host at
+    /// ms: error`.
+    pub restarts: Vec<String>,
 }
 
 /// What the observer saw.
@@ -134,7 +143,10 @@ fn run(setup: &Setup, schedule: &Schedule, dir: &Path) -> Simulated {
             max_delay: Duration::from_millis(300),
         },
     );
-    add_hosts(&mut sim, setup, dir, &plan, schedule.seed);
+    let exits = Exits::default();
+    add_hosts(&mut sim, setup, dir, &plan, schedule.seed, &exits);
+    // Hosts to start again, and when (simulated ms).
+    let mut restarts: Vec<(u64, String)> = Vec::new();
     let seen = Rc::new(RefCell::new(Seen::default()));
     sim.client(OBSERVER, observe(seen.clone()));
 
@@ -149,6 +161,24 @@ fn run(setup: &Setup, schedule: &Schedule, dir: &Path) -> Simulated {
             out.network_faults += u64::from(events[next].2);
             next += 1;
         }
+        for (host, error) in exits.borrow_mut().drain(..) {
+            out.restarts.push(format!("{host} at {now_ms} ms: {error}"));
+            restarts.push((now_ms + RESTART_AFTER_MS, host));
+        }
+        if out.restarts.len() > MAX_RESTARTS {
+            out.error = Some(format!(
+                "more than {MAX_RESTARTS} nodes stopped with an error: {}",
+                out.restarts.join("; ")
+            ));
+            break;
+        }
+        restarts.retain(|(at_ms, host)| {
+            let due = *at_ms <= now_ms;
+            if due {
+                sim.bounce(host.as_str());
+            }
+            !due
+        });
         if !messages_quiet && now_ms >= schedule.messages_until_ms {
             plan.quiet();
             messages_quiet = true;
@@ -187,7 +217,14 @@ type Software = Pin<Box<dyn Future<Output = turmoil::Result>>>;
 /// Central, the provinces and the cities as hosts. Each host's software
 /// is its node's own `start`, run until the node stops; a bounced host
 /// starts again from its store.
-fn add_hosts(sim: &mut turmoil::Sim, setup: &Setup, dir: &Path, plan: &Arc<FaultPlan>, seed: u64) {
+fn add_hosts(
+    sim: &mut turmoil::Sim,
+    setup: &Setup,
+    dir: &Path,
+    plan: &Arc<FaultPlan>,
+    seed: u64,
+    exits: &Exits,
+) {
     let scenario = &setup.scenario;
     let central_endpoint = format!("http://{CENTRAL}:{PORT}");
     let listen = format!("0.0.0.0:{PORT}");
@@ -202,9 +239,10 @@ fn add_hosts(sim: &mut turmoil::Sim, setup: &Setup, dir: &Path, plan: &Arc<Fault
         durability: Durability::Simulated,
         faults: Some(plan.clone()),
     };
+    let exited = exits.clone();
     sim.host(CENTRAL, move || -> Software {
-        let config = central.clone();
-        Box::pin(async move { until_stopped(central::start(config).await).await })
+        let started = central::start(central.clone());
+        Box::pin(supervised(CENTRAL.into(), exited.clone(), started))
     });
     for p in &scenario.provinces {
         let province = province_node::ProvinceConfig {
@@ -218,9 +256,10 @@ fn add_hosts(sim: &mut turmoil::Sim, setup: &Setup, dir: &Path, plan: &Arc<Fault
             durability: Durability::Simulated,
             faults: Some(plan.clone()),
         };
+        let (exited, host) = (exits.clone(), p.id.clone());
         sim.host(p.id.as_str(), move || -> Software {
-            let config = province.clone();
-            Box::pin(async move { until_stopped(province_node::start(config).await).await })
+            let started = province_node::start(province.clone());
+            Box::pin(supervised(host.clone(), exited.clone(), started))
         });
     }
     for c in &scenario.cities {
@@ -235,18 +274,36 @@ fn add_hosts(sim: &mut turmoil::Sim, setup: &Setup, dir: &Path, plan: &Arc<Fault
             durability: Durability::Simulated,
             faults: Some(plan.clone()),
         };
+        let (exited, host) = (exits.clone(), c.id.clone());
         sim.host(c.id.as_str(), move || -> Software {
-            let config = city.clone();
-            Box::pin(async move { until_stopped(city_node::start(config).await).await })
+            let started = city_node::start(city.clone());
+            Box::pin(supervised(host.clone(), exited.clone(), started))
         });
     }
 }
 
-/// A started node's software: runs until the node stops; its failure fails
-/// the simulation.
-async fn until_stopped(started: Result<node_kit::server::RunningNode, String>) -> turmoil::Result {
-    let node = started?;
-    node.task.await??;
+/// Hosts whose software stopped with an error, and the error, in the
+/// order they stopped: the supervisor restarts them.
+type Exits = Rc<RefCell<Vec<(String, String)>>>;
+
+/// A node's software as a host runs it: start it, run it until it stops,
+/// and, if it stops with an error, leave the error for the supervisor
+/// (the loop in [`run`]) rather than failing the simulation: a node that
+/// gives up (say, on registering while central is cut off for minutes)
+/// exits, and its supervisor starts it again, as docker compose and
+/// `pairctl up` do.
+async fn supervised(
+    host: String,
+    exits: Exits,
+    started: impl Future<Output = Result<node_kit::server::RunningNode, String>>,
+) -> turmoil::Result {
+    let ended = match started.await {
+        Ok(node) => node.task.await.unwrap_or_else(|e| Err(format!("node task: {e}"))),
+        Err(e) => Err(e),
+    };
+    if let Err(error) = ended {
+        exits.borrow_mut().push((host, error));
+    }
     Ok(())
 }
 

@@ -173,9 +173,14 @@ impl Authority {
     /// Closes each demobilising case whose donors have all sent final
     /// reports and whose every shipment has a receipt.
     pub(super) fn close_finished_cases(&mut self, now: ScenarioTime) {
-        // Planted bug, test builds only: central does not wait for the
-        // city's receipts, only for the donors' final reports, so a case
-        // closes with goods still in transit in its ledger.
+        // Planted bug, test builds only: central closes a case while its
+        // goods are on their way, before the last receipt: an implementing
+        // case closes as soon as its ledger holds a shipment without a
+        // receipt. (The subtler bug, closing on the final reports without
+        // looking at receipts, cannot show in a run: a donor reports last
+        // only once the city has receipted everything, and the city's
+        // receipt reaches central first. The receipt check below is defence
+        // in depth.)
         #[cfg(feature = "planted-bugs")]
         let closes_early =
             crate::planted::planted(crate::planted::Bug::CentralClosesBeforeLastReceipt);
@@ -184,12 +189,17 @@ impl Authority {
         let done: Vec<String> = self
             .cases
             .values()
-            .filter(|c| c.stage == CaseStage::Demobilising)
             .filter(|c| {
-                c.assignments.iter().all(|a| {
-                    a.stage == AssignmentStage::Done
-                        && (closes_early || self.ledger.all_receipted(&c.case_id, &a.province_id))
-                })
+                let finished = c.stage == CaseStage::Demobilising
+                    && c.assignments.iter().all(|a| {
+                        a.stage == AssignmentStage::Done
+                            && self.ledger.all_receipted(&c.case_id, &a.province_id)
+                    });
+                let goods_moving = c.stage == CaseStage::Implementing
+                    && c.assignments
+                        .iter()
+                        .any(|a| !self.ledger.all_receipted(&c.case_id, &a.province_id));
+                finished || (closes_early && goods_moving)
             })
             .map(|c| c.case_id.clone())
             .collect();
