@@ -29,12 +29,12 @@ pub use counterpart_protocol::central::{
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use node_kit::net::unix_now_ms;
 use counterpart_domain::scenario::{PairingMode, Scenario};
 use node_kit::client::Dialer;
 use node_kit::counters::MessageCounters;
 use node_kit::durable::{self, Durable};
 use node_kit::faults::{FaultLayer, FaultPlan};
+use node_kit::net::unix_now_ms;
 use node_kit::server::RunningNode;
 use node_kit::tls::{Callers, NodeTls};
 use node_kit::trace::CaseTraces;

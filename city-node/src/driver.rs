@@ -16,13 +16,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use node_kit::net::unix_now_ms;
 use node_kit::client::{request_from, Dialer};
 use node_kit::counters::MessageCounters;
 use node_kit::courier::Courier;
 use node_kit::driver::{Pace, TickLoop};
 use node_kit::header::HeaderFactory;
 use node_kit::lockstep::StepReceiver;
+use node_kit::net::unix_now_ms;
 use node_kit::registration::register_via;
 use node_kit::service::Machine;
 use node_kit::trace;

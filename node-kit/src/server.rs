@@ -42,8 +42,9 @@ pub async fn bind(addr: &str) -> std::io::Result<(TcpListener, SocketAddr)> {
 }
 
 /// What [`serve`] returns: the server, running until shut down.
-pub type Serving =
-    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), tonic::transport::Error>> + Send>>;
+pub type Serving = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<(), tonic::transport::Error>> + Send>,
+>;
 
 /// Serves `router` on `listener` until `shutdown` is cancelled: on the
 /// host's TCP, or on the simulated network (`crate::net`).

@@ -143,7 +143,8 @@ fn closing_without_a_demobilisation_request_is_caught() {
 }
 
 fn small() -> Scenario {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/scenarios/small.toml");
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/scenarios/small.toml");
     counterpart_domain::scenario::load(&path).unwrap()
 }
 

@@ -23,10 +23,8 @@ fn options(test: &str, scenario: &str, seed_base: u64, seeds: u64) -> Options {
         faults: FaultKind::ALL.to_vec(),
         step_minutes: sim::DEFAULT_STEP_MINUTES,
         threads: 2,
-        data_root: std::env::temp_dir().join(format!(
-            "counterpart-sim-{}-{test}",
-            std::process::id()
-        )),
+        data_root: std::env::temp_dir()
+            .join(format!("counterpart-sim-{}-{test}", std::process::id())),
         on_thread: None,
     }
 }
@@ -45,12 +43,21 @@ fn print_failure(o: &SeedOutcome) {
 fn assert_clean(summary: &Summary, seeds: u64) {
     println!("{}", serde_json::to_string(summary).unwrap());
     assert_eq!(summary.seeds, seeds);
-    assert!(summary.failed.is_empty(), "failed seeds: {:#?}", summary.failed);
+    assert!(
+        summary.failed.is_empty(),
+        "failed seeds: {:#?}",
+        summary.failed
+    );
     assert_eq!((summary.units_lost, summary.units_double_counted), (0, 0));
     assert!(summary.cases_accepted > 0);
     assert_eq!(summary.cases_closed, summary.cases_accepted);
     for kind in FaultKind::ALL {
-        assert!(summary.faults[kind.name()] > 0, "no {} drawn: {:?}", kind.name(), summary.faults);
+        assert!(
+            summary.faults[kind.name()] > 0,
+            "no {} drawn: {:?}",
+            kind.name(),
+            summary.faults
+        );
     }
 }
 
@@ -77,7 +84,11 @@ fn a_seed_run_twice_tells_the_same_story_and_another_seed_another() {
     let first: Vec<SeedOutcome> = seeds.iter().map(|&s| prepared.run_seed(s)).collect();
     for o in &first {
         let again = prepared.run_seed(o.seed);
-        assert_eq!(again.verdict, o.verdict, "seed {} differs on its second run", o.seed);
+        assert_eq!(
+            again.verdict, o.verdict,
+            "seed {} differs on its second run",
+            o.seed
+        );
         assert_eq!(again.simulated_ms, o.simulated_ms, "seed {}", o.seed);
     }
     // A digest that ignored the run would be equal everywhere.
@@ -92,7 +103,9 @@ fn caught(bug: Bug) -> Vec<String> {
     let options = options(bug.name(), "small", 0, 0);
     let prepared = Prepared::new(&options).expect("the calibration runs");
     planted::plant(Some(bug));
-    let found = (1..=200).map(|seed| prepared.run_seed(seed)).find(|o| !o.verdict.passed());
+    let found = (1..=200)
+        .map(|seed| prepared.run_seed(seed))
+        .find(|o| !o.verdict.passed());
     let Some(failed) = found else {
         planted::plant(None);
         panic!("planted bug {bug} was not caught in 200 seeds");
@@ -106,7 +119,11 @@ fn caught(bug: Bug) -> Vec<String> {
         sim::replay_command(&options, failed.seed)
     );
     print_failure(&failed);
-    assert_eq!(replayed.verdict, failed.verdict, "seed {} did not replay", failed.seed);
+    assert_eq!(
+        replayed.verdict, failed.verdict,
+        "seed {} did not replay",
+        failed.seed
+    );
     failed.verdict.reasons
 }
 
@@ -123,7 +140,9 @@ fn a_city_that_counts_a_resent_shipment_twice_is_caught() {
 fn a_donor_that_forgets_its_outbox_on_restart_is_caught() {
     let reasons = caught(Bug::DonorForgetsOutboxOnRestart);
     assert!(
-        reasons.iter().any(|r| r.starts_with("liveness") || r.starts_with("conservation")),
+        reasons
+            .iter()
+            .any(|r| r.starts_with("liveness") || r.starts_with("conservation")),
         "{reasons:#?}"
     );
 }

@@ -221,10 +221,7 @@ impl WholeStateRow {
     fn open(dir: &std::path::Path, durability: Durability) -> anyhow::Result<Self> {
         std::fs::create_dir_all(dir)?;
         let connection = Connection::open(dir.join("state.sqlite3"))?;
-        let synchronous = match durability {
-            Durability::Normal => "NORMAL",
-            Durability::Full => "FULL",
-        };
+        let synchronous = durability.pragma();
         connection.execute_batch(&format!(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous};
              CREATE TABLE state (id INTEGER PRIMARY KEY CHECK (id = 1),

@@ -54,7 +54,8 @@ pub enum Durability {
 }
 
 impl Durability {
-    fn pragma(self) -> &'static str {
+    /// SQLite's `synchronous` setting for this durability.
+    pub fn pragma(self) -> &'static str {
         match self {
             Durability::Normal => "NORMAL",
             Durability::Full => "FULL",

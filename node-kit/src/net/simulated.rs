@@ -32,7 +32,10 @@ pub(crate) fn incoming(
     listener: turmoil::net::TcpListener,
 ) -> impl Stream<Item = io::Result<Connection>> + Send + 'static {
     stream::unfold(listener, |listener| async move {
-        let accepted = listener.accept().await.map(|(stream, _)| Connection(stream));
+        let accepted = listener
+            .accept()
+            .await
+            .map(|(stream, _)| Connection(stream));
         Some((accepted, listener))
     })
 }

@@ -20,9 +20,10 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
         Some(seed) => (seed, 1),
         None => (args.seed_base, args.seeds),
     };
-    let threads = args.threads.map(usize::from).unwrap_or_else(|| {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    });
+    let threads = args
+        .threads
+        .map(usize::from)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let data_root = std::env::temp_dir().join(format!("pairctl-sim-{}", std::process::id()));
     let options = Options {
         scenario_path: path,
@@ -81,7 +82,10 @@ fn render(s: &Summary) -> String {
         s.units_double_counted,
     );
     for f in &s.failed {
-        out.push_str(&format!("FAILED seed {}: {}\n  replay: {}\n", f.seed, f.reason, f.replay));
+        out.push_str(&format!(
+            "FAILED seed {}: {}\n  replay: {}\n",
+            f.seed, f.reason, f.replay
+        ));
     }
     out
 }

@@ -196,10 +196,7 @@ fn setup(options: &Options, liveness_ms: u64) -> Setup {
 
 /// Runs every seed of `options` and sums them up; `report` is called with
 /// each seed's outcome as it ends (in no fixed order across threads).
-pub fn run(
-    options: &Options,
-    report: &(dyn Fn(&SeedOutcome) + Sync),
-) -> Result<Summary, String> {
+pub fn run(options: &Options, report: &(dyn Fn(&SeedOutcome) + Sync)) -> Result<Summary, String> {
     let began = Instant::now();
     let prepared = Prepared::new(options)?;
     let next = AtomicU64::new(0);
@@ -217,7 +214,10 @@ pub fn run(
                     }
                     let outcome = prepared.run_seed(options.seed_base + i);
                     report(&outcome);
-                    outcomes.lock().unwrap_or_else(|e| e.into_inner()).push(outcome);
+                    outcomes
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(outcome);
                 }
             });
         }
@@ -244,7 +244,11 @@ pub fn run_seed(setup: &Setup, schedule: Schedule) -> SeedOutcome {
 /// The command that replays `seed` alone, exactly.
 pub fn replay_command(options: &Options, seed: u64) -> String {
     let faults: Vec<&str> = options.faults.iter().map(|k| k.name()).collect();
-    let faults = if faults.is_empty() { "none".to_string() } else { faults.join(",") };
+    let faults = if faults.is_empty() {
+        "none".to_string()
+    } else {
+        faults.join(",")
+    };
     format!(
         "pairctl sim --scenario {} --seed {seed} --faults {faults} --step-minutes {}",
         options.scenario_path.display(),
@@ -252,7 +256,12 @@ pub fn replay_command(options: &Options, seed: u64) -> String {
     )
 }
 
-fn summarise(options: &Options, outcomes: &[SeedOutcome], fault_free_ms: u64, began: Instant) -> Summary {
+fn summarise(
+    options: &Options,
+    outcomes: &[SeedOutcome],
+    fault_free_ms: u64,
+    began: Instant,
+) -> Summary {
     let wall_ms = began.elapsed().as_millis() as u64;
     let mut faults: BTreeMap<String, u64> = FaultKind::ALL
         .iter()

@@ -75,7 +75,10 @@ impl FaultKind {
                 .find(|k| k.name() == name)
                 .ok_or_else(|| {
                     let known: Vec<&str> = FaultKind::ALL.iter().map(|k| k.name()).collect();
-                    format!("--faults: unknown fault {name:?}; known: {}, all, none", known.join(", "))
+                    format!(
+                        "--faults: unknown fault {name:?}; known: {}, all, none",
+                        known.join(", ")
+                    )
                 })?;
             if !kinds.contains(&kind) {
                 kinds.push(kind);
@@ -191,7 +194,10 @@ pub fn draw(seed: u64, kinds: &[FaultKind], hosts: &[String], window_ms: u64) ->
     faults.sort_by(|x, y| (x.at_ms, &x.a, &x.b).cmp(&(y.at_ms, &y.a, &y.b)));
     // Message faults last as long as the network's: a run the network
     // faults slowed down still meets them in its later stages.
-    let messages_until_ms = faults.iter().map(Fault::heals_at_ms).fold(window_ms, u64::max);
+    let messages_until_ms = faults
+        .iter()
+        .map(Fault::heals_at_ms)
+        .fold(window_ms, u64::max);
     Schedule {
         seed,
         faults,
@@ -230,7 +236,11 @@ fn one(rng: &mut StdRng, kind: FaultKind, hosts: &[String], window_ms: u64) -> F
     let b = if kind == FaultKind::Crash {
         String::new()
     } else {
-        let mut b = if rng.random_bool(0.5) { hosts[0].clone() } else { host(rng) };
+        let mut b = if rng.random_bool(0.5) {
+            hosts[0].clone()
+        } else {
+            host(rng)
+        };
         while b == a {
             b = host(rng);
         }
@@ -287,7 +297,9 @@ mod tests {
     use super::*;
 
     fn hosts() -> Vec<String> {
-        ["central", "p1", "p2", "c1", "c2"].map(String::from).to_vec()
+        ["central", "p1", "p2", "c1", "c2"]
+            .map(String::from)
+            .to_vec()
     }
 
     #[test]
@@ -303,7 +315,11 @@ mod tests {
             let s = draw(seed, &FaultKind::ALL, &hosts(), 10_000);
             for x in &s.faults {
                 // A crash inside a cut may start after the window.
-                let starts_by = if x.kind == FaultKind::Crash { 10_000 + LONG_CUT_MS.end() } else { 10_000 };
+                let starts_by = if x.kind == FaultKind::Crash {
+                    10_000 + LONG_CUT_MS.end()
+                } else {
+                    10_000
+                };
                 assert!(x.at_ms < starts_by && x.for_ms >= 10, "{x:?}");
                 assert_eq!(x.kind == FaultKind::Crash, x.b.is_empty(), "{x:?}");
                 assert_ne!(x.a, x.b);
@@ -320,7 +336,9 @@ mod tests {
             assert!(s.faults.iter().all(|f| f.kind == FaultKind::Crash));
             assert_eq!((s.messages.duplicate, s.messages.reorder), (0.0, 0.0));
         }
-        assert!(FaultKind::parse_list("crash,meteor").unwrap_err().contains("meteor"));
+        assert!(FaultKind::parse_list("crash,meteor")
+            .unwrap_err()
+            .contains("meteor"));
         assert!(FaultKind::parse_list("none").unwrap().is_empty());
     }
 }

@@ -59,7 +59,10 @@ pub fn judge(simulated: &Simulated, schedule: &Schedule) -> Verdict {
             .extend(violations.into_iter().map(|v| format!("{name}: {v}")));
     };
     rule("conservation", checks::receipts_match(report));
-    rule("conservation (nodes' books)", checks::books_reconcile(report));
+    rule(
+        "conservation (nodes' books)",
+        checks::books_reconcile(report),
+    );
     rule("liveness", checks::all_closed(report, true));
     rule("order", checks::legal_order(report));
     let totals = &report["reconcile"]["totals"];

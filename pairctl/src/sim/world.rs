@@ -157,7 +157,7 @@ fn run(setup: &Setup, schedule: &Schedule, dir: &Path) -> Simulated {
     loop {
         let now_ms = sim.elapsed().as_millis() as u64;
         while next < events.len() && events[next].0 <= now_ms {
-            apply(&mut sim, &events[next].1, events[next].2);
+            apply(&mut sim, events[next].1, events[next].2);
             out.network_faults += u64::from(events[next].2);
             next += 1;
         }
@@ -205,7 +205,8 @@ fn run(setup: &Setup, schedule: &Schedule, dir: &Path) -> Simulated {
     out.message_faults = plan.counts();
     let mut seen = seen.borrow_mut();
     if let Some(stalled) = seen.stalled.take() {
-        out.error.get_or_insert(format!("the lockstep clock stalled: {stalled}"));
+        out.error
+            .get_or_insert(format!("the lockstep clock stalled: {stalled}"));
     }
     out.report = seen.report.take();
     out.finished_at_ms = seen.finished_at_ms;
@@ -298,7 +299,10 @@ async fn supervised(
     started: impl Future<Output = Result<node_kit::server::RunningNode, String>>,
 ) -> turmoil::Result {
     let ended = match started.await {
-        Ok(node) => node.task.await.unwrap_or_else(|e| Err(format!("node task: {e}"))),
+        Ok(node) => node
+            .task
+            .await
+            .unwrap_or_else(|e| Err(format!("node task: {e}"))),
         Err(e) => Err(e),
     };
     if let Err(error) = ended {
@@ -341,7 +345,11 @@ fn where_it_stands(status: &pairing_proto::v1::ClusterStatus) -> String {
         .iter()
         .map(|c| format!("{}={}", c.case_id, c.stage))
         .collect();
-    format!("central was last at {}, cases {}", status.scenario_now, cases.join(" "))
+    format!(
+        "central was last at {}, cases {}",
+        status.scenario_now,
+        cases.join(" ")
+    )
 }
 
 /// What happens to the network or a host at one moment: the fault, and
