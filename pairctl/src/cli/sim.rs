@@ -29,10 +29,8 @@ pub struct SimArgs {
     /// Worker threads, each running whole seeds [default: the cores].
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub threads: Option<u16>,
-    /// Print one JSON object (the summary) on stdout instead of text.
+    /// Print one JSON object (the summary) on stdout instead of text. A
+    /// failed seed's schedule and broken rules go to stderr either way.
     #[arg(long)]
     pub json: bool,
-    /// Print each failed seed's fault schedule on stderr.
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
-    pub print_failures: bool,
 }

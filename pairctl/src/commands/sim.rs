@@ -36,13 +36,12 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
         data_root: data_root.clone(),
         on_thread: None,
     };
-    let print_failures = args.print_failures;
     let one = seeds == 1;
     let report = move |o: &SeedOutcome| {
         if one {
             eprintln!("seed {}: digest {}", o.seed, o.verdict.digest);
         }
-        if print_failures && !o.verdict.passed() {
+        if !o.verdict.passed() {
             eprint!("FAILED {}", o.schedule);
             for reason in &o.verdict.reasons {
                 eprintln!("  - {reason}");
@@ -88,4 +87,71 @@ fn render(s: &Summary) -> String {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use crate::cli::{Cli, Command};
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from([&["pairctl", "sim"], args].concat())
+    }
+
+    #[test]
+    fn one_seed_is_a_replay_and_cannot_be_mixed_with_a_range() {
+        let Command::Sim(args) = parse(&["--seed", "46"]).unwrap().command else {
+            panic!("not sim");
+        };
+        assert_eq!(
+            (args.seed, args.step_minutes),
+            (Some(46), crate::sim::DEFAULT_STEP_MINUTES)
+        );
+        assert!(parse(&["--seed", "46", "--seeds", "5"]).is_err());
+        assert!(parse(&["--seeds", "0"]).is_err());
+        assert!(parse(&["--step-minutes", "0"]).is_err());
+    }
+
+    #[test]
+    fn an_unknown_fault_is_refused_with_the_known_ones() {
+        let Command::Sim(args) = parse(&["--faults", "crash,meteor"]).unwrap().command else {
+            panic!("not sim");
+        };
+        let error = super::run(args).unwrap_err().to_string();
+        assert!(
+            error.contains("meteor") && error.contains("partition"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn the_summary_names_each_failed_seed_and_its_replay() {
+        let summary = crate::sim::Summary {
+            scenario: "small".into(),
+            seeds: 2,
+            failed: vec![crate::sim::Failed {
+                seed: 7,
+                reason: "liveness: case-north-1: implementing".into(),
+                replay: "pairctl sim --scenario s.toml --seed 7".into(),
+            }],
+            faults: [("crash".to_string(), 3)].into(),
+            requests_faulted: Default::default(),
+            nodes_restarted: 0,
+            units_lost: 0,
+            units_double_counted: 0,
+            cases_accepted: 4,
+            cases_closed: 3,
+            wall_ms: 1_000,
+            seeds_per_minute: 120.0,
+            fault_free_simulated_ms: 1_003,
+        };
+        let text = super::render(&summary);
+        assert!(text.contains("1 failed"), "{text}");
+        assert!(text.contains("FAILED seed 7: liveness"), "{text}");
+        assert!(
+            text.contains("replay: pairctl sim --scenario s.toml --seed 7"),
+            "{text}"
+        );
+    }
 }
