@@ -240,11 +240,7 @@ fn add_hosts(
         durability: Durability::Simulated,
         faults: Some(plan.clone()),
     };
-    let exited = exits.clone();
-    sim.host(CENTRAL, move || -> Software {
-        let started = central::start(central.clone());
-        Box::pin(supervised(CENTRAL.into(), exited.clone(), started))
-    });
+    add_host(sim, CENTRAL, exits, move || central::start(central.clone()));
     for p in &scenario.provinces {
         let province = province_node::ProvinceConfig {
             scenario: scenario.clone(),
@@ -257,11 +253,7 @@ fn add_hosts(
             durability: Durability::Simulated,
             faults: Some(plan.clone()),
         };
-        let (exited, host) = (exits.clone(), p.id.clone());
-        sim.host(p.id.as_str(), move || -> Software {
-            let started = province_node::start(province.clone());
-            Box::pin(supervised(host.clone(), exited.clone(), started))
-        });
+        add_host(sim, &p.id, exits, move || province_node::start(province.clone()));
     }
     for c in &scenario.cities {
         let city = city_node::CityConfig {
@@ -275,12 +267,21 @@ fn add_hosts(
             durability: Durability::Simulated,
             faults: Some(plan.clone()),
         };
-        let (exited, host) = (exits.clone(), c.id.clone());
-        sim.host(c.id.as_str(), move || -> Software {
-            let started = city_node::start(city.clone());
-            Box::pin(supervised(host.clone(), exited.clone(), started))
-        });
+        add_host(sim, &c.id, exits, move || city_node::start(city.clone()));
     }
+}
+
+/// Adds host `name`, whose software is the node `start` starts, run under
+/// [`supervised`]; a bounced host calls `start` again.
+fn add_host<S, F>(sim: &mut turmoil::Sim, name: &str, exits: &Exits, start: S)
+where
+    S: Fn() -> F + 'static,
+    F: Future<Output = Result<node_kit::server::RunningNode, String>> + 'static,
+{
+    let (host, exits) = (name.to_string(), exits.clone());
+    sim.host(name, move || -> Software {
+        Box::pin(supervised(host.clone(), exits.clone(), start()))
+    });
 }
 
 /// Hosts whose software stopped with an error, and the error, in the
