@@ -34,6 +34,8 @@ pub const CENTRAL: &str = "central";
 const OBSERVER: &str = "observer";
 /// How often the observer asks central whether the run is over.
 const OBSERVE_EVERY: Duration = Duration::from_millis(500);
+/// Times the observer reads the books again while a node cannot be read.
+const BOOK_READS: u32 = 10;
 /// One turn of the simulation.
 const TICK: Duration = Duration::from_millis(1);
 /// A link's latency when nothing is wrong with it: 0 to 1 ms (a message
@@ -148,7 +150,7 @@ fn run(setup: &Setup, schedule: &Schedule, dir: &Path) -> Simulated {
     // Hosts to start again, and when (simulated ms).
     let mut restarts: Vec<(u64, String)> = Vec::new();
     let seen = Rc::new(RefCell::new(Seen::default()));
-    sim.client(OBSERVER, observe(seen.clone()));
+    sim.client(OBSERVER, observe(seen.clone(), schedule.healed_at_ms()));
 
     let mut out = Simulated::default();
     let events = timeline(&schedule.faults);
@@ -253,7 +255,9 @@ fn add_hosts(
             durability: Durability::Simulated,
             faults: Some(plan.clone()),
         };
-        add_host(sim, &p.id, exits, move || province_node::start(province.clone()));
+        add_host(sim, &p.id, exits, move || {
+            province_node::start(province.clone())
+        });
     }
     for c in &scenario.cities {
         let city = city_node::CityConfig {
@@ -313,8 +317,9 @@ async fn supervised(
 }
 
 /// The observer: asks central every [`OBSERVE_EVERY`] how the run stands;
-/// once it is over, reads the report and every node's books.
-async fn observe(seen: Rc<RefCell<Seen>>) -> turmoil::Result {
+/// once it is over and every fault has healed (a host may still be down
+/// when the run ends), reads the report and every node's books.
+async fn observe(seen: Rc<RefCell<Seen>>, healed_at_ms: u64) -> turmoil::Result {
     let dialer = Dialer::default();
     let central = CentralClient::via(&dialer, &format!("http://{CENTRAL}:{PORT}"))?;
     loop {
@@ -331,12 +336,27 @@ async fn observe(seen: Rc<RefCell<Seen>>) -> turmoil::Result {
             break;
         }
     }
-    seen.borrow_mut().finished_at_ms = Some(turmoil::elapsed().as_millis() as u64);
+    seen.borrow_mut().finished_at_ms = Some(simulated_ms());
+    while simulated_ms() < healed_at_ms {
+        tokio::time::sleep(OBSERVE_EVERY).await;
+    }
     let mut report = crate::report::parse_report(&central.report().await?.json)?;
-    let books = crate::commands::ledger::reconcile_cluster(&central, &dialer).await?;
+    let mut books = crate::commands::ledger::reconcile_cluster(&central, &dialer).await?;
+    // A node restarted by the last fault may still be starting.
+    for _ in 0..BOOK_READS {
+        if books.unreachable.is_empty() {
+            break;
+        }
+        tokio::time::sleep(OBSERVE_EVERY).await;
+        books = crate::commands::ledger::reconcile_cluster(&central, &dialer).await?;
+    }
     report["reconcile"] = serde_json::to_value(&books)?;
     seen.borrow_mut().report = Some(report);
     Ok(())
+}
+
+fn simulated_ms() -> u64 {
+    turmoil::elapsed().as_millis() as u64
 }
 
 /// The scenario time and every case's stage, for a liveness failure.
