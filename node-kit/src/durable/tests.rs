@@ -172,3 +172,28 @@ async fn a_machine_in_memory_never_waits() {
     assert!(durable.hold_writes().is_none());
     assert!(durable.drain(Duration::from_millis(1)).await);
 }
+
+/// `Durability::Simulated` (the simulator's hosts): no writer thread; a
+/// change is in the file as soon as the guard that made it drops, without
+/// awaiting anything, so a simulated crash right after keeps it. Holding
+/// writes does not apply.
+#[test]
+fn a_simulated_store_writes_each_change_before_the_caller_goes_on() {
+    let dir = temp_dir("simulated");
+    let durable = open(
+        Some(&dir),
+        Durability::Simulated,
+        "hubei",
+        "s",
+        || Ok(Tally::default()),
+        Tally::restore,
+    )
+    .unwrap();
+    assert!(durable.hold_writes().is_none());
+    durable.lock().set("a", Some(7));
+    // No `flushed().await`, the machine still open: the file already
+    // holds the change.
+    assert_eq!(reload(&dir), durable.read().records().unwrap());
+    drop(durable);
+    std::fs::remove_dir_all(dir).unwrap();
+}
