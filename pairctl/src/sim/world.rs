@@ -93,8 +93,6 @@ pub struct Simulated {
     pub error: Option<String>,
     /// Message faults injected, as counted by the plan.
     pub message_faults: FaultCounts,
-    /// Crashes, partitions, slow links and holds applied.
-    pub network_faults: u64,
     /// Nodes that stopped with an error and were started again: `host at
     /// ms: error`.
     pub restarts: Vec<String>,
@@ -160,7 +158,6 @@ fn run(setup: &Setup, schedule: &Schedule, dir: &Path) -> Simulated {
         let now_ms = sim.elapsed().as_millis() as u64;
         while next < events.len() && events[next].0 <= now_ms {
             apply(&mut sim, events[next].1, events[next].2);
-            out.network_faults += u64::from(events[next].2);
             next += 1;
         }
         for (host, error) in exits.borrow_mut().drain(..) {
