@@ -75,7 +75,7 @@ impl Rig {
             clock: central::authority::ClockPlan::wall(central::authority::DEFAULT_SEED),
             listen_addr: "127.0.0.1:0".into(),
             day_ms: CRAWL_DAY_MS,
-            pairing_mode: None,
+            policy: Default::default(),
             data_dir: None,
             durability: Default::default(),
             faults: None,

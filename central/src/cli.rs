@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use clap::Parser;
 use counterpart_domain::clock::parse_day_ms;
+use counterpart_domain::policy::Policy;
 use counterpart_domain::scenario::{self, PairingMode};
 
 use crate::authority::{ClockPlan, DEFAULT_BARRIER_WAIT_S, DEFAULT_SEED, DEFAULT_STEP_MINUTES};
@@ -33,6 +34,11 @@ pub struct Args {
     /// Override the scenario's pairing mode: historical or optimized.
     #[arg(long, env = "PAIRING_MODE", value_parser = parse_mode)]
     pub pairing_mode: Option<PairingMode>,
+    /// How central acts (docs/POLICY.md): historical, optimized, none,
+    /// delay:N, no-supervision, cap:X, joined with `+`. Default: the
+    /// scenario's rules.
+    #[arg(long, env = "PAIRING_POLICY")]
+    pub policy: Option<Policy>,
     /// Serve and call over mutual TLS with DIR/ca.pem, DIR/central.pem and
     /// DIR/central.key (see `pairctl certs`). Without it: plain TCP.
     #[arg(long, env = "PAIRING_TLS_DIR")]
@@ -128,6 +134,24 @@ pub fn parse_mode(s: &str) -> Result<PairingMode, String> {
     }
 }
 
+/// The policy of `--policy` and `--pairing-mode` together; both may name
+/// the pairing only if they name the same one.
+pub fn policy_of(policy: Option<Policy>, mode: Option<PairingMode>) -> Result<Policy, String> {
+    match (policy, mode) {
+        (None, mode) => Ok(Policy::with_pairing(mode)),
+        (Some(p), None) => Ok(p),
+        (Some(p), Some(m)) if p.pairing.is_none_or(|pm| pm == m) => {
+            let mut p = p;
+            p.pairing = Some(m);
+            Ok(p)
+        }
+        (Some(p), Some(m)) => Err(format!(
+            "--policy {p} and --pairing-mode {} choose different pairings",
+            m.as_str()
+        )),
+    }
+}
+
 /// Runs central with `args` until a shutdown signal.
 pub async fn run(args: Args) -> ExitCode {
     let telemetry = node_kit::telemetry::init("central");
@@ -150,6 +174,13 @@ pub async fn run(args: Args) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let policy = match policy_of(args.policy.clone(), args.pairing_mode) {
+        Ok(policy) => policy,
+        Err(e) => {
+            eprintln!("central: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let clock = args.clock.plan();
     eprintln!(
         "central: {} clock, seed {}{}",
@@ -165,7 +196,7 @@ pub async fn run(args: Args) -> ExitCode {
         listen_addr: args.listen,
         day_ms: args.day_ms,
         clock,
-        pairing_mode: args.pairing_mode,
+        policy,
         tls,
         data_dir: args.data_dir,
         durability: args.durability,

@@ -29,7 +29,8 @@ pub use counterpart_protocol::central::{
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use counterpart_domain::scenario::{PairingMode, Scenario};
+use counterpart_domain::policy::Policy;
+use counterpart_domain::scenario::Scenario;
 use node_kit::client::Dialer;
 use node_kit::counters::MessageCounters;
 use node_kit::durable::{self, Durable};
@@ -56,8 +57,9 @@ pub struct CentralConfig {
     pub day_ms: i64,
     /// Lockstep (the default) or wall clock, and the run's seed.
     pub clock: ClockPlan,
-    /// Overrides the scenario's pairing mode when set.
-    pub pairing_mode: Option<PairingMode>,
+    /// How central acts: the scenario's rules as this policy changes them
+    /// (its pairing, when it names one, overrides the scenario's).
+    pub policy: Policy,
     /// Mutual TLS: serve and call with central's certificate, and check
     /// every caller's. `None`: plain TCP, callers unchecked.
     pub tls: Option<NodeTls>,
@@ -75,7 +77,7 @@ pub struct CentralConfig {
 /// (journaled, or the previous release's whole-state document). Its
 /// messages are stamped with this life's boot: the wall time now.
 fn open_authority(config: &CentralConfig) -> Result<Durable<Authority>, String> {
-    let scenario = &config.scenario;
+    let scenario = &Arc::new(config.policy.applied(&config.scenario));
     let boot = unix_now_ms();
     let plan = config.clock.paced(config.day_ms);
     durable::open(
@@ -87,17 +89,18 @@ fn open_authority(config: &CentralConfig) -> Result<Durable<Authority>, String> 
             Ok(Authority::new(
                 scenario.clone(),
                 clock_day_ms(config),
-                config.pairing_mode,
+                config.policy.pairing,
                 boot,
             )
-            .with_clock_plan(plan))
+            .with_clock_plan(plan)
+            .with_policy(config.policy.label()))
         },
         |saved| {
             let restored = match durable::legacy_state(saved) {
                 Some(bytes) => Authority::from_legacy(scenario.clone(), bytes, boot),
                 None => Authority::restore(scenario.clone(), saved, boot),
             };
-            restored.map(|a| a.with_clock_plan(plan))
+            restored.map(|a| a.with_clock_plan(plan).with_policy(config.policy.label()))
         },
     )
 }

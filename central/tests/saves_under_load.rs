@@ -112,7 +112,7 @@ fn central_runtime(dir: &std::path::Path) -> (String, tokio::runtime::Runtime) {
             // A scenario day lasts a real day: no decision, evaluation or
             // resend falls due during the test; only the reports load it.
             day_ms: 86_400_000,
-            pairing_mode: None,
+            policy: Default::default(),
             tls: None,
             data_dir: Some(dir.to_path_buf()),
             durability: Default::default(),

@@ -73,6 +73,7 @@ mod tests {
             quiet_days_to_demobilise: 14,
             max_outbreak_level: 2,
             intensity_cap: 1.2,
+            supervision: true,
             recovery_days: 30.0,
             severe_fraction: 0.0,
             critical_fraction: 0.0,

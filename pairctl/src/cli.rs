@@ -5,11 +5,14 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod sim;
+mod sweep;
 mod versions;
 use central::cli::{parse_pace, ClockArgs};
 use counterpart_domain::clock::parse_day_ms;
+use counterpart_domain::policy::Policy;
 use counterpart_domain::scenario::PairingMode;
 pub use sim::SimArgs;
+pub use sweep::SweepArgs;
 pub use versions::{parse_role_binary, RoleBinary, UpgradeArgs};
 
 /// Where `pairctl status` and friends look for central unless told.
@@ -82,6 +85,10 @@ pub enum Command {
     /// each with faults drawn from it, checks every run, and prints the
     /// command that replays a failed seed. Exit 1 if any seed failed.
     Sim(SimArgs),
+    /// Runs every policy and seed of a scenario in the simulator and
+    /// writes what each does for patients: DIR/results.csv, summary.md
+    /// (means, 95 % intervals, differences from historical) and plots.
+    Sweep(SweepArgs),
 }
 
 #[derive(Debug, Args)]
@@ -254,6 +261,10 @@ pub struct UpArgs {
     /// Override the scenario's pairing mode.
     #[arg(long, value_enum)]
     pub pairing_mode: Option<PairingModeArg>,
+    /// How central acts (docs/POLICY.md): historical, optimized, none,
+    /// delay:N, no-supervision, cap:X, joined with `+`.
+    #[arg(long)]
+    pub policy: Option<Policy>,
     /// Each node's log (its stderr) goes to DIR/NODE-ID.log.
     #[arg(long, default_value = "target/pairctl-logs")]
     pub log_dir: PathBuf,
@@ -348,6 +359,9 @@ pub struct NodeArgs {
     pub clock: ClockArgs,
     #[arg(long, value_enum)]
     pub pairing_mode: Option<PairingModeArg>,
+    /// Central: how it acts (docs/POLICY.md), as `up --policy`.
+    #[arg(long)]
+    pub policy: Option<Policy>,
     /// Serve and call over mutual TLS with DIR/ca.pem, DIR/<id>.pem and
     /// DIR/<id>.key.
     #[arg(long)]

@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use counterpart_domain::policy::Policy;
 use counterpart_domain::scenario::Scenario;
 
 use node_kit::durable::Durability;
@@ -50,6 +51,8 @@ pub struct ChildOptions<'a> {
     pub scenario_path: &'a Path,
     pub day_ms: i64,
     pub pairing_mode: Option<PairingModeArg>,
+    /// How central acts, when not as the scenario says.
+    pub policy: Option<&'a Policy>,
     /// The certificates' directory, when the run uses mutual TLS.
     pub tls_dir: Option<&'a Path>,
     /// Each node's data directory is `<data_root>/<id>`; none in memory.
@@ -93,6 +96,9 @@ pub fn child_args(
             if let Some(mode) = options.pairing_mode {
                 args.extend(["--pairing-mode".to_string(), mode.as_str().to_string()]);
             }
+            if let Some(policy) = options.policy {
+                args.extend(["--policy".to_string(), policy.to_string()]);
+            }
         }
         NodeRole::Province | NodeRole::City => {
             let central = central_endpoint.expect("provinces and cities need central's endpoint");
@@ -135,6 +141,7 @@ mod tests {
             scenario_path: path,
             day_ms: 50,
             pairing_mode: Some(PairingModeArg::Optimized),
+            policy: None,
             tls_dir: None,
             data_root: Some(Path::new("/run/data")),
             durability: Durability::Normal,

@@ -73,7 +73,7 @@ impl Cluster {
             clock: central::authority::ClockPlan::default().waiting(STALL_AFTER_S),
             listen_addr: "127.0.0.1:0".into(),
             day_ms,
-            pairing_mode: mode,
+            policy: counterpart_domain::policy::Policy::with_pairing(mode),
             tls: tls(node_kit::tls::CENTRAL_ID),
             data_dir: None,
             durability: Default::default(),

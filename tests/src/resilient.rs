@@ -56,7 +56,7 @@ impl ResilientCluster {
             clock: central::authority::ClockPlan::wall(central::authority::DEFAULT_SEED),
             listen_addr: "127.0.0.1:0".into(),
             day_ms,
-            pairing_mode: mode,
+            policy: counterpart_domain::policy::Policy::with_pairing(mode),
             data_dir: dir("central"),
             durability: Default::default(),
             tls: None,

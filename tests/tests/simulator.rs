@@ -25,6 +25,7 @@ fn options(test: &str, scenario: &str, seed_base: u64, seeds: u64) -> Options {
         threads: 2,
         data_root: std::env::temp_dir()
             .join(format!("counterpart-sim-{}-{test}", std::process::id())),
+        policy: Default::default(),
         on_thread: None,
     }
 }

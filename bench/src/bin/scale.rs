@@ -353,7 +353,7 @@ async fn in_process(
         clock: central::authority::ClockPlan::wall(central::authority::DEFAULT_SEED),
         listen_addr: "127.0.0.1:0".into(),
         day_ms,
-        pairing_mode: None,
+        policy: Default::default(),
         data_dir: None,
         durability: Default::default(),
         faults: None,

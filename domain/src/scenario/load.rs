@@ -199,6 +199,7 @@ impl Source<'_> {
                 let ok = cap.is_finite() && cap >= 1.0;
                 (!ok).then(|| format!("must be a multiple >= 1 of the need, got {cap}"))
             })?,
+            supervision: true,
             recovery_days: days(&r.recovery_days, "recovery_days")?,
             severe_fraction: share(&r.severe_fraction, "severe_fraction")?,
             critical_fraction: share(&r.critical_fraction, "critical_fraction")?,

@@ -26,6 +26,9 @@ pub enum PairingMode {
     Historical,
     /// Compute the pairing from capacity and need.
     Optimized,
+    /// Pair no city: central turns every request down (the policy `none`,
+    /// [`crate::policy`]); never read from a scenario file.
+    NoPairing,
 }
 
 impl PairingMode {
@@ -33,6 +36,7 @@ impl PairingMode {
         match self {
             PairingMode::Historical => "historical",
             PairingMode::Optimized => "optimized",
+            PairingMode::NoPairing => "none",
         }
     }
 }
@@ -76,6 +80,9 @@ pub struct Rules {
     /// Cap on aid intensity: targets never exceed this multiple of the
     /// assessed need (the "Dutch disease" after Wenchuan).
     pub intensity_cap: f64,
+    /// Whether central evaluates donors (always, from a scenario file; the
+    /// policy `no-supervision` turns it off).
+    pub supervision: bool,
     /// Days a confirmed case stays active (in hospital).
     pub recovery_days: f64,
     pub severe_fraction: f64,
@@ -130,6 +137,9 @@ pub struct City {
     pub beds: i64,
     pub local_doctors: i64,
     pub local_nurses: i64,
+    /// Deaths by the end of the outbreak, where a source gives them: what
+    /// the outcome model is calibrated on ([`crate::outcomes`]).
+    pub final_deaths: Option<i64>,
     /// The donors the historical table pairs with this city.
     pub historical_donors: Vec<String>,
     /// Cumulative confirmed cases, strictly increasing dates, non-decreasing

@@ -26,6 +26,9 @@ pub struct SimArgs {
     #[arg(long, default_value_t = crate::sim::DEFAULT_STEP_MINUTES,
           value_parser = clap::value_parser!(u32).range(1..=1_440))]
     pub step_minutes: u32,
+    /// How central acts (docs/POLICY.md) [default: as the scenario says].
+    #[arg(long)]
+    pub policy: Option<counterpart_domain::policy::Policy>,
     /// Worker threads, each running whole seeds [default: the cores].
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub threads: Option<u16>,

@@ -96,7 +96,10 @@ async fn start(
                 listen_addr,
                 day_ms: args.day_ms,
                 clock: args.clock.plan(),
-                pairing_mode: args.pairing_mode.map(Into::into),
+                policy: central::cli::policy_of(
+                    args.policy.clone(),
+                    args.pairing_mode.map(Into::into),
+                )?,
                 tls,
                 data_dir,
                 durability: args.durability,

@@ -32,6 +32,7 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
         seeds,
         faults,
         step_minutes: args.step_minutes,
+        policy: args.policy.clone().unwrap_or_default(),
         threads: threads.min(seeds as usize),
         data_root: data_root.clone(),
         on_thread: None,

@@ -160,6 +160,7 @@ async fn drive(
         scenario_path,
         day_ms: args.day_ms,
         pairing_mode: args.pairing_mode,
+        policy: args.policy.as_ref(),
         tls_dir: tls_dir.as_deref(),
         data_root,
         durability: args.durability,

@@ -36,6 +36,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use counterpart_domain::policy::Policy;
 use counterpart_domain::scenario::Scenario;
 use serde::Serialize;
 
@@ -74,6 +75,8 @@ pub struct Options {
     pub seeds: u64,
     pub faults: Vec<FaultKind>,
     pub step_minutes: u32,
+    /// How central acts (`--policy`; the default: as the scenario says).
+    pub policy: Policy,
     /// Worker threads, each running whole seeds (at least 1).
     pub threads: usize,
     pub data_root: PathBuf,
@@ -189,6 +192,7 @@ fn setup(options: &Options, liveness_ms: u64) -> Setup {
     Setup {
         scenario: options.scenario.clone(),
         step_minutes: options.step_minutes,
+        policy: options.policy.clone(),
         data_root: options.data_root.clone(),
         liveness_ms,
     }

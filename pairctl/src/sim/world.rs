@@ -17,6 +17,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use counterpart_domain::policy::Policy;
 use counterpart_domain::scenario::Scenario;
 use node_kit::client::Dialer;
 use node_kit::durable::Durability;
@@ -60,6 +61,8 @@ pub struct Setup {
     pub scenario: Arc<Scenario>,
     /// The lockstep clock's step.
     pub step_minutes: u32,
+    /// How central acts.
+    pub policy: Policy,
     /// Where each seed's hosts keep their stores (a directory per seed,
     /// removed when the seed is done).
     pub data_root: PathBuf,
@@ -233,7 +236,7 @@ fn add_hosts(
         listen_addr: listen.clone(),
         day_ms: 0,
         clock: central::authority::ClockPlan::lockstep(setup.step_minutes, seed),
-        pairing_mode: None,
+        policy: setup.policy.clone(),
         tls: None,
         data_dir: Some(dir.join(CENTRAL)),
         durability: Durability::Simulated,

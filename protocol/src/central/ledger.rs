@@ -325,6 +325,15 @@ impl Ledger {
         lines
     }
 
+    /// What the case cost its donors, as they last reported it.
+    pub fn case_cost(&self, case_id: &str) -> i64 {
+        self.costs
+            .iter()
+            .filter(|((case, _), _)| case == case_id)
+            .map(|(_, &cost)| cost)
+            .fold(0, i64::saturating_add)
+    }
+
     /// Each donor's cost, summed over its cases, by province id.
     pub fn costs(&self) -> Vec<DonorCost> {
         let mut by_province: BTreeMap<&str, i64> = BTreeMap::new();
@@ -357,7 +366,8 @@ impl Ledger {
             })
     }
 
-    fn case_receipts<'a>(
+    /// Every receipt of `case_id`, in shipment-id order.
+    pub fn case_receipts<'a>(
         &'a self,
         case_id: &'a str,
     ) -> impl Iterator<Item = &'a ReceiptEntry> + 'a {

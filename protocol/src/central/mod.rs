@@ -12,6 +12,7 @@
 //! - [`pairing`]: historical and optimized pairing, target splitting.
 //! - [`ledger`]: shipments and receipts per case and donor, cross-checked.
 //! - [`evaluation`]: commendation, warning or accountability.
+//! - [`outcomes`]: what the aid that arrived did for each city's patients.
 //! - [`report`]: the run report, built from the authority.
 //!
 //! They moved here from the `central` crate (which re-exports them under
@@ -23,5 +24,6 @@ pub mod authority;
 pub mod case;
 pub mod evaluation;
 pub mod ledger;
+pub mod outcomes;
 pub mod pairing;
 pub mod report;

@@ -14,6 +14,8 @@ use crate::central::case::{Case, CaseEvent, Step};
 #[derive(Debug, Serialize)]
 pub struct RunReport {
     pub scenario: String,
+    /// The policy central acted under (docs/POLICY.md).
+    pub policy: String,
     pub mode: String,
     pub day_ms: i64,
     /// The run's seed: every random draw of the protocol comes from it.
@@ -28,6 +30,8 @@ pub struct RunReport {
     pub messages: BTreeMap<String, u64>,
     /// The protocol version each node registered with.
     pub protocol_versions: BTreeMap<String, String>,
+    /// What the aid that arrived did for each city's patients.
+    pub outcomes: Vec<crate::central::outcomes::CityOutcome>,
 }
 
 /// How the scenario clock ran.
@@ -148,13 +152,15 @@ pub fn build(
     let fmt = |t: ScenarioTime| t.format(start);
     let table = authority.pairings();
     let ledger = authority.ledger_reply();
+    let seed = authority
+        .clock()
+        .map_or(authority.clock_plan().seed, |c| c.seed);
     RunReport {
         scenario: authority.scenario().name.clone(),
+        policy: authority.policy().to_string(),
         mode: authority.mode().as_str().to_string(),
         day_ms: authority.day_ms(),
-        seed: authority
-            .clock()
-            .map_or(authority.clock_plan().seed, |c| c.seed),
+        seed,
         clock: clock_report(authority),
         start_date: start.format("%Y-%m-%d").to_string(),
         finished_at: fmt(authority.finished_at().unwrap_or(now)),
@@ -193,6 +199,7 @@ pub fn build(
             .collect(),
         messages,
         protocol_versions: authority.protocol_versions(),
+        outcomes: crate::central::outcomes::all(authority, seed),
     }
 }
 

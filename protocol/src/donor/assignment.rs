@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use counterpart_domain::clock::ScenarioTime;
+use counterpart_domain::effort;
 use counterpart_domain::quantities::Quantities;
 use pairing_proto::resource::ResourceType;
 use pairing_proto::v1::{
@@ -77,6 +78,10 @@ pub struct EvaluationRecord {
     pub kind: EvaluationKind,
     pub delivered_fraction: f64,
     pub reason: String,
+    /// When it came (absent from the saves of releases before the effort
+    /// model: such an evaluation counts as having come at acknowledgement).
+    #[serde(default)]
+    pub at: Option<ScenarioTime>,
 }
 
 /// The donor's side of one assignment.
@@ -114,6 +119,37 @@ impl AssignmentState {
             *shipped.entry(line.resource_type).or_insert(0) += line.quantity;
         }
         shipped
+    }
+
+    /// The donor's effort on this assignment at `now`
+    /// ([`counterpart_domain::effort`]): what share of a due shipment it
+    /// sends. Whole before the acknowledgement.
+    pub fn effort(&self, now: ScenarioTime, outbreak_level: i32, cost_cny: i64) -> f64 {
+        let Some(acknowledged_at) = self.acknowledged_at else {
+            return 1.0;
+        };
+        let evaluations: Vec<(ScenarioTime, effort::Verdict)> = self
+            .evaluations
+            .iter()
+            .filter_map(|e| {
+                let verdict = match e.kind {
+                    EvaluationKind::Commendation => effort::Verdict::Commendation,
+                    EvaluationKind::Warning => effort::Verdict::Warning,
+                    EvaluationKind::Accountability => effort::Verdict::Accountability,
+                    EvaluationKind::Unspecified => return None,
+                };
+                Some((e.at.unwrap_or(acknowledged_at), verdict))
+            })
+            .collect();
+        effort::MODEL.effort_at(
+            &effort::History {
+                acknowledged_at,
+                evaluations: &evaluations,
+                outbreak_level,
+                cost_cny,
+            },
+            now,
+        )
     }
 
     /// What is still to ship per target type (never negative).

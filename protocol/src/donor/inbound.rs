@@ -170,7 +170,7 @@ impl Donor {
     }
 
     /// Step 14: central's evaluation of this donor's performance.
-    pub fn on_evaluation(&mut self, m: &Evaluation, _now: ScenarioTime) -> Result<Ack, Refusal> {
+    pub fn on_evaluation(&mut self, m: &Evaluation, now: ScenarioTime) -> Result<Ack, Refusal> {
         let h = validate::header(m.header.as_ref())?;
         validate::text("evaluation_id", &m.evaluation_id)?;
         ids_of_case(&m.case_id, &m.assignment_id)?;
@@ -197,6 +197,7 @@ impl Donor {
             kind,
             delivered_fraction: m.delivered_fraction,
             reason: m.reason.clone(),
+            at: Some(now),
         });
         tracing::info!(assignment = %m.assignment_id, ?kind, reason = %m.reason, "evaluated");
         Ok(self.remember(h, FRESH))

@@ -10,11 +10,12 @@ use pairing_proto::v1::{CapacityReport, MessageHeader, Shipment, SupervisoryRepo
 
 use super::assignment::{AssignmentState, CargoLine, ShipmentState, MAX_SHIPMENTS_PER_ASSIGNMENT};
 use super::outbound::{Outbound, OutboundKey};
-use super::planner::{next_batch, Pool};
+use super::planner::{next_batch, Pool, Quantities};
 use super::Donor;
 use crate::header::HeaderFactory;
 use crate::outbox::Delivery;
 use crate::RoundOutcome;
+use counterpart_domain::effort::EffortModel;
 
 /// What every step of a tick reads.
 struct Tick<'a> {
@@ -190,7 +191,17 @@ fn depart_if_due(a: &mut AssignmentState, pool: &mut Pool, tick: &Tick) -> bool 
     if a.is_standing_down() || tick.now < due || a.shipments.len() >= MAX_SHIPMENTS_PER_ASSIGNMENT {
         return false;
     }
-    let batch = next_batch(&a.remaining(), &pool.totals(), a.shipments.len() as u32);
+    // The donor sends the share of the planned batch its effort allows;
+    // what it holds back stays to ship (`remaining`) on later departures.
+    let effort = a.effort(
+        tick.now,
+        tick.outbreak_level,
+        a.cost_cny(tick.now, tick.unit_cost_cny),
+    );
+    let batch: Quantities = next_batch(&a.remaining(), &pool.totals(), a.shipments.len() as u32)
+        .into_iter()
+        .map(|(t, q)| (t, EffortModel::scale(q, effort)))
+        .collect();
     if batch.is_empty() {
         // Nothing left to ship, or the pool is dry: wait for new targets
         // or returning teams, and leave at once when they come.

@@ -38,6 +38,7 @@ pub fn city_with_curve(points: &[(u64, i64)]) -> City {
         beds: 1000,
         local_doctors: 100,
         local_nurses: 200,
+        final_deaths: None,
         historical_donors: vec!["jiangsu".into()],
         curve: points
             .iter()
@@ -69,6 +70,7 @@ pub fn scenario_with(city: City) -> Scenario {
             quiet_days_to_demobilise: 3,
             max_outbreak_level: 2,
             intensity_cap: 1.5,
+            supervision: true,
             recovery_days: 4.0,
             severe_fraction: 0.15,
             critical_fraction: 0.05,

@@ -34,6 +34,7 @@ fn city(id: &str) -> City {
         beds: 1000,
         local_doctors: 300,
         local_nurses: 600,
+        final_deaths: None,
         historical_donors: vec!["jiangsu".into()],
         curve: vec![CurvePoint {
             date: date("2020-02-07"),
@@ -65,6 +66,7 @@ pub fn scenario() -> Arc<Scenario> {
             quiet_days_to_demobilise: 14,
             max_outbreak_level: 2,
             intensity_cap: 1.5,
+            supervision: true,
             recovery_days: 14.0,
             severe_fraction: 0.15,
             critical_fraction: 0.05,

@@ -15,7 +15,7 @@ use crate::scenario::{
 #[rustfmt::skip]
 const CITY_FIELDS: &[&str] = &[
     "name", "name_zh", "population_millions", "beds", "local_doctors", "local_nurses",
-    "historical_donors", "curve", "lat", "lon",
+    "historical_donors", "curve", "lat", "lon", "final_deaths",
 ];
 const PROVINCE_FIELDS: &[&str] = &[
     "name",
@@ -108,6 +108,9 @@ impl Source<'_> {
         let beds = self.checked(&c.beds, &field("beds"), count)?;
         let local_doctors = self.checked(&c.local_doctors, &field("local_doctors"), count)?;
         let local_nurses = self.checked(&c.local_nurses, &field("local_nurses"), count)?;
+        let final_deaths = (c.final_deaths.as_ref())
+            .map(|d| self.checked(d, &field("final_deaths"), count))
+            .transpose()?;
         let mut historical_donors: Vec<String> = Vec::new();
         for (j, donor) in c.historical_donors.iter().enumerate() {
             let at = field(&format!("historical_donors[{j}]"));
@@ -138,6 +141,7 @@ impl Source<'_> {
             beds,
             local_doctors,
             local_nurses,
+            final_deaths,
             historical_donors,
             curve,
             location,

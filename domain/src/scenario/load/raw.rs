@@ -98,6 +98,7 @@ pub struct RawCity {
     pub beds: Spanned<i64>,
     pub local_doctors: Spanned<i64>,
     pub local_nurses: Spanned<i64>,
+    pub final_deaths: Option<Spanned<i64>>,
     #[serde(default)]
     pub historical_donors: Vec<Spanned<String>>,
     #[serde(default)]

@@ -49,12 +49,19 @@ impl Authority {
                 "header.sender_id: city {city:?} already has open case {open:?}"
             )));
         }
-        let outcome = assessment::assess(
+        let mut outcome = assessment::assess(
             &situation,
             &requested,
             &self.scenario.rules,
             &self.scenario.needs_per_active_case,
         );
+        if self.mode == PairingMode::NoPairing && outcome.accepted {
+            outcome.accepted = false;
+            outcome.reason = format!(
+                "{}; no pairing under this policy: the city copes alone",
+                outcome.reason
+            );
+        }
         self.unsaved.mark(kind::REQUESTS_PER_CITY, &city);
         let n = self.requests_per_city.entry(city.clone()).or_insert(0);
         *n += 1;
@@ -204,6 +211,8 @@ impl Authority {
         let decisions = match self.mode {
             PairingMode::Historical => pairing::historical(&waiting, &donors, &self.scenario),
             PairingMode::Optimized => pairing::optimized(&waiting, &donors, &self.scenario.rules),
+            // No case waits under this policy: requests are turned down.
+            PairingMode::NoPairing => Vec::new(),
         };
         for decision in decisions {
             let donors: Vec<ChosenDonor> = decision

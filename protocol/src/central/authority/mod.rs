@@ -93,6 +93,9 @@ pub struct Authority {
     day_ms: i64,
     /// How the clock runs once started (the command line's).
     plan: ClockPlan,
+    /// The policy central acts under, as written (the command line's;
+    /// already applied to `scenario`'s rules).
+    policy: String,
     /// Lockstep: why the clock stopped short of the run's end (a node
     /// never finished its step), for the operator and the report.
     stalled: Option<String>,
@@ -147,6 +150,7 @@ impl Authority {
             mode,
             day_ms,
             plan: ClockPlan::wall(launch::DEFAULT_SEED),
+            policy: "scenario".to_string(),
             stalled: None,
             clock_stopped: false,
             headers: Arc::new(HeaderFactory::new(CENTRAL_ID, boot)),
@@ -182,6 +186,17 @@ impl Authority {
 
     pub fn clock_plan(&self) -> ClockPlan {
         self.plan
+    }
+
+    /// The same authority, reporting that it acts under `policy` (applied
+    /// by whoever built its scenario: [`counterpart_domain::policy`]).
+    pub fn with_policy(mut self, policy: &str) -> Self {
+        self.policy = policy.to_string();
+        self
+    }
+
+    pub fn policy(&self) -> &str {
+        &self.policy
     }
 
     /// Lockstep: central's own present moves to `t`, the step it grants

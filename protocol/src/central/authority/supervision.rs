@@ -112,6 +112,9 @@ impl Authority {
     /// Sends each acknowledged assignment whose evaluation is due its
     /// verdict: "reward diligence, punish indolence".
     pub(super) fn evaluate_due_assignments(&mut self, now: ScenarioTime) {
+        if !self.scenario.rules.supervision {
+            return; // the policy `no-supervision`: donors hear nothing
+        }
         let interval = self.scenario.rules.evaluation_interval_days;
         let due: Vec<(String, String, String, f64)> = self
             .cases

@@ -13,6 +13,7 @@ pub(crate) fn rules() -> Rules {
         quiet_days_to_demobilise: 14,
         max_outbreak_level: 1,
         intensity_cap: 1.5,
+        supervision: true,
         recovery_days: 21.0,
         severe_fraction: 0.15,
         critical_fraction: 0.05,

@@ -93,6 +93,7 @@ mod tests {
             beds: 100,
             local_doctors: 10,
             local_nurses: 20,
+            final_deaths: None,
             historical_donors: donors.iter().map(|d| d.to_string()).collect(),
             curve: vec![CurvePoint {
                 date,

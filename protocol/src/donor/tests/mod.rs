@@ -60,6 +60,7 @@ fn city(id: &str) -> City {
         beds: 1000,
         local_doctors: 300,
         local_nurses: 600,
+        final_deaths: None,
         historical_donors: vec![],
         curve: vec![CurvePoint {
             date: date("2020-02-07"),
@@ -88,6 +89,7 @@ pub(super) fn scenario() -> Scenario {
             quiet_days_to_demobilise: 14,
             max_outbreak_level: 2,
             intensity_cap: 1.5,
+            supervision: true,
             recovery_days: 14.0,
             severe_fraction: 0.15,
             critical_fraction: 0.05,

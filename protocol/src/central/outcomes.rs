@@ -1,0 +1,136 @@
+//! The run report's outcomes for patients: each city's course
+//! ([`counterpart_domain::outcomes`]) under the aid central's ledger shows
+//! arrived, with what it cost. The ledger is cross-checked against both
+//! sides' reports, and `pairctl ledger --reconcile` checks it against the
+//! nodes' own books, so the outcome rests on receipts, not on plans.
+
+use std::collections::BTreeMap;
+
+use counterpart_domain::clock::ScenarioTime;
+use counterpart_domain::outcomes::{self, Aid, Arrival, OutcomeRates};
+use counterpart_domain::scenario::City;
+use pairing_proto::resource::Category;
+use serde::Serialize;
+
+use crate::central::authority::Authority;
+use crate::central::case::{Case, Step};
+
+/// One city's outcome, in the run report's `outcomes`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CityOutcome {
+    pub city: String,
+    pub deaths: i64,
+    pub untreated_patient_days: i64,
+    pub treated_patient_days: i64,
+    pub recovered: i64,
+    /// Patients only aid made room for, and the share of them who survive
+    /// at the treated rates (Jiangsu's team in Huangshi: 880, over 96 %).
+    pub treated_by_aid_patients: f64,
+    pub treated_by_aid_cure_rate: Option<f64>,
+    /// Scenario ms of the first receipt; `None`: nothing arrived.
+    pub first_arrival_ms: Option<i64>,
+    pub personnel_received: i64,
+    /// What the city's cases cost their donors, as they last reported.
+    pub cost_cny: i64,
+    /// Every receipt, in time order: what the course was computed from.
+    pub arrivals: Vec<ArrivalRow>,
+    /// Scenario ms at which the teams went home (the case demobilised).
+    pub teams_left_ms: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct ArrivalRow {
+    pub at_ms: i64,
+    pub received: BTreeMap<String, i64>,
+}
+
+/// The aid `city_id` received over all its cases, from the ledger.
+pub fn aid_of(authority: &Authority, city_id: &str) -> Aid {
+    let ledger = authority.ledger();
+    let cases: Vec<&Case> = authority.cases().filter(|c| c.city_id == city_id).collect();
+    let mut arrivals: Vec<Arrival> = cases
+        .iter()
+        .flat_map(|c| ledger.case_receipts(&c.case_id))
+        .map(|r| Arrival {
+            at: ScenarioTime(r.received_at_ms),
+            received: r.received.clone(),
+        })
+        .collect();
+    arrivals.sort_by_key(|a| a.at);
+    // Teams go home when the latest case that brought any demobilises.
+    let teams_left_at = cases
+        .iter()
+        .filter(|c| ledger.case_receipts(&c.case_id).next().is_some())
+        .max_by_key(|c| c.requested_at)
+        .and_then(|c| {
+            c.events
+                .iter()
+                .find(|e| e.step == Step::Demobilised)
+                .map(|e| e.at)
+                .or(c.closed_at)
+        });
+    Aid {
+        arrivals,
+        teams_left_at,
+    }
+}
+
+/// The outcome of `city` under its aid, in the run seeded `seed`.
+pub fn city_outcome(
+    authority: &Authority,
+    city: &City,
+    rates: &OutcomeRates,
+    seed: u64,
+) -> CityOutcome {
+    let aid = aid_of(authority, &city.id);
+    let course = outcomes::course(authority.scenario(), city, &aid, rates, seed);
+    let cost_cny = authority
+        .cases()
+        .filter(|c| c.city_id == city.id)
+        .map(|c| authority.ledger().case_cost(&c.case_id))
+        .fold(0, i64::saturating_add);
+    let personnel_received = aid
+        .arrivals
+        .iter()
+        .flat_map(|a| a.received.iter())
+        .filter(|(t, _)| t.category() == Category::Personnel)
+        .map(|(_, q)| q)
+        .sum();
+    let aid_patients = course.treated_by_aid_patients;
+    CityOutcome {
+        city: city.id.clone(),
+        deaths: course.deaths,
+        untreated_patient_days: course.untreated_patient_days,
+        treated_patient_days: course.treated_patient_days,
+        recovered: course.recovered,
+        treated_by_aid_patients: aid_patients,
+        treated_by_aid_cure_rate: (aid_patients > 0.0)
+            .then(|| 1.0 - course.treated_by_aid_deaths / aid_patients),
+        first_arrival_ms: aid.arrivals.first().map(|a| a.at.0),
+        personnel_received,
+        cost_cny,
+        arrivals: aid
+            .arrivals
+            .iter()
+            .map(|a| ArrivalRow {
+                at_ms: a.at.0,
+                received: a
+                    .received
+                    .iter()
+                    .map(|(t, q)| (t.as_str().to_string(), *q))
+                    .collect(),
+            })
+            .collect(),
+        teams_left_ms: aid.teams_left_at.map(|t| t.0),
+    }
+}
+
+/// Every city's outcome, in scenario order.
+pub fn all(authority: &Authority, seed: u64) -> Vec<CityOutcome> {
+    authority
+        .scenario()
+        .cities
+        .iter()
+        .map(|city| city_outcome(authority, city, &outcomes::CALIBRATED, seed))
+        .collect()
+}
