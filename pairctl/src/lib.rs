@@ -26,6 +26,8 @@
 //!   its report (the suites and the simulator share them).
 //! - [`sim`]: `pairctl sim`, the whole cluster in a deterministic
 //!   simulator, many seeds, each replayable.
+//! - [`sweep`]: `pairctl sweep`, policies against each other for patients
+//!   (deaths, untreated patient-days, cost), with plots.
 //! - [`dashboard`]: the live web page of the operation, fed by central's
 //!   `WatchOperation` stream.
 //! - [`render`]: status, pairings and ledger as terminal text.
@@ -51,6 +53,7 @@ pub mod reconcile;
 pub mod render;
 pub mod report;
 pub mod sim;
+pub mod sweep;
 pub mod table;
 pub mod traces;
 pub mod upgrade;

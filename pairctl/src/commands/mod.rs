@@ -18,6 +18,7 @@ pub mod probe;
 pub mod report;
 pub mod sim;
 pub mod status;
+pub mod sweep;
 pub mod up;
 pub mod upgrade;
 
@@ -37,6 +38,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Catalog => catalog::run(),
         // Builds its own simulations, one per seed, in its own threads.
         Command::Sim(args) => sim::run(args),
+        Command::Sweep(args) => sweep::run(args),
         command => {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -58,7 +60,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     | Command::K8s(_)
                     | Command::Certs(_)
                     | Command::Catalog
-                    | Command::Sim(_) => {
+                    | Command::Sim(_)
+                    | Command::Sweep(_) => {
                         unreachable!("dispatched above")
                     }
                 }
