@@ -142,10 +142,11 @@ pub fn previous_release() -> Result<std::path::PathBuf, String> {
 }
 
 /// Fields this release added to scenario files: optional map positions
-/// (`lat`, `lon`) for the dashboard. The previous release's loader refuses
+/// (`lat`, `lon`) for the dashboard, and a city's sourced `final_deaths`
+/// for the outcome model. The previous release's loader refuses
 /// unknown fields (a typo must not pass silently), so it cannot read a file
 /// that has them.
-pub const SCENARIO_FIELDS_SINCE_PREVIOUS: &[&str] = &["lat", "lon"];
+pub const SCENARIO_FIELDS_SINCE_PREVIOUS: &[&str] = &["lat", "lon", "final_deaths"];
 
 /// `name`'s scenario as every release of a mixed cluster reads it: the
 /// shipped file without the fields added since the previous release (nor
