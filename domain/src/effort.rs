@@ -16,6 +16,7 @@
 //! can central for its report.
 
 use crate::clock::ScenarioTime;
+use pairing_proto::v1::EvaluationKind;
 
 /// The model's parameters (all estimates, see the module doc).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -50,6 +51,18 @@ pub enum Verdict {
     Commendation,
     Warning,
     Accountability,
+}
+
+impl Verdict {
+    /// The verdict of an evaluation of `kind`; `None` for UNSPECIFIED.
+    pub fn of(kind: EvaluationKind) -> Option<Verdict> {
+        match kind {
+            EvaluationKind::Commendation => Some(Verdict::Commendation),
+            EvaluationKind::Warning => Some(Verdict::Warning),
+            EvaluationKind::Accountability => Some(Verdict::Accountability),
+            EvaluationKind::Unspecified => None,
+        }
+    }
 }
 
 /// What the model reads of one assignment.
@@ -92,6 +105,20 @@ impl EffortModel {
             day = next;
         }
         effort
+    }
+
+    /// The mean of the daily effort from acknowledgement to `until` (the
+    /// effort itself when `until` is not later).
+    pub fn mean_effort(&self, history: &History, until: ScenarioTime) -> f64 {
+        let from = history.acknowledged_at.days();
+        let days = (until.days() - from).ceil().max(0.0) as usize;
+        if days == 0 {
+            return self.effort_at(history, until);
+        }
+        let sum: f64 = (0..days)
+            .map(|d| self.effort_at(history, ScenarioTime::from_days(from + d as f64 + 0.5)))
+            .sum();
+        sum / days as f64
     }
 
     /// `planned` units scaled by `effort`, rounded up: a shipment never
@@ -145,6 +172,19 @@ mod tests {
         assert!((unsupervised - 0.54).abs() < 1e-9, "{unsupervised}");
         assert!((at(&warned, 0, 30.0) - 0.64).abs() < 1e-9);
         assert!((at(&accountable, 0, 30.0) - 0.79).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_mean_runs_over_the_days_since_acknowledgement() {
+        let h = History {
+            acknowledged_at: day(0.0),
+            evaluations: &[],
+            outbreak_level: 0,
+            cost_cny: 0,
+        };
+        assert_eq!(MODEL.mean_effort(&h, day(7.0)), 1.0);
+        let m = MODEL.mean_effort(&h, day(17.0));
+        assert!(m < 1.0 && m > 0.8, "{m}");
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! whole clusters in the simulator, with what each does for patients. On
 //! the small scenario: the files it promises, a policy that pairs nobody
 //! leaving patients without care, a delay that moves the first arrival by
-//! its days, and the same seed giving the same rows.
+//! its days, donors working less without supervision, and the same seed
+//! giving the same rows.
 
 use std::path::Path;
 
@@ -41,6 +42,7 @@ fn parse(line: &str) -> Row {
         cost_cny: f[8].parse().unwrap(),
         treated_by_aid_patients: f[9].parse().unwrap(),
         treated_by_aid_cure_rate: opt(f[10]),
+        mean_donor_effort: opt(f[11]),
     }
 }
 
@@ -56,10 +58,10 @@ fn policies_differ_for_patients_and_every_promised_file_is_written() {
     let out = std::env::temp_dir().join(format!("counterpart-sweep-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&out);
     let scenario = counterpart_domain::scenario::load(&scenario_path("small")).unwrap();
-    let rows = sweep(&out, "historical,none,delay:3", 2);
+    let rows = sweep(&out, "historical,none,delay:3,no-supervision", 2);
     assert_eq!(
         rows.len(),
-        3 * 2 * scenario.cities.len(),
+        4 * 2 * scenario.cities.len(),
         "a row per policy, seed and city"
     );
 
@@ -80,6 +82,14 @@ fn policies_differ_for_patients_and_every_promised_file_is_written() {
             .filter_map(|r| r.first_arrival_day)
             .fold(f64::INFINITY, f64::min)
     };
+    let effort = |p: &str| {
+        rows.iter()
+            .filter(|r| r.policy == p)
+            .filter_map(|r| r.mean_donor_effort)
+            .count()
+    };
+    assert!(effort("historical") > 0, "donors' effort is reported");
+    assert_eq!(effort("none"), 0, "no donor, no effort");
     let moved = first("delay:3") - first("historical");
     assert!(
         (moved - 3.0).abs() < 0.25,
@@ -87,7 +97,7 @@ fn policies_differ_for_patients_and_every_promised_file_is_written() {
     );
 
     let summary = std::fs::read_to_string(out.join("summary.md")).expect("summary.md");
-    for p in ["historical", "none", "delay:3"] {
+    for p in ["historical", "none", "delay:3", "no-supervision"] {
         assert!(
             summary.contains(&format!("| {p} |")),
             "summary lacks {p}:\n{summary}"

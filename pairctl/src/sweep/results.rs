@@ -29,19 +29,21 @@ pub struct Row {
     /// Patients only aid made room for, and the share of them cured.
     pub treated_by_aid_patients: f64,
     pub treated_by_aid_cure_rate: Option<f64>,
+    /// The donors' mean effort on the city's cases; `None`: no donor.
+    pub mean_donor_effort: Option<f64>,
 }
 
 /// The CSV header, in the column order of [`Row::csv`].
 pub const CSV_HEADER: &str = "policy,seed,city,deaths,untreated_patient_days,\
 treated_patient_days,first_arrival_day,personnel_sent,cost_cny,\
-treated_by_aid_patients,treated_by_aid_cure_rate";
+treated_by_aid_patients,treated_by_aid_cure_rate,mean_donor_effort";
 
 impl Row {
     pub fn csv(&self) -> String {
         let opt =
             |v: Option<f64>, digits: usize| v.map_or(String::new(), |v| format!("{v:.digits$}"));
         format!(
-            "{},{},{},{},{},{},{},{},{},{:.1},{}",
+            "{},{},{},{},{},{},{},{},{},{:.1},{},{}",
             self.policy,
             self.seed,
             self.city,
@@ -53,6 +55,7 @@ impl Row {
             self.cost_cny,
             self.treated_by_aid_patients,
             opt(self.treated_by_aid_cure_rate, 4),
+            opt(self.mean_donor_effort, 4),
         )
     }
 }
@@ -93,6 +96,7 @@ pub fn rows_of(run: &Run) -> Result<Vec<Row>, String> {
                 cost_cny: int("cost_cny")?,
                 treated_by_aid_patients: o["treated_by_aid_patients"].as_f64().unwrap_or(0.0),
                 treated_by_aid_cure_rate: o["treated_by_aid_cure_rate"].as_f64(),
+                mean_donor_effort: o["mean_donor_effort"].as_f64(),
             })
         })
         .collect()
@@ -171,33 +175,37 @@ pub struct Totals {
     pub personnel_sent: f64,
     /// Mean over the cities aid reached.
     pub first_arrival_day: Option<f64>,
+    /// Mean over the cities that had donors.
+    pub mean_donor_effort: Option<f64>,
 }
 
 /// Each policy's totals per seed, in the order policies were given.
 pub fn totals(rows: &[Row]) -> Vec<(String, BTreeMap<u64, Totals>)> {
     // Per policy and seed: the sums, and the cities' first arrivals.
-    type Seeds = BTreeMap<u64, (Totals, Vec<f64>)>;
+    type Seeds = BTreeMap<u64, (Totals, Vec<f64>, Vec<f64>)>;
     let mut by_policy: Vec<(String, Seeds)> = Vec::new();
     for row in rows {
         if by_policy.last().is_none_or(|(p, _)| *p != row.policy) {
             by_policy.push((row.policy.clone(), BTreeMap::new()));
         }
         let seeds = &mut by_policy.last_mut().expect("pushed above").1;
-        let (t, arrivals) = seeds.entry(row.seed).or_default();
+        let (t, arrivals, efforts) = seeds.entry(row.seed).or_default();
         t.deaths += row.deaths as f64;
         t.untreated_patient_days += row.untreated_patient_days as f64;
         t.cost_cny += row.cost_cny as f64;
         t.personnel_sent += row.personnel_sent as f64;
         arrivals.extend(row.first_arrival_day);
+        efforts.extend(row.mean_donor_effort);
     }
+    let mean = |v: &[f64]| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
     by_policy
         .into_iter()
         .map(|(p, seeds)| {
             let seeds = seeds
                 .into_iter()
-                .map(|(seed, (mut t, arrivals))| {
-                    t.first_arrival_day = (!arrivals.is_empty())
-                        .then(|| arrivals.iter().sum::<f64>() / arrivals.len() as f64);
+                .map(|(seed, (mut t, arrivals, efforts))| {
+                    t.first_arrival_day = mean(&arrivals);
+                    t.mean_donor_effort = mean(&efforts);
                     (seed, t)
                 })
                 .collect();
@@ -208,7 +216,7 @@ pub fn totals(rows: &[Row]) -> Vec<(String, BTreeMap<u64, Totals>)> {
 
 type Measure = (&'static str, fn(&Totals) -> Option<f64>, usize);
 
-const MEASURES: [Measure; 5] = [
+const MEASURES: [Measure; 6] = [
     ("deaths", |t| Some(t.deaths), 1),
     (
         "untreated patient-days",
@@ -218,6 +226,7 @@ const MEASURES: [Measure; 5] = [
     ("cost (million CNY)", |t| Some(t.cost_cny / 1e6), 1),
     ("personnel sent", |t| Some(t.personnel_sent), 0),
     ("first arrival (day)", |t| t.first_arrival_day, 2),
+    ("mean donor effort", |t| t.mean_donor_effort, 3),
 ];
 
 /// `summary.md`'s text.
@@ -348,6 +357,7 @@ mod tests {
             cost_cny: 1_000_000,
             treated_by_aid_patients: 0.0,
             treated_by_aid_cure_rate: None,
+            mean_donor_effort: Some(0.9),
         }
     }
 

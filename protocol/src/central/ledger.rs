@@ -325,6 +325,14 @@ impl Ledger {
         lines
     }
 
+    /// What the case cost donor `province_id`, as it last reported it.
+    pub fn cost_of(&self, case_id: &str, province_id: &str) -> i64 {
+        self.costs
+            .get(&pair(case_id, province_id))
+            .copied()
+            .unwrap_or(0)
+    }
+
     /// What the case cost its donors, as they last reported it.
     pub fn case_cost(&self, case_id: &str) -> i64 {
         self.costs

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 
 use counterpart_domain::clock::ScenarioTime;
+use counterpart_domain::effort;
 use counterpart_domain::outcomes::{self, Aid, Arrival, OutcomeRates};
 use counterpart_domain::scenario::City;
 use pairing_proto::resource::Category;
@@ -36,6 +37,11 @@ pub struct CityOutcome {
     pub arrivals: Vec<ArrivalRow>,
     /// Scenario ms at which the teams went home (the case demobilised).
     pub teams_left_ms: Option<i64>,
+    /// The donors' mean effort over their assignments to the city
+    /// ([`counterpart_domain::effort`]), as central reckons it from the
+    /// evaluations it sent, the donors' outbreaks and the cost they last
+    /// reported; `None`: no donor acknowledged.
+    pub mean_donor_effort: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
@@ -62,25 +68,62 @@ pub fn aid_of(authority: &Authority, city_id: &str) -> Aid {
         .iter()
         .filter(|c| ledger.case_receipts(&c.case_id).next().is_some())
         .max_by_key(|c| c.requested_at)
-        .and_then(|c| {
-            c.events
-                .iter()
-                .find(|e| e.step == Step::Demobilised)
-                .map(|e| e.at)
-                .or(c.closed_at)
-        });
+        .and_then(|c| demobilised_at(c));
     Aid {
         arrivals,
         teams_left_at,
     }
 }
 
-/// The outcome of `city` under its aid, in the run seeded `seed`.
+/// The mean effort of the donors assigned to `city_id`'s cases, each over
+/// its days from acknowledgement to the case's demobilisation (or `now`).
+fn mean_donor_effort(authority: &Authority, city_id: &str, now: ScenarioTime) -> Option<f64> {
+    let scenario = authority.scenario();
+    let mut efforts = Vec::new();
+    for case in authority.cases().filter(|c| c.city_id == city_id) {
+        let until = demobilised_at(case).unwrap_or(now);
+        for a in &case.assignments {
+            let Some(acknowledged_at) = a.acknowledged_at else {
+                continue;
+            };
+            let evaluations: Vec<(ScenarioTime, effort::Verdict)> = case
+                .evaluations
+                .iter()
+                .filter(|e| e.province_id == a.province_id)
+                .filter_map(|e| Some((e.at, effort::Verdict::of(e.kind)?)))
+                .collect();
+            let outbreak_level = scenario
+                .province(&a.province_id)
+                .map_or(0, |p| p.outbreak_level_at(scenario.start_date, until));
+            let history = effort::History {
+                acknowledged_at,
+                evaluations: &evaluations,
+                outbreak_level,
+                cost_cny: authority.ledger().cost_of(&case.case_id, &a.province_id),
+            };
+            efforts.push(effort::MODEL.mean_effort(&history, until));
+        }
+    }
+    (!efforts.is_empty()).then(|| efforts.iter().sum::<f64>() / efforts.len() as f64)
+}
+
+/// When the case's teams went home: its demobilisation, else its closure.
+fn demobilised_at(case: &Case) -> Option<ScenarioTime> {
+    case.events
+        .iter()
+        .find(|e| e.step == Step::Demobilised)
+        .map(|e| e.at)
+        .or(case.closed_at)
+}
+
+/// The outcome of `city` under its aid, in the run seeded `seed`, as of
+/// scenario time `now`.
 pub fn city_outcome(
     authority: &Authority,
     city: &City,
     rates: &OutcomeRates,
     seed: u64,
+    now: ScenarioTime,
 ) -> CityOutcome {
     let aid = aid_of(authority, &city.id);
     let course = outcomes::course(authority.scenario(), city, &aid, rates, seed);
@@ -122,15 +165,16 @@ pub fn city_outcome(
             })
             .collect(),
         teams_left_ms: aid.teams_left_at.map(|t| t.0),
+        mean_donor_effort: mean_donor_effort(authority, &city.id, now),
     }
 }
 
 /// Every city's outcome, in scenario order.
-pub fn all(authority: &Authority, seed: u64) -> Vec<CityOutcome> {
+pub fn all(authority: &Authority, seed: u64, now: ScenarioTime) -> Vec<CityOutcome> {
     authority
         .scenario()
         .cities
         .iter()
-        .map(|city| city_outcome(authority, city, &outcomes::CALIBRATED, seed))
+        .map(|city| city_outcome(authority, city, &outcomes::CALIBRATED, seed, now))
         .collect()
 }

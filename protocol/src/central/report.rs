@@ -199,7 +199,11 @@ pub fn build(
             .collect(),
         messages,
         protocol_versions: authority.protocol_versions(),
-        outcomes: crate::central::outcomes::all(authority, seed),
+        outcomes: crate::central::outcomes::all(
+            authority,
+            seed,
+            authority.finished_at().unwrap_or(now),
+        ),
     }
 }
 

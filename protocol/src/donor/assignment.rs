@@ -132,13 +132,10 @@ impl AssignmentState {
             .evaluations
             .iter()
             .filter_map(|e| {
-                let verdict = match e.kind {
-                    EvaluationKind::Commendation => effort::Verdict::Commendation,
-                    EvaluationKind::Warning => effort::Verdict::Warning,
-                    EvaluationKind::Accountability => effort::Verdict::Accountability,
-                    EvaluationKind::Unspecified => return None,
-                };
-                Some((e.at.unwrap_or(acknowledged_at), verdict))
+                Some((
+                    e.at.unwrap_or(acknowledged_at),
+                    effort::Verdict::of(e.kind)?,
+                ))
             })
             .collect();
         effort::MODEL.effort_at(
