@@ -253,8 +253,13 @@ pub fn replay_command(options: &Options, seed: u64) -> String {
     } else {
         faults.join(",")
     };
+    let policy = if options.policy == Policy::default() {
+        String::new()
+    } else {
+        format!(" --policy {}", options.policy)
+    };
     format!(
-        "pairctl sim --scenario {} --seed {seed} --faults {faults} --step-minutes {}",
+        "pairctl sim --scenario {} --seed {seed} --faults {faults} --step-minutes {}{policy}",
         options.scenario_path.display(),
         options.step_minutes
     )
