@@ -103,7 +103,7 @@ fn run_one(options: &Options, policy: &Policy, seed: u64) -> Result<Run, String>
         scenario: options.scenario.clone(),
         step_minutes: options.step_minutes,
         policy: policy.clone(),
-        data_root: options.data_root.join(sanitised(policy.label())),
+        data_root: options.data_root.join(plots::sanitise(policy.label())),
         liveness_ms: RUN_LIMIT_MS,
     };
     let fault_free = schedule::draw(seed, &[], &setup.hosts(), 1);
@@ -133,16 +133,4 @@ fn progress(done: usize, total: usize, policy: &Policy, seed: u64, began: Instan
         began.elapsed().as_secs_f64()
     );
     let _ = err.flush();
-}
-
-/// A policy label as a file name part: `delay:3` -> `delay-3`.
-pub fn sanitised(label: &str) -> String {
-    label
-        .chars()
-        .map(|c| match c {
-            'a'..='z' | '0'..='9' | '_' | '-' => c,
-            'A'..='Z' => c.to_ascii_lowercase(),
-            _ => '-',
-        })
-        .collect()
 }

@@ -496,7 +496,7 @@ fn draw_city<DB: DrawingBackend>(
 }
 
 /// A policy label as a file name: lower case, [a-z0-9_-] only.
-fn sanitise(policy: &str) -> String {
+pub(crate) fn sanitise(policy: &str) -> String {
     let keep = |c: char| matches!(c, 'a'..='z' | '0'..='9' | '_' | '-');
     let name = policy.to_ascii_lowercase().replace(|c| !keep(c), "-");
     match name.is_empty() {
