@@ -6,13 +6,42 @@
 
 /// A number in `0.0..1.0`, uniform, for `key` in the run seeded `seed`.
 pub fn unit(seed: u64, key: &str) -> f64 {
-    // FNV-1a over the key, then the splitmix64 finaliser to spread the
-    // bits: enough for simulation draws, not for secrets.
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ seed;
-    for byte in key.bytes() {
+    finish(fnv(0xcbf2_9ce4_8422_2325 ^ seed, key.bytes()))
+}
+
+/// [`unit`] for the key `{key}/{n}`, without building the key: the outcome
+/// model draws once per patient-day, and a string each would be most of
+/// its cost.
+pub fn unit_numbered(seed: u64, key: &str, n: u64) -> f64 {
+    let h = fnv(0xcbf2_9ce4_8422_2325 ^ seed, key.bytes());
+    let h = fnv(h, std::iter::once(b'/'));
+    // n's decimal digits, most significant first.
+    let mut digits = [0u8; 20];
+    let mut len = 0;
+    let mut rest = n;
+    loop {
+        digits[len] = b'0' + (rest % 10) as u8;
+        len += 1;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    finish(fnv(h, digits[..len].iter().rev().copied()))
+}
+
+/// FNV-1a over `bytes`, from the state `h`.
+fn fnv(mut h: u64, bytes: impl Iterator<Item = u8>) -> u64 {
+    for byte in bytes {
         h ^= u64::from(byte);
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
+    h
+}
+
+/// The splitmix64 finaliser, to spread FNV's bits: enough for simulation
+/// draws, not for secrets.
+fn finish(h: u64) -> f64 {
     let mut z = h.wrapping_add(0x9e37_79b9_7f4a_7c15);
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
@@ -30,6 +59,17 @@ mod tests {
         assert_eq!(unit(1, "a"), unit(1, "a"));
         assert_ne!(unit(1, "a"), unit(2, "a"));
         assert_ne!(unit(1, "a"), unit(1, "b"));
+    }
+
+    #[test]
+    fn a_numbered_draw_is_the_draw_of_its_key() {
+        for n in [0, 7, 10, 99, 1_000, 123_456_789, u64::MAX] {
+            assert_eq!(
+                unit_numbered(5, "k/x", n),
+                unit(5, &format!("k/x/{n}")),
+                "{n}"
+            );
+        }
     }
 
     #[test]

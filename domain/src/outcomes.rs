@@ -95,6 +95,9 @@ pub struct CityDay {
     pub treated_by_aid: i64,
     pub critical_treated_by_aid: i64,
     pub deaths: i64,
+    /// Confirmed cases whose stay ended by the day's end, less every death
+    /// so far.
+    pub recovered_to_date: i64,
 }
 
 /// A city's whole course, and its sums.
@@ -123,10 +126,11 @@ fn allocate(active: i64, severe: i64, critical: i64, capacity: i64, ventilators:
     [mild_treated.max(0), severe_treated, critical_treated]
 }
 
-/// How many of `n` patients die at probability `p` each, drawn per patient.
+/// How many of `n` patients die at probability `p` each, drawn per patient
+/// (patient `i`'s draw is keyed `{key}/{i}`).
 fn deaths(seed: u64, key: &str, n: i64, p: f64) -> i64 {
-    (0..n)
-        .filter(|i| draw::unit(seed, &format!("{key}/{i}")) < p)
+    (0..n.max(0) as u64)
+        .filter(|&i| draw::unit_numbered(seed, key, i) < p)
         .count() as i64
 }
 
@@ -157,8 +161,7 @@ fn care_at(
 }
 
 /// The course of `city` from its curve's first date to the scenario's end,
-/// with `aid`, in the run seeded `seed`. A day's care is what is on hand at
-/// its noon; its patients are those active at its start.
+/// with `aid`, in the run seeded `seed`.
 pub fn course(
     scenario: &Scenario,
     city: &City,
@@ -166,62 +169,114 @@ pub fn course(
     rates: &OutcomeRates,
     seed: u64,
 ) -> CityCourse {
-    let r = &scenario.rules;
-    let first = city.curve.first().expect("validated: curve is not empty");
-    let first_day = scenario.time_of(first.date).days().floor() as i64;
-    let last_day = scenario.end_time().days().ceil() as i64;
-    let confirmed = |day: f64| city.confirmed_at(scenario.start_date, ScenarioTime::from_days(day));
-    let no_aid = Aid::default();
     let mut days = Vec::new();
-    for day in first_day..last_day {
-        let start = day as f64;
-        let active = (confirmed(start) - confirmed(start - r.recovery_days)).max(0);
-        let severe = (active as f64 * r.severe_fraction).round() as i64;
-        let critical = (active as f64 * r.critical_fraction).round() as i64;
-        let noon = ScenarioTime::from_days(start + 0.5);
-        let (resources, ventilators) = care_at(city, aid, rates, noon);
-        let capacity = needs::capacity_cases(resources, &scenario.needs_per_active_case);
-        let [mild_t, severe_t, critical_t] =
-            allocate(active, severe, critical, capacity, ventilators);
-        let (local, local_vents) = care_at(city, &no_aid, rates, noon);
-        let local_capacity = needs::capacity_cases(local, &scenario.needs_per_active_case);
-        let local = allocate(active, severe, critical, local_capacity, local_vents);
-        let local_treated: i64 = local.iter().sum();
-        let treated = mild_t + severe_t + critical_t;
-        let key = format!("outcome/{}/{day}", city.id);
-        let died = deaths(
-            seed,
-            &format!("{key}/ct"),
-            critical_t,
-            rates.treated_critical_death_per_day,
-        ) + deaths(
-            seed,
-            &format!("{key}/cu"),
-            critical - critical_t,
-            rates.untreated_critical_death_per_day,
-        ) + deaths(
-            seed,
-            &format!("{key}/su"),
-            severe - severe_t,
-            rates.untreated_severe_death_per_day,
-        );
-        days.push(CityDay {
-            day,
-            active,
-            severe,
-            critical,
-            capacity,
-            ventilators,
-            treated,
-            untreated: active - treated,
-            critical_untreated: critical - critical_t,
-            severe_untreated: severe - severe_t,
-            treated_by_aid: (treated - local_treated).max(0),
-            critical_treated_by_aid: (critical_t - local[2]).max(0),
-            deaths: died,
-        });
-    }
+    extend(
+        scenario,
+        city,
+        aid,
+        rates,
+        seed,
+        &mut days,
+        end_day(scenario),
+    );
     summarise(scenario, city, days, rates)
+}
+
+/// The first day of `city`'s course: its curve's first date (days since
+/// the scenario's start, negative before it).
+pub fn first_day(scenario: &Scenario, city: &City) -> i64 {
+    let first = city.curve.first().expect("validated: curve is not empty");
+    scenario.time_of(first.date).days().floor() as i64
+}
+
+/// The day after the scenario's last.
+pub fn end_day(scenario: &Scenario) -> i64 {
+    scenario.end_time().days().ceil() as i64
+}
+
+/// Extends `days`, `city`'s course so far (from [`first_day`], day after
+/// day), through the day before `until`. A day depends only on the days
+/// before it and on the aid on hand at its noon, so a day once computed
+/// never changes while arrivals come in time order: the city tallies each
+/// day once, as it ends.
+pub fn extend(
+    scenario: &Scenario,
+    city: &City,
+    aid: &Aid,
+    rates: &OutcomeRates,
+    seed: u64,
+    days: &mut Vec<CityDay>,
+    until: i64,
+) {
+    let from = days.last().map_or(first_day(scenario, city), |d| d.day + 1);
+    let mut deaths_to_date: i64 = days.iter().map(|d| d.deaths).sum();
+    for day in from..until.min(end_day(scenario)) {
+        let today = city_day(scenario, city, aid, rates, seed, day, deaths_to_date);
+        deaths_to_date += today.deaths;
+        days.push(today);
+    }
+}
+
+/// One day of `city`: its patients are those active at the day's start,
+/// its care what is on hand at its noon; `deaths_before` died on the days
+/// before it.
+fn city_day(
+    scenario: &Scenario,
+    city: &City,
+    aid: &Aid,
+    rates: &OutcomeRates,
+    seed: u64,
+    day: i64,
+    deaths_before: i64,
+) -> CityDay {
+    let r = &scenario.rules;
+    let confirmed = |day: f64| city.confirmed_at(scenario.start_date, ScenarioTime::from_days(day));
+    let start = day as f64;
+    let active = (confirmed(start) - confirmed(start - r.recovery_days)).max(0);
+    let severe = (active as f64 * r.severe_fraction).round() as i64;
+    let critical = (active as f64 * r.critical_fraction).round() as i64;
+    let noon = ScenarioTime::from_days(start + 0.5);
+    let (resources, ventilators) = care_at(city, aid, rates, noon);
+    let capacity = needs::capacity_cases(resources, &scenario.needs_per_active_case);
+    let [mild_t, severe_t, critical_t] = allocate(active, severe, critical, capacity, ventilators);
+    let (local, local_vents) = care_at(city, &Aid::default(), rates, noon);
+    let local_capacity = needs::capacity_cases(local, &scenario.needs_per_active_case);
+    let local = allocate(active, severe, critical, local_capacity, local_vents);
+    let treated = mild_t + severe_t + critical_t;
+    let key = format!("outcome/{}/{day}", city.id);
+    let died = deaths(
+        seed,
+        &format!("{key}/ct"),
+        critical_t,
+        rates.treated_critical_death_per_day,
+    ) + deaths(
+        seed,
+        &format!("{key}/cu"),
+        critical - critical_t,
+        rates.untreated_critical_death_per_day,
+    ) + deaths(
+        seed,
+        &format!("{key}/su"),
+        severe - severe_t,
+        rates.untreated_severe_death_per_day,
+    );
+    let stays_over = confirmed(start + 1.0 - r.recovery_days);
+    CityDay {
+        day,
+        active,
+        severe,
+        critical,
+        capacity,
+        ventilators,
+        treated,
+        untreated: active - treated,
+        critical_untreated: critical - critical_t,
+        severe_untreated: severe - severe_t,
+        treated_by_aid: (treated - local.iter().sum::<i64>()).max(0),
+        critical_treated_by_aid: (critical_t - local[2]).max(0),
+        deaths: died,
+        recovered_to_date: (stays_over - deaths_before - died).max(0),
+    }
 }
 
 fn summarise(
