@@ -164,7 +164,12 @@ pub fn clock(
             "{field}.start_date: {start} differs from the scenario's {scenario_start}"
         )));
     }
-    let clock = Clock::new(c.epoch_unix_ms, c.day_ms, start);
+    // The run's seed comes with either clock: every seeded draw of a node
+    // (transit loss, the city's tally) must be the draw central reckons with.
+    let clock = Clock {
+        seed: c.seed,
+        ..Clock::new(c.epoch_unix_ms, c.day_ms, start)
+    };
     if !c.lockstep {
         return Ok(clock);
     }
