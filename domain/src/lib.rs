@@ -7,6 +7,8 @@
 //!   wire to the ledger.
 //! - [`outcomes`]: what care does for patients: a city's daily course of
 //!   illness, treatment and death under the care it has.
+//! - [`tally`]: a city's daily tally on the wire, as numbered items that
+//!   never change meaning, and its comparison with central's course.
 //! - [`effort`]: a donor's effort, the share of a due shipment it sends,
 //!   moved by its cost, its own outbreak and central's evaluations.
 //! - [`policy`]: how the centre acts (pairing, delay, supervision, cap),
@@ -31,3 +33,4 @@ pub mod outcomes;
 pub mod policy;
 pub mod quantities;
 pub mod scenario;
+pub mod tally;

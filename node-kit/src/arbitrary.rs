@@ -301,6 +301,10 @@ pub fn supervisory_report() -> impl Strategy<Value = SupervisoryReport> {
             discrepancies,
         });
     let counters = prop::collection::btree_map(text(), any::<u64>(), 0..4);
+    // Days and items near the edges: out of order, repeated, unknown.
+    let count = (enum_value(), quantity()).prop_map(|(item, value)| DailyCount { item, value });
+    let day = prop_oneof![4 => -3i32..3, 1 => Just(i32::MIN), 1 => Just(i32::MAX)];
+    let tally = (day, vec(count, 0..4)).prop_map(|(day, counts)| DailyTally { day, counts });
     (
         (header(), some_id(), vec(shipment, 0..3), vec(receipt, 0..3)),
         (
@@ -311,9 +315,14 @@ pub fn supervisory_report() -> impl Strategy<Value = SupervisoryReport> {
             any::<bool>(),
             counters,
         ),
+        vec(tally, 0..3),
     )
         .prop_map(
-            |((header, case_id, shipments, receipts), (situation, cost, level, staff, fin, m))| {
+            |(
+                (header, case_id, shipments, receipts),
+                (situation, cost, level, staff, fin, m),
+                daily_tallies,
+            )| {
                 SupervisoryReport {
                     header,
                     case_id,
@@ -325,6 +334,7 @@ pub fn supervisory_report() -> impl Strategy<Value = SupervisoryReport> {
                     personnel_deployed: staff,
                     r#final: fin,
                     messages_received: m.into_iter().collect(),
+                    daily_tallies,
                 }
             },
         )

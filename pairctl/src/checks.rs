@@ -385,15 +385,66 @@ pub fn all_closed(report: &Value, rejected_ok: bool) -> Vec<String> {
         .collect()
 }
 
+/// The cities' own daily tallies (`outcomes[].reported`, from their
+/// supervisory reports) tell the course central computes from its ledger,
+/// day by day and item by item, wherever a city reported one. A city of a
+/// release before the tally reports none: [`tallies_reported`] asks for
+/// them where every node is current.
+pub fn tallies_agree(report: &Value) -> Vec<String> {
+    let mut v = Vec::new();
+    for outcome in outcomes(report) {
+        let city = str_of(outcome, "city");
+        let reported = &outcome["reported"];
+        let lines = reported["disagreements"].as_array().into_iter().flatten();
+        v.extend(lines.map(|l| format!("{city}: {}", l.as_str().unwrap_or("?"))));
+        let total = reported["disagreements_total"].as_u64().unwrap_or(0);
+        let shown = reported["disagreements"].as_array().map_or(0, Vec::len) as u64;
+        if total > shown {
+            v.push(format!(
+                "{city}: {} more days and items differ",
+                total - shown
+            ));
+        }
+    }
+    v
+}
+
+/// Every city with a closed case reported a daily tally.
+pub fn tallies_reported(report: &Value) -> Vec<String> {
+    let reported: std::collections::BTreeSet<&str> = outcomes(report)
+        .iter()
+        .filter(|o| !o["reported"].is_null())
+        .map(|o| str_of(o, "city"))
+        .collect();
+    let mut v: Vec<String> = cases(report)
+        .iter()
+        .filter(|c| str_of(c, "status") == "closed")
+        .map(|c| str_of(c, "city"))
+        .filter(|city| !reported.contains(city))
+        .map(|city| format!("{city}: a closed case and no daily tally"))
+        .collect();
+    if report["outcomes"].as_array().is_none() {
+        v.push("the report has no outcomes".into());
+    }
+    v.dedup();
+    v
+}
+
+fn outcomes(report: &Value) -> &[Value] {
+    report["outcomes"].as_array().map_or(&[], Vec::as_slice)
+}
+
 /// Asserts everything a finished run of a historical scenario must show:
 /// the scenario's pairing table, every case's steps in a legal order,
-/// receipts that match shipments, and exactly one closed case per city of
+/// receipts that match shipments, the cities' tallies that match central's
+/// course, and exactly one closed case per city of
 /// the scenario (a city without one is named).
 #[track_caller]
 pub fn assert_complete_historical_run(report: &Value, scenario: &Scenario) {
     assert_holds("historical pairing", historical_pairings(report, scenario));
     assert_holds("legal order", legal_order(report));
     assert_holds("receipts match shipments", receipts_match(report));
+    assert_holds("cities' tallies agree", tallies_agree(report));
     let one_closed_each: Vec<Expected> = scenario
         .cities
         .iter()

@@ -322,3 +322,42 @@ fn a_dispute_never_ruled_on_or_a_ruling_one_side_missed_is_caught() {
         "count 1 Mediation",
     );
 }
+
+fn tally_report(reported: Value) -> Value {
+    json!({
+        "cases": [{"case_id": "c1", "city": "wuhan", "status": "closed"}],
+        "outcomes": [{"city": "wuhan", "reported": reported}],
+    })
+}
+
+#[test]
+fn a_tally_that_differs_from_the_ledger_is_caught() {
+    let agreeing = json!({"disagreements": [], "disagreements_total": 0});
+    assert_eq!(
+        tallies_agree(&tally_report(agreeing.clone())),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        tallies_reported(&tally_report(agreeing)),
+        Vec::<String>::new()
+    );
+    let differing = json!({
+        "disagreements": ["day 3 DAILY_ITEM_DEATHS: city 4, ledger 2"],
+        "disagreements_total": 3,
+    });
+    let v = tallies_agree(&tally_report(differing));
+    assert_eq!(v.len(), 2, "{v:?}");
+    assert!(v[0].starts_with("wuhan: day 3 DAILY_ITEM_DEATHS"), "{v:?}");
+    assert!(v[1].contains("2 more"), "{v:?}");
+}
+
+#[test]
+fn a_closed_case_without_a_tally_is_caught() {
+    let v = tallies_reported(&tally_report(Value::Null));
+    assert_eq!(v, ["wuhan: a closed case and no daily tally"]);
+    // Where a city reported none, there is nothing to disagree with.
+    assert_eq!(
+        tallies_agree(&tally_report(Value::Null)),
+        Vec::<String>::new()
+    );
+}

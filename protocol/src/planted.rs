@@ -28,14 +28,18 @@ pub enum Bug {
     /// Central closes a case before its last receipt: an implementing
     /// case closes while goods are on their way to the city.
     CentralClosesBeforeLastReceipt,
+    /// The city's daily tally counts each day's deaths twice: its books
+    /// and central's ledger no longer tell one course.
+    CityTalliesDeathsTwice,
 }
 
 impl Bug {
     /// Every bug, in declaration order (so a simulator can run them all).
-    pub const ALL: [Bug; 3] = [
+    pub const ALL: [Bug; 4] = [
         Bug::CityCountsResentShipmentTwice,
         Bug::DonorForgetsOutboxOnRestart,
         Bug::CentralClosesBeforeLastReceipt,
+        Bug::CityTalliesDeathsTwice,
     ];
 
     /// The bug's name on a command line and in a report (kebab-case).
@@ -44,6 +48,7 @@ impl Bug {
             Bug::CityCountsResentShipmentTwice => "city-counts-resent-shipment-twice",
             Bug::DonorForgetsOutboxOnRestart => "donor-forgets-outbox-on-restart",
             Bug::CentralClosesBeforeLastReceipt => "central-closes-before-last-receipt",
+            Bug::CityTalliesDeathsTwice => "city-tallies-deaths-twice",
         }
     }
 

@@ -34,6 +34,7 @@ fn each_bug_parses_from_its_kebab_case_name() {
             "city-counts-resent-shipment-twice",
             "donor-forgets-outbox-on-restart",
             "central-closes-before-last-receipt",
+            "city-tallies-deaths-twice",
         ]
     );
     assert_eq!(Bug::parse("CityCountsResentShipmentTwice"), None);

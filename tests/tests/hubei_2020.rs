@@ -45,6 +45,7 @@ fn hubei_2020_replays_the_nhc_table_and_closes_every_case() {
         report["cases"]
     );
     checks::assert_complete_historical_run(&report, &scenario);
+    assert_holds("every city tallied", checks::tallies_reported(&report));
     // The nodes' own books, read by pairctl before it stopped them.
     assert_holds("nodes' books reconcile", checks::books_reconcile(&report));
     assert!(

@@ -156,3 +156,12 @@ fn central_closing_a_case_before_its_last_receipt_is_caught() {
         "{reasons:#?}"
     );
 }
+
+#[test]
+fn a_city_whose_tally_counts_deaths_twice_is_caught() {
+    let reasons = caught(Bug::CityTalliesDeathsTwice);
+    assert!(
+        reasons.iter().any(|r| r.starts_with("outcomes")),
+        "{reasons:#?}"
+    );
+}

@@ -10,6 +10,8 @@
 //! - Liveness: the run ended (the observer saw central finished within the
 //!   bound after the last fault healed), the clock did not stall, and every
 //!   accepted case is closed.
+//! - Outcomes: every city's own daily tally tells the course central
+//!   computes from its ledger (`checks::tallies_agree`).
 //! - Order: every case's events in the protocol's order (the trace
 //!   checker's rules on the case events).
 
@@ -64,6 +66,11 @@ pub fn judge(simulated: &Simulated, schedule: &Schedule) -> Verdict {
         checks::books_reconcile(report),
     );
     rule("liveness", checks::all_closed(report, true));
+    rule("outcomes (cities' tallies)", checks::tallies_agree(report));
+    rule(
+        "outcomes (cities' tallies)",
+        checks::tallies_reported(report),
+    );
     rule("order", checks::legal_order(report));
     let totals = &report["reconcile"]["totals"];
     verdict.units_lost = totals["lost"].as_i64().unwrap_or(0);

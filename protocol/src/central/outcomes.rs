@@ -2,15 +2,19 @@
 //! ([`counterpart_domain::outcomes`]) under the aid central's ledger shows
 //! arrived, with what it cost. The ledger is cross-checked against both
 //! sides' reports, and `pairctl ledger --reconcile` checks it against the
-//! nodes' own books, so the outcome rests on receipts, not on plans.
+//! nodes' own books, so the outcome rests on receipts, not on plans. Each
+//! city's own tally, from its reports, stands beside it (`reported`), with
+//! every day where the two differ.
 
 use std::collections::BTreeMap;
 
 use counterpart_domain::clock::ScenarioTime;
 use counterpart_domain::effort;
-use counterpart_domain::outcomes::{self, Aid, Arrival, OutcomeRates};
+use counterpart_domain::outcomes::{self, Aid, Arrival, CityDay, OutcomeRates};
 use counterpart_domain::scenario::City;
+use counterpart_domain::tally::{self, Tally};
 use pairing_proto::resource::Category;
+use pairing_proto::v1::DailyItem;
 use serde::Serialize;
 
 use crate::central::authority::Authority;
@@ -42,6 +46,30 @@ pub struct CityOutcome {
     /// evaluations it sent, the donors' outbreaks and the cost they last
     /// reported; `None`: no donor acknowledged.
     pub mean_donor_effort: Option<f64>,
+    /// The city's own daily tally as it reported it, beside this course;
+    /// `None`: it reported none (it had no case, or speaks an older
+    /// version).
+    pub reported: Option<ReportedTally>,
+}
+
+/// Lines of disagreement a report shows at most.
+const MAX_DISAGREEMENT_LINES: usize = 20;
+
+/// What a city's own tally says ([`counterpart_domain::tally`]), summed
+/// over the days it reported, and where it differs from the course
+/// computed from central's ledger.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportedTally {
+    pub first_day: i64,
+    pub last_day: i64,
+    pub deaths: i64,
+    pub treated_patient_days: i64,
+    pub untreated_patient_days: i64,
+    pub recovered_to_date: i64,
+    /// Day, item and both figures where they differ, the first
+    /// [`MAX_DISAGREEMENT_LINES`]; empty: the two books agree.
+    pub disagreements: Vec<String>,
+    pub disagreements_total: usize,
 }
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
@@ -166,7 +194,28 @@ pub fn city_outcome(
             .collect(),
         teams_left_ms: aid.teams_left_at.map(|t| t.0),
         mean_donor_effort: mean_donor_effort(authority, &city.id, now),
+        reported: reported(authority, &city.id, &course.days),
     }
+}
+
+/// `city_id`'s own tally, summed, against `course` (central's).
+fn reported(authority: &Authority, city_id: &str, course: &[CityDay]) -> Option<ReportedTally> {
+    let tallies: Vec<Tally> = authority.tallies_of(city_id).into_iter().cloned().collect();
+    let (first, last) = (tallies.first()?, tallies.last()?);
+    let sum = |item| tallies.iter().filter_map(|t| t.get(item)).sum::<i64>();
+    let mut disagreements = tally::disagreements(&tallies, course);
+    let disagreements_total = disagreements.len();
+    disagreements.truncate(MAX_DISAGREEMENT_LINES);
+    Some(ReportedTally {
+        first_day: first.day,
+        last_day: last.day,
+        deaths: sum(DailyItem::Deaths),
+        treated_patient_days: sum(DailyItem::Treated),
+        untreated_patient_days: sum(DailyItem::Untreated),
+        recovered_to_date: last.get(DailyItem::RecoveredToDate).unwrap_or(0),
+        disagreements,
+        disagreements_total,
+    })
 }
 
 /// Every city's outcome, in scenario order.

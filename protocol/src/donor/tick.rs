@@ -339,5 +339,6 @@ fn supervisory_report(a: &AssignmentState, tick: &Tick, final_report: bool) -> S
         personnel_deployed: a.personnel_deployed(tick.now),
         r#final: final_report,
         messages_received: Default::default(),
+        daily_tallies: Vec::new(),
     }
 }

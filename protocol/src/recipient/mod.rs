@@ -13,6 +13,8 @@
 //! - `outgoing`: one outgoing message and its bounded resends.
 //! - `persist`: the machine's durable form, saved after every change.
 //! - `books`: what the city itself recorded receiving, for reconciliation.
+//! - `tally`: the city's daily tally for its reports, its course under the
+//!   care its own books say it had.
 //! - [`epidemic`]: the city's situation at a scenario time, from the
 //!   scenario's curve.
 //! - `testing` (tests, and feature `testing` for city-node's tests): a
@@ -33,6 +35,7 @@ mod outbound;
 mod outgoing;
 mod persist;
 mod receipt;
+mod tally;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -40,6 +43,7 @@ use std::sync::Arc;
 use counterpart_domain::applied::AppliedIds;
 use counterpart_domain::clock::{Clock, ScenarioTime};
 use counterpart_domain::needs::{self, TreatmentResources};
+use counterpart_domain::outcomes::CityDay;
 use counterpart_domain::quantities::Quantities;
 use counterpart_domain::scenario::{City, Scenario};
 use pairing_proto::resource::ResourceType;
@@ -251,6 +255,9 @@ pub struct Recipient {
     last_written: counterpart_domain::journal::LastWritten,
     /// Whether the last tick changed anything durable (not saved itself).
     last_tick_changed: bool,
+    /// The city's course so far, a day each, from its own books (`tally`);
+    /// not saved: a restarted city computes the same days again.
+    course: Vec<CityDay>,
 }
 
 impl Recipient {
@@ -280,6 +287,7 @@ impl Recipient {
             applied: AppliedIds::default(),
             last_written: Default::default(),
             last_tick_changed: false,
+            course: Vec::new(),
         })
     }
 

@@ -26,6 +26,9 @@ impl Recipient {
             return Vec::new();
         }
         let situation = self.situation(now);
+        if self.open_case_id().is_some() {
+            self.tally_whole_days(now);
+        }
         let mut out = self.due_receipts(now);
         if let Some(request) = self.due_request(now, &situation) {
             out.push(request);
@@ -166,8 +169,9 @@ impl Recipient {
         self.case.as_mut().expect("called with a case")
     }
 
-    /// The city's report on `case_id`: its situation and every receipt so
-    /// far (cumulative, so a lost report loses nothing). The driver adds
+    /// The city's report on `case_id`: its situation, every receipt and its
+    /// tally of every whole day so far (cumulative, so a lost report loses
+    /// nothing). The driver adds
     /// the message counters.
     fn report(&self, case_id: &str, now: ScenarioTime, situation: &Situation) -> SupervisoryReport {
         let receipts = self
@@ -189,6 +193,7 @@ impl Recipient {
             case_id: case_id.to_string(),
             receipts,
             situation: Some(*situation),
+            daily_tallies: self.daily_tallies(),
             ..Default::default()
         }
     }

@@ -344,6 +344,10 @@ struct Story {
     report_decided_at: Option<String>,
     report_first_arrival_at: Option<String>,
     report_shipped: BTreeMap<String, i64>,
+    /// The last day Huangshi's own tally covers, in its reports.
+    huangshi_tallied_through: Option<i64>,
+    /// Where any city's tally differs from central's course.
+    tally_disagreements: Vec<String>,
 }
 
 fn personnel(q: &Quantities) -> Quantities {
@@ -380,6 +384,14 @@ fn run(order: Order, lateness: Lateness) -> (World, Story) {
     let row = (run_report.cases.iter())
         .find(|c| c.city == "huangshi")
         .expect("huangshi's case in the report");
+    let huangshi_tallied_through = (run_report.outcomes.iter())
+        .find(|o| o.city == "huangshi")
+        .and_then(|o| o.reported.as_ref())
+        .map(|r| r.last_day);
+    let tally_disagreements = (run_report.outcomes.iter())
+        .filter_map(|o| Some((&o.city, o.reported.as_ref()?)))
+        .flat_map(|(city, r)| r.disagreements.iter().map(move |d| format!("{city}: {d}")))
+        .collect();
     let team_names: BTreeSet<&str> = TEAM.iter().map(|(t, _)| t.as_str()).collect();
     let story = Story {
         requested_at: fmt(case.requested_at),
@@ -398,6 +410,8 @@ fn run(order: Order, lateness: Lateness) -> (World, Story) {
             .filter(|(t, _)| team_names.contains(t.as_str()))
             .map(|(t, q)| (t.clone(), *q))
             .collect(),
+        huangshi_tallied_through,
+        tally_disagreements,
     };
     (w, story)
 }
@@ -407,7 +421,8 @@ fn on(day: &str, at: &str) -> bool {
 }
 
 /// Asserts the history: paired on 10 Feb, the team of 310 in the first
-/// shipment, received on 11 Feb; in the machines and in the run report.
+/// shipment, received on 11 Feb; in the machines and in the run report,
+/// where the cities' own tallies agree with central's course.
 fn assert_history(w: &World, story: &Story) {
     let team = Quantities::from(TEAM);
     let why = format!("{story:#?}\nrefusals: {:#?}", w.refusals);
@@ -427,6 +442,13 @@ fn assert_history(w: &World, story: &Story) {
         .map(|(t, q)| (t.as_str().to_string(), *q))
         .collect();
     assert_eq!(story.report_shipped, shipped, "report's shipped: {why}");
+    // Huangshi's own tally reaches the last whole day before its last
+    // report (day 4 ends on 11 Feb), and every city's agrees with central.
+    assert!(
+        story.huangshi_tallied_through >= Some(3),
+        "huangshi's tally: {why}"
+    );
+    assert!(story.tally_disagreements.is_empty(), "tallies: {why}");
 }
 
 /// Every reaction on time, nodes in id order: the times to the hour.

@@ -13,6 +13,8 @@
 //! - `adjustments`: release and replace a donor, raise targets.
 //! - `mediation`: disputes between the paired sides, and rulings.
 //! - `supervision`: evaluations, demobilisation and closure.
+//! - `tallies`: the cities' daily tallies from their reports, kept a
+//!   record per city and day.
 //! - `outbound`: what central sends, and the key each owed message is
 //!   kept under in the protocol's outbox ([`crate::outbox::Outbox`]).
 //! - `persist`: the authority's durable form, saved after every change;
@@ -32,6 +34,7 @@ mod persist_legacy;
 mod queries;
 mod reports;
 mod supervision;
+mod tallies;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -40,6 +43,7 @@ use counterpart_domain::applied::AppliedIds;
 use counterpart_domain::clock::{Clock, ScenarioTime};
 use counterpart_domain::quantities::Quantities;
 use counterpart_domain::scenario::{PairingMode, Scenario};
+use counterpart_domain::tally::Tally;
 use pairing_proto::v1::{Ack, MessageHeader, Role, ScenarioClock};
 
 use crate::central::case::Case;
@@ -124,6 +128,8 @@ pub struct Authority {
     applied: AppliedIds<Ack>,
     /// Message counters reported by each node.
     node_messages: BTreeMap<String, BTreeMap<String, u64>>,
+    /// The cities' daily tallies, a record per city and day (`tallies`).
+    tallies: BTreeMap<String, Tally>,
     /// Every message owed until its receiver takes it: due (new, or
     /// waiting for its next round), or handed to the driver with the
     /// outcome not known yet, which a restarted central sends again
@@ -167,6 +173,7 @@ impl Authority {
             ledger: Ledger::default(),
             applied: AppliedIds::default(),
             node_messages: BTreeMap::new(),
+            tallies: BTreeMap::new(),
             owed: Outbox::default(),
             last_tick_changed: false,
             unsaved: persist::Unsaved::default(),
@@ -452,6 +459,8 @@ mod owed_tests;
 // The planted bug of closing a case (`crate::planted`).
 #[cfg(all(test, feature = "planted-bugs"))]
 mod planted_tests;
+#[cfg(test)]
+mod tallies_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

@@ -38,6 +38,7 @@ pub(super) mod kind {
     pub const REQUEST_ID: &str = "request_id";
     pub const ASSIGNMENT_CASE: &str = "assignment_case";
     pub const NODE_MESSAGES: &str = "node_messages";
+    pub const TALLY: &str = "tally";
     pub const APPLIED: &str = "applied";
     pub const OWED: &str = "owed";
 }
@@ -216,6 +217,7 @@ impl Authority {
             kind::REQUEST_ID => self.request_ids.get(id).map(|v| encode(kind, v)),
             kind::ASSIGNMENT_CASE => self.assignment_cases.get(id).map(|v| encode(kind, v)),
             kind::NODE_MESSAGES => self.node_messages.get(id).map(|v| encode(kind, v)),
+            kind::TALLY => self.tallies.get(id).map(|v| encode(kind, v)),
             kind::CASE => self.cases.get(id).map(|case| {
                 let saved = events_saved.entry(id.to_string()).or_default();
                 for (index, event) in case.events.iter().enumerate().skip(*saved) {
@@ -253,6 +255,7 @@ impl Authority {
             .chain(of(kind::REQUEST_ID, &self.request_ids))
             .chain(of(kind::ASSIGNMENT_CASE, &self.assignment_cases))
             .chain(of(kind::NODE_MESSAGES, &self.node_messages))
+            .chain(of(kind::TALLY, &self.tallies))
             .collect()
     }
 
@@ -305,6 +308,7 @@ impl Authority {
         a.request_ids = map_of(records, kind::REQUEST_ID)?;
         a.assignment_cases = map_of(records, kind::ASSIGNMENT_CASE)?;
         a.node_messages = map_of(records, kind::NODE_MESSAGES)?;
+        a.tallies = map_of(records, kind::TALLY)?;
         for (id, body) in journal::of_kind(records, kind::CASE_EVENT) {
             let (case_id, _) = id
                 .rsplit_once('/')

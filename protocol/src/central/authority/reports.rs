@@ -7,6 +7,7 @@ use crate::refusal::Refusal;
 use crate::validate;
 use counterpart_domain::quantities::Quantities;
 use counterpart_domain::scenario::checked_outbreak_level;
+use counterpart_domain::tally;
 use pairing_proto::v1::{
     Ack, DiscrepancyReason, MessageHeader, ReceiptRecord, Role, ShipmentRecord, SupervisoryReport,
 };
@@ -84,6 +85,11 @@ impl Authority {
         now: Now,
     ) -> Result<(), Refusal> {
         let province = header.sender_id.as_str();
+        if !msg.daily_tallies.is_empty() {
+            return Err(Refusal::invalid_argument(
+                "daily_tallies: a city's field; a donor's report carries none",
+            ));
+        }
         let entries = shipment_entries(&msg.case_id, province, &msg.shipments)?;
         if !(0..=validate::MAX_FUNDS_CNY).contains(&msg.cost_cny) {
             return Err(Refusal::invalid_argument(format!(
@@ -150,6 +156,7 @@ impl Authority {
     ) -> Result<(), Refusal> {
         let situation = *validate::situation("situation", msg.situation.as_ref())?;
         let entries = receipt_entries(&msg.case_id, &msg.receipts)?;
+        let tallies = tally::from_wire(&msg.daily_tallies).map_err(Refusal::invalid_argument)?;
         let new = self
             .ledger
             .record_receipts(entries)
@@ -166,7 +173,7 @@ impl Authority {
                 msg.receipts.len()
             ),
         );
-        let _ = header;
+        self.record_tallies(&header.sender_id, tallies);
         self.retarget_if_outgrown(&msg.case_id, &situation, now.scenario);
         Ok(())
     }

@@ -194,3 +194,62 @@ fn proposals_are_kept_per_donor_for_the_open_case() {
     close(&mut m, hours(accepted + 40));
     assert_eq!(m.proposal_from("jiangsu"), None);
 }
+
+/// The city's tally: every whole day before the report, from its curve's
+/// first day, the course its own books give (its curve, its care, what it
+/// received and when), as numbered items; a team that arrived shows in the
+/// days after it.
+#[test]
+fn a_report_carries_the_daily_tally_of_every_whole_day_from_the_citys_books() {
+    use counterpart_domain::outcomes::{self, Aid, Arrival, CALIBRATED};
+    use counterpart_domain::quantities::Quantities;
+    use counterpart_domain::tally;
+    use pairing_proto::resource::ResourceType;
+    use pairing_proto::v1::DailyItem;
+
+    let mut m = started();
+    let accepted = open_case(&mut m);
+    let team = vec![line("personnel/doctor", 40), line("personnel/nurse", 80)];
+    m.on_shipment(&shipment("s1", "jiangsu", 1, team), hours(accepted + 1))
+        .unwrap();
+    let sent = run_answered(&mut m, accepted + 1, accepted + 24 * 4 + 1);
+    let (at, report) = sent
+        .iter()
+        .rev()
+        .find_map(|(t, o)| match o {
+            Outbound::SupervisoryReport(r) => Some((*t, r)),
+            _ => None,
+        })
+        .unwrap();
+    let read = tally::from_wire(&report.daily_tallies).unwrap();
+    let scenario = outbreak();
+    let city = scenario.city(CITY).unwrap();
+    let days: Vec<i64> = read.iter().map(|t| t.day).collect();
+    let whole = at.days().floor() as i64;
+    assert_eq!(
+        days,
+        (outcomes::first_day(&scenario, city)..whole).collect::<Vec<_>>()
+    );
+    let arrival = Arrival {
+        at: hours(accepted + 1),
+        received: Quantities::from([(ResourceType::Doctor, 40), (ResourceType::Nurse, 80)]),
+    };
+    let aid = Aid {
+        arrivals: vec![arrival],
+        teams_left_at: None,
+    };
+    let course = outcomes::course(&scenario, city, &aid, &CALIBRATED, 0);
+    assert_eq!(
+        tally::disagreements(&read, &course.days),
+        Vec::<String>::new()
+    );
+    let places = |day: i64| {
+        let t = read.iter().find(|t| t.day == day).unwrap();
+        t.get(DailyItem::TreatmentPlaces).unwrap()
+    };
+    let arrived_on = hours(accepted + 1).days().floor() as i64;
+    assert!(
+        places(arrived_on + 1) > places(arrived_on - 1),
+        "the team adds treatment places"
+    );
+}
