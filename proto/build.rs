@@ -21,11 +21,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let grpc = std::env::var_os("CARGO_FEATURE_GRPC").is_some();
     // Serde on every message: nodes keep messages they still owe (an
     // assignment to resend, a receipt to deliver) in their durable state.
+    // A field missing from a saved message takes its default, as a field
+    // missing on the wire does: a release that adds a field still reads
+    // what the previous one saved (a donor's owed final report lacked
+    // `daily_tallies`, and the upgraded donor could not start).
     tonic_prost_build::configure()
         .type_attribute(
             ".pairing.v1",
             "#[derive(serde::Serialize, serde::Deserialize)]",
         )
+        .message_attribute(".pairing.v1", "#[serde(default)]")
         .build_server(grpc)
         .build_client(grpc)
         .compile_fds(descriptors)?;

@@ -43,3 +43,29 @@ pub mod v1 {
 /// that `grpcurl` and similar tools can explore a running node.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/pairing_descriptor.bin"));
+
+#[cfg(test)]
+mod saved_tests {
+    use super::v1::{DailyCount, DailyTally, SupervisoryReport};
+
+    /// A message saved by a release before one of its fields existed reads
+    /// back with that field at its default, as protobuf reads the wire:
+    /// the previous release's donor saved its final report without
+    /// `daily_tallies`.
+    #[test]
+    fn a_saved_message_without_a_newer_field_reads_back_with_its_default() {
+        let saved = r#"{"header":null,"case_id":"case-huangshi-1","shipments":[],
+            "receipts":[],"situation":null,"cost_cny":7,"outbreak_level":0,
+            "personnel_deployed":0,"final":true,"messages_received":{}}"#;
+        let report: SupervisoryReport = serde_json::from_str(saved).unwrap();
+        assert_eq!(report.case_id, "case-huangshi-1");
+        assert_eq!((report.cost_cny, report.r#final), (7, true));
+        assert!(report.daily_tallies.is_empty());
+        let tally = DailyTally {
+            day: 3,
+            counts: vec![DailyCount { item: 11, value: 2 }],
+        };
+        let text = serde_json::to_string(&tally).unwrap();
+        assert_eq!(serde_json::from_str::<DailyTally>(&text).unwrap(), tally);
+    }
+}
