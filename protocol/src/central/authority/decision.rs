@@ -65,7 +65,7 @@ impl Authority {
         self.unsaved.mark(kind::REQUESTS_PER_CITY, &city);
         let n = self.requests_per_city.entry(city.clone()).or_insert(0);
         *n += 1;
-        let case_id = format!("case-{city}-{n}");
+        let case_id = case_id_of(&city, *n);
         let t = now.scenario;
         let mut case = Case {
             case_id: case_id.clone(),
@@ -384,11 +384,16 @@ impl Authority {
             .collect()
     }
 
+    /// The city's open case, if it has one. A city's cases are its
+    /// requests, numbered ([`case_id_of`]), so this looks only at the
+    /// city's own few cases, latest first: a scan of every case made each
+    /// request cost O(cases) (issue 17).
     fn open_case_of(&self, city: &str) -> Option<String> {
-        self.cases
-            .values()
-            .find(|c| c.city_id == city && !c.stage.is_terminal())
-            .map(|c| c.case_id.clone())
+        let requests = self.requests_per_city.get(city).copied().unwrap_or(0);
+        (1..=requests)
+            .rev()
+            .map(|n| case_id_of(city, n))
+            .find(|id| self.cases.get(id).is_some_and(|c| !c.stage.is_terminal()))
     }
 
     fn case_requested_by(&self, message_id: &str) -> Option<String> {
@@ -405,4 +410,10 @@ impl Authority {
                 ))
             })
     }
+}
+
+/// The id of `city`'s `n`-th request's case: the one place case ids are
+/// made, which [`Authority::open_case_of`] relies on.
+fn case_id_of(city: &str, n: u32) -> String {
+    format!("case-{city}-{n}")
 }

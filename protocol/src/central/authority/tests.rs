@@ -468,3 +468,26 @@ fn a_tick_that_reports_no_change_changed_nothing_durable() {
     }
     assert!(quiet > 0 && busy > 0, "quiet {quiet}, busy {busy}");
 }
+
+/// A city has one open case at a time; once it is rejected (terminal), its
+/// next request opens the next one. `open_case_of` looks at the city's own
+/// numbered cases, so other cities' cases never count.
+#[test]
+fn a_city_with_an_open_case_is_refused_another_and_may_ask_again_once_it_ends() {
+    let mut a = started();
+    assert_eq!(request(&mut a, "south", at(0.1)), "case-south-1");
+    assert_eq!(request(&mut a, "north", at(0.1)), "case-north-1");
+    let again = AssistanceRequest {
+        header: header("south", at(0.2)),
+        situation: Some(overwhelmed()),
+        needs: vec![ResourceQuantity {
+            resource_type: "personnel/doctor".into(),
+            quantity: 400,
+        }],
+    };
+    let refusal = a.request_assistance(&again, at(0.2)).unwrap_err();
+    assert_eq!(refusal.code(), Code::FailedPrecondition);
+    assert!(refusal.message().contains("case-south-1"), "{refusal:?}");
+    a.cases.get_mut("case-south-1").unwrap().stage = CaseStage::Rejected;
+    assert_eq!(request(&mut a, "south", at(0.3)), "case-south-2");
+}
