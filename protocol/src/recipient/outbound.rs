@@ -26,7 +26,7 @@ impl Recipient {
             return Vec::new();
         }
         let situation = self.situation(now);
-        if self.open_case_id().is_some() {
+        if self.tallying() {
             self.tally_whole_days(now);
         }
         let mut out = self.due_receipts(now);

@@ -11,9 +11,22 @@ use counterpart_domain::outcomes::{self, Aid, Arrival, CALIBRATED};
 use counterpart_domain::tally;
 use pairing_proto::v1::DailyTally;
 
-use super::Recipient;
+use super::{Demobilisation, Recipient};
 
 impl Recipient {
+    /// Whether the city tallies its days now: while its case is open and
+    /// it has not asked to demobilise. Once it asks, central may send the
+    /// teams home at any moment, and the city would not know from when to
+    /// count them gone; its tally ends with the days before, which both
+    /// books agree on.
+    pub(super) fn tallying(&self) -> bool {
+        self.open_case_id().is_some()
+            && self
+                .case
+                .as_ref()
+                .is_some_and(|c| c.demobilisation == Demobilisation::NotYet)
+    }
+
     /// Extends the city's course through the last whole day before `now`.
     /// A day is tallied once: arrivals come in time order, so what was on
     /// hand at a past day's noon no longer changes.
@@ -38,7 +51,7 @@ impl Recipient {
     }
 
     /// What arrived, from the city's books. Teams stay while the city
-    /// reports: it reports only while a case is open.
+    /// tallies ([`Recipient::tallying`]).
     fn aid(&self) -> Aid {
         let mut arrivals: Vec<Arrival> = self
             .shipments
