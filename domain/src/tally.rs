@@ -79,7 +79,9 @@ pub fn to_wire(day: &CityDay) -> DailyTally {
 
 /// The tallies of a report, checked: at most [`MAX_DAYS`], days in
 /// increasing order, every item named once with a figure in range. Items
-/// this build does not know are skipped. The error names the field.
+/// this build does not know are skipped. The error names the field; its
+/// name is only built for an error, since central reads every city's
+/// whole tally on each of its reports.
 pub fn from_wire(tallies: &[DailyTally]) -> Result<Vec<Tally>, String> {
     if tallies.len() > MAX_DAYS {
         return Err(format!(
@@ -89,44 +91,47 @@ pub fn from_wire(tallies: &[DailyTally]) -> Result<Vec<Tally>, String> {
     }
     let mut read: Vec<Tally> = Vec::with_capacity(tallies.len());
     for (i, t) in tallies.iter().enumerate() {
-        let field = format!("daily_tallies[{i}]");
         if !DAY_RANGE.contains(&t.day) {
-            return Err(format!("{field}.day: {} is outside {DAY_RANGE:?}", t.day));
+            return Err(format!(
+                "daily_tallies[{i}].day: {} is outside {DAY_RANGE:?}",
+                t.day
+            ));
         }
         if let Some(before) = read.last().filter(|b| b.day >= i64::from(t.day)) {
             return Err(format!(
-                "{field}.day: {} does not follow day {}",
+                "daily_tallies[{i}].day: {} does not follow day {}",
                 t.day, before.day
             ));
         }
+        let counts = counts(&t.counts).map_err(|e| format!("daily_tallies[{i}].{e}"))?;
         read.push(Tally {
             day: i64::from(t.day),
-            counts: counts(&field, &t.counts)?,
+            counts,
         });
     }
     Ok(read)
 }
 
-fn counts(field: &str, counts: &[DailyCount]) -> Result<BTreeMap<i32, i64>, String> {
+/// One day's counts, checked; an error names the field from `counts` on.
+fn counts(counts: &[DailyCount]) -> Result<BTreeMap<i32, i64>, String> {
     if counts.len() > MAX_ITEMS {
         return Err(format!(
-            "{field}.counts: {} items, at most {MAX_ITEMS}",
+            "counts: {} items, at most {MAX_ITEMS}",
             counts.len()
         ));
     }
     let mut known = BTreeMap::new();
     let mut seen = std::collections::BTreeSet::new();
     for (j, c) in counts.iter().enumerate() {
-        let at = format!("{field}.counts[{j}]");
         if c.item == DailyItem::Unspecified as i32 {
-            return Err(format!("{at}.item: unspecified"));
+            return Err(format!("counts[{j}].item: unspecified"));
         }
         if !seen.insert(c.item) {
-            return Err(format!("{at}.item: {} is counted twice", c.item));
+            return Err(format!("counts[{j}].item: {} is counted twice", c.item));
         }
         if !(0..=MAX_VALUE).contains(&c.value) {
             return Err(format!(
-                "{at}.value: {} is outside 0..={MAX_VALUE}",
+                "counts[{j}].value: {} is outside 0..={MAX_VALUE}",
                 c.value
             ));
         }
@@ -141,7 +146,7 @@ fn counts(field: &str, counts: &[DailyCount]) -> Result<BTreeMap<i32, i64>, Stri
 /// differ, one line each (day, item, both figures); a day the course does
 /// not have is a line too. Empty: the two books agree on every day the
 /// city reported.
-pub fn disagreements(reported: &[Tally], course: &[CityDay]) -> Vec<String> {
+pub fn disagreements(reported: &[&Tally], course: &[CityDay]) -> Vec<String> {
     let by_day: BTreeMap<i64, &CityDay> = course.iter().map(|d| (d.day, d)).collect();
     let mut lines = Vec::new();
     for tally in reported {

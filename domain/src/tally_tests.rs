@@ -19,7 +19,8 @@ fn a_tally_read_back_agrees_with_the_course_it_came_from() {
     let wire: Vec<DailyTally> = days.iter().map(to_wire).collect();
     let read = from_wire(&wire).unwrap();
     assert_eq!(read.len(), days.len());
-    assert_eq!(disagreements(&read, &days), Vec::<String>::new());
+    let read_days: Vec<&Tally> = read.iter().collect();
+    assert_eq!(disagreements(&read_days, &days), Vec::<String>::new());
     assert_eq!(read[3].get(DailyItem::Active), Some(days[3].active));
 }
 
@@ -34,7 +35,7 @@ fn a_wrong_figure_is_named_by_day_and_item() {
     read[day]
         .counts
         .insert(DailyItem::Deaths as i32, days[day].deaths * 2);
-    let lines = disagreements(&read, &days);
+    let lines = disagreements(&read.iter().collect::<Vec<_>>(), &days);
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert!(lines[0].contains("DAILY_ITEM_DEATHS"), "{lines:?}");
     assert!(lines[0].starts_with(&format!("day {} ", days[day].day)));

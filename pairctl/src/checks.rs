@@ -395,10 +395,16 @@ pub fn tallies_agree(report: &Value) -> Vec<String> {
     for outcome in outcomes(report) {
         let city = str_of(outcome, "city");
         let reported = &outcome["reported"];
-        let lines = reported["disagreements"].as_array().into_iter().flatten();
-        v.extend(lines.map(|l| format!("{city}: {}", l.as_str().unwrap_or("?"))));
+        let lines = reported["disagreements"]
+            .as_array()
+            .map_or(&[][..], Vec::as_slice);
+        v.extend(
+            lines
+                .iter()
+                .map(|l| format!("{city}: {}", l.as_str().unwrap_or("?"))),
+        );
         let total = reported["disagreements_total"].as_u64().unwrap_or(0);
-        let shown = reported["disagreements"].as_array().map_or(0, Vec::len) as u64;
+        let shown = lines.len() as u64;
         if total > shown {
             v.push(format!(
                 "{city}: {} more days and items differ",

@@ -12,7 +12,7 @@ use counterpart_domain::clock::ScenarioTime;
 use counterpart_domain::effort;
 use counterpart_domain::outcomes::{self, Aid, Arrival, CityDay, OutcomeRates};
 use counterpart_domain::scenario::City;
-use counterpart_domain::tally::{self, Tally};
+use counterpart_domain::tally;
 use pairing_proto::resource::Category;
 use pairing_proto::v1::DailyItem;
 use serde::Serialize;
@@ -200,7 +200,7 @@ pub fn city_outcome(
 
 /// `city_id`'s own tally, summed, against `course` (central's).
 fn reported(authority: &Authority, city_id: &str, course: &[CityDay]) -> Option<ReportedTally> {
-    let tallies: Vec<Tally> = authority.tallies_of(city_id).into_iter().cloned().collect();
+    let tallies = authority.tallies_of(city_id);
     let (first, last) = (tallies.first()?, tallies.last()?);
     let sum = |item| tallies.iter().filter_map(|t| t.get(item)).sum::<i64>();
     let mut disagreements = tally::disagreements(&tallies, course);

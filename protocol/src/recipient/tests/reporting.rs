@@ -240,7 +240,7 @@ fn a_report_carries_the_daily_tally_of_every_whole_day_from_the_citys_books() {
     };
     let course = outcomes::course(&scenario, city, &aid, &CALIBRATED, 0);
     assert_eq!(
-        tally::disagreements(&read, &course.days),
+        tally::disagreements(&read.iter().collect::<Vec<_>>(), &course.days),
         Vec::<String>::new()
     );
     let places = |day: i64| {
