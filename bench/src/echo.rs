@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 
+use node_kit::tls::NodeTls;
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Server;
@@ -34,10 +35,20 @@ impl Echo for EchoService {
     }
 }
 
-/// Serves the echo on a free loopback port until `shutdown` is cancelled.
-pub async fn start(shutdown: CancellationToken) -> std::io::Result<SocketAddr> {
+/// Serves the echo on a free loopback port until `shutdown` is cancelled,
+/// over mutual TLS with `tls`'s certificate when given (as central).
+pub async fn start(
+    shutdown: CancellationToken,
+    tls: Option<&NodeTls>,
+) -> std::io::Result<SocketAddr> {
     let (listener, addr) = node_kit::server::bind("127.0.0.1:0").await?;
-    let server = Server::builder()
+    let mut builder = Server::builder();
+    if let Some(tls) = tls {
+        builder = builder
+            .tls_config(tls.server_config())
+            .map_err(std::io::Error::other)?;
+    }
+    let server = builder
         .tcp_nodelay(true)
         .add_service(EchoServer::new(EchoService))
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled_owned());

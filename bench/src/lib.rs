@@ -13,6 +13,8 @@
 //!   sends, so central can be measured alone.
 //! - [`rig`]: central in-process with registered nodes, open cases and the
 //!   messages of its hot paths.
+//! - [`setting`]: central durable or in memory, over TLS or plain TCP,
+//!   and each sender's own client.
 //! - [`scenario_gen`]: generated scenarios of any size (labelled as such).
 //! - [`matrix`]: seeded cost matrices and their binary file format.
 //! - [`procs`]: child processes, their RSS, the file descriptor limit.
@@ -28,5 +30,6 @@ pub mod rig;
 pub mod run_report;
 pub mod scale_rows;
 pub mod scenario_gen;
+pub mod setting;
 pub mod stats;
 pub mod stub;

@@ -3,6 +3,7 @@
 //! started at a crawl so nothing moves but what the benchmark sends, and the
 //! messages a real city or province sends on each hot path.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -23,6 +24,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 
 use crate::scenario_gen::{self, city_id, province_id, GenOptions};
+use crate::setting::{central_tls, issue_certificates, Scratch, Senders, Setting};
 
 /// Ten wall minutes per scenario day: during a benchmark of a few minutes
 /// no evaluation or closure falls due.
@@ -33,20 +35,29 @@ pub const SHIPMENTS_PER_REPORT: usize = 4;
 const SETUP_CONCURRENCY: usize = 32;
 
 /// How to set central up.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct RigOptions {
     pub cities: usize,
     pub provinces: usize,
     /// Scenario days central waits for more requests before pairing.
     pub decision_window_days: f64,
+    pub setting: Setting,
+    /// Certificates already issued for every node (TLS only); when `None`
+    /// the rig issues its own.
+    pub certs: Option<PathBuf>,
 }
 
-/// A running central, its stub nodes, and a client.
+/// A running central, its stub nodes, and its callers.
 pub struct Rig {
     pub central: RunningNode,
+    /// The operator's client, for status queries.
     pub client: CentralAuthorityClient<Channel>,
+    /// Each node's client, as the node itself would call.
+    pub senders: Senders,
     pub messages: Arc<Messages>,
     stubs: CancellationToken,
+    /// Central's data directory and the certificates; dropped last.
+    _scratch: Scratch,
 }
 
 /// Builds the messages of the hot paths, each with a fresh message id.
@@ -67,6 +78,19 @@ impl Rig {
             &scenario_gen::generate(&gen),
             "generated.toml",
         )?);
+        let scratch = Scratch::new()?;
+        let certs = match (&options.certs, options.setting.tls) {
+            (Some(dir), _) => dir.clone(),
+            (None, true) => {
+                issue_certificates(&scratch.certs_dir(), &scenario)?;
+                scratch.certs_dir()
+            }
+            (None, false) => scratch.certs_dir(),
+        };
+        let tls = match options.setting.tls {
+            true => Some(central_tls(&certs)?),
+            false => None,
+        };
         let stubs = CancellationToken::new();
         let stub_addr = crate::stub::start(stubs.clone()).await?;
         let central = central::start(central::CentralConfig {
@@ -76,14 +100,18 @@ impl Rig {
             listen_addr: "127.0.0.1:0".into(),
             day_ms: CRAWL_DAY_MS,
             policy: Default::default(),
-            data_dir: None,
+            data_dir: options.setting.durable.then(|| scratch.data_dir()),
             durability: Default::default(),
             faults: None,
-            tls: None,
+            tls,
         })
         .await
         .map_err(|e| anyhow!(e))?;
-        let client = CentralAuthorityClient::new(client::channel(&central.endpoint())?);
+        let ids = (0..options.cities)
+            .map(city_id)
+            .chain((0..options.provinces).map(province_id));
+        let senders = Senders::dial(&central.endpoint(), options.setting, &certs, ids)?;
+        let client = senders.operator();
         let messages = Arc::new(Messages {
             provinces: (0..options.provinces)
                 .map(|p| node_kit::header::this_life(&province_id(p)))
@@ -96,8 +124,10 @@ impl Rig {
         let rig = Rig {
             central,
             client,
+            senders,
             messages,
             stubs,
+            _scratch: scratch,
         };
         rig.register_all(&format!("http://{stub_addr}")).await?;
         rig.report_capacities().await?;
@@ -120,7 +150,7 @@ impl Rig {
         );
         for batch in nodes.chunks(SETUP_CONCURRENCY) {
             let calls = batch.iter().map(|(header, role)| {
-                let mut client = self.client.clone();
+                let mut client = self.senders.central(&header.sender_id);
                 let message = RegisterNode {
                     header: Some(header.clone()),
                     role: *role as i32,
@@ -174,8 +204,8 @@ impl Rig {
                 pools,
                 outbreak_level: 0,
             };
-            self.client
-                .clone()
+            self.senders
+                .central(&province_id(p))
                 .report_capacity(client::request(report))
                 .await
                 .context("capacity report")?;
@@ -186,8 +216,8 @@ impl Rig {
     /// Sends city `i`'s request (for setup, outside any measurement).
     pub async fn open_cases(&self, count: usize) -> anyhow::Result<()> {
         for i in 0..count {
-            self.client
-                .clone()
+            self.senders
+                .central(&city_id(i))
                 .request_assistance(client::request(self.messages.request(i)))
                 .await
                 .context("request")?;
@@ -224,6 +254,16 @@ impl Rig {
 }
 
 impl Messages {
+    /// Who sends city `i`'s request and report: the city.
+    pub fn city(&self, i: usize) -> String {
+        city_id(i)
+    }
+
+    /// Who sends the donor's report on city `i`'s case.
+    pub fn donor(&self, i: usize) -> String {
+        province_id(scenario_gen::historical_donors(i, self.provinces.len())[0])
+    }
+
     /// The request city `i` sends on its first day: a situation three times
     /// over its capacity and its needs for every resource type.
     pub fn request(&self, i: usize) -> AssistanceRequest {

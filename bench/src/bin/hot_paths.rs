@@ -12,6 +12,7 @@
 //!
 //! cargo run --release -p counterpart-bench --bin hot_paths -- 2>/tmp/hot_paths.log
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,13 +21,17 @@ use counterpart_bench::echo::v1::echo_client::EchoClient;
 use counterpart_bench::echo::v1::EchoRequest;
 use counterpart_bench::load::{self, Load, LoadResult};
 use counterpart_bench::machine;
+use counterpart_bench::procs;
 use counterpart_bench::rig::{Messages, Rig, RigOptions};
+use counterpart_bench::scenario_gen::{self, city_id, GenOptions};
+use counterpart_bench::setting::{central_tls, issue_certificates, Scratch, Senders, Setting};
+use counterpart_domain::scenario;
 use node_kit::client;
-use pairing_proto::v1::central_authority_client::CentralAuthorityClient;
 use pairing_proto::v1::{Ack, AssistanceRequestAck};
 use prost::Message;
 use tokio::runtime::Runtime;
 use tokio_util::sync::CancellationToken;
+use tonic::transport::Channel;
 
 #[derive(Debug, Parser)]
 struct Args {
@@ -56,6 +61,31 @@ struct Args {
     /// Export central's spans to this OTLP/gRPC collector.
     #[arg(long)]
     otlp: Option<String>,
+    /// Central journals to a data directory and answers once a change is
+    /// on disk, as `pairctl up` runs it.
+    #[arg(long)]
+    durable: bool,
+    /// Central and the echo serve mutual TLS; each city and province calls
+    /// on its own connection with its own certificate.
+    #[arg(long)]
+    tls: bool,
+}
+
+impl Args {
+    fn setting(&self) -> Setting {
+        Setting {
+            durable: self.durable,
+            tls: self.tls,
+        }
+    }
+}
+
+/// What the echo is reached by: the same senders on the same kind of
+/// connections as central.
+struct Echo {
+    endpoint: String,
+    certs: PathBuf,
+    setting: Setting,
 }
 
 const PROVINCES: usize = 34;
@@ -90,9 +120,33 @@ fn main() -> anyhow::Result<()> {
             _ => "off".to_string(),
         }
     );
+    let setting = args.setting();
+    // One set of certificates for every rig and the echo: issuing thousands
+    // per rig would dominate the run.
+    let scratch = Scratch::new()?;
+    let tls = if setting.tls {
+        check_fd_budget(&args)?;
+        let cities = args.request_cities.max(args.report_cases);
+        let scenario = scenario::parse(
+            &scenario_gen::generate(&GenOptions::new(cities, PROVINCES)),
+            "generated.toml",
+        )?;
+        issue_certificates(&scratch.certs_dir(), &scenario)?;
+        Some(central_tls(&scratch.certs_dir())?)
+    } else {
+        None
+    };
     let echo_stop = CancellationToken::new();
-    let echo_addr = servers.block_on(counterpart_bench::echo::start(echo_stop.clone()))?;
-    let echo_endpoint = format!("http://{echo_addr}");
+    let echo_addr = servers.block_on(counterpart_bench::echo::start(
+        echo_stop.clone(),
+        tls.as_ref(),
+    ))?;
+    let echo = Echo {
+        endpoint: format!("http://{echo_addr}"),
+        certs: scratch.certs_dir(),
+        setting,
+    };
+    println!("central: {}", setting.name());
     println!(
         "{} s per measurement (central and echo alternating in {} slices) after {} s warm-up; levels {:?}",
         args.seconds, args.slices, args.warmup_seconds, args.levels
@@ -100,8 +154,8 @@ fn main() -> anyhow::Result<()> {
     let mut summary = Vec::new();
     for path in &args.paths {
         let worst = match path.as_str() {
-            "request" => bench_requests(&args, &servers, &clients, &echo_endpoint)?,
-            "report" | "receipt" => bench_reports(&args, path, &servers, &clients, &echo_endpoint)?,
+            "request" => bench_requests(&args, &servers, &clients, &echo)?,
+            "report" | "receipt" => bench_reports(&args, path, &servers, &clients, &echo)?,
             other => anyhow::bail!("unknown path {other:?}: request, report or receipt"),
         };
         summary.push((path.clone(), worst));
@@ -183,17 +237,31 @@ fn echo_reply_body(reply_bytes: usize) -> usize {
     reply_bytes.saturating_sub(if reply_bytes > 128 { 3 } else { 2 })
 }
 
-/// Warms the echo up, then returns a measurer of one slice of load.
+/// Warms the echo up, then returns a measurer of one slice of load. Call
+/// `i` goes as `senders[i % len]` sends, as central's calls do.
 fn echo_measurer<'a>(
     clients: &'a Runtime,
-    endpoint: &str,
+    echo: &Echo,
+    senders: &[String],
     warmup: Load,
     message: EchoRequest,
 ) -> anyhow::Result<impl FnMut(Load) -> LoadResult + 'a> {
-    let echo = EchoClient::new(client::channel(endpoint)?);
+    let _context = clients.enter();
+    let dialled = Senders::dial(
+        &echo.endpoint,
+        echo.setting,
+        &echo.certs,
+        senders.iter().cloned(),
+    )?;
+    let by_sender: Arc<Vec<EchoClient<Channel>>> = Arc::new(
+        senders
+            .iter()
+            .map(|s| EchoClient::new(dialled.channel(s)))
+            .collect(),
+    );
     let message = Arc::new(message);
-    let call = move |_| {
-        let mut echo = echo.clone();
+    let call = move |i: u64| {
+        let mut echo = by_sender[i as usize % by_sender.len()].clone();
         let m = (*message).clone();
         async move {
             echo.echo(client::request(m))
@@ -202,8 +270,31 @@ fn echo_measurer<'a>(
                 .map_err(|s| s.to_string())
         }
     };
+    // Every connection made before the clock runs, as central's were at
+    // registration: a handshake is not what either side is measured on.
+    let connect = Load {
+        concurrency: 32,
+        duration: Duration::from_secs(600),
+        max_calls: senders.len() as u64,
+    };
+    clients.block_on(load::run(connect, call.clone()));
     clients.block_on(load::run(warmup, call.clone()));
     Ok(move |slice| clients.block_on(load::run(slice, call.clone())))
+}
+
+/// Over TLS each city holds a connection to central and one to the echo,
+/// both ends in this process: four descriptors a city.
+fn check_fd_budget(args: &Args) -> anyhow::Result<()> {
+    let limit = procs::raise_fd_limit() as usize;
+    let needed = 4 * args.request_cities.max(args.report_cases) + 1_000;
+    if needed > limit {
+        anyhow::bail!(
+            "--tls with --request-cities {} needs about {needed} open files, the limit is {limit}: \
+             lower --request-cities",
+            args.request_cities
+        );
+    }
+    Ok(())
 }
 
 fn loads(args: &Args, level: usize) -> (Load, Load) {
@@ -225,15 +316,18 @@ fn bench_requests(
     args: &Args,
     servers: &Runtime,
     clients: &Runtime,
-    echo_endpoint: &str,
+    echo: &Echo,
 ) -> anyhow::Result<f64> {
     let mut worst = f64::INFINITY;
     let mut header_printed = false;
+    let cities: Vec<String> = (0..args.request_cities).map(city_id).collect();
     for &level in &args.levels {
         let rig = servers.block_on(Rig::start(RigOptions {
             cities: args.request_cities,
             provinces: PROVINCES,
             decision_window_days: 30.0,
+            setting: args.setting(),
+            certs: Some(echo.certs.clone()),
         }))?;
         let messages = rig.messages.clone();
         let sample_reply = AssistanceRequestAck {
@@ -252,13 +346,15 @@ fn bench_requests(
         let warmup_calls = (args.request_cities / 10) as u64;
         warmup.max_calls = warmup_calls;
         load.max_calls = args.request_cities as u64 - warmup_calls;
-        let central = CentralAuthorityClient::new(client::channel(&rig.central.endpoint())?);
+        let by_city: Arc<Vec<_>> =
+            Arc::new(cities.iter().map(|c| rig.senders.central(c)).collect());
         let call = |offset: u64| {
-            let central = central.clone();
+            let by_city = by_city.clone();
             let messages: Arc<Messages> = messages.clone();
             move |i: u64| {
-                let mut central = central.clone();
-                let m = messages.request((offset + i) as usize);
+                let city = (offset + i) as usize;
+                let mut central = by_city[city].clone();
+                let m = messages.request(city);
                 async move {
                     central
                         .request_assistance(client::request(m))
@@ -287,7 +383,8 @@ fn bench_requests(
         };
         let measure_echo = echo_measurer(
             clients,
-            echo_endpoint,
+            echo,
+            &cities,
             loads(args, level).1,
             echo_request(request_bytes, echo_reply_body(reply_bytes)),
         )?;
@@ -313,7 +410,7 @@ fn bench_reports(
     path: &str,
     servers: &Runtime,
     clients: &Runtime,
-    echo_endpoint: &str,
+    echo: &Echo,
 ) -> anyhow::Result<f64> {
     let cases = args.report_cases;
     let rig = servers.block_on(async {
@@ -322,14 +419,16 @@ fn bench_reports(
             provinces: PROVINCES,
             // 0.0001 days is 60 ms at the crawl: paired right after setup.
             decision_window_days: 0.0001,
+            setting: args.setting(),
+            certs: Some(echo.certs.clone()),
         })
         .await?;
         rig.open_cases(cases).await?;
         rig.wait_paired(Duration::from_secs(30)).await?;
         // The shipments on record before any receipt arrives.
-        let mut client = rig.client.clone();
         for i in 0..cases {
-            client
+            rig.senders
+                .central(&rig.messages.donor(i))
                 .submit_report(client::request(rig.messages.donor_report(i)))
                 .await?;
         }
@@ -337,6 +436,12 @@ fn bench_reports(
     })?;
     let messages = rig.messages.clone();
     let donor = path == "report";
+    let senders: Vec<String> = (0..cases)
+        .map(|i| match donor {
+            true => messages.donor(i),
+            false => messages.city(i),
+        })
+        .collect();
     let build = move |i: usize| {
         if donor {
             messages.donor_report(i)
@@ -355,10 +460,10 @@ fn bench_reports(
         request_bytes,
         reply_bytes,
     );
-    let central = CentralAuthorityClient::new(client::channel(&rig.central.endpoint())?);
+    let by_case: Arc<Vec<_>> = Arc::new(senders.iter().map(|s| rig.senders.central(s)).collect());
     let build = Arc::new(build);
     let call = move |i: u64| {
-        let mut central = central.clone();
+        let mut central = by_case[i as usize % cases].clone();
         let m = build(i as usize % cases);
         async move {
             central
@@ -375,7 +480,8 @@ fn bench_reports(
         let measure_central = |slice| clients.block_on(load::run(slice, call.clone()));
         let measure_echo = echo_measurer(
             clients,
-            echo_endpoint,
+            echo,
+            &senders,
             warmup,
             echo_request(request_bytes, echo_reply_body(reply_bytes)),
         )?;
