@@ -4,7 +4,6 @@
 use std::net::SocketAddr;
 
 use node_kit::tls::NodeTls;
-use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Server;
 use tonic::{Request, Response, Status};
@@ -51,7 +50,10 @@ pub async fn start(
     let server = builder
         .tcp_nodelay(true)
         .add_service(EchoServer::new(EchoService))
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled_owned());
+        .serve_with_incoming_shutdown(
+            node_kit::server::incoming(listener),
+            shutdown.cancelled_owned(),
+        );
     tokio::spawn(server);
     Ok(addr)
 }

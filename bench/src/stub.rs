@@ -11,7 +11,6 @@ use pairing_proto::v1::{
     DemobilisationOrder, Evaluation, Mediation, NeedsUpdate, PlanProposal, Receipt, Shipment,
     StepDone, StepGrant,
 };
-use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Server;
 use tonic::{Request, Response, Status, Streaming};
@@ -105,7 +104,10 @@ pub async fn start(shutdown: CancellationToken) -> std::io::Result<SocketAddr> {
         .tcp_nodelay(true)
         .add_service(DonorProvinceServer::new(StubNode))
         .add_service(RecipientCityServer::new(StubNode))
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled_owned());
+        .serve_with_incoming_shutdown(
+            node_kit::server::incoming(listener),
+            shutdown.cancelled_owned(),
+        );
     tokio::spawn(server);
     Ok(addr)
 }

@@ -9,7 +9,7 @@ use pairing_proto::v1::central_authority_server::{CentralAuthority, CentralAutho
 use pairing_proto::v1::donor_province_server::{DonorProvince, DonorProvinceServer};
 use pairing_proto::v1::*;
 use tokio::sync::mpsc;
-use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream};
+use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status, Streaming};
 
@@ -68,7 +68,10 @@ pub async fn serve_peers(
     let server = tonic::transport::Server::builder()
         .add_service(CentralAuthorityServer::new(central))
         .add_service(DonorProvinceServer::new(donor))
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled_owned());
+        .serve_with_incoming_shutdown(
+            node_kit::server::incoming(listener),
+            shutdown.cancelled_owned(),
+        );
     tokio::spawn(server);
     (format!("http://{addr}"), central_rx, donor_rx)
 }

@@ -20,7 +20,6 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::{Request, Response, Status};
 
 use super::spans_from_request;
@@ -131,7 +130,7 @@ impl Receiver {
         let server = tokio::spawn(
             tonic::transport::Server::builder()
                 .add_service(service)
-                .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async {
+                .serve_with_incoming_shutdown(node_kit::server::incoming(listener), async {
                     // A dropped sender stops the server as well.
                     let _ = stopped.await;
                 }),
