@@ -300,7 +300,7 @@ impl Driver {
                     );
                 };
                 span.in_scope(
-                    || tracing::info!(donor = %donor_id, %shipment_id, "confirming receipt"),
+                    || tracing::debug!(donor = %donor_id, %shipment_id, "confirming receipt"),
                 );
                 let client = DonorProvinceClient::new(channel);
                 self.carry(

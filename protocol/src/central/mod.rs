@@ -14,6 +14,7 @@
 //! - [`evaluation`]: commendation, warning or accountability.
 //! - [`outcomes`]: what the aid that arrived did for each city's patients.
 //! - [`report`]: the run report, built from the authority.
+//! - [`roster`]: the scenario's nodes by id.
 //!
 //! They moved here from the `central` crate (which re-exports them under
 //! their old paths) so that the protocol can be run, tested and simulated
@@ -27,3 +28,4 @@ pub mod ledger;
 pub mod outcomes;
 pub mod pairing;
 pub mod report;
+pub mod roster;

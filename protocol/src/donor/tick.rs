@@ -234,7 +234,7 @@ fn depart_if_due(a: &mut AssignmentState, pool: &mut Pool, tick: &Tick) -> bool 
         a.case_id,
         a.shipments.len() + 1
     );
-    tracing::info!(shipment = %shipment_id, lines = lines.len(), "shipment departed");
+    tracing::debug!(shipment = %shipment_id, lines = lines.len(), "shipment departed");
     a.shipments.push(ShipmentState {
         shipment_id,
         departed_at: tick.now,

@@ -115,7 +115,9 @@ impl Authority {
             self.cases.insert(case_id.clone(), case);
             self.send_decision(&case_id, t);
         }
-        tracing::info!(case = %case_id, accepted = outcome.accepted, reason = %outcome.reason, "assessed");
+        // Per message, so at debug: at info a busy central spends its time
+        // formatting lines (the case's trace holds the same facts).
+        tracing::debug!(case = %case_id, accepted = outcome.accepted, reason = %outcome.reason, "assessed");
         Ok(AssistanceRequestAck {
             case_id,
             duplicate: false,
@@ -191,7 +193,7 @@ impl Authority {
         let mut projections: BTreeMap<String, ArrivalProjection> = BTreeMap::new();
         let mut waiting: Vec<CaseNeed> = Vec::new();
         for c in (self.cases.values()).filter(|c| c.stage == CaseStage::AwaitingPairing) {
-            let projection = (self.scenario.city(&c.city_id))
+            let projection = (self.roster.city(&self.scenario, &c.city_id))
                 .map(|city| assessment::arrival_projection(&self.scenario, city, now))
                 .filter(|p| !p.need.is_empty());
             waiting.push(CaseNeed {

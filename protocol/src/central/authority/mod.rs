@@ -48,6 +48,7 @@ use pairing_proto::v1::{Ack, MessageHeader, Role, ScenarioClock};
 
 use crate::central::case::Case;
 use crate::central::ledger::Ledger;
+use crate::central::roster::Roster;
 use crate::header::HeaderFactory;
 use crate::inbox::Inbox;
 use crate::outbox::{Delivery, Outbox};
@@ -93,6 +94,8 @@ pub struct DonorStanding {
 #[derive(Debug, Clone)]
 pub struct Authority {
     scenario: Arc<Scenario>,
+    /// The scenario's nodes by id.
+    roster: Arc<Roster>,
     mode: PairingMode,
     day_ms: i64,
     /// How the clock runs once started (the command line's).
@@ -152,6 +155,7 @@ impl Authority {
         );
         let mode = mode.unwrap_or(scenario.rules.pairing_mode);
         Authority {
+            roster: Arc::new(Roster::of(&scenario)),
             scenario,
             mode,
             day_ms,
