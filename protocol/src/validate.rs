@@ -1,6 +1,12 @@
 //! Validation of incoming fields. Each check returns the [`Refusal`] a
 //! handler sends back (as a gRPC status, at the node's edge), with a message that names the offending field, so a
 //! bad message changes no state and its sender learns exactly what is wrong.
+//!
+//! A field's name is anything `Display`: a path with indices is passed as
+//! `format_args!` and written out only into a refusal, never for a field
+//! that passes (a report's receipts made thirty strings a message).
+
+use std::fmt::Display;
 
 use chrono::NaiveDate;
 use counterpart_domain::clock::{checked_day_ms, Clock, ScenarioTime, DAY_MS};
@@ -45,7 +51,7 @@ pub fn header(header: Option<&MessageHeader>) -> Result<&MessageHeader, Refusal>
 }
 
 /// A required, bounded text field.
-pub fn text(field: &str, value: &str) -> Result<(), Refusal> {
+pub fn text(field: impl Display, value: &str) -> Result<(), Refusal> {
     if value.is_empty() {
         return Err(Refusal::invalid_argument(format!(
             "{field}: must not be empty"
@@ -55,7 +61,7 @@ pub fn text(field: &str, value: &str) -> Result<(), Refusal> {
 }
 
 /// An optional, bounded text field.
-pub fn bounded_text(field: &str, value: &str) -> Result<(), Refusal> {
+pub fn bounded_text(field: impl Display, value: &str) -> Result<(), Refusal> {
     if value.len() > MAX_TEXT_LEN {
         return Err(Refusal::invalid_argument(format!(
             "{field}: {} bytes, more than the limit of {MAX_TEXT_LEN}",
@@ -66,7 +72,7 @@ pub fn bounded_text(field: &str, value: &str) -> Result<(), Refusal> {
 }
 
 /// A scenario time within the plausible range.
-pub fn scenario_time(field: &str, ms: i64) -> Result<ScenarioTime, Refusal> {
+pub fn scenario_time(field: impl Display, ms: i64) -> Result<ScenarioTime, Refusal> {
     if !(0..=MAX_SCENARIO_MS).contains(&ms) {
         return Err(Refusal::invalid_argument(format!(
             "{field}: {ms} is outside scenario time 0..={MAX_SCENARIO_MS} ms"
@@ -76,7 +82,7 @@ pub fn scenario_time(field: &str, ms: i64) -> Result<ScenarioTime, Refusal> {
 }
 
 /// A list length within `limit`.
-pub fn list_len(field: &str, len: usize, limit: usize) -> Result<(), Refusal> {
+pub fn list_len(field: impl Display, len: usize, limit: usize) -> Result<(), Refusal> {
     if len > limit {
         return Err(Refusal::invalid_argument(format!(
             "{field}: {len} entries, more than the limit of {limit}"
@@ -88,7 +94,7 @@ pub fn list_len(field: &str, len: usize, limit: usize) -> Result<(), Refusal> {
 /// A known resource type. An overlong value is refused by its length,
 /// never echoed: a status message travels in an HTTP/2 header, and one of
 /// megabytes makes the peer close the whole connection.
-pub fn resource_type(field: &str, value: &str) -> Result<ResourceType, Refusal> {
+pub fn resource_type(field: impl Display, value: &str) -> Result<ResourceType, Refusal> {
     if value.len() > MAX_RESOURCE_TYPE_LEN {
         return Err(Refusal::invalid_argument(format!(
             "{field}: {} bytes, longer than any resource type (at most {MAX_RESOURCE_TYPE_LEN})",
@@ -101,7 +107,7 @@ pub fn resource_type(field: &str, value: &str) -> Result<ResourceType, Refusal> 
 }
 
 /// A quantity of `t` that is neither negative nor absurd.
-pub fn quantity(field: &str, t: ResourceType, q: i64) -> Result<i64, Refusal> {
+pub fn quantity(field: impl Display, t: ResourceType, q: i64) -> Result<i64, Refusal> {
     let max = match t.category() {
         Category::Personnel => MAX_PERSONNEL,
         Category::Material => MAX_MATERIAL,
@@ -117,12 +123,18 @@ pub fn quantity(field: &str, t: ResourceType, q: i64) -> Result<i64, Refusal> {
 
 /// A list of resource quantities: bounded, known types, sane quantities,
 /// each type at most once. The one way from wire lines to [`Quantities`].
-pub fn quantities(field: &str, lines: &[ResourceQuantity]) -> Result<Quantities, Refusal> {
+pub fn quantities(
+    field: impl Display + Copy,
+    lines: &[ResourceQuantity],
+) -> Result<Quantities, Refusal> {
     list_len(field, lines.len(), MAX_LINES)?;
     let mut map = Quantities::new();
     for (i, line) in lines.iter().enumerate() {
-        let t = resource_type(&format!("{field}[{i}].resource_type"), &line.resource_type)?;
-        let q = quantity(&format!("{field}[{i}].quantity"), t, line.quantity)?;
+        let t = resource_type(
+            format_args!("{field}[{i}].resource_type"),
+            &line.resource_type,
+        )?;
+        let q = quantity(format_args!("{field}[{i}].quantity"), t, line.quantity)?;
         if map.insert(t, q).is_some() {
             return Err(Refusal::invalid_argument(format!(
                 "{field}[{i}].resource_type: {t} appears more than once"
@@ -181,7 +193,10 @@ pub fn clock(
 
 /// A city's situation: present, every count non-negative and below 100
 /// million, active cases within the confirmed total.
-pub fn situation<'a>(field: &str, s: Option<&'a Situation>) -> Result<&'a Situation, Refusal> {
+pub fn situation<'a>(
+    field: impl Display,
+    s: Option<&'a Situation>,
+) -> Result<&'a Situation, Refusal> {
     let s = s.ok_or_else(|| Refusal::invalid_argument(format!("{field}: missing")))?;
     let counts = [
         ("confirmed_total", s.confirmed_total),

@@ -65,12 +65,16 @@ impl Authority {
                 self.apply_city_report(header, msg, now)?;
             }
         }
-        let counters: BTreeMap<String, u64> = msg
-            .messages_received
-            .iter()
-            .map(|(k, v)| (k.clone(), *v))
-            .collect();
-        if self.node_messages.get(&header.sender_id) != Some(&counters) {
+        // Compared before copied: most reports repeat the counters.
+        let known = self.node_messages.get(&header.sender_id);
+        let same = known.is_some_and(|known| {
+            known.len() == msg.messages_received.len()
+                && (msg.messages_received.iter()).all(|(k, v)| known.get(k) == Some(v))
+        });
+        if !same {
+            let counters: BTreeMap<String, u64> = (msg.messages_received.iter())
+                .map(|(k, v)| (k.clone(), *v))
+                .collect();
             self.unsaved.mark(kind::NODE_MESSAGES, &header.sender_id);
             self.node_messages
                 .insert(header.sender_id.clone(), counters);
@@ -207,14 +211,17 @@ fn shipment_entries(
         .iter()
         .enumerate()
         .map(|(i, r)| {
-            validate::text(&format!("shipments[{i}].shipment_id"), &r.shipment_id)?;
-            validate::scenario_time(&format!("shipments[{i}].departed_at_ms"), r.departed_at_ms)?;
+            validate::text(format_args!("shipments[{i}].shipment_id"), &r.shipment_id)?;
+            validate::scenario_time(
+                format_args!("shipments[{i}].departed_at_ms"),
+                r.departed_at_ms,
+            )?;
             Ok(ShipmentEntry {
                 shipment_id: r.shipment_id.clone(),
                 case_id: case_id.to_string(),
                 province_id: province.to_string(),
                 departed_at_ms: r.departed_at_ms,
-                lines: validate::quantities(&format!("shipments[{i}].lines"), &r.lines)?,
+                lines: validate::quantities(format_args!("shipments[{i}].lines"), &r.lines)?,
             })
         })
         .collect()
@@ -226,19 +233,24 @@ fn receipt_entries(case_id: &str, records: &[ReceiptRecord]) -> Result<Vec<Recei
         .iter()
         .enumerate()
         .map(|(i, r)| {
-            validate::text(&format!("receipts[{i}].shipment_id"), &r.shipment_id)?;
-            validate::scenario_time(&format!("receipts[{i}].received_at_ms"), r.received_at_ms)?;
+            validate::text(format_args!("receipts[{i}].shipment_id"), &r.shipment_id)?;
+            validate::scenario_time(
+                format_args!("receipts[{i}].received_at_ms"),
+                r.received_at_ms,
+            )?;
             let mut discrepancy = Quantities::new();
             validate::list_len(
-                &format!("receipts[{i}].discrepancies"),
+                format_args!("receipts[{i}].discrepancies"),
                 r.discrepancies.len(),
                 validate::MAX_LINES,
             )?;
             for (k, d) in r.discrepancies.iter().enumerate() {
-                let field = format!("receipts[{i}].discrepancies[{k}]");
-                let t =
-                    validate::resource_type(&format!("{field}.resource_type"), &d.resource_type)?;
-                let q = validate::quantity(&format!("{field}.quantity"), t, d.quantity)?;
+                let field = format_args!("receipts[{i}].discrepancies[{k}]");
+                let t = validate::resource_type(
+                    format_args!("{field}.resource_type"),
+                    &d.resource_type,
+                )?;
+                let q = validate::quantity(format_args!("{field}.quantity"), t, d.quantity)?;
                 let reason = DiscrepancyReason::try_from(d.reason)
                     .ok()
                     .filter(|r| *r != DiscrepancyReason::Unspecified);
@@ -254,7 +266,10 @@ fn receipt_entries(case_id: &str, records: &[ReceiptRecord]) -> Result<Vec<Recei
                 shipment_id: r.shipment_id.clone(),
                 case_id: case_id.to_string(),
                 received_at_ms: r.received_at_ms,
-                received: validate::quantities(&format!("receipts[{i}].received"), &r.received)?,
+                received: validate::quantities(
+                    format_args!("receipts[{i}].received"),
+                    &r.received,
+                )?,
                 discrepancy,
             })
         })
