@@ -51,6 +51,11 @@ pub struct Args {
     /// synchronous=NORMAL); `full` also a power cut (an fsync per commit).
     #[arg(long, env = "PAIRING_DURABILITY", value_enum, default_value_t)]
     pub durability: node_kit::durable::Durability,
+    /// How handlers reach the authority: `lock` (each takes its lock) or
+    /// `sequencer` (one task applies their changes in batches). Both
+    /// decide alike; BENCHMARKS.md table 1 measures them.
+    #[arg(long, env = "PAIRING_CONCURRENCY", default_value = "lock")]
+    pub concurrency: node_kit::sequencer::Concurrency,
 }
 
 /// How central runs the scenario clock: the flags of `central` and of
@@ -201,6 +206,7 @@ pub async fn run(args: Args) -> ExitCode {
         data_dir: args.data_dir,
         durability: args.durability,
         faults: None,
+        concurrency: args.concurrency,
     };
     let node = match crate::start(config).await {
         Ok(node) => node,

@@ -71,6 +71,8 @@ pub struct CentralConfig {
     /// Faults to inject into the messages this node receives (fault
     /// suites only; `None` in production).
     pub faults: Option<Arc<FaultPlan>>,
+    /// How handlers reach the authority (node-kit's `sequencer`).
+    pub concurrency: node_kit::sequencer::Concurrency,
 }
 
 /// The authority of a fresh run, or the one saved in the data directory
@@ -121,6 +123,7 @@ pub async fn start(config: CentralConfig) -> Result<RunningNode, String> {
         traces.clone(),
     )
     .with_callers(callers(config.tls.as_ref()))
+    .with_concurrency(config.concurrency)
     .with_shutdown(shutdown.clone());
     let (router, health) = node_kit::server::router_with_tls(config.tls.as_ref())?;
     health

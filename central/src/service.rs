@@ -15,7 +15,7 @@ use counterpart_protocol::catalog::{self, MessageKind};
 use counterpart_protocol::Refusal;
 use node_kit::counters::MessageCounters;
 use node_kit::durable::Durable;
-use node_kit::service::{Adapter, Machine};
+use node_kit::service::{Adapter, Concurrency, Machine};
 use node_kit::tls::Callers;
 use node_kit::trace::{self, key, CaseTraces};
 use pairing_proto::v1::central_authority_server::CentralAuthority;
@@ -114,6 +114,13 @@ impl CentralService {
         self
     }
 
+    /// The same service, its handlers reaching the authority as
+    /// `concurrency` says (a sequencer starts on the current runtime).
+    pub fn with_concurrency(mut self, concurrency: Concurrency) -> Self {
+        self.adapter = self.adapter.with_concurrency(concurrency);
+        self
+    }
+
     /// Whether the caller of `request` may ask the query `rpc`.
     fn allow_query<T>(&self, rpc: &str, request: &Request<T>) -> Result<(), Status> {
         match self.adapter.callers().of(request)? {
@@ -137,11 +144,11 @@ impl CentralService {
     /// caller may send a `kind` claiming what the message claims (always
     /// when callers are unchecked, on plain TCP). `apply` runs inside the
     /// message's span and may annotate it.
-    async fn handle<T: Claimed + Send, R>(
+    async fn handle<T: Claimed + Send + 'static, R: Send + 'static>(
         &self,
         kind: &'static MessageKind,
         request: Request<T>,
-        apply: impl FnOnce(&mut Authority, &T, Now, &Span) -> Result<R, Refusal> + Send,
+        apply: impl FnOnce(&mut Authority, &T, Now, &Span) -> Result<R, Refusal> + Send + 'static,
     ) -> Result<Response<R>, Status> {
         let check = |caller: &_, message: &T| access::check(caller, kind, message.claim());
         self.adapter.handle(kind, request, check, apply).await

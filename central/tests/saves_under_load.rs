@@ -105,6 +105,7 @@ fn central_runtime(dir: &std::path::Path) -> (String, tokio::runtime::Runtime) {
         .unwrap();
     let node = runtime
         .block_on(central::start(central::CentralConfig {
+            concurrency: Default::default(),
             scenario: hubei(),
             // Stub nodes take no steps: the wall clock.
             clock: central::authority::ClockPlan::wall(central::authority::DEFAULT_SEED),

@@ -81,19 +81,21 @@ impl CityService {
     /// adapter. `apply` runs on the machine inside the message's span; if
     /// the machine takes the message, the span may become the context of
     /// the case `case_id` names.
-    async fn receive<M: Guarded + Send, R>(
+    async fn receive<M: Guarded + Send + 'static, R: Send + 'static>(
         &self,
         kind: &'static MessageKind,
         request: Request<M>,
         case_id: fn(&M) -> &str,
-        apply: impl FnOnce(&mut Recipient, &M, ScenarioTime, &Span) -> Result<R, Refusal> + Send,
+        apply: impl FnOnce(&mut Recipient, &M, ScenarioTime, &Span) -> Result<R, Refusal>
+            + Send
+            + 'static,
     ) -> Result<Response<R>, Status> {
         let check = |caller: &Identity, message: &M| {
             let sender_id = message.header().map_or("", |h| h.sender_id.as_str());
             access::check_kind(caller, kind, sender_id)
         };
-        let traces = &self.traces;
-        let apply = |machine: &mut Recipient, message: &M, now, span: &Span| {
+        let traces = self.traces.clone();
+        let apply = move |machine: &mut Recipient, message: &M, now, span: &Span| {
             let outcome = apply(machine, message, now, span)?;
             traces.remember(case_id(message), span);
             Ok(outcome)

@@ -14,6 +14,8 @@
 //!   their clock and the time a handler is given.
 //! - [`service`]: the one service adapter: span, caller check, count,
 //!   the machine under its lock, refusal to status, flush before answering.
+//! - [`sequencer`]: the alternative to the lock: one task applies queued
+//!   changes in batches.
 //! - [`driver`]: the one tick loop: tick under the lock, flush, dispatch.
 //! - [`registration`]: registering with central; the tick period.
 //! - [`retry`]: bounded, jittered retries for calls that must get through.
@@ -45,6 +47,7 @@ pub mod machine;
 pub mod net;
 pub mod registration;
 pub mod retry;
+pub mod sequencer;
 pub mod server;
 pub mod service;
 pub mod shutdown;

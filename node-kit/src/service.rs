@@ -36,6 +36,8 @@ use tracing::Span;
 use crate::counters::MessageCounters;
 use crate::durable::Durable;
 pub use crate::machine::Machine;
+pub use crate::sequencer::Concurrency;
+use crate::sequencer::Sequencer;
 use crate::tls::{Callers, Identity};
 use crate::trace;
 
@@ -49,6 +51,8 @@ pub struct Adapter<M> {
     /// An attribute every handler span of this node carries (the city
     /// names itself, `pairing.city`, on each).
     names: Option<(&'static str, Arc<str>)>,
+    /// Step 4 by one task instead of each handler under the lock.
+    sequencer: Option<Sequencer<M>>,
 }
 
 impl<M> Clone for Adapter<M> {
@@ -58,6 +62,7 @@ impl<M> Clone for Adapter<M> {
             counters: self.counters.clone(),
             callers: self.callers,
             names: self.names.clone(),
+            sequencer: self.sequencer.clone(),
         }
     }
 }
@@ -70,7 +75,21 @@ impl<M: Machine> Adapter<M> {
             counters,
             callers: Callers::Unchecked,
             names: None,
+            sequencer: None,
         }
+    }
+
+    /// The same adapter, reaching the machine as `concurrency` says; the
+    /// sequencer's task starts on the current runtime.
+    pub fn with_concurrency(mut self, concurrency: Concurrency) -> Self
+    where
+        M: Sync,
+    {
+        self.sequencer = match concurrency {
+            Concurrency::Lock => None,
+            Concurrency::Sequencer => Some(Sequencer::start(self.machine.clone())),
+        };
+        self
     }
 
     /// The same adapter, checking every caller when `callers` says so.
@@ -109,25 +128,45 @@ impl<M: Machine> Adapter<M> {
         kind: &'static MessageKind,
         request: Request<Req>,
         check: impl FnOnce(&Identity, &Req) -> Result<(), Status> + Send,
-        apply: impl FnOnce(&mut M, &Req, M::Now, &Span) -> Result<R, Refusal> + Send,
+        apply: impl FnOnce(&mut M, &Req, M::Now, &Span) -> Result<R, Refusal> + Send + 'static,
     ) -> Result<Response<R>, Status>
     where
-        Req: Send,
+        Req: Send + 'static,
+        R: Send + 'static,
     {
-        let answer = self.handle_now(kind, request, check, apply);
+        let (span, message) = self.take_in(kind, request, check)?;
+        let answer = match &self.sequencer {
+            None => {
+                let _entered = span.enter();
+                self.apply(kind, &span, &message, apply)
+            }
+            Some(sequencer) => {
+                let inside = span.clone();
+                let outcome = sequencer
+                    .apply(move |machine: &mut M| {
+                        let _entered = inside.enter();
+                        let now = machine.now();
+                        apply(machine, &message, now, &inside)
+                    })
+                    .await?;
+                let _entered = span.enter();
+                refused(kind, &span, outcome.map_err(crate::edge::status))
+            }
+        };
         if answer.is_ok() {
             self.machine.flushed().await;
         }
         answer.map(Response::new)
     }
 
-    fn handle_now<Req, R>(
+    /// Steps 1-3: the span, the caller's check and the count; the message
+    /// if it is let in.
+    fn take_in<Req>(
         &self,
         kind: &'static MessageKind,
         request: Request<Req>,
         check: impl FnOnce(&Identity, &Req) -> Result<(), Status>,
-        apply: impl FnOnce(&mut M, &Req, M::Now, &Span) -> Result<R, Refusal>,
-    ) -> Result<R, Status> {
+    ) -> Result<(Span, Req), Status> {
         let span = self.server_span(kind, request.metadata());
         let _entered = span.enter();
         let allowed = match self.callers.of(&request) {
@@ -136,8 +175,8 @@ impl<M: Machine> Adapter<M> {
             Err(status) => Err(status),
         };
         self.admit(kind, &span, allowed)?;
-        let message = request.into_inner();
-        self.apply(kind, &span, &message, apply)
+        drop(_entered);
+        Ok((span, request.into_inner()))
     }
 
     /// The handler span of a message of `kind`, child of the caller's span
@@ -188,10 +227,15 @@ impl<M: Machine> Adapter<M> {
             let now = machine.now();
             apply(&mut machine, message, now, span).map_err(crate::edge::status)
         };
-        if let Err(status) = &outcome {
-            tracing::warn!(kind = kind.message, code = ?status.code(), message = status.message(), "refused");
-            trace::fail(span, status.message());
-        }
-        outcome
+        refused(kind, span, outcome)
     }
+}
+
+/// Step 5's mark: a refused message is logged and fails its span.
+fn refused<R>(kind: &MessageKind, span: &Span, outcome: Result<R, Status>) -> Result<R, Status> {
+    if let Err(status) = &outcome {
+        tracing::warn!(kind = kind.message, code = ?status.code(), message = status.message(), "refused");
+        trace::fail(span, status.message());
+    }
+    outcome
 }

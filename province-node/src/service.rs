@@ -157,13 +157,13 @@ impl ProvinceService {
     /// quantities, the province, the case and its city. An accepted
     /// message about a case makes its span the case's trace context if the
     /// province has none yet; a refused one changes nothing, not even that.
-    async fn apply<M: Inbound + Send>(
+    async fn apply<M: Inbound + Send + 'static>(
         &self,
         request: Request<M>,
-        handler: impl FnOnce(&mut Donor, &M, ScenarioTime) -> Result<Ack, Refusal> + Send,
+        handler: impl FnOnce(&mut Donor, &M, ScenarioTime) -> Result<Ack, Refusal> + Send + 'static,
     ) -> Result<Response<Ack>, Status> {
-        let traces = &self.shared.traces;
-        let apply = |donor: &mut Donor, message: &M, now, span: &Span| {
+        let shared = self.shared.clone();
+        let apply = move |donor: &mut Donor, message: &M, now, span: &Span| {
             message.annotate(span);
             let outcome = handler(donor, message, now);
             spans::annotate_case(span, donor, message);
@@ -172,7 +172,7 @@ impl ProvinceService {
                     trace::fail(span, &trouble);
                 }
                 if let Some(case_id) = message.case_id() {
-                    traces.remember(case_id, span);
+                    shared.traces.remember(case_id, span);
                 }
             }
             outcome

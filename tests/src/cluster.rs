@@ -67,6 +67,7 @@ impl Cluster {
             |id: &str| tls_dir.map(|dir| NodeTls::load(dir, id).unwrap_or_else(|e| panic!("{e}")));
         let scenario = Arc::new(scenario::load(path).unwrap_or_else(|e| panic!("{e}")));
         let central = central::start(central::CentralConfig {
+            concurrency: Default::default(),
             scenario: scenario.clone(),
             // The lockstep clock; no node of this cluster is restarted,
             // so the barrier waits 20 s for one before the clock stalls.

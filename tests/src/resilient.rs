@@ -49,6 +49,7 @@ impl ResilientCluster {
         ));
         let dir = |id: &str| Some(data_root.join(id));
         let central = NodeHost::start(NodeSpec::Central(central::CentralConfig {
+            concurrency: Default::default(),
             scenario: scenario.clone(),
             // Its faults are scheduled in wall time (a crash "for 0.8
             // days" is day_ms x 0.8 wall ms): the wall clock. The lockstep

@@ -92,6 +92,7 @@ async fn start(
     match args.role {
         NodeRole::Central => {
             central::start(central::CentralConfig {
+                concurrency: Default::default(),
                 scenario,
                 listen_addr,
                 day_ms: args.day_ms,

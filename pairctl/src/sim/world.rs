@@ -232,6 +232,7 @@ fn add_hosts(
     let central_endpoint = format!("http://{CENTRAL}:{PORT}");
     let listen = format!("0.0.0.0:{PORT}");
     let central = central::CentralConfig {
+        concurrency: Default::default(),
         scenario: scenario.clone(),
         listen_addr: listen.clone(),
         day_ms: 0,
