@@ -45,6 +45,10 @@ pub struct RigOptions {
     /// Certificates already issued for every node (TLS only); when `None`
     /// the rig issues its own.
     pub certs: Option<PathBuf>,
+    /// The runtime the callers' connections run on: the load's, not
+    /// central's, or central would be measured doing its callers' HTTP/2
+    /// work too. `None`: the runtime the rig starts on.
+    pub callers: Option<tokio::runtime::Handle>,
 }
 
 /// A running central, its stub nodes, and its callers.
@@ -94,6 +98,7 @@ impl Rig {
         let stubs = CancellationToken::new();
         let stub_addr = crate::stub::start(stubs.clone()).await?;
         let central = central::start(central::CentralConfig {
+            concurrency: options.setting.concurrency,
             scenario: scenario.clone(),
             // Stub nodes take no steps: the wall clock.
             clock: central::authority::ClockPlan::wall(central::authority::DEFAULT_SEED),
@@ -110,7 +115,11 @@ impl Rig {
         let ids = (0..options.cities)
             .map(city_id)
             .chain((0..options.provinces).map(province_id));
-        let senders = Senders::dial(&central.endpoint(), options.setting, &certs, ids)?;
+        let senders = {
+            // A channel spawns its connection's task where it is made.
+            let _callers = options.callers.as_ref().map(|h| h.enter());
+            Senders::dial(&central.endpoint(), options.setting, &certs, ids)?
+        };
         let client = senders.operator();
         let messages = Arc::new(Messages {
             provinces: (0..options.provinces)

@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use anyhow::{anyhow, Context};
 use counterpart_domain::scenario::Scenario;
 use node_kit::client::{self, Dialer};
+use node_kit::sequencer::Concurrency;
 use node_kit::tls::{NodeTls, CENTRAL_ID, OPERATOR_ID};
 use pairing_proto::v1::central_authority_client::CentralAuthorityClient;
 use tonic::transport::Channel;
@@ -28,14 +29,20 @@ pub struct Setting {
     /// Central and the echo serve mutual TLS; each sender dials with its
     /// own certificate.
     pub tls: bool,
+    /// How central's handlers reach the authority.
+    pub concurrency: Concurrency,
 }
 
 impl Setting {
     pub fn name(&self) -> String {
         format!(
-            "{}, {}",
+            "{}, {}, handlers {}",
             if self.durable { "durable" } else { "in memory" },
-            if self.tls { "mutual TLS" } else { "plain TCP" }
+            if self.tls { "mutual TLS" } else { "plain TCP" },
+            match self.concurrency {
+                Concurrency::Lock => "take the lock",
+                Concurrency::Sequencer => "queue for the sequencer",
+            }
         )
     }
 }

@@ -27,6 +27,7 @@ use counterpart_bench::scenario_gen::{self, city_id, GenOptions};
 use counterpart_bench::setting::{central_tls, issue_certificates, Scratch, Senders, Setting};
 use counterpart_domain::scenario;
 use node_kit::client;
+use node_kit::sequencer::Concurrency;
 use pairing_proto::v1::{Ack, AssistanceRequestAck};
 use prost::Message;
 use tokio::runtime::Runtime;
@@ -69,6 +70,9 @@ struct Args {
     /// on its own connection with its own certificate.
     #[arg(long)]
     tls: bool,
+    /// How central's handlers reach the authority: lock or sequencer.
+    #[arg(long, default_value = "lock")]
+    concurrency: Concurrency,
 }
 
 impl Args {
@@ -76,6 +80,7 @@ impl Args {
         Setting {
             durable: self.durable,
             tls: self.tls,
+            concurrency: self.concurrency,
         }
     }
 }
@@ -328,6 +333,7 @@ fn bench_requests(
             decision_window_days: 30.0,
             setting: args.setting(),
             certs: Some(echo.certs.clone()),
+            callers: Some(clients.handle().clone()),
         }))?;
         let messages = rig.messages.clone();
         let sample_reply = AssistanceRequestAck {
@@ -421,6 +427,7 @@ fn bench_reports(
             decision_window_days: 0.0001,
             setting: args.setting(),
             certs: Some(echo.certs.clone()),
+            callers: Some(clients.handle().clone()),
         })
         .await?;
         rig.open_cases(cases).await?;

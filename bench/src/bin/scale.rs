@@ -28,6 +28,7 @@ use counterpart_bench::scenario_gen::{self, GenOptions};
 use counterpart_bench::stats;
 use counterpart_domain::scenario;
 use node_kit::client;
+use node_kit::tls::{NodeTls, OPERATOR_ID};
 use pairing_proto::v1::central_authority_client::CentralAuthorityClient;
 use pairing_proto::v1::StatusQuery;
 
@@ -186,12 +187,14 @@ fn in_fresh_process(
 /// paired; returns both times from `launched`.
 async fn watch_pairings(
     endpoint: &str,
+    operator: Option<&NodeTls>,
     cities: usize,
     launched: Instant,
     limit: Duration,
     mut on_poll: impl FnMut(),
 ) -> anyhow::Result<(f64, f64)> {
-    let mut central = CentralAuthorityClient::new(client::channel(endpoint)?);
+    let channel = client::Dialer::new(operator).channel(endpoint)?;
+    let mut central = CentralAuthorityClient::new(channel);
     let mut clock_s = None;
     loop {
         on_poll();
@@ -237,12 +240,17 @@ async fn processes(
     let text = scenario_gen::generate(&gen);
     scenario::parse(&text, "generated")?;
     std::fs::write(&path, text)?;
+    let logs = work.join(format!("logs-{cities}"));
     let launched = Instant::now();
+    // The wall clock: the run lasts long enough to be watched, and "paired"
+    // is a wall time after the launch (the lockstep clock would finish the
+    // whole scenario as fast as it goes).
     let child = Command::new(pairctl)
-        .args(["up", "--day-ms", &day_ms.to_string(), "--scenario"])
+        .args(["up", "--clock", "wall", "--day-ms", &day_ms.to_string()])
+        .arg("--scenario")
         .arg(&path)
         .arg("--log-dir")
-        .arg(work.join(format!("logs-{cities}")))
+        .arg(&logs)
         .args(["--timeout-s", &limit.as_secs().to_string()])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -285,22 +293,26 @@ async fn processes(
     };
     let mut peak_rss: std::collections::BTreeMap<u32, u64> = Default::default();
     let mut central_pid = None;
-    let (clock_s, paired_s) = watch_pairings(&endpoint, cities, launched, limit, || {
-        let children = procs::children_of(pairctl_pid);
-        if central_pid.is_none() {
-            central_pid = children
-                .iter()
-                .copied()
-                .find(|pid| procs::is_node(*pid, "central"));
-        }
-        for pid in children {
-            if let Some(rss) = procs::status_kib(&pid.to_string(), "VmRSS") {
-                let peak = peak_rss.entry(pid).or_insert(0);
-                *peak = (*peak).max(rss);
+    // `pairctl up` runs over mutual TLS: the status is asked with the
+    // operator's certificate it issued.
+    let operator = NodeTls::load(&logs.join("certs"), OPERATOR_ID).map_err(|e| anyhow!(e))?;
+    let (clock_s, paired_s) =
+        watch_pairings(&endpoint, Some(&operator), cities, launched, limit, || {
+            let children = procs::children_of(pairctl_pid);
+            if central_pid.is_none() {
+                central_pid = children
+                    .iter()
+                    .copied()
+                    .find(|pid| procs::is_node(*pid, "central"));
             }
-        }
-    })
-    .await?;
+            for pid in children {
+                if let Some(rss) = procs::status_kib(&pid.to_string(), "VmRSS") {
+                    let peak = peak_rss.entry(pid).or_insert(0);
+                    *peak = (*peak).max(rss);
+                }
+            }
+        })
+        .await?;
     // Peak RSS per process as the kernel counted it, up to the pairing.
     for (pid, peak) in peak_rss.iter_mut() {
         if let Some(hwm) = procs::status_kib(&pid.to_string(), "VmHWM") {
@@ -348,6 +360,7 @@ async fn in_process(
     let rss_before = procs::status_kib("self", "VmRSS").unwrap_or(0);
     let launched = Instant::now();
     let central = central::start(central::CentralConfig {
+        concurrency: Default::default(),
         scenario: scenario.clone(),
         // Stub nodes take no steps: the wall clock.
         clock: central::authority::ClockPlan::wall(central::authority::DEFAULT_SEED),
@@ -400,12 +413,16 @@ async fn in_process(
         }
         let started_s = launched.elapsed().as_secs_f64();
         let mut peak = 0;
-        let (clock_s, paired_s) = watch_pairings(&endpoint, cities, launched, limit, || {
+        let (clock_s, paired_s) = watch_pairings(&endpoint, None, cities, launched, limit, || {
             peak = peak.max(procs::status_kib("self", "VmRSS").unwrap_or(0));
         })
         .await?;
         let peak = peak.max(procs::status_kib("self", "VmHWM").unwrap_or(0));
-        anyhow::Ok((started_s, clock_s, paired_s, peak))
+        // Every node's listener, its connection to central and central's to
+        // it: what bounds the nodes one process can hold (the open-file
+        // limit), printed beside the row.
+        let fds = std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count());
+        anyhow::Ok((started_s, clock_s, paired_s, peak, fds))
     }
     .await;
     let count = nodes.len();
@@ -425,7 +442,7 @@ async fn in_process(
     let stopped = tokio::time::timeout(Duration::from_secs(30), stopping)
         .await
         .is_ok();
-    let (started_s, clock_s, paired_s, peak) = outcome?;
+    let (started_s, clock_s, paired_s, peak, fds) = outcome?;
     Ok(Row {
         nodes: count + 1,
         cities,
@@ -435,7 +452,7 @@ async fn in_process(
         central_rss_mib: mib(peak.saturating_sub(rss_before)),
         node_rss_mib: mib(peak.saturating_sub(rss_before)) / (count + 1) as f64,
         note: format!(
-            "in-process: first MiB column is the whole process's RSS growth, over {} nodes{}",
+            "in-process: first MiB column is the whole process's RSS growth, over {} nodes; {fds} open files when paired{}",
             count + 1,
             if stopped {
                 ""
