@@ -68,9 +68,12 @@ pub fn check(dispute: &Dispute) -> Result<DisputeKind, Refusal> {
     let figures = &dispute.evidence;
     validate::list_len("evidence", figures.len(), validate::MAX_LINES)?;
     for (i, f) in figures.iter().enumerate() {
-        let t = validate::resource_type(&format!("evidence[{i}].resource_type"), &f.resource_type)?;
-        validate::quantity(&format!("evidence[{i}].stated"), t, f.stated)?;
-        validate::quantity(&format!("evidence[{i}].observed"), t, f.observed)?;
+        let t = validate::resource_type(
+            format_args!("evidence[{i}].resource_type"),
+            &f.resource_type,
+        )?;
+        validate::quantity(format_args!("evidence[{i}].stated"), t, f.stated)?;
+        validate::quantity(format_args!("evidence[{i}].observed"), t, f.observed)?;
     }
     if kind == DisputeKind::Shortfall && figures.is_empty() {
         return Err(Refusal::invalid_argument(

@@ -164,7 +164,7 @@ pub fn clock(
         )));
     }
     checked_day_ms(&format!("{field}.day_ms"), c.day_ms).map_err(Refusal::invalid_argument)?;
-    text(&format!("{field}.start_date"), &c.start_date)?;
+    text(format_args!("{field}.start_date"), &c.start_date)?;
     let start = NaiveDate::parse_from_str(&c.start_date, "%Y-%m-%d").map_err(|e| {
         Refusal::invalid_argument(format!(
             "{field}.start_date: {:?} is not a date: {e}",
@@ -185,7 +185,7 @@ pub fn clock(
     if !c.lockstep {
         return Ok(clock);
     }
-    let granted = scenario_time(&format!("{field}.granted_ms"), c.granted_ms)?;
+    let granted = scenario_time(format_args!("{field}.granted_ms"), c.granted_ms)?;
     let mut clock = clock.lockstep(c.seed);
     clock.grant(granted);
     Ok(clock)
@@ -193,10 +193,7 @@ pub fn clock(
 
 /// A city's situation: present, every count non-negative and below 100
 /// million, active cases within the confirmed total.
-pub fn situation<'a>(
-    field: impl Display,
-    s: Option<&'a Situation>,
-) -> Result<&'a Situation, Refusal> {
+pub fn situation(field: impl Display, s: Option<&Situation>) -> Result<&Situation, Refusal> {
     let s = s.ok_or_else(|| Refusal::invalid_argument(format!("{field}: missing")))?;
     let counts = [
         ("confirmed_total", s.confirmed_total),

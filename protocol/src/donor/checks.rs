@@ -72,10 +72,10 @@ pub fn receipt_fields(r: &Receipt) -> Result<Quantities, Refusal> {
     validate::list_len("discrepancies", r.discrepancies.len(), validate::MAX_LINES)?;
     for (i, d) in r.discrepancies.iter().enumerate() {
         let t = validate::resource_type(
-            &format!("discrepancies[{i}].resource_type"),
+            format_args!("discrepancies[{i}].resource_type"),
             &d.resource_type,
         )?;
-        validate::quantity(&format!("discrepancies[{i}].quantity"), t, d.quantity)?;
+        validate::quantity(format_args!("discrepancies[{i}].quantity"), t, d.quantity)?;
         known_enum::<DiscrepancyReason>(&format!("discrepancies[{i}].reason"), d.reason)?;
     }
     Ok(received)

@@ -393,8 +393,8 @@ fn assignment_fields(m: &Assignment) -> Result<Quantities, Refusal> {
 fn objectives(objectives: &[Objective]) -> Result<(), Refusal> {
     validate::list_len("objectives", objectives.len(), validate::MAX_LINES)?;
     for (i, o) in objectives.iter().enumerate() {
-        validate::text(&format!("objectives[{i}].code"), &o.code)?;
-        validate::bounded_text(&format!("objectives[{i}].description"), &o.description)?;
+        validate::text(format_args!("objectives[{i}].code"), &o.code)?;
+        validate::bounded_text(format_args!("objectives[{i}].description"), &o.description)?;
         if o.target < 0 {
             return Err(Refusal::invalid_argument(format!(
                 "objectives[{i}].target: {} is negative",

@@ -333,9 +333,9 @@ fn check_decision(decision: &CaseDecision) -> Result<(), Refusal> {
         )));
     }
     for (i, donor) in decision.donors.iter().enumerate() {
-        validate::text(&format!("donors[{i}].province_id"), &donor.province_id)?;
-        validate::text(&format!("donors[{i}].endpoint"), &donor.endpoint)?;
-        validate::bounded_text(&format!("donors[{i}].reason"), &donor.reason)?;
+        validate::text(format_args!("donors[{i}].province_id"), &donor.province_id)?;
+        validate::text(format_args!("donors[{i}].endpoint"), &donor.endpoint)?;
+        validate::bounded_text(format_args!("donors[{i}].reason"), &donor.reason)?;
         if !(donor.endpoint.starts_with("http://") || donor.endpoint.starts_with("https://")) {
             return Err(Refusal::invalid_argument(format!(
                 "donors[{i}].endpoint: {:?} is not an http(s) URL",

@@ -30,8 +30,11 @@ pub fn manifest(lines: &[ManifestLine]) -> Result<Vec<(ResourceType, i64)>, Refu
     let mut seen = BTreeSet::new();
     let mut checked = Vec::with_capacity(lines.len());
     for (i, line) in lines.iter().enumerate() {
-        let t = validate::resource_type(&format!("lines[{i}].resource_type"), &line.resource_type)?;
-        let q = validate::quantity(&format!("lines[{i}].quantity"), t, line.quantity)?;
+        let t = validate::resource_type(
+            format_args!("lines[{i}].resource_type"),
+            &line.resource_type,
+        )?;
+        let q = validate::quantity(format_args!("lines[{i}].quantity"), t, line.quantity)?;
         if !seen.insert(t) {
             return Err(Refusal::invalid_argument(format!(
                 "lines[{i}].resource_type: {t} appears more than once"
@@ -50,10 +53,10 @@ fn contributions(i: usize, t: ResourceType, q: i64, line: &ManifestLine) -> Resu
     validate::list_len(&field, line.contributed_by.len(), validate::MAX_LINES)?;
     let mut sum: i64 = 0;
     for (j, c) in line.contributed_by.iter().enumerate() {
-        validate::text(&format!("{field}[{j}].prefecture"), &c.prefecture)?;
+        validate::text(format_args!("{field}[{j}].prefecture"), &c.prefecture)?;
         // Each is at most the type's maximum and there are at most
         // MAX_LINES of them: the sum cannot overflow.
-        sum += validate::quantity(&format!("{field}[{j}].quantity"), t, c.quantity)?;
+        sum += validate::quantity(format_args!("{field}[{j}].quantity"), t, c.quantity)?;
     }
     if sum != q {
         return Err(Refusal::invalid_argument(format!(

@@ -146,7 +146,7 @@ impl Authority {
             })?;
         validate::list_len("constraints", msg.constraints.len(), MAX_CONSTRAINTS)?;
         for (i, c) in msg.constraints.iter().enumerate() {
-            validate::bounded_text(&format!("constraints[{i}]"), c)?;
+            validate::bounded_text(format_args!("constraints[{i}]"), c)?;
         }
         let case_id = self.case_of_assignment(&msg.assignment_id)?;
         let interval = self.scenario.rules.evaluation_interval_days;

@@ -308,21 +308,24 @@ fn validate_capacity(msg: &CapacityReport) -> Result<DonorStanding, Refusal> {
         ..Default::default()
     };
     for (i, pool) in msg.pools.iter().enumerate() {
-        let t = validate::resource_type(&format!("pools[{i}].resource_type"), &pool.resource_type)?;
-        let q = validate::quantity(&format!("pools[{i}].quantity"), t, pool.quantity)?;
+        let t = validate::resource_type(
+            format_args!("pools[{i}].resource_type"),
+            &pool.resource_type,
+        )?;
+        let q = validate::quantity(format_args!("pools[{i}].quantity"), t, pool.quantity)?;
         validate::list_len(
-            &format!("pools[{i}].contributions"),
+            format_args!("pools[{i}].contributions"),
             pool.contributions.len(),
             validate::MAX_LINES,
         )?;
         let mut sum: i64 = 0;
         for (k, c) in pool.contributions.iter().enumerate() {
             validate::text(
-                &format!("pools[{i}].contributions[{k}].prefecture"),
+                format_args!("pools[{i}].contributions[{k}].prefecture"),
                 &c.prefecture,
             )?;
             sum += validate::quantity(
-                &format!("pools[{i}].contributions[{k}].quantity"),
+                format_args!("pools[{i}].contributions[{k}].quantity"),
                 t,
                 c.quantity,
             )?;
