@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use std::time::Duration;
 
 use counterpart_domain::clock::Clock;
 use counterpart_domain::journal::{self, Change, RecordKey, Records};
@@ -112,18 +113,28 @@ async fn an_answered_change_is_on_disk_once_flushed() {
     };
     let machine = Arc::new(open());
     let sequencer = Sequencer::start(machine.clone());
+    // Writes held: a change answered before its batch was queued would let
+    // `flushed` return at once, for an earlier batch.
+    let hold = machine.hold_writes().expect("journaled");
     let callers: Vec<_> = (0..100)
         .map(|_| {
             let (sequencer, machine) = (sequencer.clone(), machine.clone());
             tokio::spawn(async move {
                 let n = sequencer.apply(Numbered::take).await.unwrap();
-                machine.flushed().await;
+                let early = tokio::time::timeout(Duration::from_millis(100), machine.flushed());
+                assert!(
+                    early.await.is_err(),
+                    "change {n} flushed while writes were held"
+                );
                 n
             })
         })
         .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    drop(hold);
     for caller in callers {
         let n = caller.await.unwrap();
+        machine.flushed().await;
         let saved = JournalStore::open(&dir, "north", "s", Durability::Normal)
             .unwrap()
             .load()
