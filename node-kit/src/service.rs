@@ -148,9 +148,12 @@ impl<M: Machine> Adapter<M> {
                         let now = machine.now();
                         apply(machine, &message, now, &inside)
                     })
-                    .await?;
+                    .await
+                    // A stopping node or a panicked change fails the span
+                    // too, like a refusal.
+                    .and_then(|outcome| outcome.map_err(crate::edge::status));
                 let _entered = span.enter();
-                refused(kind, &span, outcome.map_err(crate::edge::status))
+                refused(kind, &span, outcome)
             }
         };
         if answer.is_ok() {
