@@ -211,7 +211,9 @@ impl Authority {
         }
         let donors = self.donor_capacities();
         let decisions = match self.mode {
-            PairingMode::Historical => pairing::historical(&waiting, &donors, &self.scenario),
+            PairingMode::Historical => {
+                pairing::historical(&waiting, &donors, &self.scenario, &self.roster)
+            }
             PairingMode::Optimized => pairing::optimized(&waiting, &donors, &self.scenario.rules),
             // No case waits under this policy: requests are turned down.
             PairingMode::NoPairing => Vec::new(),
