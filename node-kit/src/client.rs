@@ -100,6 +100,10 @@ impl Dialer {
             let connector = tower::service_fn(crate::net::simulated::connect);
             return Ok(ep.connect_with_connector_lazy(connector));
         }
+        if crate::net::memory::enabled() {
+            let connector = tower::service_fn(crate::net::memory::connect);
+            return Ok(ep.connect_with_connector_lazy(connector));
+        }
         Ok(ep.connect_lazy())
     }
 }

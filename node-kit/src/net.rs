@@ -11,6 +11,10 @@
 //!
 //! Without the feature this module is the host's TCP and wall clock, and
 //! [`in_simulation`] is always false.
+//!
+//! A third network, [`memory`], is for many nodes in one process on real
+//! time (the scale benchmark): a process that calls [`memory::enable`]
+//! listens and dials over in-memory pipes instead of sockets.
 
 use std::net::SocketAddr;
 
@@ -40,6 +44,7 @@ pub fn unix_now_ms() -> i64 {
 /// A bound listener: on the host's TCP stack, or the simulation's.
 pub enum Listener {
     Host(tokio::net::TcpListener),
+    Memory(memory::Listener),
     #[cfg(feature = "sim")]
     Simulated(turmoil::net::TcpListener),
 }
@@ -48,6 +53,7 @@ impl std::fmt::Debug for Listener {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Listener::Host(listener) => listener.fmt(f),
+            Listener::Memory(listener) => listener.fmt(f),
             #[cfg(feature = "sim")]
             Listener::Simulated(_) => f.write_str("simulated listener"),
         }
@@ -62,9 +68,13 @@ pub async fn listen(addr: &str) -> std::io::Result<(Listener, SocketAddr)> {
     if in_simulation() {
         return simulated::listen(addr).await;
     }
+    if memory::enabled() {
+        return memory::listen(addr);
+    }
     let (listener, local) = crate::server::bind(addr).await?;
     Ok((Listener::Host(listener), local))
 }
 
+pub mod memory;
 #[cfg(feature = "sim")]
 pub(crate) mod simulated;

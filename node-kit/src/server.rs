@@ -57,7 +57,7 @@ pub type Serving = std::pin::Pin<
 >;
 
 /// Serves `router` on `listener` until `shutdown` is cancelled: on the
-/// host's TCP, or on the simulated network (`crate::net`).
+/// host's TCP, in memory, or on the simulated network (`crate::net`).
 pub fn serve(
     router: Router,
     listener: crate::net::Listener,
@@ -69,6 +69,9 @@ pub fn serve(
         Listener::Host(listener) => {
             Box::pin(router.serve_with_incoming_shutdown(incoming(listener), stopped))
         }
+        Listener::Memory(listener) => Box::pin(
+            router.serve_with_incoming_shutdown(crate::net::memory::incoming(listener), stopped),
+        ),
         #[cfg(feature = "sim")]
         Listener::Simulated(listener) => Box::pin(
             router.serve_with_incoming_shutdown(crate::net::simulated::incoming(listener), stopped),
