@@ -14,6 +14,8 @@ pub struct Row {
     pub clock_s: Option<f64>,
     /// Every city's case paired.
     pub paired_s: Option<f64>,
+    /// Every case closed (when the run waited for it).
+    pub closed_s: Option<f64>,
     /// Central's peak RSS (processes), or the whole process's RSS growth
     /// (in-process).
     pub central_rss_mib: f64,
@@ -27,7 +29,7 @@ impl Row {
     pub fn to_json(&self) -> String {
         serde_json::json!({
             "nodes": self.nodes, "cities": self.cities, "started_s": self.started_s,
-            "clock_s": self.clock_s, "paired_s": self.paired_s,
+            "clock_s": self.clock_s, "paired_s": self.paired_s, "closed_s": self.closed_s,
             "central_rss_mib": self.central_rss_mib, "node_rss_mib": self.node_rss_mib,
             "note": self.note,
         })
@@ -43,6 +45,7 @@ impl Row {
             started_s: f("started_s"),
             clock_s: f("clock_s"),
             paired_s: f("paired_s"),
+            closed_s: f("closed_s"),
             central_rss_mib: f("central_rss_mib").unwrap_or(0.0),
             node_rss_mib: f("node_rss_mib").unwrap_or(0.0),
             note: v
@@ -61,6 +64,7 @@ pub fn failed(nodes: usize, cities: usize, e: anyhow::Error) -> Row {
         started_s: None,
         clock_s: None,
         paired_s: None,
+        closed_s: None,
         central_rss_mib: 0.0,
         node_rss_mib: 0.0,
         note: format!("FAILED: {e:#}"),
@@ -69,12 +73,13 @@ pub fn failed(nodes: usize, cities: usize, e: anyhow::Error) -> Row {
 
 fn header() {
     println!(
-        "{:>6} | {:>6} | {:>10} | {:>10} | {:>10} | {:>15} | {:>13} | {:>14} | note",
+        "{:>6} | {:>6} | {:>10} | {:>10} | {:>10} | {:>10} | {:>15} | {:>13} | {:>14} | note",
         "nodes",
         "cities",
         "started s",
         "clock s",
         "paired s",
+        "closed s",
         "central|all MiB",
         "per-node MiB",
         "load avg"
@@ -86,12 +91,13 @@ pub fn print_row(r: &Row) {
     ONCE.call_once(header);
     let t = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.2}"));
     println!(
-        "{:>6} | {:>6} | {:>10} | {:>10} | {:>10} | {:>15.1} | {:>13.2} | {:>14} | {}",
+        "{:>6} | {:>6} | {:>10} | {:>10} | {:>10} | {:>10} | {:>15.1} | {:>13.2} | {:>14} | {}",
         r.nodes,
         r.cities,
         t(r.started_s),
         t(r.clock_s),
         t(r.paired_s),
+        t(r.closed_s),
         r.central_rss_mib,
         r.node_rss_mib,
         machine::load_average(),
@@ -138,6 +144,7 @@ mod tests {
             started_s: Some(0.5),
             clock_s: None,
             paired_s: Some(2.5),
+            closed_s: Some(40.25),
             central_rss_mib: 115.5,
             node_rss_mib: 0.25,
             note: "in-process".into(),

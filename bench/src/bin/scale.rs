@@ -7,11 +7,13 @@
 //! - `scale in-process`: every node a server in this one process (as the
 //!   integration tests' cluster does); RSS of the process over its nodes.
 //!
-//! Each run stops once every city's case is paired (or at its time limit),
-//! and every node is stopped whatever happens.
+//! Each run stops once every city's case is paired, or closed with
+//! `--until closed` (or at its time limit), and every node is stopped
+//! whatever happens.
 //!
 //! target/release/scale processes --cities 50,100,300
 //! target/release/scale in-process --nodes 500,1000,2000
+//! target/release/scale in-process --nodes 10000 --net memory --clock lockstep --until closed
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -20,7 +22,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context};
-use clap::{Parser, Subcommand};
+use central::cli::ClockMode;
+use clap::{Parser, Subcommand, ValueEnum};
 use counterpart_bench::machine;
 use counterpart_bench::procs::{self, ChildGuard};
 use counterpart_bench::scale_rows::{failed, print_growth, print_row, Row};
@@ -38,6 +41,80 @@ struct Cli {
     mode: Mode,
 }
 
+/// How long a size runs, and on which clock: the flags both modes share.
+#[derive(Debug, Clone, clap::Args)]
+struct Run {
+    /// `wall`: scenario time is wall time (--day-ms a day), so "paired" is
+    /// a wall time a watcher can see. `lockstep`: central waits for every
+    /// node at each step, so the scenario ends whatever the load.
+    #[arg(long, value_enum, default_value_t = ClockMode::Wall)]
+    clock: ClockMode,
+    /// Lockstep: scenario minutes per step.
+    #[arg(long, default_value_t = 1440)]
+    step_minutes: u32,
+    /// Wall ms per scenario day (the wall clock).
+    #[arg(long, default_value_t = 500)]
+    day_ms: i64,
+    /// Stop once every city's case is paired, or once every case is closed.
+    #[arg(long, value_enum, default_value_t = Until::Paired)]
+    until: Until,
+    /// Give up on one size after this many seconds.
+    #[arg(long, default_value_t = 150)]
+    limit_s: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Until {
+    Paired,
+    Closed,
+}
+
+/// What the in-process nodes talk over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Net {
+    /// Real sockets on loopback: about five open files a node.
+    Tcp,
+    /// In-memory pipes (`node_kit::net::memory`): no open files, so the
+    /// open-file limit does not bound the node count.
+    Memory,
+}
+
+impl Run {
+    fn args(&self) -> Vec<String> {
+        let until = match self.until {
+            Until::Paired => "paired",
+            Until::Closed => "closed",
+        };
+        let clock = match self.clock {
+            ClockMode::Wall => "wall",
+            ClockMode::Lockstep => "lockstep",
+        };
+        [
+            ("--clock", clock.to_string()),
+            ("--step-minutes", self.step_minutes.to_string()),
+            ("--day-ms", self.day_ms.to_string()),
+            ("--until", until.to_string()),
+            ("--limit-s", self.limit_s.to_string()),
+        ]
+        .into_iter()
+        .flat_map(|(k, v)| [k.to_string(), v])
+        .collect()
+    }
+
+    fn describe(&self) -> String {
+        match self.clock {
+            ClockMode::Wall => format!(
+                "wall clock, --day-ms {} (decision window 3 scenario days = {} ms)",
+                self.day_ms,
+                3 * self.day_ms
+            ),
+            ClockMode::Lockstep => {
+                format!("lockstep clock, {}-minute steps", self.step_minutes)
+            }
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum Mode {
     /// One process per node, launched by `pairctl up`.
@@ -49,12 +126,8 @@ enum Mode {
         provinces: usize,
         #[arg(long, default_value = "target/release/pairctl")]
         pairctl: PathBuf,
-        /// Wall ms per scenario day.
-        #[arg(long, default_value_t = 500)]
-        day_ms: i64,
-        /// Give up on one size after this many seconds.
-        #[arg(long, default_value_t = 150)]
-        limit_s: u64,
+        #[command(flatten)]
+        run: Run,
         #[arg(long, default_value = "/tmp/counterpart-scale")]
         work: PathBuf,
     },
@@ -65,10 +138,10 @@ enum Mode {
         nodes: Vec<usize>,
         #[arg(long, default_value_t = 34)]
         provinces: usize,
-        #[arg(long, default_value_t = 500)]
-        day_ms: i64,
-        #[arg(long, default_value_t = 150)]
-        limit_s: u64,
+        #[command(flatten)]
+        run: Run,
+        #[arg(long, value_enum, default_value_t = Net::Tcp)]
+        net: Net,
         /// (internal) measure the one size given, print it as a ROW line.
         #[arg(long, hide = true)]
         one: bool,
@@ -87,20 +160,15 @@ fn main() -> anyhow::Result<()> {
             cities,
             provinces,
             pairctl,
-            day_ms,
-            limit_s,
+            run,
             work,
         } => {
             machine::print_start("scale: one process per node (pairctl up)");
-            println!(
-                "open-file limit {fds}; --day-ms {day_ms}; decision window 3 scenario days = {} ms",
-                3 * day_ms
-            );
+            println!("open-file limit {fds}; {}", run.describe());
             std::fs::create_dir_all(&work)?;
             let mut rows = Vec::new();
             for n in cities {
-                let limit = Duration::from_secs(limit_s);
-                let row = runtime.block_on(processes(&pairctl, &work, n, provinces, day_ms, limit));
+                let row = runtime.block_on(processes(&pairctl, &work, n, provinces, &run));
                 rows.push(row.unwrap_or_else(|e| failed(n + provinces + 1, n, e)));
                 print_row(rows.last().expect("pushed"));
             }
@@ -109,14 +177,20 @@ fn main() -> anyhow::Result<()> {
         Mode::InProcess {
             nodes,
             provinces,
-            day_ms,
-            limit_s,
+            run,
+            net,
             one: true,
         } => {
             let n = nodes[0];
             let cities = n.saturating_sub(provinces + 1).max(1);
-            let limit = Duration::from_secs(limit_s);
-            let row = runtime.block_on(in_process(cities, provinces, day_ms, limit));
+            if net == Net::Memory {
+                node_kit::net::memory::enable();
+            }
+            // The nodes' own log lines, when asked for (RUST_LOG=warn): the
+            // only window on nodes that talk in memory.
+            let _logs = std::env::var_os("RUST_LOG")
+                .map(|_| runtime.block_on(async { node_kit::telemetry::init("scale") }));
+            let row = runtime.block_on(in_process(cities, provinces, &run, net));
             let row = row.unwrap_or_else(|e| failed(n, cities, e));
             println!("ROW {}", row.to_json());
             return Ok(());
@@ -124,20 +198,17 @@ fn main() -> anyhow::Result<()> {
         Mode::InProcess {
             nodes,
             provinces,
-            day_ms,
-            limit_s,
+            run,
+            net,
             one: false,
         } => {
             machine::print_start("scale: every node in one process");
-            println!(
-                "open-file limit {fds}; --day-ms {day_ms}; decision window 3 scenario days = {} ms",
-                3 * day_ms
-            );
+            println!("open-file limit {fds}; {}; network {net:?}", run.describe());
             println!("each size in a fresh process of this binary, so its RSS is its own");
             let mut rows = Vec::new();
             for n in nodes {
                 let cities = n.saturating_sub(provinces + 1).max(1);
-                let row = in_fresh_process(n, provinces, day_ms, limit_s)
+                let row = in_fresh_process(n, provinces, &run, net)
                     .unwrap_or_else(|e| failed(n, cities, e));
                 rows.push(row);
                 print_row(rows.last().expect("pushed"));
@@ -152,22 +223,16 @@ fn main() -> anyhow::Result<()> {
 }
 
 /// Runs one in-process size in a child process of this binary.
-fn in_fresh_process(
-    nodes: usize,
-    provinces: usize,
-    day_ms: i64,
-    limit_s: u64,
-) -> anyhow::Result<Row> {
+fn in_fresh_process(nodes: usize, provinces: usize, run: &Run, net: Net) -> anyhow::Result<Row> {
     let exe = std::env::current_exe()?;
+    let net = match net {
+        Net::Tcp => "tcp",
+        Net::Memory => "memory",
+    };
     let child = Command::new(exe)
         .args(["in-process", "--one", "--nodes", &nodes.to_string()])
-        .args([
-            "--provinces",
-            &provinces.to_string(),
-            "--day-ms",
-            &day_ms.to_string(),
-        ])
-        .args(["--limit-s", &limit_s.to_string()])
+        .args(["--provinces", &provinces.to_string(), "--net", net])
+        .args(run.args())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .spawn()?;
@@ -183,42 +248,112 @@ fn in_fresh_process(
     row.ok_or_else(|| anyhow!("the child measuring {nodes} nodes printed no row"))
 }
 
+/// How often a size says how far it got, on stderr: a run of thousands of
+/// nodes in memory can be watched by nothing else.
+const PROGRESS_EVERY_S: f64 = 10.0;
+
+/// One progress line: scenario time and the cases by stage.
+fn progress(at_s: f64, status: &pairing_proto::v1::ClusterStatus) -> String {
+    let mut stages = std::collections::BTreeMap::<&str, usize>::new();
+    for case in &status.cases {
+        *stages.entry(case.stage.as_str()).or_default() += 1;
+    }
+    let stages: Vec<String> = stages.iter().map(|(s, n)| format!("{n} {s}")).collect();
+    format!(
+        "  {at_s:>7.1} s: scenario {}, {} nodes registered; cases: {}",
+        if status.clock.is_some() {
+            status.scenario_now.as_str()
+        } else {
+            "not started"
+        },
+        status.nodes.len(),
+        stages.join(", ")
+    )
+}
+
+/// When a size got where: seconds from the launch.
+struct Watched {
+    /// Every node registered: central's clock runs.
+    clock_s: f64,
+    /// Every city's case has left `awaiting_pairing`.
+    paired_s: f64,
+    /// Every case closed, when the run waited for that.
+    closed_s: Option<f64>,
+}
+
 /// Polls central until the clock runs and every one of `cities` cases is
-/// paired; returns both times from `launched`.
-async fn watch_pairings(
+/// paired, and then, with `until` closed, every case closed.
+async fn watch_cases(
     endpoint: &str,
     operator: Option<&NodeTls>,
     cities: usize,
     launched: Instant,
-    limit: Duration,
+    run: &Run,
     mut on_poll: impl FnMut(),
-) -> anyhow::Result<(f64, f64)> {
+) -> anyhow::Result<Watched> {
+    let limit = Duration::from_secs(run.limit_s);
     let channel = client::Dialer::new(operator).channel(endpoint)?;
-    let mut central = CentralAuthorityClient::new(channel);
-    let mut clock_s = None;
+    // The status of 10,000 cases is more than tonic's default 4 MiB.
+    let mut central = CentralAuthorityClient::new(channel)
+        .max_decoding_message_size(pairctl::central_client::MAX_REPLY_BYTES);
+    let (mut clock_s, mut paired_s) = (None, None);
+    let mut last_error = None;
+    let mut next_progress_s = PROGRESS_EVERY_S;
     loop {
         on_poll();
         if launched.elapsed() > limit {
             return Err(anyhow!(
-                "not every case paired within {limit:?} (clock at {clock_s:?} s)"
+                "not every case {} within {limit:?} (clock at {clock_s:?} s, paired at {paired_s:?} s; last status error: {last_error:?})",
+                if paired_s.is_none() { "paired" } else { "closed" }
             ));
         }
-        if let Ok(status) = central.get_status(client::request(StatusQuery {})).await {
+        let status = central.get_status(client::request(StatusQuery {})).await;
+        if let Err(e) = &status {
+            last_error = Some(format!("{}: {}", e.code(), e.message()));
+        }
+        if let Ok(status) = status {
             let status = status.into_inner();
-            if status.clock.is_some() && clock_s.is_none() {
-                clock_s = Some(launched.elapsed().as_secs_f64());
+            let now = launched.elapsed().as_secs_f64();
+            if !status.clock_stalled.is_empty() {
+                return Err(anyhow!("the clock stalled: {}", status.clock_stalled));
             }
-            let paired = status
-                .cases
-                .iter()
-                .filter(|c| c.stage != "awaiting_pairing")
-                .count();
-            if paired >= cities {
-                let clock = clock_s.unwrap_or(0.0);
-                return Ok((clock, launched.elapsed().as_secs_f64()));
+            if now >= next_progress_s {
+                next_progress_s = now + PROGRESS_EVERY_S;
+                eprintln!("{}", progress(now, &status));
+            }
+            if status.clock.is_some() && clock_s.is_none() {
+                clock_s = Some(now);
+            }
+            let count =
+                |stage: fn(&str) -> bool| status.cases.iter().filter(|c| stage(&c.stage)).count();
+            if paired_s.is_none() && count(|s| s != "awaiting_pairing") >= cities {
+                paired_s = Some(now);
+            }
+            let closed = count(|s| s == "closed") == status.cases.len();
+            match (paired_s, run.until) {
+                (Some(paired_s), Until::Paired) => {
+                    let clock_s = clock_s.unwrap_or(0.0);
+                    return Ok(Watched {
+                        clock_s,
+                        paired_s,
+                        closed_s: None,
+                    });
+                }
+                (Some(paired_s), Until::Closed) if closed => {
+                    let clock_s = clock_s.unwrap_or(0.0);
+                    return Ok(Watched {
+                        clock_s,
+                        paired_s,
+                        closed_s: Some(now),
+                    });
+                }
+                _ => {}
             }
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        // Polled more slowly while closing: a status of 10,000 cases is a
+        // megabyte that central builds under its lock.
+        let pause_ms = if paired_s.is_none() { 100 } else { 1_000 };
+        tokio::time::sleep(Duration::from_millis(pause_ms)).await;
     }
 }
 
@@ -226,14 +361,46 @@ fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
 }
 
+/// `pairctl up`'s clock flags for `run`. On the lockstep clock the steps
+/// go as fast as the nodes answer (`--day-ms 0`).
+fn pace_args(run: &Run) -> Vec<String> {
+    match run.clock {
+        ClockMode::Wall => vec![
+            "--clock".into(),
+            "wall".into(),
+            "--day-ms".into(),
+            run.day_ms.to_string(),
+        ],
+        ClockMode::Lockstep => vec![
+            "--clock".into(),
+            "lockstep".into(),
+            "--step-minutes".into(),
+            run.step_minutes.to_string(),
+            "--day-ms".into(),
+            "0".into(),
+        ],
+    }
+}
+
+/// The clock central runs for an in-process size. A lockstep step of
+/// thousands of nodes in one process on two cores can take minutes: the
+/// barrier waits as long as the size's whole limit.
+fn clock_plan(run: &Run) -> central::authority::ClockPlan {
+    let seed = central::authority::DEFAULT_SEED;
+    let wait_s = u32::try_from(run.limit_s)
+        .unwrap_or(u32::MAX)
+        .clamp(1, 3_600);
+    run.clock.plan(run.step_minutes, seed).waiting(wait_s)
+}
+
 async fn processes(
     pairctl: &PathBuf,
     work: &std::path::Path,
     cities: usize,
     provinces: usize,
-    day_ms: i64,
-    limit: Duration,
+    run: &Run,
 ) -> anyhow::Result<Row> {
+    let limit = Duration::from_secs(run.limit_s);
     let mut gen = GenOptions::new(cities, provinces);
     gen.name = format!("generated-national-{cities}");
     let path = work.join(format!("{}.toml", gen.name));
@@ -242,11 +409,9 @@ async fn processes(
     std::fs::write(&path, text)?;
     let logs = work.join(format!("logs-{cities}"));
     let launched = Instant::now();
-    // The wall clock: the run lasts long enough to be watched, and "paired"
-    // is a wall time after the launch (the lockstep clock would finish the
-    // whole scenario as fast as it goes).
     let child = Command::new(pairctl)
-        .args(["up", "--clock", "wall", "--day-ms", &day_ms.to_string()])
+        .arg("up")
+        .args(pace_args(run))
         .arg("--scenario")
         .arg(&path)
         .arg("--log-dir")
@@ -296,23 +461,22 @@ async fn processes(
     // `pairctl up` runs over mutual TLS: the status is asked with the
     // operator's certificate it issued.
     let operator = NodeTls::load(&logs.join("certs"), OPERATOR_ID).map_err(|e| anyhow!(e))?;
-    let (clock_s, paired_s) =
-        watch_pairings(&endpoint, Some(&operator), cities, launched, limit, || {
-            let children = procs::children_of(pairctl_pid);
-            if central_pid.is_none() {
-                central_pid = children
-                    .iter()
-                    .copied()
-                    .find(|pid| procs::is_node(*pid, "central"));
+    let watched = watch_cases(&endpoint, Some(&operator), cities, launched, run, || {
+        let children = procs::children_of(pairctl_pid);
+        if central_pid.is_none() {
+            central_pid = children
+                .iter()
+                .copied()
+                .find(|pid| procs::is_node(*pid, "central"));
+        }
+        for pid in children {
+            if let Some(rss) = procs::status_kib(&pid.to_string(), "VmRSS") {
+                let peak = peak_rss.entry(pid).or_insert(0);
+                *peak = (*peak).max(rss);
             }
-            for pid in children {
-                if let Some(rss) = procs::status_kib(&pid.to_string(), "VmRSS") {
-                    let peak = peak_rss.entry(pid).or_insert(0);
-                    *peak = (*peak).max(rss);
-                }
-            }
-        })
-        .await?;
+        }
+    })
+    .await?;
     // Peak RSS per process as the kernel counted it, up to the pairing.
     for (pid, peak) in peak_rss.iter_mut() {
         if let Some(hwm) = procs::status_kib(&pid.to_string(), "VmHWM") {
@@ -332,8 +496,9 @@ async fn processes(
         nodes: expected + 1,
         cities,
         started_s: Some(started_s),
-        clock_s: Some(clock_s),
-        paired_s: Some(paired_s),
+        clock_s: Some(watched.clock_s),
+        paired_s: Some(watched.paired_s),
+        closed_s: watched.closed_s,
         central_rss_mib: mib(central_rss),
         node_rss_mib: stats::median(&others),
         note: format!(
@@ -348,12 +513,7 @@ async fn processes(
     })
 }
 
-async fn in_process(
-    cities: usize,
-    provinces: usize,
-    day_ms: i64,
-    limit: Duration,
-) -> anyhow::Result<Row> {
+async fn in_process(cities: usize, provinces: usize, run: &Run, net: Net) -> anyhow::Result<Row> {
     let mut gen = GenOptions::new(cities, provinces);
     gen.name = format!("generated-in-process-{cities}");
     let scenario = Arc::new(scenario::parse(&scenario_gen::generate(&gen), "generated")?);
@@ -362,10 +522,12 @@ async fn in_process(
     let central = central::start(central::CentralConfig {
         concurrency: Default::default(),
         scenario: scenario.clone(),
-        // Stub nodes take no steps: the wall clock.
-        clock: central::authority::ClockPlan::wall(central::authority::DEFAULT_SEED),
+        clock: clock_plan(run),
         listen_addr: "127.0.0.1:0".into(),
-        day_ms,
+        day_ms: match run.clock {
+            ClockMode::Wall => run.day_ms,
+            ClockMode::Lockstep => 0,
+        },
         policy: Default::default(),
         data_dir: None,
         durability: Default::default(),
@@ -413,7 +575,7 @@ async fn in_process(
         }
         let started_s = launched.elapsed().as_secs_f64();
         let mut peak = 0;
-        let (clock_s, paired_s) = watch_pairings(&endpoint, None, cities, launched, limit, || {
+        let watched = watch_cases(&endpoint, None, cities, launched, run, || {
             peak = peak.max(procs::status_kib("self", "VmRSS").unwrap_or(0));
         })
         .await?;
@@ -422,7 +584,7 @@ async fn in_process(
         // it: what bounds the nodes one process can hold (the open-file
         // limit), printed beside the row.
         let fds = std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count());
-        anyhow::Ok((started_s, clock_s, paired_s, peak, fds))
+        anyhow::Ok((started_s, watched, peak, fds))
     }
     .await;
     let count = nodes.len();
@@ -442,17 +604,22 @@ async fn in_process(
     let stopped = tokio::time::timeout(Duration::from_secs(30), stopping)
         .await
         .is_ok();
-    let (started_s, clock_s, paired_s, peak, fds) = outcome?;
+    let (started_s, watched, peak, fds) = outcome?;
     Ok(Row {
         nodes: count + 1,
         cities,
         started_s: Some(started_s),
-        clock_s: Some(clock_s),
-        paired_s: Some(paired_s),
+        clock_s: Some(watched.clock_s),
+        paired_s: Some(watched.paired_s),
+        closed_s: watched.closed_s,
         central_rss_mib: mib(peak.saturating_sub(rss_before)),
         node_rss_mib: mib(peak.saturating_sub(rss_before)) / (count + 1) as f64,
         note: format!(
-            "in-process: first MiB column is the whole process's RSS growth, over {} nodes; {fds} open files when paired{}",
+            "in-process over {}: first MiB column is the whole process's RSS growth, over {} nodes; {fds} open files at the end{}",
+            match net {
+                Net::Tcp => "loopback TCP",
+                Net::Memory => "in-memory pipes",
+            },
             count + 1,
             if stopped {
                 ""
