@@ -9,6 +9,12 @@
 //! would; every node's key readable by that node's user alone; a second
 //! run of the `certs` service keeps every key; `down -v` at the end,
 //! whatever happens.
+//!
+//! One compose run, not two: that the lockstep clock tells the same story
+//! on a busy machine is shown by `hubei_2020.rs` (the same code as
+//! processes, beside two CPU hogs); a second compose run here, beside the
+//! hogs, cost the suite about 100 s and tested nothing the containers
+//! change.
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -19,7 +25,7 @@ use counterpart_tests::docker::compose::{self, files_in, ComposeProject, FileEnt
 use counterpart_tests::docker::{
     docker, ensure_image, image_ref, require_compose, require_docker, run_suffix, IMAGE_VARIABLE,
 };
-use counterpart_tests::{repo_root, scenario_path, Hogs};
+use counterpart_tests::{repo_root, scenario_path};
 use serde_json::Value;
 
 const DAY_MS: &str = "100";
@@ -27,7 +33,8 @@ const DAY_MS: &str = "100";
 const HEALTHY_LIMIT: Duration = Duration::from_secs(240);
 /// hubei-2020 is about 63 days on the lockstep clock, at least 6.3 s at
 /// 100 ms a day; its 1,500 steps took about 30 s in release binaries on
-/// two cores (BENCHMARKS.md), so this leaves room for two CPU hogs.
+/// two cores (BENCHMARKS.md), and about 60 s in containers (2026-12-06):
+/// this leaves room for a busy CI machine.
 const FINISH_LIMIT: Duration = Duration::from_secs(300);
 /// The user the image's nodes run as (deploy/Dockerfile's `USER`).
 const NODE_USER: &str = "65534:65534";
@@ -287,35 +294,5 @@ fn hubei_2020_runs_in_compose_from_two_commands_with_private_keys() {
     println!(
         "compose smoke: up -> down done in {:.1} s",
         seconds(started)
-    );
-
-    // The lockstep clock in containers: the same seed on a machine made
-    // busy by two CPU hogs tells the same story (equal digests).
-    let digest = report["digest"].as_str().expect("a digest").to_string();
-    let hogs = Hogs::start();
-    let mut busy = ComposeProject::new(
-        require_compose().expect("compose answered above"),
-        format!("counterpart-smoke-busy-{}", run_suffix()),
-        repo_root().join("deploy/docker-compose.yml"),
-    )
-    .with_env("PAIRING_DAY_MS", DAY_MS)
-    .with_env("OTLP_ENDPOINT", "")
-    .with_env(IMAGE_VARIABLE, &image_ref());
-    let again = Instant::now();
-    busy.up();
-    wait_finished(&busy);
-    let json = busy
-        .exec("central", &["pairctl", "report", "--out", "-"])
-        .unwrap_or_else(|e| panic!("{e}"));
-    drop(hogs);
-    busy.down();
-    let busy_report: Value = serde_json::from_str(&json).expect("the busy run's report");
-    assert_eq!(
-        busy_report["digest"], digest,
-        "the same seed told another story in containers on a busy machine"
-    );
-    println!(
-        "a second compose run beside two CPU hogs: the same digest {digest} ({:.1} s)",
-        seconds(again)
     );
 }

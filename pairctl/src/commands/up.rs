@@ -36,6 +36,9 @@ use central::cli::ClockMode;
 const POLL_INTERVAL: Duration = Duration::from_millis(200);
 /// How often a progress line is printed.
 const PROGRESS_INTERVAL: Duration = Duration::from_secs(1);
+/// How long the nodes stay up, once the run finished, for the dashboard to
+/// hear it from central's stream (a few of its 250 ms intervals).
+const DASHBOARD_FINISH_WAIT: Duration = Duration::from_secs(10);
 /// Central not answering for this long ends the run as failed.
 const CENTRAL_SILENCE_LIMIT: Duration = Duration::from_secs(20);
 /// Collecting the results must get through a busy moment, but not hang.
@@ -109,6 +112,14 @@ pub async fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
         _ = signals.cancelled() => Err(anyhow!("interrupted")),
         outcome = drive(&args, &scenario, &path, data_root.as_deref(), &mut cluster, dashboard.as_ref()) => outcome,
     };
+    let finished = matches!(&outcome, Ok(results) if matches!(results.end, RunEnd::Finished));
+    if let (true, Some(dashboard)) = (finished, &dashboard) {
+        if !dashboard.await_finished(DASHBOARD_FINISH_WAIT).await {
+            eprintln!(
+                "pairctl: the dashboard did not hear central say the run finished within {DASHBOARD_FINISH_WAIT:?}"
+            );
+        }
+    }
     println!("Stopping {} nodes...", cluster.nodes().len());
     let stop = cluster.stop_all(STOP_GRACE).await;
     warn_about_stop(&stop, &args.log_dir);

@@ -85,6 +85,20 @@ impl RunningDashboard {
         tokio::spawn(feed(central, self.board.clone(), self.shutdown.clone()));
     }
 
+    /// Waits, at most `limit`, until the board has central's word that the
+    /// run finished. Central's stream carries that word a little after its
+    /// status says so: a launcher that stopped the nodes on the status
+    /// alone could leave the page on "down" instead of "finished".
+    pub async fn await_finished(&self, limit: Duration) -> bool {
+        let seen = || !self.board.model()["finished_at"].is_null();
+        let waited = tokio::time::timeout(limit, async {
+            while !seen() {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        });
+        waited.await.is_ok()
+    }
+
     /// Stops serving; open pages keep what they show.
     pub async fn stop(self) {
         self.shutdown.cancel();
