@@ -2,10 +2,11 @@
 //! connections are pairs of in-memory pipes (`tokio::io::duplex`), not
 //! sockets, so they hold no file descriptors.
 //!
-//! Why: a node on real sockets in one process holds about five open files
-//! (its listener, both ends of its connection to central and of central's
-//! to it), and the open-file limit of the benchmark machine (20,000, not
-//! raisable there) stops one process at about 3,500 nodes. The scale
+//! Why: a node on loopback TCP in one process holds about ten open files
+//! (its listener, both ends of its connection to central and of the
+//! lockstep clock's connection from central, its peers'; 1,932 measured
+//! for 200 nodes), and the open-file limit of the benchmark machine
+//! (20,000, not raisable there) stops one process near 2,000 nodes. The scale
 //! benchmark's 10,000 nodes run here instead (`scale in-process --net
 //! memory`). Everything above the pipe is what a deployment runs: HTTP/2,
 //! protobuf, the services, the drivers, on real time; only the kernel's TCP
