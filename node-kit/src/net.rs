@@ -17,6 +17,10 @@
 //! listens and dials over in-memory pipes instead of sockets.
 
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// Whether this code runs as a host of a turmoil simulation.
 pub fn in_simulation() -> bool {
@@ -78,3 +82,54 @@ pub async fn listen(addr: &str) -> std::io::Result<(Listener, SocketAddr)> {
 pub mod memory;
 #[cfg(feature = "sim")]
 pub(crate) mod simulated;
+
+/// One end of a connection on a network other than the host's TCP (the
+/// simulation's, or the in-memory one), with the addresses tonic reports
+/// as a request's `remote_addr`; reads and writes go to `io`.
+pub struct Connection<S> {
+    io: S,
+    local: Option<SocketAddr>,
+    remote: Option<SocketAddr>,
+}
+
+impl<S> Connection<S> {
+    pub(crate) fn new(io: S, local: Option<SocketAddr>, remote: Option<SocketAddr>) -> Self {
+        Connection { io, local, remote }
+    }
+}
+
+impl<S: Send + 'static> tonic::transport::server::Connected for Connection<S> {
+    type ConnectInfo = tonic::transport::server::TcpConnectInfo;
+    fn connect_info(&self) -> Self::ConnectInfo {
+        tonic::transport::server::TcpConnectInfo {
+            local_addr: self.local,
+            remote_addr: self.remote,
+        }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Connection<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Connection<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+}

@@ -69,6 +69,15 @@ enum Until {
     Closed,
 }
 
+/// How `value` is spelt on the command line.
+fn flag_value(value: impl ValueEnum) -> String {
+    value
+        .to_possible_value()
+        .expect("every value is a flag value")
+        .get_name()
+        .to_string()
+}
+
 /// What the in-process nodes talk over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Net {
@@ -80,20 +89,13 @@ enum Net {
 }
 
 impl Run {
+    /// The same settings as flags, for a child of this binary.
     fn args(&self) -> Vec<String> {
-        let until = match self.until {
-            Until::Paired => "paired",
-            Until::Closed => "closed",
-        };
-        let clock = match self.clock {
-            ClockMode::Wall => "wall",
-            ClockMode::Lockstep => "lockstep",
-        };
         [
-            ("--clock", clock.to_string()),
+            ("--clock", flag_value(self.clock)),
             ("--step-minutes", self.step_minutes.to_string()),
             ("--day-ms", self.day_ms.to_string()),
-            ("--until", until.to_string()),
+            ("--until", flag_value(self.until)),
             ("--limit-s", self.limit_s.to_string()),
         ]
         .into_iter()
@@ -225,13 +227,14 @@ fn main() -> anyhow::Result<()> {
 /// Runs one in-process size in a child process of this binary.
 fn in_fresh_process(nodes: usize, provinces: usize, run: &Run, net: Net) -> anyhow::Result<Row> {
     let exe = std::env::current_exe()?;
-    let net = match net {
-        Net::Tcp => "tcp",
-        Net::Memory => "memory",
-    };
     let child = Command::new(exe)
         .args(["in-process", "--one", "--nodes", &nodes.to_string()])
-        .args(["--provinces", &provinces.to_string(), "--net", net])
+        .args([
+            "--provinces",
+            &provinces.to_string(),
+            "--net",
+            &flag_value(net),
+        ])
         .args(run.args())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -367,13 +370,13 @@ fn pace_args(run: &Run) -> Vec<String> {
     match run.clock {
         ClockMode::Wall => vec![
             "--clock".into(),
-            "wall".into(),
+            flag_value(run.clock),
             "--day-ms".into(),
             run.day_ms.to_string(),
         ],
         ClockMode::Lockstep => vec![
             "--clock".into(),
-            "lockstep".into(),
+            flag_value(run.clock),
             "--step-minutes".into(),
             run.step_minutes.to_string(),
             "--day-ms".into(),
@@ -628,4 +631,43 @@ async fn in_process(cities: usize, provinces: usize, run: &Run, net: Net) -> any
             }
         ),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run_of(argv: &[String]) -> Run {
+        match Cli::try_parse_from(argv).expect("flags parse").mode {
+            Mode::InProcess { run, .. } => run,
+            other => panic!("not in-process: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_size_measured_in_a_child_gets_the_run_settings_given() {
+        let given: Vec<String> = [
+            "scale",
+            "in-process",
+            "--clock",
+            "lockstep",
+            "--step-minutes",
+            "360",
+            "--until",
+            "closed",
+            "--limit-s",
+            "42",
+        ]
+        .map(String::from)
+        .to_vec();
+        let run = run_of(&given);
+        let child: Vec<String> = ["scale", "in-process"]
+            .map(String::from)
+            .into_iter()
+            .chain(run.args())
+            .collect();
+        assert_eq!(format!("{:?}", run_of(&child)), format!("{run:?}"));
+        assert_eq!(run.until, Until::Closed);
+        assert_eq!(run.clock, ClockMode::Lockstep);
+    }
 }

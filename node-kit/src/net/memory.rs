@@ -21,17 +21,14 @@
 use std::collections::HashMap;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Mutex, OnceLock};
-use std::task::{Context, Poll};
 
 use hyper_util::rt::TokioIo;
-use tokio::io::{AsyncRead, AsyncWrite, DuplexStream, ReadBuf};
+use tokio::io::DuplexStream;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::{Stream, StreamExt};
-use tonic::transport::server::{Connected, TcpConnectInfo};
 use tonic::transport::Uri;
 
 use super::Listener as NetListener;
@@ -60,7 +57,7 @@ pub fn enabled() -> bool {
 
 #[derive(Default)]
 struct Network {
-    listening: Mutex<HashMap<SocketAddr, mpsc::Sender<Connection>>>,
+    listening: Mutex<HashMap<SocketAddr, mpsc::Sender<Pipe>>>,
     /// The last address handed out, as a number (see [`address`]).
     last: AtomicU32,
 }
@@ -71,9 +68,7 @@ fn network() -> &'static Network {
 }
 
 impl Network {
-    fn listening(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<SocketAddr, mpsc::Sender<Connection>>> {
+    fn listening(&self) -> std::sync::MutexGuard<'_, HashMap<SocketAddr, mpsc::Sender<Pipe>>> {
         self.listening.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -104,7 +99,7 @@ fn address(n: u32) -> SocketAddr {
 /// are refused, as a closed port's are.
 pub struct Listener {
     registration: Registration,
-    accepted: mpsc::Receiver<Connection>,
+    accepted: mpsc::Receiver<Pipe>,
 }
 
 /// An address on the network, held while something listens there.
@@ -148,7 +143,7 @@ pub(crate) fn listen(addr: &str) -> io::Result<(NetListener, SocketAddr)> {
 /// The connections `listener` accepts, for `serve_with_incoming`.
 pub(crate) fn incoming(
     listener: Listener,
-) -> impl Stream<Item = io::Result<Connection>> + Send + 'static {
+) -> impl Stream<Item = io::Result<Pipe>> + Send + 'static {
     // The registration rides along in the stream, so the address stays on
     // the network exactly as long as the server serves.
     let Listener {
@@ -161,53 +156,12 @@ pub(crate) fn incoming(
     })
 }
 
-/// One end of an in-memory connection, with the addresses tonic reports as
-/// the request's `remote_addr`.
-pub struct Connection {
-    pipe: DuplexStream,
-    local: SocketAddr,
-    remote: SocketAddr,
-}
-
-impl Connected for Connection {
-    type ConnectInfo = TcpConnectInfo;
-    fn connect_info(&self) -> TcpConnectInfo {
-        TcpConnectInfo {
-            local_addr: Some(self.local),
-            remote_addr: Some(self.remote),
-        }
-    }
-}
-
-impl AsyncRead for Connection {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.pipe).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for Connection {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.pipe).poll_write(cx, buf)
-    }
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.pipe).poll_flush(cx)
-    }
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.pipe).poll_shutdown(cx)
-    }
-}
+/// One end of an in-memory connection.
+pub type Pipe = super::Connection<DuplexStream>;
 
 /// Dials the address in `uri` on the in-memory network: refused when
 /// nothing listens there, as on TCP.
-pub(crate) async fn connect(uri: Uri) -> io::Result<TokioIo<Connection>> {
+pub(crate) async fn connect(uri: Uri) -> io::Result<TokioIo<Pipe>> {
     let invalid = |why: &str| io::Error::new(io::ErrorKind::InvalidInput, format!("{uri}: {why}"));
     let host = uri.host().ok_or_else(|| invalid("no host"))?;
     let ip: Ipv4Addr = host
@@ -224,22 +178,14 @@ pub(crate) async fn connect(uri: Uri) -> io::Result<TokioIo<Connection>> {
     })?;
     let local = network().fresh()?;
     let (ours, theirs) = tokio::io::duplex(PIPE_BYTES);
-    let accepted = Connection {
-        pipe: theirs,
-        local: remote,
-        remote: local,
-    };
+    let accepted = Pipe::new(theirs, Some(remote), Some(local));
     listener.send(accepted).await.map_err(|_| {
         io::Error::new(
             io::ErrorKind::ConnectionRefused,
             format!("{remote} stopped listening"),
         )
     })?;
-    Ok(TokioIo::new(Connection {
-        pipe: ours,
-        local,
-        remote,
-    }))
+    Ok(TokioIo::new(Pipe::new(ours, Some(local), Some(remote))))
 }
 
 #[cfg(test)]

@@ -5,16 +5,12 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 
 use futures_util::stream::{self, Stream};
 use hyper_util::rt::TokioIo;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tonic::transport::server::{Connected, TcpConnectInfo};
 use tonic::transport::Uri;
 
-use super::Listener;
+use super::{Connection, Listener};
 
 pub(crate) async fn listen(addr: &str) -> io::Result<(Listener, SocketAddr)> {
     let listener = turmoil::net::TcpListener::bind(addr).await.map_err(|e| {
@@ -30,54 +26,14 @@ pub(crate) async fn listen(addr: &str) -> io::Result<(Listener, SocketAddr)> {
 /// The connections `listener` accepts, for `serve_with_incoming`.
 pub(crate) fn incoming(
     listener: turmoil::net::TcpListener,
-) -> impl Stream<Item = io::Result<Connection>> + Send + 'static {
+) -> impl Stream<Item = io::Result<Connection<turmoil::net::TcpStream>>> + Send + 'static {
     stream::unfold(listener, |listener| async move {
-        let accepted = listener
-            .accept()
-            .await
-            .map(|(stream, _)| Connection(stream));
+        let accepted = listener.accept().await.map(|(stream, _)| {
+            let (local, remote) = (stream.local_addr().ok(), stream.peer_addr().ok());
+            Connection::new(stream, local, remote)
+        });
         Some((accepted, listener))
     })
-}
-
-/// One accepted simulated connection, with the addresses tonic reports as
-/// the request's `remote_addr`.
-pub(crate) struct Connection(turmoil::net::TcpStream);
-
-impl Connected for Connection {
-    type ConnectInfo = TcpConnectInfo;
-    fn connect_info(&self) -> TcpConnectInfo {
-        TcpConnectInfo {
-            local_addr: self.0.local_addr().ok(),
-            remote_addr: self.0.peer_addr().ok(),
-        }
-    }
-}
-
-impl AsyncRead for Connection {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for Connection {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.0).poll_write(cx, buf)
-    }
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_flush(cx)
-    }
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_shutdown(cx)
-    }
 }
 
 /// Dials the host and port of `uri` over the simulated network (the host
