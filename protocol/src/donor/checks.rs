@@ -35,7 +35,10 @@ pub fn clock_started(clock: Option<Clock>) -> Result<Clock, Refusal> {
 }
 
 /// An enum field that must hold a known value other than UNSPECIFIED (0).
-pub fn known_enum<E: TryFrom<i32>>(field: &str, value: i32) -> Result<E, Refusal> {
+pub fn known_enum<E: TryFrom<i32>>(
+    field: impl std::fmt::Display,
+    value: i32,
+) -> Result<E, Refusal> {
     match E::try_from(value) {
         Ok(e) if value != 0 => Ok(e),
         _ => Err(Refusal::invalid_argument(format!(
@@ -76,7 +79,7 @@ pub fn receipt_fields(r: &Receipt) -> Result<Quantities, Refusal> {
             &d.resource_type,
         )?;
         validate::quantity(format_args!("discrepancies[{i}].quantity"), t, d.quantity)?;
-        known_enum::<DiscrepancyReason>(&format!("discrepancies[{i}].reason"), d.reason)?;
+        known_enum::<DiscrepancyReason>(format_args!("discrepancies[{i}].reason"), d.reason)?;
     }
     Ok(received)
 }
