@@ -18,6 +18,8 @@
 //! - [`scenario_gen`]: generated scenarios of any size (labelled as such).
 //! - [`matrix`]: seeded cost matrices and their binary file format.
 //! - [`procs`]: child processes, their RSS, the file descriptor limit.
+//! - [`report_rows`]: the hot paths' rows, and what a durable central's
+//!   writer did.
 //! - [`run_report`]: figures read off a `pairctl up --report` file.
 //! - [`scale_rows`]: the scale benchmark's rows, table and growth.
 
@@ -26,6 +28,7 @@ pub mod load;
 pub mod machine;
 pub mod matrix;
 pub mod procs;
+pub mod report_rows;
 pub mod rig;
 pub mod run_report;
 pub mod scale_rows;

@@ -100,6 +100,25 @@ async fn a_change_is_on_disk_once_flushed_and_reads_write_nothing() {
 }
 
 #[tokio::test]
+async fn the_writer_totals_count_each_commit_and_its_changes() {
+    let dir = temp_dir("totals");
+    let durable = open_tally(&dir);
+    // Process-wide totals, and other tests write beside this one: only
+    // at least what this test wrote can be asserted.
+    let before = writer::totals();
+    {
+        let mut machine = durable.lock();
+        machine.set("a", Some(1));
+        machine.set("b", Some(2));
+    }
+    durable.flushed().await;
+    let written = writer::totals().since(&before);
+    assert!(written.commits >= 1, "{written:?}");
+    assert!(written.changes >= 2, "two records changed: {written:?}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
 async fn a_restart_replays_the_journal_after_the_last_snapshot() {
     let dir = temp_dir("replay");
     let durable = open_tally(&dir);

@@ -8,8 +8,10 @@
 //! then publishes the number of the newest change on disk. A handler that
 //! must not answer before its change is saved awaits that number.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
+use std::time::Instant;
 
 use counterpart_domain::journal::Change;
 use tokio::sync::watch;
@@ -21,6 +23,42 @@ use super::store::JournalStore;
 /// before answering, so reaching this means the disk has stopped: the node
 /// stops rather than hold more unsaved promises in memory.
 pub const MAX_QUEUED_CHANGES: usize = 1_000_000;
+
+/// What every writer of this process has written so far: commits, the
+/// changes they carried, and the time spent appending them (SQLite's
+/// transaction and its commit). For benchmarks and profiles: whether the
+/// writer is what a durable node waits on. Process-wide, so a node
+/// started in-process needs no handle for it to be read.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct WriteTotals {
+    pub commits: u64,
+    pub changes: u64,
+    pub append_us: u64,
+}
+
+impl WriteTotals {
+    /// What was written between `earlier` and `self`.
+    pub fn since(&self, earlier: &WriteTotals) -> WriteTotals {
+        WriteTotals {
+            commits: self.commits - earlier.commits,
+            changes: self.changes - earlier.changes,
+            append_us: self.append_us - earlier.append_us,
+        }
+    }
+}
+
+static COMMITS: AtomicU64 = AtomicU64::new(0);
+static CHANGES: AtomicU64 = AtomicU64::new(0);
+static APPEND_US: AtomicU64 = AtomicU64::new(0);
+
+/// The totals of every writer in this process since it started.
+pub fn totals() -> WriteTotals {
+    WriteTotals {
+        commits: COMMITS.load(Ordering::Relaxed),
+        changes: CHANGES.load(Ordering::Relaxed),
+        append_us: APPEND_US.load(Ordering::Relaxed),
+    }
+}
 
 #[derive(Debug, Default)]
 struct Queue {
@@ -168,9 +206,15 @@ fn take_unless_held(shared: &Shared) -> Option<(Vec<Change>, u64)> {
 
 /// Appends `changes` and publishes `newest` as saved.
 fn write(shared: &Shared, store: &mut JournalStore, changes: &[Change], newest: u64) {
+    // Timed for the totals only: no decision reads it.
+    let started = Instant::now();
     if let Err(error) = store.append(changes) {
         super::fatal(&error);
     }
+    let append_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    COMMITS.fetch_add(1, Ordering::Relaxed);
+    CHANGES.fetch_add(changes.len() as u64, Ordering::Relaxed);
+    APPEND_US.fetch_add(append_us, Ordering::Relaxed);
     shared.saved.send_if_modified(|saved| {
         let newer = newest > *saved;
         *saved = (*saved).max(newest);

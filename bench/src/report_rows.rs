@@ -1,0 +1,77 @@
+//! The rows `hot_paths` prints: one per path and level, central beside the
+//! echo, and for a durable central what its writer did meanwhile.
+
+use node_kit::durable::writer::WriteTotals;
+
+use crate::load::LoadResult;
+use crate::machine;
+
+/// Central's share of the echo's throughput that the issue asks for on
+/// every path at every level (BENCHMARKS.md table 1).
+pub const TARGET_RATIO: f64 = 0.80;
+
+/// The table's title and column heads for one path.
+pub fn print_header(path: &str, request_bytes: usize, reply_bytes: usize) {
+    println!();
+    println!("## {path}: request {request_bytes} B, reply {reply_bytes} B (protobuf-encoded)");
+    println!(
+        "{:>9} | {:>12} {:>9} {:>9} | {:>12} {:>9} {:>9} | {:>6} | {:>14}",
+        "in flight",
+        "central/s",
+        "p50 us",
+        "p99 us",
+        "echo/s",
+        "p50 us",
+        "p99 us",
+        "ratio",
+        "load avg"
+    );
+}
+
+/// One row: central and the echo at `level` in flight, and central's
+/// share of the echo's throughput, which it returns.
+pub fn print_row(level: usize, central: &LoadResult, echo: &LoadResult) -> f64 {
+    let ratio = central.per_second() / echo.per_second();
+    println!(
+        "{:>9} | {:>12.0} {:>9} {:>9} | {:>12.0} {:>9} {:>9} | {:>6.2} | {:>14}",
+        level,
+        central.per_second(),
+        central.latencies.quantile_us(0.50),
+        central.latencies.quantile_us(0.99),
+        echo.per_second(),
+        echo.latencies.quantile_us(0.50),
+        echo.latencies.quantile_us(0.99),
+        ratio,
+        machine::load_average(),
+    );
+    for (name, r) in [("central", central), ("echo", echo)] {
+        if r.errors > 0 {
+            println!(
+                "          {name}: {} refused calls, first: {}",
+                r.errors,
+                r.first_error.as_deref().unwrap_or("")
+            );
+        }
+    }
+    ratio
+}
+
+/// For a durable central: what its writer did in central's share of the
+/// measurement (the echo writes nothing), so that a flat rate can be told
+/// apart from a saturated writer: commits, changes and calls per commit,
+/// and the share of central's time the writer spent appending.
+pub fn print_writer(written: &WriteTotals, central: &LoadResult) {
+    if written.commits == 0 {
+        return;
+    }
+    let commits = written.commits as f64;
+    println!(
+        "          writer: {} commits, {:.1} changes and {:.1} calls each; append {:.0} us mean, busy {:.0}% of central's {:.2} s",
+        written.commits,
+        written.changes as f64 / commits,
+        central.ok as f64 / commits,
+        written.append_us as f64 / commits,
+        100.0 * written.append_us as f64 / (central.elapsed.as_secs_f64() * 1e6),
+        central.elapsed.as_secs_f64(),
+    );
+}
