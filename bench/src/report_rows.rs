@@ -1,6 +1,8 @@
 //! The rows `hot_paths` prints: one per path and level, central beside the
-//! echo, and for a durable central what its writer did meanwhile.
+//! echo; how central's lock was waited for and held meanwhile; and for a
+//! durable central what its writer did.
 
+use node_kit::durable::hold::LockTotals;
 use node_kit::durable::writer::WriteTotals;
 
 use crate::load::LoadResult;
@@ -66,12 +68,33 @@ pub fn print_writer(written: &WriteTotals, central: &LoadResult) {
     }
     let commits = written.commits as f64;
     println!(
-        "          writer: {} commits, {:.1} changes and {:.1} calls each; append {:.0} us mean, busy {:.0}% of central's {:.2} s",
+        "          writer: {} commits, {:.1} changes and {:.1} calls each; append {:.0} us mean, busy {:.0}% of central's {:.2} s; {} folds, {:.1} ms mean",
         written.commits,
         written.changes as f64 / commits,
         central.ok as f64 / commits,
         written.append_us as f64 / commits,
         100.0 * written.append_us as f64 / (central.elapsed.as_secs_f64() * 1e6),
+        central.elapsed.as_secs_f64(),
+        written.folds,
+        written.fold_us as f64 / written.folds.max(1) as f64 / 1e3,
+    );
+}
+
+/// How central's lock was used in central's share of the measurement (the
+/// echo takes none; the rig's stubs keep no machine): passes, the mean
+/// wait and hold, and the share of central's time the lock was held. A
+/// lock held nearly all the time serialises the handlers.
+pub fn print_lock(held: &LockTotals, central: &LoadResult) {
+    if held.passes == 0 {
+        return;
+    }
+    let passes = held.passes as f64;
+    println!(
+        "          lock: {} passes, held {:.1} us and waited {:.1} us mean; held {:.0}% of central's {:.2} s",
+        held.passes,
+        held.held_ns as f64 / passes / 1e3,
+        held.wait_ns as f64 / passes / 1e3,
+        100.0 * held.held_ns as f64 / (central.elapsed.as_secs_f64() * 1e9),
         central.elapsed.as_secs_f64(),
     );
 }

@@ -9,6 +9,7 @@
 //!
 //! - [`small`]: how a province's or city's few kilobytes are journaled.
 //! - [`store`]: the SQLite file: journal, snapshot, and which node it is.
+//! - [`hold`]: how long handlers wait for the machine's lock and hold it.
 //! - [`writer`]: the thread that writes, off the async workers and off the
 //!   machine's lock, one transaction for everything queued (group commit).
 //! - [`Durable`]: the machine behind a mutex; [`Durable::lock`] hands out a
@@ -20,6 +21,7 @@
 //! survives the death of the process (what the fault suites inflict) but
 //! not a power cut; [`Durability::Full`] fsyncs every commit.
 
+pub mod hold;
 pub mod store;
 pub mod writer;
 
@@ -27,7 +29,7 @@ use std::ops::{Deref, DerefMut};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use counterpart_domain::journal::{Change, Records};
 
@@ -84,10 +86,15 @@ impl<M: Persistent> Durable<M> {
     /// The machine, to change: its changes are taken and queued for the
     /// writer when the guard drops, if it was borrowed mutably.
     pub fn lock(&self) -> Changing<'_, M> {
+        let asked = Instant::now();
+        let guard = self.read();
+        let locked = Instant::now();
         Changing {
-            guard: self.read(),
+            guard,
             durable: self,
             changed: false,
+            waited: locked - asked,
+            locked,
         }
     }
 
@@ -247,6 +254,10 @@ pub struct Changing<'a, M: Persistent> {
     guard: MutexGuard<'a, M>,
     durable: &'a Durable<M>,
     changed: bool,
+    /// For [`hold`]'s totals: how long the lock was waited for, and when
+    /// it was taken.
+    waited: Duration,
+    locked: Instant,
 }
 
 impl<M: Persistent> Changing<'_, M> {
@@ -280,6 +291,7 @@ impl<M: Persistent> Drop for Changing<'_, M> {
             self.durable.queue_changes(&mut self.guard);
             self.durable.version.fetch_add(1, Ordering::SeqCst);
         }
+        hold::record(self.waited, self.locked.elapsed());
     }
 }
 

@@ -278,7 +278,10 @@ impl JournalStore {
         self.last_seq = first + changes.len() as u64 - 1;
         self.commits = commits;
         if self.last_seq - self.snapshot_seq >= SNAPSHOT_EVERY {
+            // Timed for the writer's totals only: no decision reads it.
+            let started = std::time::Instant::now();
             self.fold()?;
+            super::writer::count_fold(started.elapsed());
         }
         Ok(())
     }

@@ -118,10 +118,24 @@ async fn the_writer_totals_count_each_commit_and_its_changes() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+#[test]
+fn each_pass_through_the_lock_is_counted_with_its_hold() {
+    let durable = Durable::in_memory(Tally::default());
+    // Process-wide totals, beside other tests: at least this test's passes.
+    let before = hold::totals();
+    durable.lock().set("a", Some(1));
+    durable.lock().set("b", Some(2));
+    let _ = durable.read().counts.len(); // a read is not a pass
+    let passed = hold::totals().since(&before);
+    assert!(passed.passes >= 2, "{passed:?}");
+    assert!(passed.held_ns > 0, "{passed:?}");
+}
+
 #[tokio::test]
 async fn a_restart_replays_the_journal_after_the_last_snapshot() {
     let dir = temp_dir("replay");
     let durable = open_tally(&dir);
+    let before = writer::totals();
     let changes = store::SNAPSHOT_EVERY + 100;
     for n in 0..changes {
         let name = format!("c{}", n % 300);
@@ -129,6 +143,8 @@ async fn a_restart_replays_the_journal_after_the_last_snapshot() {
         durable.lock().set(&name, value);
     }
     durable.flushed().await;
+    let folded = writer::totals().since(&before);
+    assert!(folded.folds >= 1, "the writer's totals count the fold: {folded:?}");
     let live = durable.read().records().unwrap();
     drop(durable);
     let store = JournalStore::open(&dir, "hubei", "s", Durability::Normal).unwrap();

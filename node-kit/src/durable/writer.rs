@@ -34,6 +34,11 @@ pub struct WriteTotals {
     pub commits: u64,
     pub changes: u64,
     pub append_us: u64,
+    /// Folds of the journal into the snapshot (every
+    /// [`super::store::SNAPSHOT_EVERY`] entries), and their time: part of
+    /// `append_us`, and a time no commit is made.
+    pub folds: u64,
+    pub fold_us: u64,
 }
 
 impl WriteTotals {
@@ -43,6 +48,8 @@ impl WriteTotals {
             commits: self.commits - earlier.commits,
             changes: self.changes - earlier.changes,
             append_us: self.append_us - earlier.append_us,
+            folds: self.folds - earlier.folds,
+            fold_us: self.fold_us - earlier.fold_us,
         }
     }
 }
@@ -50,6 +57,17 @@ impl WriteTotals {
 static COMMITS: AtomicU64 = AtomicU64::new(0);
 static CHANGES: AtomicU64 = AtomicU64::new(0);
 static APPEND_US: AtomicU64 = AtomicU64::new(0);
+static FOLDS: AtomicU64 = AtomicU64::new(0);
+static FOLD_US: AtomicU64 = AtomicU64::new(0);
+
+/// Counts one fold that took `took` (the store calls it).
+pub(super) fn count_fold(took: std::time::Duration) {
+    FOLDS.fetch_add(1, Ordering::Relaxed);
+    FOLD_US.fetch_add(
+        u64::try_from(took.as_micros()).unwrap_or(u64::MAX),
+        Ordering::Relaxed,
+    );
+}
 
 /// The totals of every writer in this process since it started.
 pub fn totals() -> WriteTotals {
@@ -57,6 +75,8 @@ pub fn totals() -> WriteTotals {
         commits: COMMITS.load(Ordering::Relaxed),
         changes: CHANGES.load(Ordering::Relaxed),
         append_us: APPEND_US.load(Ordering::Relaxed),
+        folds: FOLDS.load(Ordering::Relaxed),
+        fold_us: FOLD_US.load(Ordering::Relaxed),
     }
 }
 
