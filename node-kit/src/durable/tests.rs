@@ -144,7 +144,10 @@ async fn a_restart_replays_the_journal_after_the_last_snapshot() {
     }
     durable.flushed().await;
     let folded = writer::totals().since(&before);
-    assert!(folded.folds >= 1, "the writer's totals count the fold: {folded:?}");
+    assert!(
+        folded.folds >= 1,
+        "the writer's totals count the fold: {folded:?}"
+    );
     let live = durable.read().records().unwrap();
     drop(durable);
     let store = JournalStore::open(&dir, "hubei", "s", Durability::Normal).unwrap();
