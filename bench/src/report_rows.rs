@@ -2,8 +2,8 @@
 //! echo; how central's lock was waited for and held meanwhile; and for a
 //! durable central what its writer did.
 
-use node_kit::durable::hold::LockTotals;
-use node_kit::durable::writer::WriteTotals;
+use node_kit::durable::hold::{self, LockTotals};
+use node_kit::durable::writer::{self, WriteTotals};
 
 use crate::load::LoadResult;
 use crate::machine;
@@ -11,6 +11,29 @@ use crate::machine;
 /// Central's share of the echo's throughput that the issue asks for on
 /// every path at every level (BENCHMARKS.md table 1).
 pub const TARGET_RATIO: f64 = 0.80;
+
+/// The lock's and the writer's process-wide totals at one moment: taken
+/// before a measurement, they print what central's lock and writer did
+/// during it.
+pub struct Totals {
+    lock: LockTotals,
+    write: WriteTotals,
+}
+
+impl Totals {
+    pub fn now() -> Totals {
+        Totals {
+            lock: hold::totals(),
+            write: writer::totals(),
+        }
+    }
+
+    /// Prints, under `central`'s row, what happened since `self`.
+    pub fn print_since(&self, central: &LoadResult) {
+        print_lock(&hold::totals().since(&self.lock), central);
+        print_writer(&writer::totals().since(&self.write), central);
+    }
+}
 
 /// The table's title and column heads for one path.
 pub fn print_header(path: &str, request_bytes: usize, reply_bytes: usize) {
@@ -62,7 +85,7 @@ pub fn print_row(level: usize, central: &LoadResult, echo: &LoadResult) -> f64 {
 /// measurement (the echo writes nothing), so that a flat rate can be told
 /// apart from a saturated writer: commits, changes and calls per commit,
 /// and the share of central's time the writer spent appending.
-pub fn print_writer(written: &WriteTotals, central: &LoadResult) {
+fn print_writer(written: &WriteTotals, central: &LoadResult) {
     if written.commits == 0 {
         return;
     }
@@ -72,11 +95,11 @@ pub fn print_writer(written: &WriteTotals, central: &LoadResult) {
         written.commits,
         written.changes as f64 / commits,
         central.ok as f64 / commits,
-        written.append_us as f64 / commits,
-        100.0 * written.append_us as f64 / (central.elapsed.as_secs_f64() * 1e6),
+        written.append_ns as f64 / commits / 1e3,
+        100.0 * written.append_ns as f64 / (central.elapsed.as_secs_f64() * 1e9),
         central.elapsed.as_secs_f64(),
         written.folds,
-        written.fold_us as f64 / written.folds.max(1) as f64 / 1e3,
+        written.fold_ns as f64 / written.folds.max(1) as f64 / 1e6,
     );
 }
 
@@ -84,7 +107,7 @@ pub fn print_writer(written: &WriteTotals, central: &LoadResult) {
 /// echo takes none; the rig's stubs keep no machine): passes, the mean
 /// wait and hold, and the share of central's time the lock was held. A
 /// lock held nearly all the time serialises the handlers.
-pub fn print_lock(held: &LockTotals, central: &LoadResult) {
+fn print_lock(held: &LockTotals, central: &LoadResult) {
     if held.passes == 0 {
         return;
     }

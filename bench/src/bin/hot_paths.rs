@@ -22,15 +22,12 @@ use counterpart_bench::echo::v1::EchoRequest;
 use counterpart_bench::load::{self, Load, LoadResult};
 use counterpart_bench::machine;
 use counterpart_bench::procs;
-use counterpart_bench::report_rows::{
-    print_header, print_lock, print_row, print_writer, TARGET_RATIO,
-};
+use counterpart_bench::report_rows::{print_header, print_row, Totals, TARGET_RATIO};
 use counterpart_bench::rig::{Messages, Rig, RigOptions};
 use counterpart_bench::scenario_gen::{self, city_id, GenOptions};
 use counterpart_bench::setting::{central_tls, issue_certificates, Scratch, Senders, Setting};
 use counterpart_domain::scenario;
 use node_kit::client;
-use node_kit::durable::{hold, writer};
 use node_kit::sequencer::Concurrency;
 use pairing_proto::v1::{Ack, AssistanceRequestAck};
 use prost::Message;
@@ -355,12 +352,11 @@ fn bench_requests(
             loads(args, level).1,
             echo_request(request_bytes, echo_reply_body(reply_bytes)),
         )?;
-        let (written, held) = (writer::totals(), hold::totals());
+        let before = Totals::now();
         let (measured, echo) = load::alternate(load, args.slices, measure_central, measure_echo);
         servers.block_on(rig.stop());
         worst = worst.min(print_row(level, &measured, &echo));
-        print_lock(&hold::totals().since(&held), &measured);
-        print_writer(&writer::totals().since(&written), &measured);
+        before.print_since(&measured);
         if measured.elapsed < load.duration.mul_f64(0.95) {
             println!(
                 "          (central's share of the cities lasted {:.2} s of its {:.2} s: {} requests)",
@@ -456,11 +452,10 @@ fn bench_reports(
             warmup,
             echo_request(request_bytes, echo_reply_body(reply_bytes)),
         )?;
-        let (written, held) = (writer::totals(), hold::totals());
+        let before = Totals::now();
         let (measured, echo) = load::alternate(load, args.slices, measure_central, measure_echo);
         worst = worst.min(print_row(level, &measured, &echo));
-        print_lock(&hold::totals().since(&held), &measured);
-        print_writer(&writer::totals().since(&written), &measured);
+        before.print_since(&measured);
     }
     servers.block_on(rig.stop());
     Ok(worst)

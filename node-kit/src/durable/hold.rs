@@ -43,8 +43,7 @@ pub fn totals() -> LockTotals {
 
 /// Counts one pass that waited `wait` for the lock and held it `held`.
 pub(super) fn record(wait: Duration, held: Duration) {
-    let ns = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
     PASSES.fetch_add(1, Ordering::Relaxed);
-    WAIT_NS.fetch_add(ns(wait), Ordering::Relaxed);
-    HELD_NS.fetch_add(ns(held), Ordering::Relaxed);
+    super::add_nanos(&WAIT_NS, wait);
+    super::add_nanos(&HELD_NS, held);
 }

@@ -229,6 +229,13 @@ pub fn open<M: Persistent>(
     Durable::journaled(machine, store, node_id)
 }
 
+/// Adds `took` in nanoseconds to one of the process-wide totals
+/// ([`hold`], [`writer::totals`]): measurement only, no decision reads it.
+fn add_nanos(total: &AtomicU64, took: Duration) {
+    let nanos = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
+    total.fetch_add(nanos, Ordering::Relaxed);
+}
+
 fn legacy_key() -> counterpart_domain::journal::RecordKey {
     counterpart_domain::journal::RecordKey::new(LEGACY_KIND, "")
 }

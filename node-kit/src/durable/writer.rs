@@ -33,12 +33,12 @@ pub const MAX_QUEUED_CHANGES: usize = 1_000_000;
 pub struct WriteTotals {
     pub commits: u64,
     pub changes: u64,
-    pub append_us: u64,
+    pub append_ns: u64,
     /// Folds of the journal into the snapshot (every
     /// [`super::store::SNAPSHOT_EVERY`] entries), and their time: part of
-    /// `append_us`, and a time no commit is made.
+    /// `append_ns`, and a time no commit is made.
     pub folds: u64,
-    pub fold_us: u64,
+    pub fold_ns: u64,
 }
 
 impl WriteTotals {
@@ -47,26 +47,23 @@ impl WriteTotals {
         WriteTotals {
             commits: self.commits - earlier.commits,
             changes: self.changes - earlier.changes,
-            append_us: self.append_us - earlier.append_us,
+            append_ns: self.append_ns - earlier.append_ns,
             folds: self.folds - earlier.folds,
-            fold_us: self.fold_us - earlier.fold_us,
+            fold_ns: self.fold_ns - earlier.fold_ns,
         }
     }
 }
 
 static COMMITS: AtomicU64 = AtomicU64::new(0);
 static CHANGES: AtomicU64 = AtomicU64::new(0);
-static APPEND_US: AtomicU64 = AtomicU64::new(0);
+static APPEND_NS: AtomicU64 = AtomicU64::new(0);
 static FOLDS: AtomicU64 = AtomicU64::new(0);
-static FOLD_US: AtomicU64 = AtomicU64::new(0);
+static FOLD_NS: AtomicU64 = AtomicU64::new(0);
 
 /// Counts one fold that took `took` (the store calls it).
 pub(super) fn count_fold(took: std::time::Duration) {
     FOLDS.fetch_add(1, Ordering::Relaxed);
-    FOLD_US.fetch_add(
-        u64::try_from(took.as_micros()).unwrap_or(u64::MAX),
-        Ordering::Relaxed,
-    );
+    super::add_nanos(&FOLD_NS, took);
 }
 
 /// The totals of every writer in this process since it started.
@@ -74,9 +71,9 @@ pub fn totals() -> WriteTotals {
     WriteTotals {
         commits: COMMITS.load(Ordering::Relaxed),
         changes: CHANGES.load(Ordering::Relaxed),
-        append_us: APPEND_US.load(Ordering::Relaxed),
+        append_ns: APPEND_NS.load(Ordering::Relaxed),
         folds: FOLDS.load(Ordering::Relaxed),
-        fold_us: FOLD_US.load(Ordering::Relaxed),
+        fold_ns: FOLD_NS.load(Ordering::Relaxed),
     }
 }
 
@@ -231,10 +228,9 @@ fn write(shared: &Shared, store: &mut JournalStore, changes: &[Change], newest: 
     if let Err(error) = store.append(changes) {
         super::fatal(&error);
     }
-    let append_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
     COMMITS.fetch_add(1, Ordering::Relaxed);
     CHANGES.fetch_add(changes.len() as u64, Ordering::Relaxed);
-    APPEND_US.fetch_add(append_us, Ordering::Relaxed);
+    super::add_nanos(&APPEND_NS, started.elapsed());
     shared.saved.send_if_modified(|saved| {
         let newer = newest > *saved;
         *saved = (*saved).max(newest);
