@@ -31,16 +31,13 @@ use crate::reconcile::Reconciliation;
 use crate::render::{self, CityNames};
 use crate::report::{merge_launch_facts, parse_report, render_identity, RunSummary};
 use central::cli::ClockMode;
+use watch::{watch, Watch};
 
-/// How often pairctl asks central for its status.
-const POLL_INTERVAL: Duration = Duration::from_millis(200);
-/// How often a progress line is printed.
-const PROGRESS_INTERVAL: Duration = Duration::from_secs(1);
+mod watch;
+
 /// How long the nodes stay up, once the run finished, for the dashboard to
 /// hear it from central's stream (a few of its 250 ms intervals).
 const DASHBOARD_FINISH_WAIT: Duration = Duration::from_secs(10);
-/// Central not answering for this long ends the run as failed.
-const CENTRAL_SILENCE_LIMIT: Duration = Duration::from_secs(20);
 /// Collecting the results must get through a busy moment, but not hang.
 const COLLECT_POLICY: RetryPolicy = RetryPolicy {
     max_attempts: 4,
@@ -272,80 +269,6 @@ fn make_certs(dir: &Path, scenario: &Scenario) -> anyhow::Result<(PathBuf, NodeT
     crate::certs::write_all(&dir, &crate::certs::holders(scenario))?;
     let operator = NodeTls::load(&dir, node_kit::tls::OPERATOR_ID).map_err(anyhow::Error::msg)?;
     Ok((dir, operator))
-}
-
-/// Polls central's status until it reports the run finished, printing a
-/// progress line every second. A node that dies is restarted on its data
-/// directory; fails if one dies too often or central goes silent.
-/// What [`watch`] watches for.
-struct Watch<'a> {
-    nodes_expected: usize,
-    timeout: Duration,
-    max_restarts: u32,
-    /// Where `pairctl upgrade` leaves its requests.
-    log_dir: &'a Path,
-}
-
-async fn watch(
-    central: &CentralClient,
-    cluster: &mut Cluster,
-    watching: Watch<'_>,
-) -> anyhow::Result<RunEnd> {
-    let Watch {
-        nodes_expected,
-        timeout,
-        max_restarts,
-        log_dir,
-    } = watching;
-    let mut upgrade = crate::upgrade::RollingUpgrade::default();
-    let deadline = Instant::now() + timeout;
-    let mut ticks = tokio::time::interval(POLL_INTERVAL);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut last_answer = Instant::now();
-    let mut last_progress: Option<Instant> = None;
-    loop {
-        ticks.tick().await;
-        for restart in cluster.supervise(max_restarts)? {
-            println!("{restart}");
-        }
-        upgrade.step(cluster, log_dir).await?;
-        if Instant::now() >= deadline {
-            return Ok(RunEnd::TimedOut(timeout));
-        }
-        let status = match central.status().await {
-            Ok(status) => status,
-            Err(e) if last_answer.elapsed() > CENTRAL_SILENCE_LIMIT => {
-                return Err(e.context(format!(
-                    "central has not answered for {} s",
-                    CENTRAL_SILENCE_LIMIT.as_secs()
-                )))
-            }
-            Err(e) => {
-                // Say so once a second: a silent launcher looks hung.
-                if last_progress.is_none_or(|at| at.elapsed() >= PROGRESS_INTERVAL) {
-                    println!("(no answer from central yet: {e})");
-                    last_progress = Some(Instant::now());
-                }
-                continue;
-            }
-        };
-        last_answer = Instant::now();
-        if status.finished || last_progress.is_none_or(|at| at.elapsed() >= PROGRESS_INTERVAL) {
-            println!("{}", render::progress_line(&status, nodes_expected));
-            last_progress = Some(Instant::now());
-        }
-        if status.finished {
-            return Ok(RunEnd::Finished);
-        }
-        if !status.clock_stalled.is_empty() {
-            // A node never finished its step: nothing more will happen.
-            return Err(anyhow!(
-                "the lockstep clock stalled: {}; logs in {}",
-                status.clock_stalled,
-                log_dir.display()
-            ));
-        }
-    }
 }
 
 /// `path` made absolute (children may run elsewhere) and created.
