@@ -4,7 +4,7 @@
 //! replays with `FAULT_SEED=<seed>`.
 //!
 //! The schedule is plain data made by [`schedule`]; the fault suite
-//! (`tests/tests/faults.rs`) plays it against a [`crate::resilient`]
+//! (`tests/tests/suites/fault_suite.rs`) plays it against a [`crate::resilient`]
 //! cluster.
 
 use std::fmt;

@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::sync::{Mutex, MutexGuard, TryLockError};
+use std::time::{Duration, Instant};
 
 use super::docker;
 
@@ -305,12 +307,48 @@ fn pax_records(data: &[u8]) -> Vec<(String, String)> {
 pub const CENTRAL_ADDR: &str = "127.0.0.1:50051";
 /// Another cluster (a user's `counterpart` project, another test run) may
 /// hold central's port for a while: wait this long for it, then fail.
-pub const PORT_WAIT_LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
+pub const PORT_WAIT_LIMIT: Duration = Duration::from_secs(120);
+/// Another compose test of this process holds the port for its whole run
+/// (the compose upgrade about four minutes, more on a busy machine): wait
+/// this long for it, then fail.
+pub const CLAIM_WAIT_LIMIT: Duration = Duration::from_secs(900);
 
-/// Waits until nothing listens on central's published address, so a
-/// compose test never fails on a port another cluster still holds.
-pub fn wait_for_central_port() {
-    let started = std::time::Instant::now();
+/// The compose tests of this process, one at a time on central's port.
+static CENTRAL_PORT: Mutex<()> = Mutex::new(());
+
+/// Central's published port, this process's while the returned guard
+/// lives: waits for any other compose test of this process (the suites run
+/// side by side in one binary), then until nothing else listens there, so
+/// a compose test never fails on a port another cluster still holds.
+/// Declare the guard before the project, so it is dropped after `down`.
+pub fn claim_central_port() -> MutexGuard<'static, ()> {
+    let started = Instant::now();
+    let mut said = false;
+    let guard = loop {
+        match CENTRAL_PORT.try_lock() {
+            Ok(guard) => break guard,
+            // A compose test that panicked still ran its `down -v` (the
+            // project's drop) before the guard went.
+            Err(TryLockError::Poisoned(poisoned)) => break poisoned.into_inner(),
+            Err(TryLockError::WouldBlock) => {}
+        }
+        assert!(
+            started.elapsed() < CLAIM_WAIT_LIMIT,
+            "another compose test of this process held {CENTRAL_ADDR} for {CLAIM_WAIT_LIMIT:?}"
+        );
+        if !said {
+            println!("{CENTRAL_ADDR}: another compose test of this process runs; waiting for it");
+            said = true;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    wait_for_central_port();
+    guard
+}
+
+/// Waits until nothing listens on central's published address.
+fn wait_for_central_port() {
+    let started = Instant::now();
     let mut said = false;
     while std::net::TcpListener::bind(CENTRAL_ADDR).is_err() {
         assert!(
@@ -323,7 +361,7 @@ pub fn wait_for_central_port() {
             println!("{CENTRAL_ADDR} is taken (another cluster?); waiting for it");
             said = true;
         }
-        std::thread::sleep(std::time::Duration::from_secs(1));
+        std::thread::sleep(Duration::from_secs(1));
     }
 }
 

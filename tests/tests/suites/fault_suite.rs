@@ -49,7 +49,7 @@ fn seeds() -> Vec<u64> {
     }
     let base = var("FAULT_SEED_BASE").unwrap_or(1);
     // Two by default: thousands of seeds run in the simulator (`pairctl sim`,
-    // tests/tests/simulator.rs); these runs keep what only real processes
+    // tests/tests/suites/simulator.rs); these runs keep what only real processes
     // show (the writer thread, real TCP, wall time).
     (base..base + var("FAULT_SEEDS").unwrap_or(2)).collect()
 }
@@ -309,7 +309,7 @@ async fn seeded_faults_heal_and_every_unit_is_accounted_for_once() {
             .await
             .unwrap_or_else(|why| {
                 panic!(
-                    "seed {seed} broke a promise: {why}\nreplay: FAULT_SEED={seed} cargo test -p counterpart-tests --test fault_suite -- --nocapture"
+                    "seed {seed} broke a promise: {why}\nreplay: FAULT_SEED={seed} cargo test -p counterpart-tests --test suites fault_suite:: -- --nocapture"
                 )
             });
         println!("  -> {outcome:?}");

@@ -9,7 +9,7 @@
 
 use counterpart_domain::scenario;
 use counterpart_tests::checks::{self, assert_holds, expect, reconciled_line};
-use counterpart_tests::{scenario_path, up_scenario};
+use counterpart_tests::{scenario_path, up_file_with_env};
 use serde_json::Value;
 
 const TENT: &str = "material/tent";
@@ -17,16 +17,17 @@ const ENGINEER: &str = "personnel/engineer";
 
 #[test]
 fn tents_and_engineers_are_requested_shipped_and_received() {
-    // The city's request is logged at info; a RUST_LOG of the caller's
-    // must not hide it. The children inherit it; this binary runs one test.
-    std::env::set_var("RUST_LOG", "info");
     let dir = std::env::temp_dir().join(format!("counterpart-earthquake-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let run = up_scenario(
+    // The city's request is logged at info; a RUST_LOG of the caller's
+    // must not hide it. Given to pairctl and its children only: the other
+    // suites of this binary run beside this one.
+    let run = up_file_with_env(
         env!("CARGO_BIN_EXE_pairctl-under-test"),
-        "earthquake",
+        &scenario_path("earthquake"),
         &dir,
         &[],
+        &[("RUST_LOG", "info")],
     );
     let report = run.report;
     let scenario = scenario::load(&scenario_path("earthquake")).unwrap();

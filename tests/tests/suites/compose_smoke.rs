@@ -184,7 +184,8 @@ fn hubei_2020_runs_in_compose_from_two_commands_with_private_keys() {
     ensure_image();
     let scenario = scenario::load(&scenario_path("hubei-2020")).expect("hubei-2020 loads");
     let nodes = 1 + scenario.provinces.len() + scenario.cities.len();
-    compose::wait_for_central_port();
+    // Declared before the project, so held until after its `down -v`.
+    let _port = compose::claim_central_port();
 
     let mut project = ComposeProject::new(
         command,
