@@ -84,22 +84,26 @@ pub fn print_row(level: usize, central: &LoadResult, echo: &LoadResult) -> f64 {
 /// For a durable central: what its writer did in central's share of the
 /// measurement (the echo writes nothing), so that a flat rate can be told
 /// apart from a saturated writer: commits, changes and calls per commit,
-/// and the share of central's time the writer spent appending.
+/// the share of central's time the writer spent appending and folding,
+/// and the checkpoints its checkpointer ran beside it.
 fn print_writer(written: &WriteTotals, central: &LoadResult) {
     if written.commits == 0 {
         return;
     }
     let commits = written.commits as f64;
     println!(
-        "          writer: {} commits, {:.1} changes and {:.1} calls each; append {:.0} us mean, busy {:.0}% of central's {:.2} s; {} folds, {:.1} ms mean",
+        "          writer: {} commits, {:.1} changes and {:.1} calls each; append {:.0} us mean; {} folds, {:.1} ms mean; busy {:.0}% of central's {:.2} s; beside it {} checkpoints, {:.1} ms mean",
         written.commits,
         written.changes as f64 / commits,
         central.ok as f64 / commits,
         written.append_ns as f64 / commits / 1e3,
-        100.0 * written.append_ns as f64 / (central.elapsed.as_secs_f64() * 1e9),
-        central.elapsed.as_secs_f64(),
         written.folds,
         written.fold_ns as f64 / written.folds.max(1) as f64 / 1e6,
+        100.0 * (written.append_ns + written.fold_ns) as f64
+            / (central.elapsed.as_secs_f64() * 1e9),
+        central.elapsed.as_secs_f64(),
+        written.checkpoints,
+        written.checkpoint_ns as f64 / written.checkpoints.max(1) as f64 / 1e6,
     );
 }
 

@@ -12,6 +12,8 @@
 //! - [`hold`]: how long handlers wait for the machine's lock and hold it.
 //! - [`writer`]: the thread that writes, off the async workers and off the
 //!   machine's lock, one transaction for everything queued (group commit).
+//! - [`checkpoint`]: the thread beside it that copies the WAL into the
+//!   database file, so no commit waits for that copy and its fsyncs.
 //! - [`Durable`]: the machine behind a mutex; [`Durable::lock`] hands out a
 //!   guard that, when dropped after a change, takes the machine's changes
 //!   and queues them; [`Durable::flushed`] waits until they are on disk.
@@ -21,6 +23,7 @@
 //! survives the death of the process (what the fault suites inflict) but
 //! not a power cut; [`Durability::Full`] fsyncs every commit.
 
+pub mod checkpoint;
 pub mod hold;
 pub mod store;
 pub mod writer;
@@ -226,6 +229,7 @@ pub fn open<M: Persistent>(
     };
     let initial = machine.take_changes()?;
     store.append(&initial)?;
+    store.fold_if_due()?;
     Durable::journaled(machine, store, node_id)
 }
 

@@ -147,6 +147,12 @@ impl JournalStore {
         &self.path
     }
 
+    /// The connection commits are made on (for the checkpointer to take
+    /// checkpoints off it).
+    pub(super) fn connection(&self) -> &Connection {
+        &self.connection
+    }
+
     fn fail(&self, e: rusqlite::Error) -> String {
         format!("state store {}: {e}", self.path.display())
     }
@@ -259,8 +265,9 @@ impl JournalStore {
         Ok(body.map(|body| Records::from([(RecordKey::new(LEGACY_KIND, ""), body)])))
     }
 
-    /// Appends `changes` in one transaction (one commit however many), and
-    /// folds the journal into the snapshot when it has grown long enough.
+    /// Appends `changes` in one transaction (one commit however many).
+    /// The caller then folds ([`JournalStore::fold_if_due`]), once it has
+    /// told whoever waited for these changes that they are saved.
     pub fn append(&mut self, changes: &[Change]) -> Result<(), String> {
         if changes.is_empty() {
             return Ok(());
@@ -277,12 +284,19 @@ impl JournalStore {
             .map_err(|e| format!("state store {}: {e}", self.path.display()))?;
         self.last_seq = first + changes.len() as u64 - 1;
         self.commits = commits;
-        if self.last_seq - self.snapshot_seq >= SNAPSHOT_EVERY {
-            // Timed for the writer's totals only: no decision reads it.
-            let started = std::time::Instant::now();
-            self.fold()?;
-            super::writer::count_fold(started.elapsed());
+        Ok(())
+    }
+
+    /// Folds the journal into the snapshot when it has grown
+    /// [`SNAPSHOT_EVERY`] entries since the last fold.
+    pub fn fold_if_due(&mut self) -> Result<(), String> {
+        if self.last_seq - self.snapshot_seq < SNAPSHOT_EVERY {
+            return Ok(());
         }
+        // Timed for the writer's totals only: no decision reads it.
+        let started = std::time::Instant::now();
+        self.fold()?;
+        super::writer::count_fold(started.elapsed());
         Ok(())
     }
 

@@ -143,11 +143,17 @@ async fn a_restart_replays_the_journal_after_the_last_snapshot() {
         durable.lock().set(&name, value);
     }
     durable.flushed().await;
-    let folded = writer::totals().since(&before);
-    assert!(
-        folded.folds >= 1,
-        "the writer's totals count the fold: {folded:?}"
-    );
+    // The writer folds after it has told the waiters their changes are
+    // saved: wait for the fold.
+    let started = Instant::now();
+    while writer::totals().since(&before).folds == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the writer's totals count no fold: {:?}",
+            writer::totals().since(&before)
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     let live = durable.read().records().unwrap();
     drop(durable);
     let store = JournalStore::open(&dir, "hubei", "s", Durability::Normal).unwrap();
@@ -232,6 +238,66 @@ fn a_simulated_store_writes_each_change_before_the_caller_goes_on() {
     // No `flushed().await`, the machine still open: the file already
     // holds the change.
     assert_eq!(reload(&dir), durable.read().records().unwrap());
+    drop(durable);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// A machine of large records, to fill the WAL quickly.
+#[derive(Debug, Default)]
+struct Blobs {
+    dirty: Vec<(String, Vec<u8>)>,
+}
+
+impl Persistent for Blobs {
+    fn take_changes(&mut self) -> Result<Vec<Change>, String> {
+        Ok(std::mem::take(&mut self.dirty)
+            .into_iter()
+            .map(|(id, body)| Change::put("blob", id, body))
+            .collect())
+    }
+
+    fn records(&self) -> Result<Records, String> {
+        Ok(Records::new())
+    }
+}
+
+#[tokio::test]
+async fn the_checkpointer_copies_the_wal_into_the_database_beside_the_writer() {
+    let dir = temp_dir("checkpoint");
+    let durable = open(
+        Some(&dir),
+        Durability::Normal,
+        "hubei",
+        "s",
+        || Ok(Blobs::default()),
+        |_| Ok(Blobs::default()),
+    )
+    .unwrap();
+    let before = writer::totals();
+    let body_bytes = 64 * 1024;
+    let bodies = 3 * checkpoint::CHECKPOINT_AFTER_BYTES as usize / body_bytes;
+    for n in 0..bodies {
+        // Distinct bytes per body, so nothing is shared between pages.
+        let body = vec![n as u8; body_bytes];
+        durable.lock().dirty.push((format!("b{n}"), body));
+    }
+    durable.flushed().await;
+    // The writer's connection never checkpoints: the database file grows
+    // only when the checkpointer copies the WAL into it.
+    let database = dir.join(STATE_FILE);
+    let written = (bodies * body_bytes) as u64;
+    let started = Instant::now();
+    while std::fs::metadata(&database).unwrap().len() < written / 2 {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "after 10 s the database file holds {} bytes of the {written} written: \
+             no checkpoint copied the WAL",
+            std::fs::metadata(&database).unwrap().len()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let checkpointed = writer::totals().since(&before);
+    assert!(checkpointed.checkpoints >= 1, "{checkpointed:?}");
     drop(durable);
     std::fs::remove_dir_all(dir).unwrap();
 }

@@ -16,6 +16,7 @@ use std::time::Instant;
 use counterpart_domain::journal::Change;
 use tokio::sync::watch;
 
+use super::checkpoint::{self, Checkpointer};
 use super::store::JournalStore;
 
 /// Changes queued and not yet written, at most. The queue is drained as
@@ -35,10 +36,16 @@ pub struct WriteTotals {
     pub changes: u64,
     pub append_ns: u64,
     /// Folds of the journal into the snapshot (every
-    /// [`super::store::SNAPSHOT_EVERY`] entries), and their time: part of
-    /// `append_ns`, and a time no commit is made.
+    /// [`super::store::SNAPSHOT_EVERY`] entries), and their time: after the
+    /// commit's waiters are told, not part of `append_ns`, but a time the
+    /// writer makes no commit.
     pub folds: u64,
     pub fold_ns: u64,
+    /// WAL checkpoints, run by each node's checkpointer thread beside the
+    /// writer ([`super::checkpoint`]), and their time: no part of
+    /// `append_ns`, and commits go on meanwhile.
+    pub checkpoints: u64,
+    pub checkpoint_ns: u64,
 }
 
 impl WriteTotals {
@@ -50,6 +57,8 @@ impl WriteTotals {
             append_ns: self.append_ns - earlier.append_ns,
             folds: self.folds - earlier.folds,
             fold_ns: self.fold_ns - earlier.fold_ns,
+            checkpoints: self.checkpoints - earlier.checkpoints,
+            checkpoint_ns: self.checkpoint_ns - earlier.checkpoint_ns,
         }
     }
 }
@@ -68,12 +77,15 @@ pub(super) fn count_fold(took: std::time::Duration) {
 
 /// The totals of every writer in this process since it started.
 pub fn totals() -> WriteTotals {
+    let (checkpoints, checkpoint_ns) = checkpoint::totals();
     WriteTotals {
         commits: COMMITS.load(Ordering::Relaxed),
         changes: CHANGES.load(Ordering::Relaxed),
         append_ns: APPEND_NS.load(Ordering::Relaxed),
         folds: FOLDS.load(Ordering::Relaxed),
         fold_ns: FOLD_NS.load(Ordering::Relaxed),
+        checkpoints,
+        checkpoint_ns,
     }
 }
 
@@ -94,6 +106,9 @@ struct Shared {
     wake: Condvar,
     /// Number of the newest batch on disk.
     saved: watch::Sender<u64>,
+    /// Copies the WAL into the database beside the writer; `None` when
+    /// changes are written inline (a simulation: SQLite checkpoints).
+    checkpointer: Option<Checkpointer>,
 }
 
 impl Shared {
@@ -115,12 +130,18 @@ impl Writer {
     /// Starts the writer thread over `store`, whose contents are batch
     /// number `saved` and earlier.
     pub fn start(mut store: JournalStore, name: &str) -> Result<Writer, String> {
+        let inline = store.durability().inline();
+        let checkpointer = match inline {
+            true => None,
+            false => Some(Checkpointer::start(store.connection(), store.path(), name)?),
+        };
         let shared = Arc::new(Shared {
             queue: Mutex::new(Queue::default()),
             wake: Condvar::new(),
             saved: watch::Sender::new(0),
+            checkpointer,
         });
-        if store.durability().inline() {
+        if inline {
             return Ok(Writer {
                 shared,
                 thread: None,
@@ -180,6 +201,9 @@ impl Writer {
             return None;
         }
         self.shared.queue().held = true;
+        if let Some(checkpointer) = &self.shared.checkpointer {
+            checkpointer.hold();
+        }
         Some(WriteHold {
             shared: self.shared.clone(),
         })
@@ -208,6 +232,9 @@ impl Drop for WriteHold {
     fn drop(&mut self) {
         self.shared.queue().held = false;
         self.shared.wake.notify_one();
+        if let Some(checkpointer) = &self.shared.checkpointer {
+            checkpointer.release();
+        }
     }
 }
 
@@ -231,11 +258,18 @@ fn write(shared: &Shared, store: &mut JournalStore, changes: &[Change], newest: 
     COMMITS.fetch_add(1, Ordering::Relaxed);
     CHANGES.fetch_add(changes.len() as u64, Ordering::Relaxed);
     super::add_nanos(&APPEND_NS, started.elapsed());
+    if let Some(checkpointer) = &shared.checkpointer {
+        checkpointer.written(changes.iter().map(journal_bytes).sum());
+    }
     shared.saved.send_if_modified(|saved| {
         let newer = newest > *saved;
         *saved = (*saved).max(newest);
         newer
     });
+    // After the waiters are told: a fold is upkeep, no promise waits on it.
+    if let Err(error) = store.fold_if_due() {
+        super::fatal(&error);
+    }
 }
 
 fn write_until_closed(shared: &Shared, store: &mut JournalStore) {
@@ -252,4 +286,13 @@ fn write_until_closed(shared: &Shared, store: &mut JournalStore) {
         };
         write(shared, store, &changes, newest);
     }
+}
+
+/// About what `change` adds to the journal: its key and its body.
+fn journal_bytes(change: &Change) -> u64 {
+    let (key, body) = match change {
+        Change::Put { key, body } => (key, body.len()),
+        Change::Delete { key } => (key, 0),
+    };
+    (key.kind.len() + key.id.len() + body) as u64
 }
