@@ -9,7 +9,12 @@
 //! - `snapshot (kind, id) PRIMARY KEY, seq, body`: each record as of
 //!   journal entry `seq`. Every [`SNAPSHOT_EVERY`] entries the journal is
 //!   folded into it and emptied; the fold costs the records changed since
-//!   the last one, never the whole state.
+//!   the last one, never the whole state. The store keeps the newest entry
+//!   of each of those records in memory as it appends them (at most
+//!   [`SNAPSHOT_EVERY`] and one batch), so a fold writes them straight
+//!   from there: SQL that found them in the journal (the newest entry of
+//!   each key, by `GROUP BY`, twice) made the fold cost about 12 µs an
+//!   entry, with every commit waiting.
 //! - `meta`: which node and scenario the file belongs to, and the sequence
 //!   the snapshot is complete up to.
 //!
@@ -18,9 +23,10 @@
 //! journal since loads as one record of kind [`LEGACY_KIND`]: the node reads
 //! its old form, and `durable::open` writes it into the journal.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use counterpart_domain::journal::{self, Change, RecordKey, Records};
+use counterpart_domain::journal::{Change, RecordKey, Records};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 /// The file inside a node's data directory.
@@ -80,6 +86,9 @@ pub struct JournalStore {
     snapshot_seq: u64,
     /// Commits made over every life of the node.
     commits: u64,
+    /// The newest journal entry of each record changed since the last
+    /// fold: its sequence, and its body (`None`: deleted).
+    newest_unfolded: BTreeMap<RecordKey, (u64, Option<Vec<u8>>)>,
 }
 
 impl JournalStore {
@@ -126,6 +135,7 @@ impl JournalStore {
             last_seq: 0,
             snapshot_seq: 0,
             commits: 0,
+            newest_unfolded: BTreeMap::new(),
         };
         store.claim("node_id", node_id)?;
         store.claim("scenario", scenario)?;
@@ -136,7 +146,33 @@ impl JournalStore {
             .query_row("SELECT MAX(seq) FROM journal", [], |r| r.get(0))
             .map_err(fail)?;
         store.last_seq = last_journaled.map_or(store.snapshot_seq, |s| s as u64);
+        store.newest_unfolded = store.read_unfolded()?;
         Ok(store)
+    }
+
+    /// The newest entry of each record in the journal after the snapshot
+    /// (a previous life's, not folded yet).
+    fn read_unfolded(&self) -> Result<BTreeMap<RecordKey, (u64, Option<Vec<u8>>)>, String> {
+        let mut newest = BTreeMap::new();
+        let mut journal = self
+            .connection
+            .prepare("SELECT seq, kind, id, body FROM journal WHERE seq > ?1 ORDER BY seq")
+            .map_err(|e| self.fail(e))?;
+        let rows = journal
+            .query_map([self.snapshot_seq as i64], |r| {
+                let seq: i64 = r.get(0)?;
+                let key = RecordKey {
+                    kind: r.get(1)?,
+                    id: r.get(2)?,
+                };
+                Ok((key, (seq as u64, r.get::<_, Option<Vec<u8>>>(3)?)))
+            })
+            .map_err(|e| self.fail(e))?;
+        for row in rows {
+            let (key, entry) = row.map_err(|e| self.fail(e))?;
+            newest.insert(key, entry);
+        }
+        Ok(newest)
     }
 
     pub fn durability(&self) -> Durability {
@@ -221,25 +257,13 @@ impl JournalStore {
             let (key, body) = row.map_err(|e| self.fail(e))?;
             records.insert(key, body);
         }
-        let mut journal = self
-            .connection
-            .prepare("SELECT kind, id, body FROM journal WHERE seq > ?1 ORDER BY seq")
-            .map_err(|e| self.fail(e))?;
-        let rows = journal
-            .query_map([self.snapshot_seq as i64], |r| {
-                let key = RecordKey {
-                    kind: r.get(0)?,
-                    id: r.get(1)?,
-                };
-                let body: Option<Vec<u8>> = r.get(2)?;
-                Ok(match body {
-                    Some(body) => Change::Put { key, body },
-                    None => Change::Delete { key },
-                })
-            })
-            .map_err(|e| self.fail(e))?;
-        for row in rows {
-            journal::apply(&mut records, [row.map_err(|e| self.fail(e))?]);
+        // The journal after the snapshot, as its newest entry of each record
+        // (read at open, kept since): the same as replaying it in order.
+        for (key, (_, body)) in &self.newest_unfolded {
+            match body {
+                Some(body) => records.insert(key.clone(), body.clone()),
+                None => records.remove(key),
+            };
         }
         Ok(Some(records))
     }
@@ -284,6 +308,14 @@ impl JournalStore {
             .map_err(|e| format!("state store {}: {e}", self.path.display()))?;
         self.last_seq = first + changes.len() as u64 - 1;
         self.commits = commits;
+        for (offset, change) in changes.iter().enumerate() {
+            let seq = first + offset as u64;
+            let (key, body) = match change {
+                Change::Put { key, body } => (key, Some(body.clone())),
+                Change::Delete { key } => (key, None),
+            };
+            self.newest_unfolded.insert(key.clone(), (seq, body));
+        }
         Ok(())
     }
 
@@ -308,11 +340,15 @@ impl JournalStore {
             .connection
             .transaction()
             .map_err(|e| format!("state store {}: {e}", self.path.display()))?;
-        fold_journal(&transaction, upto)
-            .and_then(|()| set_meta(&transaction, "snapshot_seq", upto))
+        fold_newest(&transaction, &self.newest_unfolded)
+            .and_then(|()| {
+                transaction.execute("DELETE FROM journal WHERE seq <= ?1", [upto as i64])
+            })
+            .and_then(|_| set_meta(&transaction, "snapshot_seq", upto))
             .and_then(|()| transaction.commit())
             .map_err(|e| format!("state store {}: {e}", self.path.display()))?;
         self.snapshot_seq = upto;
+        self.newest_unfolded.clear();
         Ok(())
     }
 
@@ -346,24 +382,24 @@ fn write_entries(
     Ok(())
 }
 
-fn fold_journal(transaction: &Transaction<'_>, upto: u64) -> Result<(), rusqlite::Error> {
-    // The newest entry of each record decides: a body replaces, NULL deletes.
-    transaction.execute(
-        "INSERT INTO snapshot (kind, id, seq, body)
-             SELECT kind, id, seq, body FROM journal
-             WHERE seq IN (SELECT MAX(seq) FROM journal WHERE seq <= ?1 GROUP BY kind, id)
-               AND body IS NOT NULL
+/// Writes each record's newest unfolded entry into the snapshot: a body
+/// replaces, `None` deletes.
+fn fold_newest(
+    transaction: &Transaction<'_>,
+    newest: &BTreeMap<RecordKey, (u64, Option<Vec<u8>>)>,
+) -> Result<(), rusqlite::Error> {
+    let mut upsert = transaction.prepare_cached(
+        "INSERT INTO snapshot (kind, id, seq, body) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (kind, id) DO UPDATE SET seq = excluded.seq, body = excluded.body",
-        [upto as i64],
     )?;
-    transaction.execute(
-        "DELETE FROM snapshot WHERE (kind, id) IN (
-             SELECT kind, id FROM journal
-             WHERE seq IN (SELECT MAX(seq) FROM journal WHERE seq <= ?1 GROUP BY kind, id)
-               AND body IS NULL)",
-        [upto as i64],
-    )?;
-    transaction.execute("DELETE FROM journal WHERE seq <= ?1", [upto as i64])?;
+    let mut delete =
+        transaction.prepare_cached("DELETE FROM snapshot WHERE kind = ?1 AND id = ?2")?;
+    for (key, (seq, body)) in newest {
+        match body {
+            Some(body) => upsert.execute(params![key.kind, key.id, *seq as i64, body])?,
+            None => delete.execute(params![key.kind, key.id])?,
+        };
+    }
     Ok(())
 }
 
