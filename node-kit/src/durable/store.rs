@@ -88,8 +88,12 @@ pub struct JournalStore {
     commits: u64,
     /// The newest journal entry of each record changed since the last
     /// fold: its sequence, and its body (`None`: deleted).
-    newest_unfolded: BTreeMap<RecordKey, (u64, Option<Vec<u8>>)>,
+    newest_unfolded: Unfolded,
 }
+
+/// Each record changed since the last fold: the sequence of its newest
+/// journal entry, and that entry's body (`None`: deleted).
+type Unfolded = BTreeMap<RecordKey, (u64, Option<Vec<u8>>)>;
 
 impl JournalStore {
     /// Opens (or creates) the store in `dir` for node `node_id` running
@@ -152,7 +156,7 @@ impl JournalStore {
 
     /// The newest entry of each record in the journal after the snapshot
     /// (a previous life's, not folded yet).
-    fn read_unfolded(&self) -> Result<BTreeMap<RecordKey, (u64, Option<Vec<u8>>)>, String> {
+    fn read_unfolded(&self) -> Result<Unfolded, String> {
         let mut newest = BTreeMap::new();
         let mut journal = self
             .connection
@@ -384,10 +388,7 @@ fn write_entries(
 
 /// Writes each record's newest unfolded entry into the snapshot: a body
 /// replaces, `None` deletes.
-fn fold_newest(
-    transaction: &Transaction<'_>,
-    newest: &BTreeMap<RecordKey, (u64, Option<Vec<u8>>)>,
-) -> Result<(), rusqlite::Error> {
+fn fold_newest(transaction: &Transaction<'_>, newest: &Unfolded) -> Result<(), rusqlite::Error> {
     let mut upsert = transaction.prepare_cached(
         "INSERT INTO snapshot (kind, id, seq, body) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (kind, id) DO UPDATE SET seq = excluded.seq, body = excluded.body",
