@@ -192,9 +192,10 @@ impl Writer {
         self.shared.saved.subscribe()
     }
 
-    /// Holds every write until the returned hold is dropped: for tests
-    /// that show what the node still does while its disk is slow, and for
-    /// an operator copying the file.
+    /// Holds every write, and every checkpoint (once the one under way, if
+    /// any, ends), until the returned hold is dropped: for tests that show
+    /// what the node still does while its disk is slow, and for an
+    /// operator copying the file.
     /// `None` for an inline writer: it has no thread to hold back.
     pub fn hold(&self) -> Option<WriteHold> {
         if self.inline.is_some() {
