@@ -92,13 +92,15 @@ fn print_writer(written: &WriteTotals, central: &LoadResult) {
     }
     let commits = written.commits as f64;
     println!(
-        "          writer: {} commits, {:.1} changes and {:.1} calls each; append {:.0} us mean; {} folds, {:.1} ms mean; busy {:.0}% of central's {:.2} s; beside it {} checkpoints, {:.1} ms mean",
+        "          writer: {} commits, {:.1} changes and {:.1} calls each; append {:.0} us mean; {} folds in {} steps, {:.1} ms a fold, {:.2} ms a step; busy {:.0}% of central's {:.2} s; beside it {} checkpoints, {:.1} ms mean",
         written.commits,
         written.changes as f64 / commits,
         central.ok as f64 / commits,
         written.append_ns as f64 / commits / 1e3,
         written.folds,
+        written.fold_steps,
         written.fold_ns as f64 / written.folds.max(1) as f64 / 1e6,
+        written.fold_ns as f64 / written.fold_steps.max(1) as f64 / 1e6,
         100.0 * (written.append_ns + written.fold_ns) as f64
             / (central.elapsed.as_secs_f64() * 1e9),
         central.elapsed.as_secs_f64(),

@@ -9,6 +9,8 @@
 //!
 //! - [`small`]: how a province's or city's few kilobytes are journaled.
 //! - [`store`]: the SQLite file: journal, snapshot, and which node it is.
+//! - [`fold`]: how the journal moves into the snapshot a step at a time
+//!   between commits.
 //! - [`hold`]: how long handlers wait for the machine's lock and hold it.
 //! - [`writer`]: the thread that writes, off the async workers and off the
 //!   machine's lock, one transaction for everything queued (group commit).
@@ -24,6 +26,7 @@
 //! not a power cut; [`Durability::Full`] fsyncs every commit.
 
 pub mod checkpoint;
+pub mod fold;
 pub mod hold;
 pub mod store;
 pub mod writer;

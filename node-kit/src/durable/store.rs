@@ -8,13 +8,13 @@
 //!   instead of interleaving.
 //! - `snapshot (kind, id) PRIMARY KEY, seq, body`: each record as of
 //!   journal entry `seq`. Every [`SNAPSHOT_EVERY`] entries the journal is
-//!   folded into it and emptied; the fold costs the records changed since
-//!   the last one, never the whole state. The store keeps the newest entry
-//!   of each of those records in memory as it appends them (at most
-//!   [`SNAPSHOT_EVERY`] and one batch), so a fold writes them straight
-//!   from there: SQL that found them in the journal (the newest entry of
-//!   each key, by `GROUP BY`, twice) made the fold cost about 12 µs an
-//!   entry, with every commit waiting.
+//!   folded into it and emptied, a step at a time between commits
+//!   ([`super::fold`]); a fold costs the records changed since the last
+//!   one, never the whole state. The store keeps the newest entry of each
+//!   of those records in memory as it appends them, so a fold writes them
+//!   straight from there: SQL that found them in the journal (the newest
+//!   entry of each key, by `GROUP BY`, twice) made the fold cost about
+//!   12 µs an entry, with every commit waiting.
 //! - `meta`: which node and scenario the file belongs to, and the sequence
 //!   the snapshot is complete up to.
 //!
@@ -29,11 +29,14 @@ use std::path::{Path, PathBuf};
 use counterpart_domain::journal::{Change, RecordKey, Records};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
+use super::fold::{self, set_meta, Fold, Step, Unfolded, CATCH_UP_FACTOR};
+
 /// The file inside a node's data directory.
 pub const STATE_FILE: &str = "state.sqlite3";
 
 /// Journal entries between two folds into the snapshot: a restart replays
-/// at most this many, and a fold writes at most this many records.
+/// about this many (at most [`CATCH_UP_FACTOR`] times it, behind a fold
+/// under way), and a fold writes at most this many records and a batch.
 pub const SNAPSHOT_EVERY: u64 = 4_096;
 
 /// The kind of the one record a store of the previous release loads as:
@@ -87,13 +90,11 @@ pub struct JournalStore {
     /// Commits made over every life of the node.
     commits: u64,
     /// The newest journal entry of each record changed since the last
-    /// fold: its sequence, and its body (`None`: deleted).
+    /// fold started: its sequence, and its body (`None`: deleted).
     newest_unfolded: Unfolded,
+    /// The fold under way, if any: the generation it moves.
+    folding: Option<Fold>,
 }
-
-/// Each record changed since the last fold: the sequence of its newest
-/// journal entry, and that entry's body (`None`: deleted).
-type Unfolded = BTreeMap<RecordKey, (u64, Option<Vec<u8>>)>;
 
 impl JournalStore {
     /// Opens (or creates) the store in `dir` for node `node_id` running
@@ -140,6 +141,7 @@ impl JournalStore {
             snapshot_seq: 0,
             commits: 0,
             newest_unfolded: BTreeMap::new(),
+            folding: None,
         };
         store.claim("node_id", node_id)?;
         store.claim("scenario", scenario)?;
@@ -262,8 +264,10 @@ impl JournalStore {
             records.insert(key, body);
         }
         // The journal after the snapshot, as its newest entry of each record
-        // (read at open, kept since): the same as replaying it in order.
-        for (key, (_, body)) in &self.newest_unfolded {
+        // (read at open, kept since): the same as replaying it in order. A
+        // fold under way holds the older of them.
+        let to_copy = self.folding.iter().flat_map(|fold| &fold.to_copy);
+        for (key, (_, body)) in to_copy.chain(&self.newest_unfolded) {
             match body {
                 Some(body) => records.insert(key.clone(), body.clone()),
                 None => records.remove(key),
@@ -323,37 +327,80 @@ impl JournalStore {
         Ok(())
     }
 
-    /// Folds the journal into the snapshot when it has grown
-    /// [`SNAPSHOT_EVERY`] entries since the last fold.
+    /// Folds the journal into the snapshot, whole, when it has grown
+    /// [`SNAPSHOT_EVERY`] entries since the last fold (at open, when no
+    /// one waits for a commit).
     pub fn fold_if_due(&mut self) -> Result<(), String> {
-        if self.last_seq - self.snapshot_seq < SNAPSHOT_EVERY {
-            return Ok(());
-        }
-        // Timed for the writer's totals only: no decision reads it.
-        let started = std::time::Instant::now();
-        self.fold()?;
-        super::writer::count_fold(started.elapsed());
+        while self.fold_step()? {}
         Ok(())
     }
 
-    /// Moves the journal into the snapshot: each record changed since the
-    /// last fold takes its newest body (or goes), and the journal empties.
+    /// One step of a fold ([`super::fold`]): starts one if the journal has
+    /// grown [`SNAPSHOT_EVERY`] entries since the last, then copies or
+    /// trims a step's worth. Whether a fold is still under way. The writer
+    /// takes a step after each commit, once its waiters are told.
+    pub fn fold_step(&mut self) -> Result<bool, String> {
+        if self.folding.is_none() {
+            if self.last_seq - self.snapshot_seq < SNAPSHOT_EVERY {
+                return Ok(false);
+            }
+            self.start_fold();
+        }
+        // Timed for the writer's totals only: no decision reads it.
+        let started = std::time::Instant::now();
+        let behind = self.last_seq - self.snapshot_seq > CATCH_UP_FACTOR * SNAPSHOT_EVERY;
+        loop {
+            let done = self.take_step()?;
+            if done || !behind {
+                super::writer::count_fold_step(started.elapsed(), done);
+                return Ok(!done);
+            }
+        }
+    }
+
+    /// Whether a fold is under way (the writer steps on while idle).
+    pub fn folding(&self) -> bool {
+        self.folding.is_some()
+    }
+
+    /// Moves the journal into the snapshot now, whole: each record changed
+    /// since the last fold takes its newest body (or goes), and the
+    /// journal empties.
     pub fn fold(&mut self) -> Result<(), String> {
-        let upto = self.last_seq;
+        if self.folding.is_none() {
+            self.start_fold();
+        }
+        while !self.take_step()? {}
+        Ok(())
+    }
+
+    /// Sets the records changed so far aside as a fold's generation.
+    fn start_fold(&mut self) {
+        debug_assert!(self.folding.is_none(), "one fold at a time");
+        self.folding = Some(Fold {
+            upto: self.last_seq,
+            to_copy: std::mem::take(&mut self.newest_unfolded),
+        });
+    }
+
+    /// One transaction of the fold under way; whether that ended it.
+    fn take_step(&mut self) -> Result<bool, String> {
+        let fold = self.folding.as_mut().expect("a fold under way");
         let transaction = self
             .connection
             .transaction()
             .map_err(|e| format!("state store {}: {e}", self.path.display()))?;
-        fold_newest(&transaction, &self.newest_unfolded)
-            .and_then(|()| {
-                transaction.execute("DELETE FROM journal WHERE seq <= ?1", [upto as i64])
-            })
-            .and_then(|_| set_meta(&transaction, "snapshot_seq", upto))
-            .and_then(|()| transaction.commit())
+        let step = fold::step(&transaction, fold, self.snapshot_seq)
+            .and_then(|step| transaction.commit().map(|()| step))
             .map_err(|e| format!("state store {}: {e}", self.path.display()))?;
-        self.snapshot_seq = upto;
-        self.newest_unfolded.clear();
-        Ok(())
+        if let Step::Trimmed { snapshot_seq } = step {
+            self.snapshot_seq = snapshot_seq;
+            if snapshot_seq == fold.upto {
+                self.folding = None;
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// Journal entries not yet folded into the snapshot.
@@ -383,32 +430,5 @@ fn write_entries(
             }
         };
     }
-    Ok(())
-}
-
-/// Writes each record's newest unfolded entry into the snapshot: a body
-/// replaces, `None` deletes.
-fn fold_newest(transaction: &Transaction<'_>, newest: &Unfolded) -> Result<(), rusqlite::Error> {
-    let mut upsert = transaction.prepare_cached(
-        "INSERT INTO snapshot (kind, id, seq, body) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (kind, id) DO UPDATE SET seq = excluded.seq, body = excluded.body",
-    )?;
-    let mut delete =
-        transaction.prepare_cached("DELETE FROM snapshot WHERE kind = ?1 AND id = ?2")?;
-    for (key, (seq, body)) in newest {
-        match body {
-            Some(body) => upsert.execute(params![key.kind, key.id, *seq as i64, body])?,
-            None => delete.execute(params![key.kind, key.id])?,
-        };
-    }
-    Ok(())
-}
-
-fn set_meta(transaction: &Transaction<'_>, key: &str, value: u64) -> Result<(), rusqlite::Error> {
-    transaction.execute(
-        "INSERT INTO meta (key, value) VALUES (?1, ?2)
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        params![key, value.to_string()],
-    )?;
     Ok(())
 }

@@ -35,11 +35,13 @@ pub struct WriteTotals {
     pub commits: u64,
     pub changes: u64,
     pub append_ns: u64,
-    /// Folds of the journal into the snapshot (every
-    /// [`super::store::SNAPSHOT_EVERY`] entries), and their time: after the
-    /// commit's waiters are told, not part of `append_ns`, but a time the
-    /// writer makes no commit.
+    /// Folds of the journal into the snapshot ended (one every
+    /// [`super::store::SNAPSHOT_EVERY`] entries), the steps they took
+    /// ([`super::fold`]), and the steps' time: after a commit's waiters
+    /// are told, not part of `append_ns`, but a time the writer makes no
+    /// commit.
     pub folds: u64,
+    pub fold_steps: u64,
     pub fold_ns: u64,
     /// WAL checkpoints, run by each node's checkpointer thread beside the
     /// writer ([`super::checkpoint`]), and their time: no part of
@@ -56,6 +58,7 @@ impl WriteTotals {
             changes: self.changes - earlier.changes,
             append_ns: self.append_ns - earlier.append_ns,
             folds: self.folds - earlier.folds,
+            fold_steps: self.fold_steps - earlier.fold_steps,
             fold_ns: self.fold_ns - earlier.fold_ns,
             checkpoints: self.checkpoints - earlier.checkpoints,
             checkpoint_ns: self.checkpoint_ns - earlier.checkpoint_ns,
@@ -67,11 +70,14 @@ static COMMITS: AtomicU64 = AtomicU64::new(0);
 static CHANGES: AtomicU64 = AtomicU64::new(0);
 static APPEND_NS: AtomicU64 = AtomicU64::new(0);
 static FOLDS: AtomicU64 = AtomicU64::new(0);
+static FOLD_STEPS: AtomicU64 = AtomicU64::new(0);
 static FOLD_NS: AtomicU64 = AtomicU64::new(0);
 
-/// Counts one fold that took `took` (the store calls it).
-pub(super) fn count_fold(took: std::time::Duration) {
-    FOLDS.fetch_add(1, Ordering::Relaxed);
+/// Counts one step of a fold that took `took`, and whether it `ended` the
+/// fold (the store calls it).
+pub(super) fn count_fold_step(took: std::time::Duration, ended: bool) {
+    FOLD_STEPS.fetch_add(1, Ordering::Relaxed);
+    FOLDS.fetch_add(u64::from(ended), Ordering::Relaxed);
     super::add_nanos(&FOLD_NS, took);
 }
 
@@ -83,6 +89,7 @@ pub fn totals() -> WriteTotals {
         changes: CHANGES.load(Ordering::Relaxed),
         append_ns: APPEND_NS.load(Ordering::Relaxed),
         folds: FOLDS.load(Ordering::Relaxed),
+        fold_steps: FOLD_STEPS.load(Ordering::Relaxed),
         fold_ns: FOLD_NS.load(Ordering::Relaxed),
         checkpoints,
         checkpoint_ns,
@@ -267,25 +274,36 @@ fn write(shared: &Shared, store: &mut JournalStore, changes: &[Change], newest: 
         *saved = (*saved).max(newest);
         newer
     });
-    // After the waiters are told: a fold is upkeep, no promise waits on it.
-    if let Err(error) = store.fold_if_due() {
+    // After the waiters are told: a fold is upkeep, no promise waits on
+    // it, and the next commit waits for one step of it at most.
+    fold_step(store);
+}
+
+fn fold_step(store: &mut JournalStore) {
+    if let Err(error) = store.fold_step() {
         super::fatal(&error);
     }
 }
 
 fn write_until_closed(shared: &Shared, store: &mut JournalStore) {
     loop {
-        let (changes, newest) = {
+        let batch = {
             let mut queue = shared.queue();
-            while queue.held || (queue.changes.is_empty() && !queue.closing) {
+            // Idle: wait for changes, or step on with a fold under way.
+            while queue.held || (queue.changes.is_empty() && !queue.closing && !store.folding()) {
                 queue = shared.wake.wait(queue).unwrap_or_else(|e| e.into_inner());
             }
-            if queue.changes.is_empty() {
-                return; // closing, and everything is written
+            if queue.changes.is_empty() && queue.closing {
+                // Everything is written. A fold under way may stop at any
+                // step: the next life folds the rest again.
+                return;
             }
-            (std::mem::take(&mut queue.changes), queue.newest)
+            (!queue.changes.is_empty()).then(|| (std::mem::take(&mut queue.changes), queue.newest))
         };
-        write(shared, store, &changes, newest);
+        match batch {
+            Some((changes, newest)) => write(shared, store, &changes, newest),
+            None => fold_step(store),
+        }
     }
 }
 
