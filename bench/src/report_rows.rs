@@ -92,7 +92,7 @@ fn print_writer(written: &WriteTotals, central: &LoadResult) {
     }
     let commits = written.commits as f64;
     println!(
-        "          writer: {} commits, {:.1} changes and {:.1} calls each; append {:.0} us mean; {} folds in {} steps, {:.1} ms a fold, {:.2} ms a step; busy {:.0}% of central's {:.2} s; beside it {} checkpoints, {:.1} ms mean",
+        "          writer: {} commits, {:.1} changes and {:.1} calls each; append {:.0} us mean; {} folds in {} steps, {:.1} ms a fold, {:.2} ms a step; busy {:.0}% of central's {:.2} s; beside it {} checkpoints, {:.1} ms mean, {} emptying the WAL past its hard limit",
         written.commits,
         written.changes as f64 / commits,
         central.ok as f64 / commits,
@@ -106,6 +106,7 @@ fn print_writer(written: &WriteTotals, central: &LoadResult) {
         central.elapsed.as_secs_f64(),
         written.checkpoints,
         written.checkpoint_ns as f64 / written.checkpoints.max(1) as f64 / 1e6,
+        written.truncations,
     );
 }
 

@@ -19,12 +19,32 @@
 //! `journal_size_limit` truncates the file at [`WAL_LIMIT_BYTES`] then.
 //! Writes held ([`super::WriteHold`]) hold checkpoints too, so the
 //! database file does not change under a copy.
+//!
+//! A PASSIVE checkpoint copies the frames committed when it began; the WAL
+//! starts over only if a write transaction begins while every frame is
+//! copied. A writer that never pauses (a node at its limit) keeps adding
+//! frames during each checkpoint, so without more the WAL would grow as
+//! long as the load lasts. Hence a hard bound, kept by the writer: every
+//! quarter of [`WalLimits::checkpoint_after_bytes`] it writes, it looks at
+//! the WAL file's size, and past [`WalLimits::hard_limit_bytes`] it runs
+//! a TRUNCATE checkpoint on its own connection before its next commit
+//! ([`Checkpointer::truncate_if_due`]), copying the rest and emptying the
+//! file. The file's size is the WAL's: a WAL that starts over is cut back
+//! to [`WalLimits::cut_back_bytes`], below the hard limit, and grows only
+//! by appending. The writer must do it itself, with this thread's
+//! checkpoints held: a TRUNCATE run from this thread waits for a moment
+//! with no writer, and a writer committing back to back never left one;
+//! and a TRUNCATE that meets a PASSIVE under way gives up at once. In this
+//! module's test (a 2 MiB limit, commits back to back), the WAL file
+//! reached 50 MB with no bound, 32 MB with the TRUNCATE run from this
+//! thread, 9-16 MB with it run by the writer unheld. A stall of the
+//! writer, rare and bounded, instead of a disk that fills.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
@@ -33,16 +53,53 @@ use rusqlite::Connection;
 pub const CHECKPOINT_AFTER_BYTES: u64 = 4 * 1024 * 1024;
 /// The size the WAL file is cut back to when it starts over.
 pub const WAL_LIMIT_BYTES: u64 = 64 * 1024 * 1024;
+/// The WAL file's size past which the writer empties it before its next
+/// commit: four times what it is cut back to.
+pub const WAL_HARD_LIMIT_BYTES: u64 = 4 * WAL_LIMIT_BYTES;
+
+/// How long either connection waits for the other's lock before its
+/// statement fails: the writer's TRUNCATE checkpoint for a PASSIVE one
+/// under way to end. A writer's failed commit stops the node, so this is
+/// generous.
+pub const BUSY_WAIT: Duration = Duration::from_secs(60);
+
+/// When the checkpointer runs, what the WAL is cut back to, and when the
+/// writer empties it. Tests shrink them to show the bound in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WalLimits {
+    /// Bytes written to the journal between two checkpoints.
+    pub checkpoint_after_bytes: u64,
+    /// The size a WAL file is cut back to when it starts over
+    /// (`journal_size_limit`).
+    pub cut_back_bytes: u64,
+    /// The WAL file's size past which the writer empties it; above
+    /// `cut_back_bytes`, so that only a WAL that did not start over
+    /// reaches it.
+    pub hard_limit_bytes: u64,
+}
+
+impl Default for WalLimits {
+    fn default() -> Self {
+        WalLimits {
+            checkpoint_after_bytes: CHECKPOINT_AFTER_BYTES,
+            cut_back_bytes: WAL_LIMIT_BYTES,
+            hard_limit_bytes: WAL_HARD_LIMIT_BYTES,
+        }
+    }
+}
 
 static CHECKPOINTS: AtomicU64 = AtomicU64::new(0);
 static CHECKPOINT_NS: AtomicU64 = AtomicU64::new(0);
+static TRUNCATIONS: AtomicU64 = AtomicU64::new(0);
 
-/// Checkpoints every checkpointer of this process has run, and their time
-/// (for benchmarks: [`super::writer::WriteTotals`]).
-pub(super) fn totals() -> (u64, u64) {
+/// Checkpoints every checkpointer of this process has run, their time, and
+/// how many of them emptied a WAL past its hard limit (for benchmarks:
+/// [`super::writer::WriteTotals`]).
+pub(super) fn totals() -> (u64, u64, u64) {
     (
         CHECKPOINTS.load(Ordering::Relaxed),
         CHECKPOINT_NS.load(Ordering::Relaxed),
+        TRUNCATIONS.load(Ordering::Relaxed),
     )
 }
 
@@ -62,6 +119,8 @@ struct State {
 struct Shared {
     state: Mutex<State>,
     wake: Condvar,
+    /// Bytes written since the writer last looked at the WAL's size.
+    unsized_bytes: AtomicU64,
 }
 
 impl Shared {
@@ -75,39 +134,88 @@ impl Shared {
 pub(super) struct Checkpointer {
     shared: Arc<Shared>,
     thread: Option<JoinHandle<()>>,
+    limits: WalLimits,
+    wal: PathBuf,
 }
 
 impl Checkpointer {
     /// Takes checkpoints off `writer` (the writer's connection): opens a
     /// connection of its own to the same file and starts its thread.
-    pub(super) fn start(writer: &Connection, path: &Path, name: &str) -> Result<Self, String> {
+    pub(super) fn start(
+        writer: &Connection,
+        path: &Path,
+        name: &str,
+        limits: WalLimits,
+    ) -> Result<Self, String> {
+        assert!(
+            limits.hard_limit_bytes > limits.cut_back_bytes,
+            "a WAL cut back must be under its hard limit: {limits:?}"
+        );
         let fail = |e: rusqlite::Error| format!("state store {}: {e}", path.display());
         writer
             .execute_batch(&format!(
-                "PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = {WAL_LIMIT_BYTES};"
+                "PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = {};",
+                limits.cut_back_bytes
             ))
             .map_err(fail)?;
+        writer.busy_timeout(BUSY_WAIT).map_err(fail)?;
         let connection = Connection::open(path).map_err(fail)?;
         let shared = Arc::new(Shared::default());
         let working = shared.clone();
         let thread = std::thread::Builder::new()
             .name(format!("{name}-checkpoint"))
-            .spawn(move || checkpoint_until_closed(&working, &connection))
+            .spawn(move || checkpoint_until_closed(&working, &connection, limits))
             .map_err(|e| format!("cannot start the state checkpointer: {e}"))?;
         Ok(Checkpointer {
             shared,
             thread: Some(thread),
+            limits,
+            wal: wal_path(path),
         })
     }
 
     /// Counts `bytes` written, waking the thread when enough have been.
     pub(super) fn written(&self, bytes: u64) {
+        self.shared
+            .unsized_bytes
+            .fetch_add(bytes, Ordering::Relaxed);
         let mut state = self.shared.state();
         state.unchecked_bytes += bytes;
-        if state.unchecked_bytes >= CHECKPOINT_AFTER_BYTES {
+        if state.unchecked_bytes >= self.limits.checkpoint_after_bytes {
             drop(state);
             self.shared.wake.notify_all();
         }
+    }
+
+    /// Empties the WAL on `writer` (the writer's connection, between two
+    /// commits) when its file has grown past the hard limit; looks at the
+    /// file once a quarter of a checkpoint's bytes. Whether it emptied it.
+    pub(super) fn truncate_if_due(&self, writer: &Connection) -> bool {
+        let every = self.limits.checkpoint_after_bytes / 4;
+        if self.shared.unsized_bytes.load(Ordering::Relaxed) < every {
+            return false;
+        }
+        self.shared.unsized_bytes.store(0, Ordering::Relaxed);
+        let wal_bytes = std::fs::metadata(&self.wal).map_or(0, |m| m.len());
+        if wal_bytes <= self.limits.hard_limit_bytes {
+            return false;
+        }
+        // Timed for the totals only: no decision reads it.
+        let started = Instant::now();
+        // A checkpoint under way (this thread's PASSIVE) would make the
+        // TRUNCATE give up at once: SQLite does not wait for that lock.
+        self.hold();
+        let emptied = checkpoint(writer, "TRUNCATE");
+        self.release();
+        match emptied {
+            Ok(true) => {}
+            // Not fatal: the writer looks again after its next quarter.
+            Ok(false) => tracing::warn!("emptying the state WAL found it busy; retried later"),
+            Err(e) => tracing::warn!(error = %e, "emptying the state WAL failed; retried later"),
+        }
+        TRUNCATIONS.fetch_add(1, Ordering::Relaxed);
+        super::add_nanos(&CHECKPOINT_NS, started.elapsed());
+        true
     }
 
     /// Holds checkpoints until [`Checkpointer::release`]; returns once
@@ -141,11 +249,13 @@ impl Drop for Checkpointer {
     }
 }
 
-fn checkpoint_until_closed(shared: &Shared, connection: &Connection) {
+fn checkpoint_until_closed(shared: &Shared, connection: &Connection, limits: WalLimits) {
     loop {
         {
             let mut state = shared.state();
-            while !state.closing && (state.held || state.unchecked_bytes < CHECKPOINT_AFTER_BYTES) {
+            while !state.closing
+                && (state.held || state.unchecked_bytes < limits.checkpoint_after_bytes)
+            {
                 state = shared.wake.wait(state).unwrap_or_else(|e| e.into_inner());
             }
             if state.closing {
@@ -156,7 +266,7 @@ fn checkpoint_until_closed(shared: &Shared, connection: &Connection) {
         }
         // Timed for the totals only: no decision reads it.
         let started = Instant::now();
-        let done = connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+        let done = checkpoint(connection, "PASSIVE");
         CHECKPOINTS.fetch_add(1, Ordering::Relaxed);
         super::add_nanos(&CHECKPOINT_NS, started.elapsed());
         if let Err(e) = done {
@@ -167,4 +277,19 @@ fn checkpoint_until_closed(shared: &Shared, connection: &Connection) {
         shared.state().running = false;
         shared.wake.notify_all();
     }
+}
+
+/// Runs a checkpoint of `mode`; whether it completed (SQLite answers
+/// `busy, log frames, frames checkpointed`: busy 1 when it could not).
+fn checkpoint(connection: &Connection, mode: &str) -> Result<bool, rusqlite::Error> {
+    let busy: i64 =
+        connection.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| r.get(0))?;
+    Ok(busy == 0)
+}
+
+/// SQLite's WAL file beside the database at `path`.
+fn wal_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push("-wal");
+    PathBuf::from(name)
 }

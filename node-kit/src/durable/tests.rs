@@ -380,3 +380,47 @@ fn a_store_stopped_at_any_step_of_a_fold_loads_what_was_saved() {
     assert_eq!(reload(&dir), live);
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn under_writes_that_never_pause_the_wal_stays_under_its_hard_limit() {
+    use super::checkpoint::{Checkpointer, WalLimits};
+    let dir = temp_dir("wal-bound");
+    let mut store = JournalStore::open(&dir, "hubei", "s", Durability::Normal).unwrap();
+    // Shrunk from the defaults (4, 64 and 256 MiB) so the bound shows in
+    // seconds.
+    let limits = WalLimits {
+        checkpoint_after_bytes: 256 * 1024,
+        cut_back_bytes: 1024 * 1024,
+        hard_limit_bytes: 2 * 1024 * 1024,
+    };
+    let checkpointer =
+        Checkpointer::start(store.connection(), store.path(), "wal-bound", limits).unwrap();
+    let wal = dir.join(format!("{STATE_FILE}-wal"));
+    let before = writer::totals();
+    // Commits back to back, as a writer at its limit makes them: each
+    // checkpoint begins behind the writer and ends behind it, so the WAL
+    // never starts over by itself. About 3 pages of 4 KiB a commit: some
+    // 36 MB of WAL in all.
+    let body = vec![7_u8; 3_000];
+    let mut largest = 0;
+    for n in 0..3_000_u64 {
+        let change = Change::put("count", format!("c{}", n % 50), body.clone());
+        // What the writer does before each commit.
+        checkpointer.truncate_if_due(store.connection());
+        store.append(&[change]).unwrap();
+        checkpointer.written(body.len() as u64);
+        largest = largest.max(std::fs::metadata(&wal).map_or(0, |m| m.len()));
+    }
+    let written = writer::totals().since(&before);
+    drop(checkpointer);
+    assert!(
+        // The writer looks every 64 KiB of records, about 256 KiB of WAL
+        // here (3 pages a 3 KB record): it may pass the limit by that, and
+        // by the commit that crosses it.
+        written.truncations > 0 && largest <= limits.hard_limit_bytes + 512 * 1024,
+        "the WAL file reached {largest} bytes against a hard limit of {} ({written:?})",
+        limits.hard_limit_bytes
+    );
+    drop(store);
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -16,7 +16,7 @@ use std::time::Instant;
 use counterpart_domain::journal::Change;
 use tokio::sync::watch;
 
-use super::checkpoint::{self, Checkpointer};
+use super::checkpoint::{self, Checkpointer, WalLimits};
 use super::store::JournalStore;
 
 /// Changes queued and not yet written, at most. The queue is drained as
@@ -48,6 +48,9 @@ pub struct WriteTotals {
     /// `append_ns`, and commits go on meanwhile.
     pub checkpoints: u64,
     pub checkpoint_ns: u64,
+    /// Checkpoints that found the WAL past its hard limit and emptied it,
+    /// the writer waiting ([`super::checkpoint::WalLimits`]).
+    pub truncations: u64,
 }
 
 impl WriteTotals {
@@ -62,6 +65,7 @@ impl WriteTotals {
             fold_ns: self.fold_ns - earlier.fold_ns,
             checkpoints: self.checkpoints - earlier.checkpoints,
             checkpoint_ns: self.checkpoint_ns - earlier.checkpoint_ns,
+            truncations: self.truncations - earlier.truncations,
         }
     }
 }
@@ -83,7 +87,7 @@ pub(super) fn count_fold_step(took: std::time::Duration, ended: bool) {
 
 /// The totals of every writer in this process since it started.
 pub fn totals() -> WriteTotals {
-    let (checkpoints, checkpoint_ns) = checkpoint::totals();
+    let (checkpoints, checkpoint_ns, truncations) = checkpoint::totals();
     WriteTotals {
         commits: COMMITS.load(Ordering::Relaxed),
         changes: CHANGES.load(Ordering::Relaxed),
@@ -93,6 +97,7 @@ pub fn totals() -> WriteTotals {
         fold_ns: FOLD_NS.load(Ordering::Relaxed),
         checkpoints,
         checkpoint_ns,
+        truncations,
     }
 }
 
@@ -140,7 +145,12 @@ impl Writer {
         let inline = store.durability().inline();
         let checkpointer = match inline {
             true => None,
-            false => Some(Checkpointer::start(store.connection(), store.path(), name)?),
+            false => Some(Checkpointer::start(
+                store.connection(),
+                store.path(),
+                name,
+                WalLimits::default(),
+            )?),
         };
         let shared = Arc::new(Shared {
             queue: Mutex::new(Queue::default()),
@@ -258,6 +268,10 @@ fn take_unless_held(shared: &Shared) -> Option<(Vec<Change>, u64)> {
 
 /// Appends `changes` and publishes `newest` as saved.
 fn write(shared: &Shared, store: &mut JournalStore, changes: &[Change], newest: u64) {
+    if let Some(checkpointer) = &shared.checkpointer {
+        // A WAL past its hard limit is emptied before it grows more.
+        checkpointer.truncate_if_due(store.connection());
+    }
     // Timed for the totals only: no decision reads it.
     let started = Instant::now();
     if let Err(error) = store.append(changes) {
