@@ -15,7 +15,8 @@
 //! - [`writer`]: the thread that writes, off the async workers and off the
 //!   machine's lock, one transaction for everything queued (group commit).
 //! - [`checkpoint`]: the thread beside it that copies the WAL into the
-//!   database file, so no commit waits for that copy and its fsyncs.
+//!   database file, so no commit waits for that copy and its fsyncs, and
+//!   the hard limit on the WAL's size that the writer keeps.
 //! - [`Durable`]: the machine behind a mutex; [`Durable::lock`] hands out a
 //!   guard that, when dropped after a change, takes the machine's changes
 //!   and queues them; [`Durable::flushed`] waits until they are on disk.
