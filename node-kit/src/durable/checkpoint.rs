@@ -107,8 +107,10 @@ pub(super) fn totals() -> (u64, u64, u64) {
 struct State {
     /// Bytes written since the last checkpoint began.
     unchecked_bytes: u64,
-    /// Checkpoints wait while held.
-    held: bool,
+    /// Checkpoints wait while any hold lasts: an operator's
+    /// ([`super::WriteHold`]) and the writer's own, while it empties the
+    /// WAL, may overlap.
+    holds: u32,
     /// A checkpoint is under way.
     running: bool,
     /// The node is going away.
@@ -218,11 +220,12 @@ impl Checkpointer {
         true
     }
 
-    /// Holds checkpoints until [`Checkpointer::release`]; returns once
-    /// none is under way (one takes milliseconds: no bound is needed).
+    /// Holds checkpoints until the matching [`Checkpointer::release`];
+    /// returns once none is under way (one takes milliseconds: no bound is
+    /// needed).
     pub(super) fn hold(&self) {
         let mut state = self.shared.state();
-        state.held = true;
+        state.holds += 1;
         while state.running {
             state = self
                 .shared
@@ -233,7 +236,10 @@ impl Checkpointer {
     }
 
     pub(super) fn release(&self) {
-        self.shared.state().held = false;
+        let mut state = self.shared.state();
+        debug_assert!(state.holds > 0, "a release without a hold");
+        state.holds = state.holds.saturating_sub(1);
+        drop(state);
         self.shared.wake.notify_all();
     }
 }
@@ -254,7 +260,7 @@ fn checkpoint_until_closed(shared: &Shared, connection: &Connection, limits: Wal
         {
             let mut state = shared.state();
             while !state.closing
-                && (state.held || state.unchecked_bytes < limits.checkpoint_after_bytes)
+                && (state.holds > 0 || state.unchecked_bytes < limits.checkpoint_after_bytes)
             {
                 state = shared.wake.wait(state).unwrap_or_else(|e| e.into_inner());
             }

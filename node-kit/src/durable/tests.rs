@@ -424,3 +424,51 @@ fn under_writes_that_never_pause_the_wal_stays_under_its_hard_limit() {
     drop(store);
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn a_checkpoint_waits_until_every_overlapping_hold_is_released() {
+    use super::checkpoint::{Checkpointer, WalLimits};
+    let dir = temp_dir("holds");
+    let mut store = JournalStore::open(&dir, "hubei", "s", Durability::Normal).unwrap();
+    let limits = WalLimits {
+        checkpoint_after_bytes: 64 * 1024,
+        cut_back_bytes: 1024 * 1024,
+        hard_limit_bytes: 64 * 1024 * 1024,
+    };
+    let checkpointer =
+        Checkpointer::start(store.connection(), store.path(), "holds", limits).unwrap();
+    let database = dir.join(STATE_FILE);
+    let size = || std::fs::metadata(&database).unwrap().len();
+    // An operator's hold, then the writer's own (emptying the WAL) begun
+    // and ended inside it: the operator's must still hold.
+    checkpointer.hold();
+    checkpointer.hold();
+    checkpointer.release();
+    let before = size();
+    for n in 0..200_u64 {
+        let body = vec![1_u8; 2_000];
+        store
+            .append(&[Change::put("count", format!("c{n}"), body)])
+            .unwrap();
+        checkpointer.written(2_000);
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        size(),
+        before,
+        "a checkpoint copied the WAL while a hold lasted"
+    );
+    checkpointer.release();
+    checkpointer.written(limits.checkpoint_after_bytes);
+    let started = Instant::now();
+    while size() == before {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "no checkpoint once released"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    drop(checkpointer);
+    drop(store);
+    std::fs::remove_dir_all(dir).unwrap();
+}
