@@ -84,15 +84,16 @@ pub fn print_row(level: usize, central: &LoadResult, echo: &LoadResult) -> f64 {
 /// For a durable central: what its writer did in central's share of the
 /// measurement (the echo writes nothing), so that a flat rate can be told
 /// apart from a saturated writer: commits, changes and calls per commit,
-/// the share of central's time the writer spent appending and folding,
-/// and the checkpoints its checkpointer ran beside it.
+/// the share of central's time the writer spent appending, folding and
+/// emptying an over-limit WAL, and the checkpoints its checkpointer ran
+/// beside it.
 fn print_writer(written: &WriteTotals, central: &LoadResult) {
     if written.commits == 0 {
         return;
     }
     let commits = written.commits as f64;
     println!(
-        "          writer: {} commits, {:.1} changes and {:.1} calls each; append {:.0} us mean; {} folds in {} steps, {:.1} ms a fold, {:.2} ms a step; busy {:.0}% of central's {:.2} s; beside it {} checkpoints, {:.1} ms mean, {} emptying the WAL past its hard limit",
+        "          writer: {} commits, {:.1} changes and {:.1} calls each; append {:.0} us mean; {} folds in {} steps, {:.1} ms a fold, {:.2} ms a step; busy {:.0}% of central's {:.2} s; beside it {} checkpoints, {:.1} ms mean, and {} WALs emptied past the hard limit by the writer, {:.1} ms mean",
         written.commits,
         written.changes as f64 / commits,
         central.ok as f64 / commits,
@@ -101,12 +102,13 @@ fn print_writer(written: &WriteTotals, central: &LoadResult) {
         written.fold_steps,
         written.fold_ns as f64 / written.folds.max(1) as f64 / 1e6,
         written.fold_ns as f64 / written.fold_steps.max(1) as f64 / 1e6,
-        100.0 * (written.append_ns + written.fold_ns) as f64
+        100.0 * (written.append_ns + written.fold_ns + written.truncate_ns) as f64
             / (central.elapsed.as_secs_f64() * 1e9),
         central.elapsed.as_secs_f64(),
         written.checkpoints,
         written.checkpoint_ns as f64 / written.checkpoints.max(1) as f64 / 1e6,
         written.truncations,
+        written.truncate_ns as f64 / written.truncations.max(1) as f64 / 1e6,
     );
 }
 

@@ -91,16 +91,14 @@ impl Default for WalLimits {
 static CHECKPOINTS: AtomicU64 = AtomicU64::new(0);
 static CHECKPOINT_NS: AtomicU64 = AtomicU64::new(0);
 static TRUNCATIONS: AtomicU64 = AtomicU64::new(0);
+static TRUNCATE_NS: AtomicU64 = AtomicU64::new(0);
 
-/// Checkpoints every checkpointer of this process has run, their time, and
-/// how many of them emptied a WAL past its hard limit (for benchmarks:
+/// PASSIVE checkpoints every checkpointer of this process has run and
+/// their time; then the WALs its writers emptied past their hard limit,
+/// and that time, the writer's own (for benchmarks:
 /// [`super::writer::WriteTotals`]).
-pub(super) fn totals() -> (u64, u64, u64) {
-    (
-        CHECKPOINTS.load(Ordering::Relaxed),
-        CHECKPOINT_NS.load(Ordering::Relaxed),
-        TRUNCATIONS.load(Ordering::Relaxed),
-    )
+pub(super) fn totals() -> [u64; 4] {
+    [&CHECKPOINTS, &CHECKPOINT_NS, &TRUNCATIONS, &TRUNCATE_NS].map(|t| t.load(Ordering::Relaxed))
 }
 
 #[derive(Debug, Default)]
@@ -216,7 +214,7 @@ impl Checkpointer {
             Err(e) => tracing::warn!(error = %e, "emptying the state WAL failed; retried later"),
         }
         TRUNCATIONS.fetch_add(1, Ordering::Relaxed);
-        super::add_nanos(&CHECKPOINT_NS, started.elapsed());
+        super::add_nanos(&TRUNCATE_NS, started.elapsed());
         true
     }
 
@@ -294,7 +292,7 @@ fn checkpoint(connection: &Connection, mode: &str) -> Result<bool, rusqlite::Err
 }
 
 /// SQLite's WAL file beside the database at `path`.
-fn wal_path(path: &Path) -> PathBuf {
+pub(super) fn wal_path(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push("-wal");
     PathBuf::from(name)

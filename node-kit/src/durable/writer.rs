@@ -48,9 +48,11 @@ pub struct WriteTotals {
     /// `append_ns`, and commits go on meanwhile.
     pub checkpoints: u64,
     pub checkpoint_ns: u64,
-    /// Checkpoints that found the WAL past its hard limit and emptied it,
-    /// the writer waiting ([`super::checkpoint::WalLimits`]).
+    /// WALs the writer found past their hard limit and emptied before its
+    /// next commit ([`super::checkpoint::WalLimits`]), and the time: the
+    /// writer's, no commit made meanwhile.
     pub truncations: u64,
+    pub truncate_ns: u64,
 }
 
 impl WriteTotals {
@@ -66,6 +68,7 @@ impl WriteTotals {
             checkpoints: self.checkpoints - earlier.checkpoints,
             checkpoint_ns: self.checkpoint_ns - earlier.checkpoint_ns,
             truncations: self.truncations - earlier.truncations,
+            truncate_ns: self.truncate_ns - earlier.truncate_ns,
         }
     }
 }
@@ -87,7 +90,7 @@ pub(super) fn count_fold_step(took: std::time::Duration, ended: bool) {
 
 /// The totals of every writer in this process since it started.
 pub fn totals() -> WriteTotals {
-    let (checkpoints, checkpoint_ns, truncations) = checkpoint::totals();
+    let [checkpoints, checkpoint_ns, truncations, truncate_ns] = checkpoint::totals();
     WriteTotals {
         commits: COMMITS.load(Ordering::Relaxed),
         changes: CHANGES.load(Ordering::Relaxed),
@@ -98,6 +101,7 @@ pub fn totals() -> WriteTotals {
         checkpoints,
         checkpoint_ns,
         truncations,
+        truncate_ns,
     }
 }
 
