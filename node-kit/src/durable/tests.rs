@@ -3,6 +3,7 @@ use std::path::PathBuf;
 
 use counterpart_domain::journal::{self, Change, RecordKey, Records};
 
+use super::checkpoint::{self, Checkpointer, WalLimits};
 use super::*;
 
 /// A machine of named counters that tracks which it changed.
@@ -381,11 +382,17 @@ fn a_store_stopped_at_any_step_of_a_fold_loads_what_was_saved() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+/// A store in a fresh directory with a checkpointer of `limits` beside
+/// it, and no writer thread: the test makes the writer's calls itself.
+fn checkpointed_store(name: &str, limits: WalLimits) -> (PathBuf, JournalStore, Checkpointer) {
+    let dir = temp_dir(name);
+    let store = JournalStore::open(&dir, "hubei", "s", Durability::Normal).unwrap();
+    let checkpointer = Checkpointer::start(store.connection(), store.path(), name, limits).unwrap();
+    (dir, store, checkpointer)
+}
+
 #[test]
 fn under_writes_that_never_pause_the_wal_stays_under_its_hard_limit() {
-    use super::checkpoint::{Checkpointer, WalLimits};
-    let dir = temp_dir("wal-bound");
-    let mut store = JournalStore::open(&dir, "hubei", "s", Durability::Normal).unwrap();
     // Shrunk from the defaults (4, 64 and 256 MiB) so the bound shows in
     // seconds.
     let limits = WalLimits {
@@ -393,9 +400,8 @@ fn under_writes_that_never_pause_the_wal_stays_under_its_hard_limit() {
         cut_back_bytes: 1024 * 1024,
         hard_limit_bytes: 2 * 1024 * 1024,
     };
-    let checkpointer =
-        Checkpointer::start(store.connection(), store.path(), "wal-bound", limits).unwrap();
-    let wal = dir.join(format!("{STATE_FILE}-wal"));
+    let (dir, mut store, checkpointer) = checkpointed_store("wal-bound", limits);
+    let wal = checkpoint::wal_path(store.path());
     let before = writer::totals();
     // Commits back to back, as a writer at its limit makes them: each
     // checkpoint begins behind the writer and ends behind it, so the WAL
@@ -427,16 +433,12 @@ fn under_writes_that_never_pause_the_wal_stays_under_its_hard_limit() {
 
 #[test]
 fn a_checkpoint_waits_until_every_overlapping_hold_is_released() {
-    use super::checkpoint::{Checkpointer, WalLimits};
-    let dir = temp_dir("holds");
-    let mut store = JournalStore::open(&dir, "hubei", "s", Durability::Normal).unwrap();
     let limits = WalLimits {
         checkpoint_after_bytes: 64 * 1024,
         cut_back_bytes: 1024 * 1024,
         hard_limit_bytes: 64 * 1024 * 1024,
     };
-    let checkpointer =
-        Checkpointer::start(store.connection(), store.path(), "holds", limits).unwrap();
+    let (dir, mut store, checkpointer) = checkpointed_store("holds", limits);
     let database = dir.join(STATE_FILE);
     let size = || std::fs::metadata(&database).unwrap().len();
     // An operator's hold, then the writer's own (emptying the WAL) begun
