@@ -135,7 +135,7 @@ pub async fn start(config: CentralConfig) -> Result<RunningNode, String> {
     tokio::spawn(driver.run(shutdown.clone()));
     let service = CentralAuthorityServer::new(service)
         .max_decoding_message_size(node_kit::server::MAX_MESSAGE_BYTES)
-        .max_encoding_message_size(node_kit::server::MAX_MESSAGE_BYTES);
+        .max_encoding_message_size(node_kit::server::MAX_QUERY_REPLY_BYTES);
     let router = match &config.faults {
         Some(plan) => router.add_service(FaultLayer::new(plan.clone(), CENTRAL_ID).wrap(service)),
         None => router.add_service(service),

@@ -27,6 +27,14 @@ pub const MAX_PENDING_RESET_STREAMS: usize = 1_024;
 /// a handler sees it.
 pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 
+/// Largest answer to an operator's query (central's status, ledger and run
+/// report) a node sends and `pairctl` takes, in bytes. The run report lists
+/// every event of every case: about 9 KB a case, so 4.4 MB at 500 cases
+/// (which [`MAX_MESSAGE_BYTES`] refused: `pairctl up --report` failed
+/// from about 480 cities on) and about 90 MB at 10,000. Protocol messages
+/// keep the small limit on the way in; only answers may be this big.
+pub const MAX_QUERY_REPLY_BYTES: usize = 256 * 1024 * 1024;
+
 /// The line a node prints on stdout once it listens, so a launcher that
 /// asked for port 0 learns the real address: `LISTENING 127.0.0.1:50123`.
 pub const ANNOUNCE_PREFIX: &str = "LISTENING ";
