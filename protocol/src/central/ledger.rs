@@ -20,6 +20,7 @@ use pairing_proto::v1::{DonorCost, LedgerLine};
 use crate::central::evaluation::AssignmentProgress;
 
 mod journal;
+mod saved;
 
 /// What a donor reported it shipped (one `ShipmentRecord`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -115,11 +116,20 @@ mod as_pairs {
 }
 
 /// Every shipment and receipt reported, targets and costs, per case and donor.
+///
+/// Read back from JSON (the 0.1.0 whole-state document) through
+/// [`saved::SavedLedger`], which rebuilds the derived index.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(from = "saved::SavedLedger")]
 pub struct Ledger {
     shipments: BTreeMap<String, ShipmentEntry>,
     /// By shipment id; may arrive before its shipment.
     receipts: BTreeMap<String, ReceiptEntry>,
+    /// The shipment ids of each case's receipts, derived from `receipts`:
+    /// the run report asks for every case's receipts, and a scan of all
+    /// receipts for each case made it quadratic in cases (issue 17).
+    #[serde(skip)]
+    receipts_by_case: BTreeMap<String, BTreeSet<String>>,
     #[serde(with = "as_pairs")]
     shipments_by_pair: BTreeMap<Pair, BTreeSet<String>>,
     #[serde(with = "as_pairs")]
@@ -210,10 +220,10 @@ impl Ledger {
             fresh.insert(entry.shipment_id.clone(), entry);
         }
         let new = fresh.len();
-        for id in fresh.keys() {
-            self.unsaved.mark(journal::RECEIPT, id);
+        for (id, entry) in fresh {
+            self.unsaved.mark(journal::RECEIPT, &id);
+            self.insert_receipt(entry);
         }
-        self.receipts.extend(fresh);
         Ok(new)
     }
 
@@ -279,8 +289,10 @@ impl Ledger {
     /// (shipped by every donor, received as the city reported) for the case.
     pub fn case_totals(&self, case_id: &str) -> (Quantities, Quantities) {
         let mut shipped = Quantities::new();
-        for s in self.shipments.values().filter(|s| s.case_id == case_id) {
-            add_all(&mut shipped, &s.lines);
+        for (_, ids) in of_case(&self.shipments_by_pair, case_id) {
+            for id in ids {
+                add_all(&mut shipped, &self.shipment(id).lines);
+            }
         }
         let mut received = Quantities::new();
         for r in self.case_receipts(case_id) {
@@ -335,9 +347,7 @@ impl Ledger {
 
     /// What the case cost its donors, as they last reported it.
     pub fn case_cost(&self, case_id: &str) -> i64 {
-        self.costs
-            .iter()
-            .filter(|((case, _), _)| case == case_id)
+        of_case(&self.costs, case_id)
             .map(|(_, &cost)| cost)
             .fold(0, i64::saturating_add)
     }
@@ -367,11 +377,13 @@ impl Ledger {
             .get(&pair(case_id, province_id))
             .into_iter()
             .flatten()
-            .map(|id| {
-                self.shipments
-                    .get(id)
-                    .expect("the pair index names recorded shipments")
-            })
+            .map(|id| self.shipment(id))
+    }
+
+    fn shipment(&self, id: &str) -> &ShipmentEntry {
+        self.shipments
+            .get(id)
+            .expect("the pair index names recorded shipments")
     }
 
     /// Every receipt of `case_id`, in shipment-id order.
@@ -379,8 +391,35 @@ impl Ledger {
         &'a self,
         case_id: &'a str,
     ) -> impl Iterator<Item = &'a ReceiptEntry> + 'a {
-        self.receipts.values().filter(move |r| r.case_id == case_id)
+        self.receipts_by_case
+            .get(case_id)
+            .into_iter()
+            .flatten()
+            .map(|id| {
+                self.receipts
+                    .get(id)
+                    .expect("the case index names recorded receipts")
+            })
     }
+
+    /// Records a receipt and indexes it by case: the one way in.
+    fn insert_receipt(&mut self, entry: ReceiptEntry) {
+        self.receipts_by_case
+            .entry(entry.case_id.clone())
+            .or_default()
+            .insert(entry.shipment_id.clone());
+        self.receipts.insert(entry.shipment_id.clone(), entry);
+    }
+}
+
+/// The entries of a map keyed by (case, donor) that belong to `case_id`:
+/// the keys sort by case first, so they are one range.
+fn of_case<'a, V>(
+    map: &'a BTreeMap<Pair, V>,
+    case_id: &'a str,
+) -> impl Iterator<Item = (&'a Pair, &'a V)> + 'a {
+    map.range((case_id.to_string(), String::new())..)
+        .take_while(move |((case, _), _)| case == case_id)
 }
 
 fn pair(case_id: &str, province_id: &str) -> Pair {
@@ -426,6 +465,8 @@ fn check_adds_up(shipment: &ShipmentEntry, receipt: &ReceiptEntry) -> Result<(),
     Ok(())
 }
 
+#[cfg(test)]
+mod index_tests;
 #[cfg(test)]
 #[path = "ledger_tests.rs"]
 mod tests;

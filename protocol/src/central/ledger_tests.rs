@@ -452,6 +452,7 @@ proptest! {
                 Ok(_) => prop_assert_eq!(ledger.record_receipts(receipts), Ok(0), "merging again is a no-op"),
             }
             balanced(&ledger)?;
+            super::index_tests::agrees_with_a_scan(&ledger)?;
         }
     }
 }

@@ -78,10 +78,9 @@ pub struct ArrivalRow {
     pub received: BTreeMap<String, i64>,
 }
 
-/// The aid `city_id` received over all its cases, from the ledger.
-pub fn aid_of(authority: &Authority, city_id: &str) -> Aid {
+/// The aid a city received over all its `cases`, from the ledger.
+pub fn aid_of(authority: &Authority, cases: &[&Case]) -> Aid {
     let ledger = authority.ledger();
-    let cases: Vec<&Case> = authority.cases().filter(|c| c.city_id == city_id).collect();
     let mut arrivals: Vec<Arrival> = cases
         .iter()
         .flat_map(|c| ledger.case_receipts(&c.case_id))
@@ -103,12 +102,12 @@ pub fn aid_of(authority: &Authority, city_id: &str) -> Aid {
     }
 }
 
-/// The mean effort of the donors assigned to `city_id`'s cases, each over
+/// The mean effort of the donors assigned to a city's `cases`, each over
 /// its days from acknowledgement to the case's demobilisation (or `now`).
-fn mean_donor_effort(authority: &Authority, city_id: &str, now: ScenarioTime) -> Option<f64> {
+fn mean_donor_effort(authority: &Authority, cases: &[&Case], now: ScenarioTime) -> Option<f64> {
     let scenario = authority.scenario();
     let mut efforts = Vec::new();
-    for case in authority.cases().filter(|c| c.city_id == city_id) {
+    for case in cases {
         let until = demobilised_at(case).unwrap_or(now);
         for a in &case.assignments {
             let Some(acknowledged_at) = a.acknowledged_at else {
@@ -144,20 +143,20 @@ fn demobilised_at(case: &Case) -> Option<ScenarioTime> {
         .or(case.closed_at)
 }
 
-/// The outcome of `city` under its aid, in the run seeded `seed`, as of
-/// scenario time `now`.
+/// The outcome of `city`, whose cases are `cases`, under its aid, in the
+/// run seeded `seed`, as of scenario time `now`.
 pub fn city_outcome(
     authority: &Authority,
     city: &City,
+    cases: &[&Case],
     rates: &OutcomeRates,
     seed: u64,
     now: ScenarioTime,
 ) -> CityOutcome {
-    let aid = aid_of(authority, &city.id);
+    let aid = aid_of(authority, cases);
     let course = outcomes::course(authority.scenario(), city, &aid, rates, seed);
-    let cost_cny = authority
-        .cases()
-        .filter(|c| c.city_id == city.id)
+    let cost_cny = cases
+        .iter()
         .map(|c| authority.ledger().case_cost(&c.case_id))
         .fold(0, i64::saturating_add);
     let personnel_received = aid
@@ -193,7 +192,7 @@ pub fn city_outcome(
             })
             .collect(),
         teams_left_ms: aid.teams_left_at.map(|t| t.0),
-        mean_donor_effort: mean_donor_effort(authority, &city.id, now),
+        mean_donor_effort: mean_donor_effort(authority, cases, now),
         reported: reported(authority, &city.id, &course.days),
     }
 }
@@ -220,10 +219,25 @@ fn reported(authority: &Authority, city_id: &str, course: &[CityDay]) -> Option<
 
 /// Every city's outcome, in scenario order.
 pub fn all(authority: &Authority, seed: u64, now: ScenarioTime) -> Vec<CityOutcome> {
+    // Each city's cases in one pass, in case-id order as `cases()` gives
+    // them: a pass over every case for each city made the report
+    // quadratic in cases (issue 17).
+    let mut cases_of: BTreeMap<&str, Vec<&Case>> = BTreeMap::new();
+    for case in authority.cases() {
+        cases_of
+            .entry(case.city_id.as_str())
+            .or_default()
+            .push(case);
+    }
     authority
         .scenario()
         .cities
         .iter()
-        .map(|city| city_outcome(authority, city, &outcomes::CALIBRATED, seed, now))
+        .map(|city| {
+            let cases = cases_of
+                .get(city.id.as_str())
+                .map_or(&[][..], Vec::as_slice);
+            city_outcome(authority, city, cases, &outcomes::CALIBRATED, seed, now)
+        })
         .collect()
 }

@@ -115,7 +115,13 @@ impl Ledger {
         }
         for (id, body) in journal::of_kind(records, RECEIPT) {
             let entry: ReceiptEntry = decode(RECEIPT, id, body)?;
-            ledger.receipts.insert(id.to_string(), entry);
+            if entry.shipment_id != id {
+                return Err(format!(
+                    "ledger receipt {id:?}: the record names shipment {:?}",
+                    entry.shipment_id
+                ));
+            }
+            ledger.insert_receipt(entry);
         }
         for (id, body) in journal::of_kind(records, TARGET) {
             let pair = pair_of(id)?;
