@@ -25,6 +25,7 @@ use pairing_proto::v1::{
     PairingTable, PairingsQuery, RegisterNode, Registration, ReportQuery, Role, RunReport,
     StatusQuery, SupervisoryReport, WatchQuery,
 };
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 use tracing::Span;
@@ -41,7 +42,13 @@ pub struct CentralService {
     adapter: Adapter<Authority>,
     traces: Arc<CaseTraces>,
     watchers: Watchers,
+    /// Run reports being built at once, at most [`MAX_REPORT_BUILDS`].
+    report_builds: Arc<Semaphore>,
 }
+
+/// Run reports built at once: each holds a copy of its JSON (about 90 MB
+/// at ten thousand cases) and most of a core for a second or two.
+pub const MAX_REPORT_BUILDS: usize = 2;
 
 /// What a protocol message claims about its sender, for [`access`].
 trait Claimed {
@@ -92,6 +99,7 @@ impl CentralService {
             adapter: Adapter::new(authority, counters),
             traces,
             watchers,
+            report_builds: Arc::new(Semaphore::new(MAX_REPORT_BUILDS)),
         }
     }
 
@@ -303,14 +311,28 @@ impl CentralAuthority for CentralService {
         &self,
         request: Request<ReportQuery>,
     ) -> Result<Response<RunReport>, Status> {
+        self.allow_query("GetReport", &request)?;
+        let permit = self.report_builds.clone().try_acquire_owned().map_err(|_| {
+            Status::resource_exhausted(format!(
+                "GetReport: {MAX_REPORT_BUILDS} reports are being built already; ask again when one is done"
+            ))
+        })?;
         let counters = self.adapter.counters().clone();
-        self.operator_query("GetReport", request, move |a, _, now| {
-            let messages = a.message_totals(&counters.snapshot());
-            let run = report::build(a, now.scenario, messages);
+        let authority = self.adapter.machine().published();
+        // Off the async workers: at ten thousand cases the report takes
+        // seconds to build, and a worker busy with it stalls every handler
+        // queued behind it.
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let now = authority.now();
+            let messages = authority.message_totals(&counters.snapshot());
+            let run = report::build(&authority, now.scenario, messages);
             let json = serde_json::to_string(&run)
                 .map_err(|e| Status::internal(format!("report: {e}")))?;
-            Ok(RunReport { json })
+            Ok(Response::new(RunReport { json }))
         })
+        .await
+        .map_err(|e| Status::internal(format!("report: the build failed: {e}")))?
     }
 
     type WatchOperationStream = UpdateStream;

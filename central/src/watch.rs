@@ -90,6 +90,9 @@ impl Watchers {
         _permit: OwnedSemaphorePermit,
     ) {
         let mut seen = Seen::default();
+        // The authority's version and the message counts at the last look:
+        // when neither moved, there is nothing new to build or send.
+        let mut last_look: Option<(u64, BTreeMap<String, u64>)> = None;
         let mut ticks = tokio::time::interval(interval);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let mut quiet_since = tokio::time::Instant::now();
@@ -99,14 +102,22 @@ impl Watchers {
                 _ = tx.closed() => return,
                 _ = ticks.tick() => {}
             }
-            let updates = {
-                let authority = self.authority.published();
-                let now = authority.now();
-                let messages = authority.message_totals(&self.counters.snapshot());
-                let run = report::build(&authority, now.scenario, messages);
-                seen.changes(&authority, &run, &self.traces, now.scenario.0)
-            };
-            let mut updates = updates;
+            let (version, authority) = self.authority.published_versioned();
+            let counts = self.counters.snapshot();
+            let look = (version, counts);
+            let mut updates = Vec::new();
+            if last_look.as_ref() != Some(&look) {
+                let started = tokio::time::Instant::now();
+                let seen_so_far = std::mem::take(&mut seen);
+                let Some(built) = self.look(authority, look.1.clone(), seen_so_far).await else {
+                    return;
+                };
+                (seen, updates) = built;
+                last_look = Some(look);
+                // However big the operation, a watcher takes at most about
+                // half a core: the next look waits as long as this one took.
+                ticks.reset_after(started.elapsed().max(interval));
+            }
             if updates.is_empty() && quiet_since.elapsed() >= KEEPALIVE {
                 updates.push(update(0, Change::Heartbeat(Heartbeat {})));
             }
@@ -122,6 +133,29 @@ impl Watchers {
                 }
             }
         }
+    }
+
+    /// Builds the operation as `authority` has it and what changed since
+    /// `seen`, off the async workers: at ten thousand cases this takes
+    /// about a second, which on a worker would stall every handler queued
+    /// behind it. `None`: the build panicked (a bug, reported), and the
+    /// stream ends.
+    async fn look(
+        &self,
+        authority: Arc<Authority>,
+        counts: BTreeMap<String, u64>,
+        mut seen: Seen,
+    ) -> Option<(Seen, Vec<OperationUpdate>)> {
+        let traces = self.traces.clone();
+        tokio::task::spawn_blocking(move || {
+            let now = authority.now();
+            let messages = authority.message_totals(&counts);
+            let run = report::build_operation(&authority, now.scenario, messages);
+            let updates = seen.changes(&authority, &run, &traces, now.scenario.0);
+            (seen, updates)
+        })
+        .await
+        .ok()
     }
 }
 

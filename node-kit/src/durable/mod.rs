@@ -120,10 +120,20 @@ impl<M: Persistent> Durable<M> {
     where
         M: Clone,
     {
+        self.published_versioned().1
+    }
+
+    /// [`Durable::published`] with the version the copy was taken at: two
+    /// copies of the same version are the same machine, so a reader that
+    /// looks again and again can tell "nothing changed" without comparing.
+    pub fn published_versioned(&self) -> (u64, Arc<M>)
+    where
+        M: Clone,
+    {
         let mut published = self.published.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((version, copy)) = published.as_ref() {
             if *version == self.version.load(Ordering::SeqCst) {
-                return copy.clone();
+                return (*version, copy.clone());
             }
         }
         let (version, copy) = {
@@ -135,7 +145,7 @@ impl<M: Persistent> Durable<M> {
             )
         };
         *published = Some((version, copy.clone()));
-        copy
+        (version, copy)
     }
 
     /// Returns once every change made before the call is on disk: await it
