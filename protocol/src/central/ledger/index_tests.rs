@@ -59,7 +59,9 @@ fn cases(ledger: &Ledger) -> BTreeSet<String> {
 }
 
 /// Case ids where one is a prefix of another ("case-a-1", "case-a-10"):
-/// a case's range must stop at its own.
+/// a case's range must stop at its own. Every field of the ledger is set,
+/// so reading it back from JSON (through `SavedLedger`, a copy of the
+/// field list) shows a field the copy lacks.
 #[test]
 fn a_case_whose_id_prefixes_another_s_answers_for_itself_only() {
     let mut ledger = Ledger::default();
@@ -84,6 +86,7 @@ fn a_case_whose_id_prefixes_another_s_answers_for_itself_only() {
                 discrepancy: Quantities::new(),
             }])
             .unwrap();
+        ledger.set_targets(case, "city-a", "anhui", Quantities::from([(Doctor, 10)]));
         ledger.record_cost(case, "anhui", 1_000 * (k as i64 + 1));
         ledger.record_cost(case, "beijing", 7);
     }

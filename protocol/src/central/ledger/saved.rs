@@ -9,6 +9,9 @@ use counterpart_domain::quantities::Quantities;
 
 use super::{as_pairs, Ledger, Pair, ReceiptEntry, ShipmentEntry};
 
+/// [`Ledger`]'s saved fields, the same names and formats: a field added
+/// there must be added here (`index_tests` reads a ledger with every field
+/// set back through this, and compares).
 #[derive(serde::Deserialize)]
 pub struct SavedLedger {
     shipments: BTreeMap<String, ShipmentEntry>,
