@@ -10,6 +10,12 @@
 //! [`SEND_DEADLINE`] is dropped (its stream ends), and a quiet operation
 //! still sends a heartbeat every [`KEEPALIVE`] so the reader can tell quiet
 //! from dead. Every stream ends when central shuts down.
+//!
+//! A look costs what the operation's size does (about a second at ten
+//! thousand cases), so it is taken on the blocking pool, skipped when
+//! nothing moved, and the next waits at least as long as the last took: a
+//! watcher never holds one of central's async workers, and takes at most
+//! about half a core.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
