@@ -171,8 +171,10 @@ impl CentralService {
         answer: impl FnOnce(&Authority, &T, Now) -> Result<R, Status>,
     ) -> Result<Response<R>, Status> {
         let message = request.into_inner();
-        // A published copy: a long answer (the run report) never holds the
-        // lock every handler needs.
+        // A published copy: an answer never holds the lock every handler
+        // needs. (The run report, which takes seconds at ten thousand
+        // cases, does not come through here: `get_report` builds it off
+        // the async workers.)
         let authority = self.adapter.machine().published();
         let now = authority.now();
         answer(&authority, &message, now).map(Response::new)
