@@ -83,7 +83,8 @@ unpack_source() {
 }
 
 # Seeds the previous release's build with this clone's static build
-# (deploy/build-images.sh's target/static), when there is one: the
+# (deploy/build-images.sh's target/static, made by a release image build:
+# the test suites' --from-test-build makes none), when there is one: the
 # dependencies both releases lock at the same versions are compiled with
 # the same flags, and cargo reuses them instead of compiling them again
 # (about 4 of the 5 minutes of a cold build on two cores). The previous

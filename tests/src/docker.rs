@@ -26,17 +26,20 @@ use std::time::{Duration, Instant};
 
 use crate::repo_root;
 
-/// The node image every container suite runs, as `deploy/build-images.sh`
-/// tags it by default.
+/// The node image every container suite runs, built by
+/// `deploy/build-images.sh --from-test-build`: the release image's layout
+/// with the test build's binaries. A tag of its own, not the script's
+/// default `counterpart:dev`, so a test run never replaces the release
+/// image a user built.
 pub const IMAGE_NAME: &str = "counterpart";
-pub const IMAGE_TAG: &str = "dev";
+pub const IMAGE_TAG: &str = "test";
 
 /// The variable that names another image tag, read by compose and
 /// `deploy/build-images.sh` as well.
 pub const IMAGE_VARIABLE: &str = "COUNTERPART_IMAGE";
 
 /// The image the suites build and run: `$COUNTERPART_IMAGE` if set, else
-/// `counterpart:dev`, as name and tag. Tags are global on the engine: a
+/// `counterpart:test`, as name and tag. Tags are global on the engine: a
 /// tag of its own keeps a run from testing what another checkout built.
 pub fn image() -> (String, String) {
     match std::env::var(IMAGE_VARIABLE) {
@@ -60,8 +63,9 @@ pub const RUN_LABEL: &str = "org.counterpart.test-run";
 
 /// How long `docker info` may take before the engine counts as absent.
 const DOCKER_INFO_LIMIT: Duration = Duration::from_secs(30);
-/// How long a test process waits for another one's image build (a cold
-/// release build of four binaries on two busy cores takes minutes).
+/// How long a test process waits for another one's image build (after a
+/// cold `cargo test` it links city-node; a cold build of the rest, if the
+/// test build was not done first, takes minutes).
 const BUILD_LOCK_LIMIT: Duration = Duration::from_secs(30 * 60);
 
 /// True when a Docker engine answers. When none does: panics if `CI=true`
@@ -131,9 +135,16 @@ fn docker_answers() -> Result<(), String> {
 }
 
 /// Makes sure [`image_ref`] is built from the current sources: runs
-/// `deploy/build-images.sh` once per test process (it rebuilds only what
-/// changed), never two at once across processes. Panics with the build's
-/// output if it fails.
+/// `deploy/build-images.sh --from-test-build` once per test process, never
+/// two at once across processes. Panics with the build's output if it
+/// fails.
+///
+/// From the test build, not the static release build a user's image
+/// comes from: `cargo test` has compiled every crate already, so the
+/// image costs city-node's link and a copy, where the release build
+/// compiled every crate again (about 290 s of CI's two cores, a fifth of
+/// the test command). The suites test the nodes, the compose file and the
+/// image's layout; the release build's static link is not among them.
 pub fn ensure_image() {
     static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
     if let Err(e) = BUILT.get_or_init(build_image) {
@@ -155,7 +166,7 @@ fn build_image() -> Result<(), String> {
     let started = Instant::now();
     let image = image_ref();
     let output = Command::new(root.join("deploy/build-images.sh"))
-        .arg(&image)
+        .args(["--from-test-build", &image])
         .current_dir(&root)
         .stdin(Stdio::null())
         .output()

@@ -1,5 +1,7 @@
 //! The committed `deploy/docker-compose.yml`, run the way the README tells a
-//! user to: `deploy/build-images.sh`, then `up`, and nothing else (no
+//! user to: `deploy/build-images.sh` (here with `--from-test-build`: the
+//! same image from the test build's binaries, tagged `counterpart:test`;
+//! `counterpart_tests::docker::ensure_image` says why), then `up`, and nothing else (no
 //! certificate made on the host, no file mode changed, no TLS variable
 //! exported). hubei-2020's 36 nodes in containers, at 100 ms a scenario
 //! day (`PAIRING_DAY_MS`, a documented setting) and without Jaeger
@@ -180,7 +182,8 @@ fn hubei_2020_runs_in_compose_from_two_commands_with_private_keys() {
     let Some(command) = require_compose() else {
         return;
     };
-    // The first command: deploy/build-images.sh (once per test process).
+    // The first command: deploy/build-images.sh --from-test-build (once
+    // per test process).
     ensure_image();
     let scenario = scenario::load(&scenario_path("hubei-2020")).expect("hubei-2020 loads");
     let nodes = 1 + scenario.provinces.len() + scenario.cities.len();

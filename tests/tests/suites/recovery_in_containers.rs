@@ -1,5 +1,6 @@
 //! The small scenario in containers, one node per container of the local
-//! `counterpart:dev` image (testcontainers), on a private network per run,
+//! `counterpart:test` image (testcontainers; the test build's binaries,
+//! see `counterpart_tests::docker::ensure_image`), on a private network per run,
 //! with one fault in the middle of implementation per test: a donor killed
 //! and started again, a city cut off the network for some days, central
 //! restarted. Each test starts its own cluster and removes it at the end.
