@@ -347,3 +347,7 @@ impl CentralAuthority for CentralService {
         self.watchers.open(request.get_ref()).map(Response::new)
     }
 }
+
+#[cfg(test)]
+#[path = "service_tests.rs"]
+mod tests;

@@ -58,7 +58,7 @@ use serde_json::Value;
 /// themselves fall in the run's first 20 days or so: about half the
 /// provinces are replaced while they still ship.
 const DAY_MS: &str = "4000";
-/// compose_smoke measured about 15 s to all 36 healthy on two busy cores.
+/// hubei_2020_in_compose measured about 15 s to all 36 healthy on two busy cores.
 const HEALTHY_LIMIT: Duration = Duration::from_secs(240);
 /// From the clock's start to the first shipment in central's ledger.
 const MID_RUN_LIMIT: Duration = Duration::from_secs(120);
