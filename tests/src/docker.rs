@@ -91,6 +91,19 @@ pub fn require_compose() -> Option<Vec<String>> {
     command
 }
 
+/// What a compose suite needs before it starts: an engine, a compose
+/// command, and the node image built from the current sources
+/// ([`ensure_image`]). The compose command, or None when the test should
+/// return (the skip said on stderr; with `CI=true` a panic instead).
+pub fn compose_ready() -> Option<Vec<String>> {
+    if !require_docker() {
+        return None;
+    }
+    let command = require_compose()?;
+    ensure_image();
+    Some(command)
+}
+
 fn skip_or_fail(reason: &str) {
     if std::env::var("CI").is_ok_and(|v| v == "true") {
         panic!("CI=true but {reason}");

@@ -14,9 +14,9 @@
 //! first free lane. The node image now takes seconds (the test build's
 //! binaries, `counterpart_tests::docker::ensure_image`), so what orders
 //! the Docker suites is the load they make: hubei-2020 in compose (36
-//! containers; on the development machine's fuse-overlayfs storage most of it the daemons'
-//! I/O, load average about 20 on two cores) must not run beside the
-//! suites that wait on wall-clock scenario days. Sorted first, as
+//! containers; on the development machine's fuse-overlayfs storage, most
+//! of it the daemons' I/O, load average about 20 on two cores) must not
+//! run beside the suites that wait on wall-clock scenario days. Sorted first, as
 //! `compose_smoke`, it ran beside the fault suite, whose seed 1 then took
 //! 139 days against a bound of 45. As `hubei_2020_in_compose` it starts
 //! about where it ran behind the old static image build, beside

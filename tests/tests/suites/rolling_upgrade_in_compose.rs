@@ -38,9 +38,7 @@ use counterpart_tests::docker::rolling::{
     self, central_report, container_image_and_health, image_id, previous_image_or_skip,
     ProjectSweep, ServiceImages,
 };
-use counterpart_tests::docker::{
-    ensure_image, image_ref, require_compose, require_docker, run_suffix, IMAGE_VARIABLE,
-};
+use counterpart_tests::docker::{compose_ready, image_ref, run_suffix, IMAGE_VARIABLE};
 use counterpart_tests::{repo_root, scenario_path};
 use pairing_proto::version::PROTOCOL_VERSION;
 use serde_json::Value;
@@ -177,13 +175,9 @@ fn the_committed_state_override_is_what_state_volumes_makes() {
 
 #[test]
 fn provinces_are_upgraded_one_container_at_a_time_mid_run() {
-    if !require_docker() {
-        return;
-    }
-    let Some(command) = require_compose() else {
+    let Some(command) = compose_ready() else {
         return;
     };
-    ensure_image();
     let Some(previous) = previous_image_or_skip() else {
         return;
     };
