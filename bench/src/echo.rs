@@ -2,10 +2,12 @@
 //! the nodes (TCP_NODELAY, HTTP/2), with no validation, state or tracing.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use node_kit::tls::NodeTls;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Server;
+use prost::Message;
 use tonic::{Request, Response, Status};
 
 pub mod v1 {
@@ -57,3 +59,51 @@ pub async fn start(
     tokio::spawn(server);
     Ok(addr)
 }
+
+/// What the echo's client sends as its body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EchoBody {
+    /// The protocol message central's client sends, built and encoded
+    /// afresh for each call as central's client does: both clients then do
+    /// the same work on the cores they share with the servers.
+    Message,
+    /// One buffer of as many bytes, copied for each call (the hot-path
+    /// benchmark before 2026-12-07): the echo's client then does less
+    /// work than central's, on the same cores.
+    Padding,
+}
+
+/// The echo body of call `i`, as the sender `i % senders` sends it.
+pub type EchoBodies = Arc<dyn Fn(usize) -> Vec<u8> + Send + Sync>;
+
+/// The echo's bodies: `encoded(i)` (central's message of call `i`,
+/// encoded), or padding such that the echo request of a reply of
+/// `reply_len` bytes is at most `request_bytes` encoded.
+pub fn echo_bodies(
+    kind: EchoBody,
+    request_bytes: usize,
+    reply_len: u32,
+    encoded: impl Fn(usize) -> Vec<u8> + Send + Sync + 'static,
+) -> EchoBodies {
+    if kind == EchoBody::Message {
+        return Arc::new(encoded);
+    }
+    let mut body_len = request_bytes;
+    let padding = loop {
+        let m = EchoRequest {
+            body: vec![b'x'; body_len],
+            reply_len,
+        };
+        if m.encoded_len() <= request_bytes || body_len == 0 {
+            break m.body;
+        }
+        body_len -= 1;
+    };
+    Arc::new(move |_| padding.clone())
+}
+
+pub fn echo_reply_body(reply_bytes: usize) -> usize {
+    // EchoReply { body } costs 1 tag byte and a length varint.
+    reply_bytes.saturating_sub(if reply_bytes > 128 { 3 } else { 2 })
+}
+

@@ -19,6 +19,7 @@ use std::time::Duration;
 use clap::Parser;
 use counterpart_bench::echo::v1::echo_client::EchoClient;
 use counterpart_bench::echo::v1::EchoRequest;
+use counterpart_bench::echo::{echo_bodies, echo_reply_body, EchoBodies, EchoBody};
 use counterpart_bench::load::{self, Load, LoadResult};
 use counterpart_bench::machine;
 use counterpart_bench::procs;
@@ -74,7 +75,15 @@ struct Args {
     /// How central's handlers reach the authority: lock or sequencer.
     #[arg(long, default_value = "lock")]
     concurrency: Concurrency,
+    /// What the echo's client sends as its body: `message`, the protocol
+    /// message central's client sends, built and encoded afresh for each
+    /// call as central's client does (both clients then do the same work
+    /// on the cores they share with the servers); `padding`, one buffer of
+    /// as many bytes, copied (the benchmark before 2026-12-07).
+    #[arg(long, value_enum, default_value_t = EchoBody::Message)]
+    echo_body: EchoBody,
 }
+
 
 impl Args {
     fn setting(&self) -> Setting {
@@ -154,6 +163,13 @@ fn main() -> anyhow::Result<()> {
     };
     println!("central: {}", setting.name());
     println!(
+        "echo's body: {}",
+        match args.echo_body {
+            EchoBody::Message => "central's message, built and encoded for each call",
+            EchoBody::Padding => "padding of central's message's size, copied",
+        }
+    );
+    println!(
         "{} s per measurement (central and echo alternating in {} slices) after {} s warm-up; levels {:?}",
         args.seconds, args.slices, args.warmup_seconds, args.levels
     );
@@ -180,26 +196,6 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// An echo request of `request_bytes` encoded, asking for `reply_bytes`.
-fn echo_request(request_bytes: usize, reply_bytes: usize) -> EchoRequest {
-    let mut body_len = request_bytes;
-    loop {
-        let m = EchoRequest {
-            body: vec![b'x'; body_len],
-            reply_len: reply_bytes as u32,
-        };
-        if m.encoded_len() <= request_bytes || body_len == 0 {
-            return m;
-        }
-        body_len -= 1;
-    }
-}
-
-fn echo_reply_body(reply_bytes: usize) -> usize {
-    // EchoReply { body } costs 1 tag byte and a length varint.
-    reply_bytes.saturating_sub(if reply_bytes > 128 { 3 } else { 2 })
-}
-
 /// Warms the echo up, then returns a measurer of one slice of load. Call
 /// `i` goes as `senders[i % len]` sends, as central's calls do.
 fn echo_measurer<'a>(
@@ -207,7 +203,8 @@ fn echo_measurer<'a>(
     echo: &Echo,
     senders: &[String],
     warmup: Load,
-    message: EchoRequest,
+    bodies: EchoBodies,
+    reply_len: u32,
 ) -> anyhow::Result<impl FnMut(Load) -> LoadResult + 'a> {
     let _context = clients.enter();
     let dialled = Senders::dial(
@@ -222,10 +219,13 @@ fn echo_measurer<'a>(
             .map(|s| EchoClient::new(dialled.channel(s)))
             .collect(),
     );
-    let message = Arc::new(message);
     let call = move |i: u64| {
-        let mut echo = by_sender[i as usize % by_sender.len()].clone();
-        let m = (*message).clone();
+        let sender = i as usize % by_sender.len();
+        let mut echo = by_sender[sender].clone();
+        let m = EchoRequest {
+            body: bodies(sender),
+            reply_len,
+        };
         async move {
             echo.echo(client::request(m))
                 .await
@@ -302,6 +302,7 @@ fn bench_requests(
             messages.request(0).encoded_len(),
             sample_reply.encoded_len(),
         );
+        let reply_len = echo_reply_body(reply_bytes) as u32;
         if !header_printed {
             print_header("request (AssistanceRequest)", request_bytes, reply_bytes);
             header_printed = true;
@@ -350,7 +351,11 @@ fn bench_requests(
             echo,
             &cities,
             loads(args, level).1,
-            echo_request(request_bytes, echo_reply_body(reply_bytes)),
+            echo_bodies(args.echo_body, request_bytes, reply_len, {
+                let messages = messages.clone();
+                move |city| messages.request(city).encode_to_vec()
+            }),
+            reply_len,
         )?;
         let before = Totals::now();
         let (measured, echo) = load::alternate(load, args.slices, measure_central, measure_echo);
@@ -429,6 +434,8 @@ fn bench_reports(
     );
     let by_case: Arc<Vec<_>> = Arc::new(senders.iter().map(|s| rig.senders.central(s)).collect());
     let build = Arc::new(build);
+    let reply_len = echo_reply_body(reply_bytes) as u32;
+    let echo_build = build.clone();
     let call = move |i: u64| {
         let mut central = by_case[i as usize % cases].clone();
         let m = build(i as usize % cases);
@@ -450,7 +457,11 @@ fn bench_reports(
             echo,
             &senders,
             warmup,
-            echo_request(request_bytes, echo_reply_body(reply_bytes)),
+            echo_bodies(args.echo_body, request_bytes, reply_len, {
+                let build = echo_build.clone();
+                move |case| build(case).encode_to_vec()
+            }),
+            reply_len,
         )?;
         let before = Totals::now();
         let (measured, echo) = load::alternate(load, args.slices, measure_central, measure_echo);
