@@ -5,9 +5,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use node_kit::tls::NodeTls;
+use prost::Message;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Server;
-use prost::Message;
 use tonic::{Request, Response, Status};
 
 pub mod v1 {
@@ -106,4 +106,3 @@ pub fn echo_reply_body(reply_bytes: usize) -> usize {
     // EchoReply { body } costs 1 tag byte and a length varint.
     reply_bytes.saturating_sub(if reply_bytes > 128 { 3 } else { 2 })
 }
-

@@ -84,7 +84,6 @@ struct Args {
     echo_body: EchoBody,
 }
 
-
 impl Args {
     fn setting(&self) -> Setting {
         Setting {
