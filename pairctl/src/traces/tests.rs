@@ -434,7 +434,7 @@ fn a_request_sent_before_the_case_had_an_id_is_still_its_root() {
 }
 
 /// The file the exit-code tests of `pairctl check-traces`
-/// (tests/check_traces_cli.rs) feed the binary is this correct case, so
+/// (tests/integration/check_traces_cli.rs) feed the binary is this correct case, so
 /// the CLI is tested on what the checker is. `UPDATE_FIXTURES=1` rewrites
 /// it after a change to the case.
 #[test]

@@ -27,7 +27,7 @@ use tonic::{Request, Response, Status};
 /// two-core machine.
 const CASES: u32 = 96;
 
-mod common;
+use crate::common;
 
 fn small() -> Arc<Scenario> {
     common::scenario("small")

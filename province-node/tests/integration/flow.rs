@@ -4,9 +4,7 @@
 //! are delivered and receipted, a plan is negotiated, and demobilisation
 //! brings a final report with the message counts.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use pairing_proto::v1::donor_province_client::DonorProvinceClient;
 use pairing_proto::v1::*;
 

@@ -2,9 +2,7 @@
 //! 127.0.0.1:0, with a fake central to register with. Refusals carry the
 //! right code and name the field.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use pairing_proto::v1::donor_province_client::DonorProvinceClient;
 use pairing_proto::v1::*;
 use province_node::{start, ProvinceConfig};

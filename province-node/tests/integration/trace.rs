@@ -2,11 +2,9 @@
 //! test installs its own subscriber on its own thread (the runtime is
 //! single-threaded, so the node's tasks run there too), never a global one.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::*;
+use crate::common::*;
 use opentelemetry::trace::{
     SpanId, Status as SpanStatus, TraceContextExt as _, TraceId, TracerProvider as _,
 };

@@ -18,9 +18,9 @@ use pairing_proto::v1::central_authority_server::CentralAuthority;
 use pairing_proto::v1::*;
 use tonic::{Code, Request};
 
-mod common;
+use crate::common;
 
-use common::{header, BOOT};
+use crate::common::{header, BOOT};
 
 fn small() -> Arc<Scenario> {
     common::scenario("small")

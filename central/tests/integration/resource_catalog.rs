@@ -14,7 +14,7 @@ use pairing_proto::v1::central_authority_server::CentralAuthority;
 use pairing_proto::v1::*;
 use tonic::{Code, Request};
 
-mod common;
+use crate::common;
 
 struct Central {
     authority: Arc<Durable<Authority>>,

@@ -1,9 +1,7 @@
 //! The bounds of the `NegotiatePlan` stream, over loopback: updates per
 //! stream and streams open at once.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use pairing_proto::v1::donor_province_client::DonorProvinceClient;
 use pairing_proto::v1::*;
 use province_node::service::{MAX_OPEN_STREAMS, MAX_UPDATES_PER_STREAM};

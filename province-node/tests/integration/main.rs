@@ -1,0 +1,18 @@
+//! The province node's integration tests, as one test binary: each binary
+//! links tonic, h2 and the node anew, and five of them cost about 40 s of
+//! CPU in the test build where one costs a fraction of that.
+//!
+//! - [`flow`]: a province's whole part in a case, against a fake central
+//!   and city.
+//! - [`malformed`]: every handler refuses arbitrary bad input with a
+//!   status that names the field, and never panics.
+//! - [`service`]: the gRPC service as a peer reaches it.
+//! - [`stream_bounds`]: the bounds on what a stream may hold.
+//! - [`trace`]: one trace per case across the province's messages.
+
+mod common;
+mod flow;
+mod malformed;
+mod service;
+mod stream_bounds;
+mod trace;
