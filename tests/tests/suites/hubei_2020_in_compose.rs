@@ -41,11 +41,12 @@ const STEP_MINUTES: u32 = pairctl::sim::DEFAULT_STEP_MINUTES;
 /// Measured: about 15 s to all 36 healthy on two busy cores.
 const HEALTHY_LIMIT: Duration = Duration::from_secs(240);
 /// hubei-2020 is about 63 days on the lockstep clock, at least 6.3 s at
-/// 100 ms a day; its 1,500 steps took about 30 s in release binaries on
-/// two cores (BENCHMARKS.md), and about 60 s in containers (2026-12-06).
-/// With the test build's binaries on a fuse-overlayfs engine (2026-12-07,
-/// `deploy/compose-run.sh`): 135-170 s idle, 282 s beside a static release
-/// build, close to this limit; the suite run passed at about 170 s.
+/// 100 ms a day. In containers of the test build's binaries on a
+/// fuse-overlayfs engine (`deploy/compose-run.sh`, idle machine), `up` to
+/// finished in one-hour steps: 135-170 s on one machine (2026-12-07, 08:00
+/// UTC; 282 s beside a static release build), 64-69 s on another (10:23
+/// UTC); in steps of 6 hours, 25-28 s on the second. The limit leaves room
+/// for a neighbour's load and for a machine several times slower.
 const FINISH_LIMIT: Duration = Duration::from_secs(300);
 /// The user the image's nodes run as (deploy/Dockerfile's `USER`).
 const NODE_USER: &str = "65534:65534";
