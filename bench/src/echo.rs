@@ -102,7 +102,41 @@ pub fn echo_bodies(
     Arc::new(move |_| padding.clone())
 }
 
+/// The body length of an echo reply of `reply_bytes` encoded.
 pub fn echo_reply_body(reply_bytes: usize) -> usize {
     // EchoReply { body } costs 1 tag byte and a length varint.
     reply_bytes.saturating_sub(if reply_bytes > 128 { 3 } else { 2 })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_bodies_are_each_calls_message() {
+        let bodies = echo_bodies(EchoBody::Message, 949, 0, |i| vec![i as u8; 3]);
+        assert_eq!(bodies(2), vec![2, 2, 2]);
+        assert_eq!(bodies(5), vec![5, 5, 5]);
+    }
+
+    #[test]
+    fn padding_makes_the_echo_request_as_large_as_centrals_and_no_larger() {
+        for request_bytes in [23, 127, 128, 315, 840, 949, 20_000] {
+            for reply_len in [0, 21, 200] {
+                let bodies = echo_bodies(EchoBody::Padding, request_bytes, reply_len, |_| {
+                    unreachable!("padding builds no message")
+                });
+                let len = EchoRequest {
+                    body: bodies(0),
+                    reply_len,
+                }
+                .encoded_len();
+                // A length prefix one byte shorter can leave it two short.
+                assert!(
+                    (request_bytes - 2..=request_bytes).contains(&len),
+                    "{len} bytes for {request_bytes} (reply_len {reply_len})"
+                );
+            }
+        }
+    }
 }
