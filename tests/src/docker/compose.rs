@@ -12,6 +12,10 @@ use std::time::{Duration, Instant};
 
 use super::docker;
 
+/// From `up` to every container healthy: hubei-2020's 36 took about 15 s
+/// on two busy cores; the limit leaves room for a neighbour's load.
+pub const HEALTHY_LIMIT: Duration = Duration::from_secs(240);
+
 /// One compose project of a compose file; dropping it, on success or
 /// during a panic, takes it down with its volumes.
 pub struct ComposeProject {
@@ -147,6 +151,23 @@ impl ComposeProject {
         ])
         .map(|ids| ids.split_whitespace().count())
         .unwrap_or(0)
+    }
+
+    /// Waits until `nodes` of the project's containers are healthy; fails
+    /// when [`HEALTHY_LIMIT`] has passed since `started` (when `up` ran).
+    #[track_caller]
+    pub fn wait_healthy(&self, nodes: usize, started: Instant) {
+        loop {
+            let healthy = self.healthy();
+            if healthy >= nodes {
+                return;
+            }
+            assert!(
+                started.elapsed() < HEALTHY_LIMIT,
+                "{healthy}/{nodes} nodes healthy after {HEALTHY_LIMIT:?}"
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
     }
 
     /// `down -v`: containers, network and volumes go.

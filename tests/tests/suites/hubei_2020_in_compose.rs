@@ -38,8 +38,6 @@ const DAY_MS: &str = "100";
 /// pass every checker at 6 hours, and `hubei_2020.rs` runs the README's
 /// `pairctl up` at its default hour as processes.
 const STEP_MINUTES: u32 = pairctl::sim::DEFAULT_STEP_MINUTES;
-/// Measured: about 15 s to all 36 healthy on two busy cores.
-const HEALTHY_LIMIT: Duration = Duration::from_secs(240);
 /// hubei-2020 is about 63 days on the lockstep clock, at least 6.3 s at
 /// 100 ms a day. In containers of the test build's binaries on a
 /// fuse-overlayfs engine (`deploy/compose-run.sh`, idle machine), `up` to
@@ -217,17 +215,7 @@ fn hubei_2020_runs_in_compose_from_two_commands_with_private_keys() {
     project.up();
     println!("up returned after {:.1} s", seconds(started));
 
-    loop {
-        let healthy = project.healthy();
-        if healthy >= nodes {
-            break;
-        }
-        assert!(
-            started.elapsed() < HEALTHY_LIMIT,
-            "{healthy}/{nodes} nodes healthy after {HEALTHY_LIMIT:?}"
-        );
-        std::thread::sleep(Duration::from_millis(250));
-    }
+    project.wait_healthy(nodes, started);
     println!("all {nodes} nodes healthy after {:.1} s", seconds(started));
 
     let status = wait_finished(&project);

@@ -56,8 +56,6 @@ use serde_json::Value;
 /// themselves fall in the run's first 20 days or so: about half the
 /// provinces are replaced while they still ship.
 const DAY_MS: &str = "4000";
-/// hubei_2020_in_compose measured about 15 s to all 36 healthy on two busy cores.
-const HEALTHY_LIMIT: Duration = Duration::from_secs(240);
 /// From the clock's start to the first shipment in central's ledger.
 const MID_RUN_LIMIT: Duration = Duration::from_secs(120);
 /// One province: its container replaced and healthy, then registered again.
@@ -225,14 +223,7 @@ fn provinces_are_upgraded_one_container_at_a_time_mid_run() {
     );
     let started = Instant::now();
     project.up();
-    while project.healthy() < nodes {
-        assert!(
-            started.elapsed() < HEALTHY_LIMIT,
-            "{}/{nodes} nodes healthy after {HEALTHY_LIMIT:?}",
-            project.healthy()
-        );
-        std::thread::sleep(Duration::from_millis(250));
-    }
+    project.wait_healthy(nodes, started);
     println!("all {nodes} healthy after {:.1} s", seconds(started));
     let containers = project.containers();
     let central = containers["central"].clone();
