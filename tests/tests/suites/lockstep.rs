@@ -121,6 +121,15 @@ fn a_node_killed_mid_step_resumes_and_the_story_repeats() {
 /// A node that stops for good stalls the clock after the barrier's wait
 /// (in-process cluster: 20 s), with an error naming the node and the step
 /// in central's status: nothing hangs, nothing goes on without it.
+///
+/// The barrier's wait starts when central first grants the stopped node
+/// its step, and the first grant may wait up to `GRANT_DEADLINE` for an
+/// answer. Before it, central or another node still delivering to the
+/// stopped node retries each such message (`RetryPolicy::PROTOCOL`, about
+/// 37 s of backoff at most); a sender whose step runs past the grant's
+/// deadline is the node the stall names, with DEADLINE_EXCEEDED. CI once
+/// saw no stall 60 s after alpha stopped, this test's bound then; on this
+/// machine 12 stops at other times stalled after 20.2 to 21.9 s.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_that_never_returns_stalls_the_clock_with_a_named_error() {
     let cluster = Cluster::start(&scenario_path("small"), 0, None).await;
@@ -142,17 +151,16 @@ async fn a_node_that_never_returns_stalls_the_clock_with_a_named_error() {
             break s;
         }
         assert!(
-            stopped_at.elapsed() < Duration::from_secs(u64::from(STALL_AFTER_S) + 40),
+            stopped_at.elapsed() < stall_limit(),
             "no stall reported {:?} after alpha stopped",
             stopped_at.elapsed()
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     let why = &stalled.clock_stalled;
-    assert!(
-        why.starts_with("lockstep barrier: node alpha did not finish step "),
-        "{why}"
-    );
+    let named_alpha = why.starts_with("lockstep barrier: node alpha did not finish step ");
+    let sender_cut = why.starts_with("lockstep barrier: node ") && why.contains("DeadlineExceeded");
+    assert!(named_alpha || sender_cut, "{why}");
     assert!(!stalled.finished, "a stalled run is not a finished one");
     let waited = stopped_at.elapsed();
     assert!(
@@ -167,4 +175,13 @@ async fn a_node_that_never_returns_stalls_the_clock_with_a_named_error() {
         "time went on"
     );
     cluster.stop().await;
+}
+
+/// How long after a node stops its stall may come: the barrier's wait, and
+/// before it the steps of the nodes still delivering to the stopped node
+/// (in `small`, the cities after alpha in the step it stopped in, then
+/// central's own deliveries in the next), each cut at the grant's deadline
+/// or ending in about 37 s of retries; and 40 s for a loaded machine.
+fn stall_limit() -> Duration {
+    2 * central::lockstep::GRANT_DEADLINE + Duration::from_secs(u64::from(STALL_AFTER_S) + 40)
 }
