@@ -52,17 +52,7 @@ pub fn assess(
     rates: &BTreeMap<ResourceType, f64>,
 ) -> AssessmentOutcome {
     let active = situation.active_cases;
-    let local = TreatmentResources {
-        beds: situation.beds,
-        doctors: situation.local_doctors,
-        nurses: situation.local_nurses,
-    };
-    let capacity = needs::capacity_cases(local, rates);
-    let on_hand = Quantities::from([
-        (ResourceType::Doctor, situation.local_doctors),
-        (ResourceType::Nurse, situation.local_nurses),
-    ]);
-    let assessed_need = needs::needs(active, &on_hand, rates);
+    let (capacity, assessed_need) = capacity_and_need(situation, rates);
     if active <= capacity {
         return AssessmentOutcome {
             accepted: false,
@@ -95,6 +85,51 @@ pub fn assess(
         targets,
         objectives: objectives(situation, rules),
     }
+}
+
+/// The most central would target for `situation`, whatever was asked:
+/// `intensity_cap` times the assessed need, per type; nothing within the
+/// local capacity. It is what [`assess`] gives as `targets` for a request
+/// of every type without limit, without the outcome's reason and
+/// objectives: every city report is held against it
+/// (`Authority::retarget_if_outgrown`), under the lock every handler needs.
+pub fn ceiling(
+    situation: &Situation,
+    rules: &Rules,
+    rates: &BTreeMap<ResourceType, f64>,
+) -> Quantities {
+    let (capacity, assessed_need) = capacity_and_need(situation, rates);
+    if situation.active_cases <= capacity {
+        return Quantities::new();
+    }
+    rates
+        .keys()
+        .filter_map(|&t| {
+            let need = assessed_need.get(&t).copied().unwrap_or(0);
+            capped(i64::MAX, need, rules.intensity_cap).map(|target| (t, target))
+        })
+        .collect()
+}
+
+/// The city's local treatment capacity, in active cases, and central's own
+/// computation of its need per type.
+fn capacity_and_need(
+    situation: &Situation,
+    rates: &BTreeMap<ResourceType, f64>,
+) -> (i64, Quantities) {
+    let local = TreatmentResources {
+        beds: situation.beds,
+        doctors: situation.local_doctors,
+        nurses: situation.local_nurses,
+    };
+    let on_hand = Quantities::from([
+        (ResourceType::Doctor, situation.local_doctors),
+        (ResourceType::Nurse, situation.local_nurses),
+    ]);
+    (
+        needs::capacity_cases(local, rates),
+        needs::needs(situation.active_cases, &on_hand, rates),
+    )
 }
 
 /// What central projects, at pairing, for the day a case's first team
@@ -192,12 +227,18 @@ fn capped_targets(
         .iter()
         .filter_map(|(&t, &asked)| {
             let need = assessed_need.get(&t).copied().unwrap_or(0);
-            // `as` saturates, so an absurd cap cannot overflow.
-            let cap = (intensity_cap * need as f64).floor() as i64;
-            let target = asked.min(cap);
-            (asked > 0 && need > 0 && target > 0).then_some((t, target))
+            capped(asked, need, intensity_cap).map(|target| (t, target))
         })
         .collect()
+}
+
+/// One type's target: what was asked, at most `intensity_cap` times the
+/// need; none unless both are positive.
+fn capped(asked: i64, need: i64, intensity_cap: f64) -> Option<i64> {
+    // `as` saturates, so an absurd cap cannot overflow.
+    let cap = (intensity_cap * need as f64).floor() as i64;
+    let target = asked.min(cap);
+    (asked > 0 && need > 0 && target > 0).then_some(target)
 }
 
 fn objectives(situation: &Situation, rules: &Rules) -> Vec<Objective> {
@@ -380,6 +421,29 @@ mod tests {
             assert_eq!(personnel, team, "paired {late_hours} h late");
             assert_eq!(p.need[&MaskN95], 214_595); // ceil(257 x 835)
         }
+    }
+
+    /// The ceiling a city's every report is held against is what a request
+    /// of every type without limit would be given, at and around the local
+    /// capacity, with staff short and with none at all.
+    #[test]
+    fn the_ceiling_is_the_assessment_of_an_unlimited_request() {
+        let unlimited: Quantities = rates().keys().map(|t| (*t, i64::MAX)).collect();
+        let mut some_targets = 0;
+        for active in [0, 1, 199, 200, 201, 399, 400, 401, 835, 10_000, i64::MAX / 4] {
+            for (doctors, nurses, beds) in [(50, 100, 1000), (0, 0, 0), (1_000, 5, 10)] {
+                let s = Situation {
+                    local_doctors: doctors,
+                    local_nurses: nurses,
+                    beds,
+                    ..situation(active)
+                };
+                let assessed = assess(&s, &unlimited, &rules(), &rates()).targets;
+                assert_eq!(ceiling(&s, &rules(), &rates()), assessed, "{s:?}");
+                some_targets += usize::from(!assessed.is_empty());
+            }
+        }
+        assert!(some_targets > 10, "the cases compared hardly ever target anything");
     }
 
     #[test]

@@ -130,19 +130,11 @@ impl Authority {
         if case.stage != CaseStage::Implementing || case.target_changes >= MAX_TARGET_CHANGES {
             return;
         }
-        let unlimited: Quantities = self
-            .scenario
-            .needs_per_active_case
-            .keys()
-            .map(|t| (*t, i64::MAX))
-            .collect();
-        let capped = assessment::assess(
+        let capped = assessment::ceiling(
             situation,
-            &unlimited,
             &self.scenario.rules,
             &self.scenario.needs_per_active_case,
-        )
-        .targets;
+        );
         let outgrown = capped.iter().any(|(t, q)| {
             *q as f64 > RETARGET_FACTOR * case.targets.get(t).copied().unwrap_or(0) as f64
         });
