@@ -31,7 +31,7 @@ use tonic::{Request, Response, Status};
 use tracing::Span;
 
 use crate::access::{self, Claim};
-use crate::authority::{Authority, Now};
+use crate::authority::{Authority, Now, ReportRecords};
 use crate::report;
 use crate::watch::{UpdateStream, Watchers};
 
@@ -260,9 +260,12 @@ impl CentralAuthority for CentralService {
         &self,
         request: Request<SupervisoryReport>,
     ) -> Result<Response<Ack>, Status> {
+        // Checked and converted before the lock, which is held only for
+        // what needs central's state.
+        let records = ReportRecords::of(request.get_ref());
         self.handle(&catalog::SUPERVISORY_REPORT, request, |a, m, now, span| {
             annotate_case(span, a, &m.case_id, sender(&m.header));
-            a.submit_report(m, now)
+            a.submit_checked_report(m, records, now)
         })
         .await
     }

@@ -430,7 +430,19 @@ mod tests {
     fn the_ceiling_is_the_assessment_of_an_unlimited_request() {
         let unlimited: Quantities = rates().keys().map(|t| (*t, i64::MAX)).collect();
         let mut some_targets = 0;
-        for active in [0, 1, 199, 200, 201, 399, 400, 401, 835, 10_000, i64::MAX / 4] {
+        for active in [
+            0,
+            1,
+            199,
+            200,
+            201,
+            399,
+            400,
+            401,
+            835,
+            10_000,
+            i64::MAX / 4,
+        ] {
             for (doctors, nurses, beds) in [(50, 100, 1000), (0, 0, 0), (1_000, 5, 10)] {
                 let s = Situation {
                     local_doctors: doctors,
@@ -443,7 +455,10 @@ mod tests {
                 some_targets += usize::from(!assessed.is_empty());
             }
         }
-        assert!(some_targets > 10, "the cases compared hardly ever target anything");
+        assert!(
+            some_targets > 10,
+            "the cases compared hardly ever target anything"
+        );
     }
 
     #[test]

@@ -33,6 +33,7 @@ mod persist;
 mod persist_legacy;
 mod queries;
 mod reports;
+pub use reports::ReportRecords;
 mod supervision;
 mod tallies;
 
@@ -463,6 +464,8 @@ mod owed_tests;
 // The planted bug of closing a case (`crate::planted`).
 #[cfg(all(test, feature = "planted-bugs"))]
 mod planted_tests;
+#[cfg(test)]
+mod reports_tests;
 #[cfg(test)]
 mod tallies_tests;
 #[cfg(test)]
