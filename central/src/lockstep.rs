@@ -40,8 +40,11 @@ use tonic::Status;
 use crate::authority::CENTRAL_ID;
 use crate::driver::Driver;
 
-/// How long one grant call may take: a node's whole step, each of its
-/// messages with its own retries (`RetryPolicy::PROTOCOL`).
+/// How long central waits for one grant call: a node's whole step, each of
+/// its messages with its own retries (`RetryPolicy::PROTOCOL`). A node's
+/// own server cuts every call sooner (`node_kit::server`, 30 s), so a
+/// living node's step that runs longer is answered "Timeout expired" and
+/// granted again.
 pub const GRANT_DEADLINE: Duration = Duration::from_secs(60);
 /// Backoff between grants to a node that did not answer.
 const REGRANT: RetryPolicy = RetryPolicy {
