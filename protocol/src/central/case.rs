@@ -178,7 +178,32 @@ pub struct DisputeRecord {
     pub ruling: Option<i32>,
 }
 
+/// How long a case's history may grow with reports. Each side reports
+/// every `report_interval_days` (2 in every scenario here), so a two-month
+/// case with two donors records about a hundred; but every report with a
+/// fresh id is a new one, so a node could otherwise grow central's memory
+/// and journal without end. Past the bound a report still counts (ledger,
+/// tallies, retargeting) and is not recorded; every other step is bounded
+/// by the protocol's own rules and is always recorded.
+pub const MAX_EVENTS_WITH_REPORTS: usize = 4_096;
+
 impl Case {
+    /// Records a report, a donor's (`province`) or the city's, while the
+    /// history has room ([`MAX_EVENTS_WITH_REPORTS`]); the last it records
+    /// says that later ones are not.
+    pub fn record_report(&mut self, at: ScenarioTime, province: Option<&str>, detail: String) {
+        let room = MAX_EVENTS_WITH_REPORTS.saturating_sub(self.events.len());
+        match room {
+            0 => {}
+            1 => {
+                let detail =
+                    format!("{detail}; the history is full: later reports are not recorded");
+                self.record(at, Step::Reported, province, detail);
+            }
+            _ => self.record(at, Step::Reported, province, detail),
+        }
+    }
+
     pub fn record(&mut self, at: ScenarioTime, step: Step, province: Option<&str>, detail: String) {
         self.events.push(CaseEvent {
             at,

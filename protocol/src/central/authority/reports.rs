@@ -158,9 +158,8 @@ impl Authority {
         let t = now.scenario;
         self.unsaved.mark(kind::CASE, &msg.case_id);
         let case = self.cases.get_mut(&msg.case_id).expect("checked above");
-        case.record(
+        case.record_report(
             t,
-            Step::Reported,
             Some(province),
             format!(
                 "{} shipments ({new} new), cost CNY {}",
@@ -206,9 +205,8 @@ impl Authority {
             .map_err(|e| Refusal::invalid_argument(format!("receipts: {e}")))?;
         self.unsaved.mark(kind::CASE, &msg.case_id);
         let case = self.cases.get_mut(&msg.case_id).expect("checked above");
-        case.record(
+        case.record_report(
             now.scenario,
-            Step::Reported,
             None,
             format!(
                 "{} active, {} receipts ({new} new)",

@@ -2,12 +2,14 @@
 //! but refused where the checks that need central's state reach them: a
 //! resend still gets its first answer, and a report with several faults
 //! the refusal of the first check it fails, as when every check ran under
-//! the lock in one order.
+//! the lock in one order. And a case's history stops growing with reports
+//! at its bound, while the reports still count.
 
 use pairing_proto::v1::{DailyCount, DailyItem, DailyTally, SupervisoryReport};
 
-use super::tests::{acknowledge, at, header, paired, receipt_report, shipment_report};
+use super::tests::{acknowledge, at, header, overwhelmed, paired, receipt_report, shipment_report};
 use super::{Authority, ReportRecords};
+use crate::central::case::{Step, MAX_EVENTS_WITH_REPORTS};
 use crate::refusal::{Refusal, RefusalCode};
 
 /// South's report of one receipt, made malformed: a blank shipment id.
@@ -114,4 +116,41 @@ fn a_donors_tallies_are_refused_before_its_shipments_are_read() {
         RefusalCode::InvalidArgument,
         "shipments[0].shipment_id",
     );
+}
+
+#[test]
+fn a_full_history_records_no_more_reports_but_they_still_count() {
+    let mut a = shipped();
+    let case = "case-south-1";
+    let events = |a: &Authority| a.cases[case].events.len();
+    let mut reports = 0;
+    while events(&a) < MAX_EVENTS_WITH_REPORTS + 10 && reports < MAX_EVENTS_WITH_REPORTS + 10 {
+        let report = receipt_report("south", case, "shp-1", 5, at(4.5));
+        a.submit_report(&report, at(4.5)).unwrap();
+        reports += 1;
+    }
+    assert_eq!(
+        events(&a),
+        MAX_EVENTS_WITH_REPORTS,
+        "after {reports} reports"
+    );
+    let last = a.cases[case].events.last().unwrap();
+    assert_eq!(last.step, Step::Reported);
+    assert!(
+        last.detail.ends_with("later reports are not recorded"),
+        "{last:?}"
+    );
+    // A report past the bound still counts: the need it shows outgrew the
+    // targets, which are raised, and that step is recorded.
+    let mut report = receipt_report("south", case, "shp-1", 5, at(4.5));
+    report.header = header("south", at(5.0));
+    let mut worse = overwhelmed();
+    worse.confirmed_total = 20_000;
+    worse.active_cases = 18_000;
+    report.situation = Some(worse);
+    a.submit_report(&report, at(5.0)).unwrap();
+    assert_eq!(a.cases[case].target_changes, 1, "the report counted");
+    let last = a.cases[case].events.last().unwrap();
+    assert_eq!(last.step, Step::Adjusted, "{last:?}");
+    assert_eq!(events(&a), MAX_EVENTS_WITH_REPORTS + 1);
 }

@@ -93,7 +93,7 @@ pub(super) fn started() -> Authority {
     a
 }
 
-fn overwhelmed() -> Situation {
+pub(super) fn overwhelmed() -> Situation {
     Situation {
         confirmed_total: 2_000,
         active_cases: 1_800,
