@@ -153,3 +153,22 @@ fn a_report_saves_the_same_bytes_however_long_the_history() {
     );
     assert!(late < 4_096, "one report writes {late} bytes");
 }
+
+/// A report adds an event to its case's history and changes nothing else
+/// of the case: the save writes the event, not the case's record again
+/// (encoded under the lock every handler needs, for every report).
+#[test]
+fn a_report_writes_its_event_not_its_case_again() {
+    let (mut a, _) = paired();
+    a.take_changes().unwrap();
+    let report = receipt_report("south", "case-south-1", "shp-1", 0, at(5.0));
+    a.submit_report(&report, at(5.0)).unwrap();
+    let puts = |changes: &[journal::Change], kind: &str| {
+        (changes.iter())
+            .filter(|c| matches!(c, journal::Change::Put { key, .. } if key.kind == kind))
+            .count()
+    };
+    let changes = a.take_changes().unwrap();
+    assert_eq!(puts(&changes, super::persist::kind::CASE_EVENT), 1);
+    assert_eq!(puts(&changes, super::persist::kind::CASE), 0);
+}

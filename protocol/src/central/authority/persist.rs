@@ -53,12 +53,22 @@ pub(super) struct Unsaved {
     scalars: LastWritten,
     /// Events of each case already in the journal (events only append).
     events_saved: BTreeMap<String, usize>,
+    /// Cases whose history grew while their own record did not change (a
+    /// report): only the new events are written, not the case again.
+    grown: BTreeSet<String>,
 }
 
 impl Unsaved {
     /// Record `id` of `kind` changed.
     pub fn mark(&mut self, kind: &'static str, id: &str) {
         self.keys.insert((kind, id.to_string()));
+    }
+
+    /// Case `case_id` may have new events, and nothing else of it changed.
+    pub fn mark_events(&mut self, case_id: &str) {
+        if !self.grown.contains(case_id) {
+            self.grown.insert(case_id.to_string());
+        }
     }
 
     /// Nothing unsaved, every event of `cases` saved: for a machine just
@@ -129,6 +139,25 @@ fn decode<T: DeserializeOwned>(what: &str, id: &str, body: &[u8]) -> Result<T, S
     serde_json::from_slice(body).map_err(|e| format!("central state, {what} {id:?}: {e}"))
 }
 
+/// The events of case `case_id` after the `events_saved` first, as records.
+fn event_changes(
+    case_id: &str,
+    case: &Case,
+    events_saved: &mut BTreeMap<String, usize>,
+    changes: &mut Vec<Change>,
+) -> Result<(), String> {
+    let saved = events_saved.entry(case_id.to_string()).or_default();
+    for (index, event) in case.events.iter().enumerate().skip(*saved) {
+        changes.push(Change::put(
+            kind::CASE_EVENT,
+            event_id(case_id, index),
+            encode("case event", event)?,
+        ));
+    }
+    *saved = case.events.len();
+    Ok(())
+}
+
 fn event_id(case_id: &str, index: usize) -> String {
     format!("{case_id}/{}", journal::numbered_id(index as u64))
 }
@@ -147,6 +176,12 @@ impl Persistent for Authority {
         for (kind, id) in keys {
             self.record_changes(kind, &id, &mut events_saved, &mut changes)?;
         }
+        // After the cases marked changed, which wrote their events too.
+        for id in std::mem::take(&mut self.unsaved.grown) {
+            if let Some(case) = self.cases.get(&id) {
+                event_changes(&id, case, &mut events_saved, &mut changes)?;
+            }
+        }
         self.unsaved.events_saved = events_saved;
         changes.extend(self.ledger.take_changes()?);
         changes.extend(self.applied.take_changes(kind::APPLIED)?);
@@ -163,6 +198,7 @@ impl Persistent for Authority {
     /// In memory, the marks are dropped unread: no record is encoded.
     fn discard_changes(&mut self) {
         self.unsaved.keys.clear();
+        self.unsaved.grown.clear();
         self.unsaved.owed.clear();
         self.ledger.discard_changes();
     }
@@ -219,15 +255,7 @@ impl Authority {
             kind::NODE_MESSAGES => self.node_messages.get(id).map(|v| encode(kind, v)),
             kind::TALLY => self.tallies.get(id).map(|v| encode(kind, v)),
             kind::CASE => self.cases.get(id).map(|case| {
-                let saved = events_saved.entry(id.to_string()).or_default();
-                for (index, event) in case.events.iter().enumerate().skip(*saved) {
-                    changes.push(Change::put(
-                        kind::CASE_EVENT,
-                        event_id(id, index),
-                        encode("case event", event)?,
-                    ));
-                }
-                *saved = case.events.len();
+                event_changes(id, case, events_saved, changes)?;
                 // The case's record leaves its events out (`serde(skip)`).
                 encode(kind, case)
             }),

@@ -156,7 +156,9 @@ impl Authority {
         self.ledger
             .record_cost(&msg.case_id, province, msg.cost_cny);
         let t = now.scenario;
-        self.unsaved.mark(kind::CASE, &msg.case_id);
+        // A report adds to the case's history; its record changes only
+        // with a final report (below).
+        self.unsaved.mark_events(&msg.case_id);
         let case = self.cases.get_mut(&msg.case_id).expect("checked above");
         case.record_report(
             t,
@@ -174,6 +176,7 @@ impl Authority {
                 .find(|a| a.province_id == province)
                 .expect("has_donor checked");
             if a.stage != AssignmentStage::Done {
+                self.unsaved.mark(kind::CASE, &msg.case_id);
                 a.stage = AssignmentStage::Done;
                 case.record(
                     t,
@@ -203,7 +206,9 @@ impl Authority {
             .ledger
             .record_receipts(entries)
             .map_err(|e| Refusal::invalid_argument(format!("receipts: {e}")))?;
-        self.unsaved.mark(kind::CASE, &msg.case_id);
+        // A report adds to the case's history; the retarget check marks
+        // the case's record if it raises the targets.
+        self.unsaved.mark_events(&msg.case_id);
         let case = self.cases.get_mut(&msg.case_id).expect("checked above");
         case.record_report(
             now.scenario,
