@@ -33,14 +33,23 @@ pub fn capacity_cases(resources: TreatmentResources, rates: &BTreeMap<ResourceTy
 /// What `active` cases call for beyond what the city has, per type:
 /// `max(0, ceil(rate * active) - on_hand)`. Types with no need are left out.
 pub fn needs(active: i64, on_hand: &Quantities, rates: &BTreeMap<ResourceType, f64>) -> Quantities {
-    rates
-        .iter()
-        .filter_map(|(&t, &rate)| {
-            let required = (rate * active.max(0) as f64).ceil() as i64;
-            let need = required - on_hand.get(&t).copied().unwrap_or(0);
-            (need > 0).then_some((t, need))
-        })
-        .collect()
+    needs_by(active, |t| on_hand.get(&t).copied().unwrap_or(0), rates).collect()
+}
+
+/// [`needs`], type by type in the rates' order, with what is on hand given
+/// by `on_hand`: for a caller that checks the needs without keeping them
+/// (central holds every city report against its ceiling, under the lock
+/// every handler needs, and a map built there is a cost on every call).
+pub fn needs_by<'a>(
+    active: i64,
+    on_hand: impl Fn(ResourceType) -> i64 + 'a,
+    rates: &'a BTreeMap<ResourceType, f64>,
+) -> impl Iterator<Item = (ResourceType, i64)> + 'a {
+    rates.iter().filter_map(move |(&t, &rate)| {
+        let required = (rate * active.max(0) as f64).ceil() as i64;
+        let need = required - on_hand(t);
+        (need > 0).then_some((t, need))
+    })
 }
 
 #[cfg(test)]

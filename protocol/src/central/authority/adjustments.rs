@@ -130,17 +130,20 @@ impl Authority {
         if case.stage != CaseStage::Implementing || case.target_changes >= MAX_TARGET_CHANGES {
             return;
         }
-        let capped = assessment::ceiling(
-            situation,
-            &self.scenario.rules,
-            &self.scenario.needs_per_active_case,
-        );
-        let outgrown = capped.iter().any(|(t, q)| {
-            *q as f64 > RETARGET_FACTOR * case.targets.get(t).copied().unwrap_or(0) as f64
+        let ceiling = || {
+            assessment::ceiling(
+                situation,
+                &self.scenario.rules,
+                &self.scenario.needs_per_active_case,
+            )
+        };
+        let outgrown = ceiling().any(|(t, q)| {
+            q as f64 > RETARGET_FACTOR * case.targets.get(&t).copied().unwrap_or(0) as f64
         });
         if !outgrown {
             return;
         }
+        let capped: Quantities = ceiling().collect();
         // Only the increase is split, by what each donor still has: a donor
         // keeps its current share, so no share drops below what it shipped.
         let increase: Quantities = capped
