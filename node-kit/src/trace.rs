@@ -44,9 +44,21 @@ pub mod key {
 /// The protocol stage a span belongs to (`pairing.stage`): the catalog's.
 pub use counterpart_protocol::Stage;
 
+/// Whether `meta` is one of this module's spans: a handler's or a
+/// sender's, one per message, made for the trace exporter. The log layer
+/// leaves them out at `info` (`telemetry::init`).
+pub fn is_protocol_span(meta: &tracing::Metadata<'_>) -> bool {
+    meta.is_span() && meta.target() == module_path!()
+}
+
 /// A handler's span, child of the caller's span carried in `metadata`.
+/// Disabled (and free) when no layer takes it: no exporter, logs at
+/// `info`.
 pub fn server_span(name: &str, stage: Stage, metadata: &MetadataMap) -> Span {
     let span = tracing::info_span!("rpc", otel.name = name, otel.kind = "server");
+    if span.is_disabled() {
+        return span;
+    }
     let parent =
         opentelemetry::global::get_text_map_propagator(|p| p.extract(&MetadataReader(metadata)));
     if parent.span().span_context().is_valid() {
@@ -67,13 +79,19 @@ pub fn client_span(name: &str, stage: Stage, parent: Option<Context>) -> Span {
     span
 }
 
-/// Sets a string attribute.
+/// Sets a string attribute (nothing is copied for a disabled span).
 pub fn annotate(span: &Span, key: &'static str, value: &str) {
+    if span.is_disabled() {
+        return;
+    }
     span.set_attribute(key, value.to_string());
 }
 
 /// Records quantities as `pairing.qty.<type>` attributes.
 pub fn quantities(span: &Span, lines: &[ResourceQuantity]) {
+    if span.is_disabled() {
+        return;
+    }
     for line in lines {
         span.set_attribute(
             format!("{}{}", key::QTY_PREFIX, line.resource_type),
