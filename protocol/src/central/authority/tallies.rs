@@ -24,12 +24,18 @@ impl Authority {
     /// Takes in `city_id`'s tallies as reported; a city keeps at most
     /// [`tally::MAX_DAYS`] days, its latest.
     pub(super) fn record_tallies(&mut self, city_id: &str, tallies: Vec<Tally>) {
+        let mut new_days = false;
         for t in tallies {
             let key = key(city_id, t.day);
             if self.tallies.get(&key) != Some(&t) {
                 self.unsaved.mark(kind::TALLY, &key);
-                self.tallies.insert(key, t);
+                new_days |= self.tallies.insert(key, t).is_none();
             }
+        }
+        // Only a new day can take the city past the bound; most reports
+        // bring none, and this runs under the lock on every one.
+        if !new_days {
+            return;
         }
         let mut days: Vec<i64> = self.tallies_of(city_id).iter().map(|t| t.day).collect();
         if days.len() > tally::MAX_DAYS {

@@ -93,3 +93,31 @@ fn a_malformed_tally_or_a_donors_tally_is_refused_by_field() {
         "{refusal:?}"
     );
 }
+
+/// A city keeps its latest [`tally::MAX_DAYS`] days at central: a report
+/// that takes it past them drops (and deletes from the journal) the
+/// oldest; a report that brings no new day leaves them as they are.
+#[test]
+fn a_city_keeps_its_latest_days_and_no_more() {
+    use counterpart_domain::tally;
+    let (mut a, _) = paired();
+    let max = tally::MAX_DAYS as i32;
+    a.submit_report(&city_report(0..max, 4.5), at(4.5)).unwrap();
+    a.take_changes().unwrap();
+    a.submit_report(&city_report(10..max + 10, 5.5), at(5.5))
+        .unwrap();
+    let changes = a.take_changes().unwrap();
+    let deleted = changes
+        .iter()
+        .filter(|c| matches!(c, Change::Delete { key } if key.kind == kind::TALLY))
+        .count();
+    assert_eq!((tally_writes(&changes), deleted), (10, 10));
+    let days =
+        |a: &Authority| -> Vec<i64> { a.tallies_of("south").iter().map(|t| t.day).collect() };
+    assert_eq!(days(&a), (10..i64::from(max) + 10).collect::<Vec<_>>());
+    // The same days again, one of them corrected: nothing is dropped.
+    let mut again = city_report(10..max + 10, 6.5);
+    again.daily_tallies[0].counts[1].value = 2;
+    a.submit_report(&again, at(6.5)).unwrap();
+    assert_eq!(days(&a), (10..i64::from(max) + 10).collect::<Vec<_>>());
+}
