@@ -61,7 +61,7 @@ pub fn init(service: &str) -> Telemetry {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     // Colour only on a terminal: log files and `docker logs` get plain text.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let logs = log_layer(filter, std::io::stderr, ansi);
+    let logged = logging(filter, std::io::stderr, ansi);
     let provider = if export_requested() {
         exporter(service)
     } else {
@@ -82,11 +82,29 @@ pub fn init(service: &str) -> Telemetry {
             .with_tracer(p.tracer("counterpart"))
             .with_filter(transport_off)
     });
-    let _ = tracing_subscriber::registry()
-        .with(logs)
-        .with(otel)
-        .try_init();
+    // Not `.with(otel)` of an `Option`: a `None` layer is "always
+    // interested" in every callsite, which turns a callsite the log layer's
+    // filter refused into one weighed on every use, and so a per-message
+    // span the log layer leaves out was still made (a profile of the
+    // receipt path found the registry opening and closing it).
+    let _ = match otel {
+        Some(otel) => logged.with(otel).try_init(),
+        None => logged.try_init(),
+    };
     Telemetry { provider }
+}
+
+/// The subscriber of a node without an exporter: the log layer alone, on
+/// `writer` ([`init`] adds the exporter's layer to it when there is one).
+pub fn logging<W>(
+    filter: EnvFilter,
+    writer: W,
+    ansi: bool,
+) -> impl tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a> + Send + Sync
+where
+    W: for<'w> fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    tracing_subscriber::registry().with(log_layer(filter, writer, ansi))
 }
 
 /// The log layer: lines on `writer`, filtered by `filter`.

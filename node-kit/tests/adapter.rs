@@ -1,7 +1,8 @@
 //! The shared adapter and tick loop on a machine of their own: what every
 //! role now relies on (a refusal keeps its code and message, every
 //! admitted message is counted, a tick that changed nothing is not saved,
-//! the loop dispatches what the tick returned and stops on shutdown).
+//! the loop dispatches what the tick returned and stops on shutdown), and
+//! that with no exporter a message's span costs a check, not a span.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -123,4 +124,24 @@ async fn the_loop_dispatches_each_tick_and_saves_only_a_tick_that_changed() {
     assert_eq!(sent, [2, 3, 4, 5]);
     // Ticks 2 and 4 changed something; 1, 3 and 5 were released unchanged.
     assert_eq!(machine.read().taken, 2);
+}
+
+/// With no exporter and logs at `info`, nothing in a node's subscriber
+/// takes a handler's span, so none is made; with debug lines on, the log
+/// layer takes it. (Its own binary's dispatchers only: a callsite's
+/// interest is shared by every subscriber alive in the process.)
+#[test]
+fn with_no_exporter_a_handlers_span_is_made_only_for_debug_logs() {
+    use node_kit::trace::{server_span, Stage};
+    use tonic::metadata::MetadataMap;
+    use tracing_subscriber::EnvFilter;
+
+    for (directives, made) in [("info", false), ("debug", true)] {
+        let subscriber =
+            node_kit::telemetry::logging(EnvFilter::new(directives), std::io::sink, false);
+        tracing::subscriber::with_default(subscriber, || {
+            let span = server_span("central.report", Stage::Implementation, &MetadataMap::new());
+            assert_eq!(!span.is_disabled(), made, "logs at {directives}");
+        });
+    }
 }
