@@ -112,7 +112,7 @@ where
 /// The protocol's per-message spans ([`trace::is_protocol_span`]) are left
 /// out unless `filter` lets debug lines through: a span the log layer
 /// takes has its fields formatted and stored when it opens, on every
-/// message, which a profile of central's receipt path put at a sixth of
+/// message, which a profile of central's receipt path put at a quarter of
 /// the handler's own time, for a prefix on log lines (most of them from
 /// the per-message events, at debug). With no exporter either, the span is
 /// not made at all.
