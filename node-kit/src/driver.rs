@@ -100,7 +100,11 @@ impl<M: Machine> TickLoop<'_, M> {
                     None => std::future::pending().await,
                 }
             };
+            // Biased, shutdown first: a tick overdue when shutdown comes
+            // must not run after it (an unbiased select picks at random
+            // among the ready branches, and under load ran one more).
             let wake = tokio::select! {
+                biased;
                 _ = self.shutdown.cancelled() => return,
                 _ = wall => Wake::Time,
                 order = granted => match order {
