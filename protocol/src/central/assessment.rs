@@ -52,7 +52,8 @@ pub fn assess(
     rates: &BTreeMap<ResourceType, f64>,
 ) -> AssessmentOutcome {
     let active = situation.active_cases;
-    let (capacity, assessed_need) = capacity_and_need(situation, rates);
+    let (capacity, need) = capacity_and_need(situation, rates);
+    let assessed_need: Quantities = need.collect();
     if active <= capacity {
         return AssessmentOutcome {
             accepted: false,
@@ -100,23 +101,22 @@ pub fn ceiling<'a>(
     rules: &'a Rules,
     rates: &'a BTreeMap<ResourceType, f64>,
 ) -> impl Iterator<Item = (ResourceType, i64)> + 'a {
-    let over = situation.active_cases > needs::capacity_cases(local(situation), rates);
+    let (capacity, need) = capacity_and_need(situation, rates);
+    let over = situation.active_cases > capacity;
     let intensity_cap = rules.intensity_cap;
-    needs::needs_by(situation.active_cases, |t| on_hand(situation, t), rates)
-        .filter(move |_| over)
+    need.filter(move |_| over)
         .filter_map(move |(t, need)| capped(i64::MAX, need, intensity_cap).map(|q| (t, q)))
 }
 
 /// The city's local treatment capacity, in active cases, and central's own
-/// computation of its need per type.
-fn capacity_and_need(
-    situation: &Situation,
-    rates: &BTreeMap<ResourceType, f64>,
-) -> (i64, Quantities) {
-    let need = needs::needs_by(situation.active_cases, |t| on_hand(situation, t), rates);
+/// computation of its need, type by type.
+fn capacity_and_need<'a>(
+    situation: &'a Situation,
+    rates: &'a BTreeMap<ResourceType, f64>,
+) -> (i64, impl Iterator<Item = (ResourceType, i64)> + 'a) {
     (
         needs::capacity_cases(local(situation), rates),
-        need.collect(),
+        needs::needs_by(situation.active_cases, |t| on_hand(situation, t), rates),
     )
 }
 
