@@ -31,6 +31,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "#[derive(serde::Serialize, serde::Deserialize)]",
         )
         .message_attribute(".pairing.v1", "#[serde(default)]")
+        // Written by hand in `src/by_hand.rs`: their resource type's name
+        // is a `ResourceTypeName`, which decodes a catalog name without an
+        // allocation. The wire stays the `.proto`'s.
+        .extern_path(
+            ".pairing.v1.ResourceQuantity",
+            "crate::by_hand::ResourceQuantity",
+        )
+        .extern_path(".pairing.v1.Discrepancy", "crate::by_hand::Discrepancy")
         .build_server(grpc)
         .build_client(grpc)
         .compile_fds(descriptors)?;

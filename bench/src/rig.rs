@@ -356,7 +356,7 @@ fn shipment_id(i: usize, donor: usize, k: usize) -> String {
 
 fn line(t: ResourceType, quantity: i64) -> ResourceQuantity {
     ResourceQuantity {
-        resource_type: t.as_str().to_string(),
+        resource_type: t.into(),
         quantity,
     }
 }

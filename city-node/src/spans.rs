@@ -156,7 +156,7 @@ pub fn annotate_shipment(span: &Span, shipment: &Shipment) {
         .lines
         .iter()
         .map(|line| ResourceQuantity {
-            resource_type: line.resource_type.clone(),
+            resource_type: line.resource_type.as_str().into(),
             quantity: line.quantity,
         })
         .collect();

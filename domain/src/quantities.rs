@@ -47,7 +47,7 @@ impl Quantities {
         self.0
             .iter()
             .map(|(t, q)| ResourceQuantity {
-                resource_type: t.as_str().to_string(),
+                resource_type: (*t).into(),
                 quantity: *q,
             })
             .collect()

@@ -103,7 +103,7 @@ pub fn header() -> impl Strategy<Value = Option<MessageHeader>> {
 
 pub fn resource_quantity() -> impl Strategy<Value = ResourceQuantity> {
     (resource_type(), quantity()).prop_map(|(resource_type, quantity)| ResourceQuantity {
-        resource_type,
+        resource_type: resource_type.into(),
         quantity,
     })
 }
@@ -180,7 +180,7 @@ fn objective() -> impl Strategy<Value = Objective> {
 fn discrepancy() -> impl Strategy<Value = Discrepancy> {
     (resource_type(), quantity(), enum_value()).prop_map(|(resource_type, quantity, reason)| {
         Discrepancy {
-            resource_type,
+            resource_type: resource_type.into(),
             quantity,
             reason,
         }

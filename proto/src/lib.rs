@@ -9,6 +9,7 @@
 //!   central accepts.
 //! - [`FILE_DESCRIPTOR_SET`]: the encoded descriptors, for gRPC reflection.
 
+mod by_hand;
 pub mod resource;
 
 /// Which protocol a node speaks, and which versions central accepts.
@@ -37,6 +38,9 @@ pub mod v1 {
     // `include!` rather than `tonic::include_proto!`: without the `grpc`
     // feature there is no tonic to expand it.
     include!(concat!(env!("OUT_DIR"), "/pairing.v1.rs"));
+    // Written by hand (`build.rs` points prost at them): a resource type's
+    // name decodes without an allocation.
+    pub use crate::by_hand::{Discrepancy, ResourceQuantity};
 }
 
 /// Encoded `FileDescriptorSet` of the contract, served by tonic-reflection so

@@ -12,16 +12,20 @@
 //! - this file: [`ResourceType`], what each type is ([`ResourceSpec`]), its
 //!   wire name, parsing and the error that lists the known types.
 //! - [`catalog`]: the process-wide registry of declared types.
+//! - `name`: a type's name as a message field holds it, shared with the
+//!   catalog when the catalog knows it.
 //! - `saved`: how a type is written in saved state, and read back from the
 //!   previous release's.
 
 pub mod catalog;
+mod name;
 mod saved;
 
 use std::fmt;
 use std::str::FromStr;
 
 pub use catalog::{declare, Declaration, DeclarationError};
+pub use name::ResourceTypeName;
 
 /// One type of resource a donor can ship: one of the ten defaults, or one a
 /// scenario declared.

@@ -10,6 +10,7 @@ use node_kit::access::Guarded;
 use node_kit::tls::Role;
 use node_kit::trace::{self, key, CaseTraces, Stage};
 use opentelemetry::trace::{TraceContextExt, TraceId};
+use pairing_proto::resource::ResourceTypeName;
 use pairing_proto::v1::{
     Adjustment, AdjustmentKind, Assignment, ClockStart, DemobilisationOrder, Evaluation,
     EvaluationKind, ManifestLine, Mediation, NeedsUpdate, Receipt, ResourcePool, ResourceQuantity,
@@ -310,7 +311,7 @@ fn pooled(pools: &[ResourcePool]) -> Vec<ResourceQuantity> {
     pools
         .iter()
         .map(|p| ResourceQuantity {
-            resource_type: p.resource_type.clone(),
+            resource_type: p.resource_type.as_str().into(),
             quantity: p.quantity,
         })
         .collect()
@@ -318,14 +319,14 @@ fn pooled(pools: &[ResourcePool]) -> Vec<ResourceQuantity> {
 
 fn manifest(lines: &[ManifestLine]) -> Vec<ResourceQuantity> {
     summed(lines.iter().map(|l| ResourceQuantity {
-        resource_type: l.resource_type.clone(),
+        resource_type: l.resource_type.as_str().into(),
         quantity: l.quantity,
     }))
 }
 
 /// One line per type, so a span never gets the same attribute twice.
 fn summed(lines: impl IntoIterator<Item = ResourceQuantity>) -> Vec<ResourceQuantity> {
-    let mut totals = std::collections::BTreeMap::<String, i64>::new();
+    let mut totals = std::collections::BTreeMap::<ResourceTypeName, i64>::new();
     for line in lines {
         *totals.entry(line.resource_type).or_insert(0) += line.quantity;
     }

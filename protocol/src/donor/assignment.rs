@@ -234,7 +234,7 @@ impl AssignmentState {
                     .lines
                     .iter()
                     .map(|l| ResourceQuantity {
-                        resource_type: l.resource_type.as_str().to_string(),
+                        resource_type: l.resource_type.as_str().into(),
                         quantity: l.quantity,
                     })
                     .collect(),

@@ -106,12 +106,12 @@ pub fn receipt_for(
         let (usable, lost) = arrived(t, shipped, loss_rate, draw);
         assert_eq!(usable + lost, shipped, "a receipt accounts for every unit");
         received.push(ResourceQuantity {
-            resource_type: t.as_str().to_string(),
+            resource_type: t.into(),
             quantity: usable,
         });
         if lost > 0 {
             discrepancies.push(Discrepancy {
-                resource_type: t.as_str().to_string(),
+                resource_type: t.into(),
                 quantity: lost,
                 reason: DiscrepancyReason::DamagedInTransit as i32,
             });

@@ -78,7 +78,7 @@ async fn an_assignment_runs_from_acknowledgement_to_final_report() {
             .lines
             .iter()
             .map(|l| ResourceQuantity {
-                resource_type: l.resource_type.clone(),
+                resource_type: l.resource_type.as_str().into(),
                 quantity: l.quantity,
             })
             .collect();

@@ -24,7 +24,7 @@ fn ask_with(lines: usize, type_len: usize) -> AssistanceRequest {
         situation: None,
         needs: (0..lines)
             .map(|_| ResourceQuantity {
-                resource_type: "x".repeat(type_len),
+                resource_type: "x".repeat(type_len).into(),
                 quantity: 1,
             })
             .collect(),

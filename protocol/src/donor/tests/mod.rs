@@ -133,7 +133,7 @@ pub(super) fn lines(quantities: &[(ResourceType, i64)]) -> Vec<ResourceQuantity>
     quantities
         .iter()
         .map(|&(t, q)| ResourceQuantity {
-            resource_type: t.as_str().into(),
+            resource_type: t.into(),
             quantity: q,
         })
         .collect()
@@ -227,7 +227,7 @@ pub(super) fn receipt_for(s: &Shipment, message_id: &str) -> Receipt {
             .lines
             .iter()
             .map(|l| ResourceQuantity {
-                resource_type: l.resource_type.clone(),
+                resource_type: l.resource_type.as_str().into(),
                 quantity: l.quantity,
             })
             .collect(),

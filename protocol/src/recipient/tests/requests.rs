@@ -25,7 +25,7 @@ fn requests(sent: &[(ScenarioTime, Outbound)]) -> Vec<(ScenarioTime, &Assistance
 fn needs_of(r: &AssistanceRequest) -> BTreeMap<String, i64> {
     r.needs
         .iter()
-        .map(|n| (n.resource_type.clone(), n.quantity))
+        .map(|n| (n.resource_type.to_string(), n.quantity))
         .collect()
 }
 
