@@ -7,6 +7,7 @@
 //! the bound is far above what one scenario sends to one node.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -19,8 +20,10 @@ pub const DEFAULT_CAPACITY: usize = 200_000;
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct AppliedIds<R> {
     capacity: usize,
-    order: VecDeque<String>,
-    replies: HashMap<String, R>,
+    /// The ids, oldest first, each shared with its entry in `replies`: an
+    /// id is allocated once when recorded (it was copied twice before).
+    order: VecDeque<Arc<str>>,
+    replies: HashMap<Arc<str>, R>,
     /// Ids recorded over the memory's whole life: the number of the next.
     /// The oldest id remembered is number `total - order.len()`.
     #[serde(default)]
@@ -53,8 +56,12 @@ impl<R: Clone> AppliedIds<R> {
 
     /// Remember that `message_id` was applied and answered with `reply`.
     pub fn record(&mut self, message_id: &str, reply: R) {
-        if self.replies.insert(message_id.to_string(), reply).is_none() {
-            self.order.push_back(message_id.to_string());
+        if let Some(known) = self.replies.get_mut(message_id) {
+            *known = reply;
+        } else {
+            let id: Arc<str> = Arc::from(message_id);
+            self.replies.insert(id.clone(), reply);
+            self.order.push_back(id);
             self.total += 1;
         }
         while self.order.len() > self.capacity {
@@ -103,7 +110,7 @@ impl<R: Clone + Serialize + DeserializeOwned> AppliedIds<R> {
         }
         for n in self.saved_total.max(front)..self.total {
             let id = &self.order[(n - front) as usize];
-            let body = serde_json::to_vec(&(id, &self.replies[id]))
+            let body = serde_json::to_vec(&(&**id, &self.replies[id]))
                 .map_err(|e| format!("applied id {id:?}: {e}"))?;
             changes.push(Change::put(kind, numbered_id(n), body));
         }
