@@ -62,12 +62,48 @@ fn within(message: &'static str, field: &'static str) -> impl Fn(DecodeError) ->
     }
 }
 
+/// Fields 1 and 2, which both messages have: a resource type's name and a
+/// quantity, each left out at its default as proto3 leaves it out.
+fn encode_named(resource_type: &ResourceTypeName, quantity: i64, buf: &mut impl BufMut) {
+    resource_type.encode(1, buf);
+    if quantity != 0 {
+        int64::encode(2, &quantity, buf);
+    }
+}
+
+/// The bytes [`encode_named`] writes.
+fn named_len(resource_type: &ResourceTypeName, quantity: i64) -> usize {
+    let quantity = if quantity != 0 {
+        int64::encoded_len(2, &quantity)
+    } else {
+        0
+    };
+    resource_type.encoded_len(1) + quantity
+}
+
+/// Reads field 1 or 2 (`tag`) of `message` into `resource_type` or
+/// `quantity`.
+fn merge_named(
+    message: &'static str,
+    (resource_type, quantity): (&mut ResourceTypeName, &mut i64),
+    tag: u32,
+    wire_type: WireType,
+    buf: &mut impl Buf,
+    ctx: DecodeContext,
+) -> Result<(), DecodeError> {
+    if tag == 1 {
+        resource_type
+            .merge(wire_type, buf, ctx)
+            .map_err(within(message, "resource_type"))
+    } else {
+        debug_assert_eq!(tag, 2);
+        int64::merge(wire_type, quantity, buf, ctx).map_err(within(message, "quantity"))
+    }
+}
+
 impl prost::Message for ResourceQuantity {
     fn encode_raw(&self, buf: &mut impl BufMut) {
-        self.resource_type.encode(1, buf);
-        if self.quantity != 0 {
-            int64::encode(2, &self.quantity, buf);
-        }
+        encode_named(&self.resource_type, self.quantity, buf);
     }
 
     fn merge_field(
@@ -77,25 +113,15 @@ impl prost::Message for ResourceQuantity {
         buf: &mut impl Buf,
         ctx: DecodeContext,
     ) -> Result<(), DecodeError> {
-        const NAME: &str = "ResourceQuantity";
+        let fields = (&mut self.resource_type, &mut self.quantity);
         match tag {
-            1 => self
-                .resource_type
-                .merge(wire_type, buf, ctx)
-                .map_err(within(NAME, "resource_type")),
-            2 => int64::merge(wire_type, &mut self.quantity, buf, ctx)
-                .map_err(within(NAME, "quantity")),
+            1 | 2 => merge_named("ResourceQuantity", fields, tag, wire_type, buf, ctx),
             _ => encoding::skip_field(wire_type, tag, buf, ctx),
         }
     }
 
     fn encoded_len(&self) -> usize {
-        self.resource_type.encoded_len(1)
-            + if self.quantity != 0 {
-                int64::encoded_len(2, &self.quantity)
-            } else {
-                0
-            }
+        named_len(&self.resource_type, self.quantity)
     }
 
     fn clear(&mut self) {
@@ -105,10 +131,7 @@ impl prost::Message for ResourceQuantity {
 
 impl prost::Message for Discrepancy {
     fn encode_raw(&self, buf: &mut impl BufMut) {
-        self.resource_type.encode(1, buf);
-        if self.quantity != 0 {
-            int64::encode(2, &self.quantity, buf);
-        }
+        encode_named(&self.resource_type, self.quantity, buf);
         if self.reason != 0 {
             int32::encode(3, &self.reason, buf);
         }
@@ -122,13 +145,9 @@ impl prost::Message for Discrepancy {
         ctx: DecodeContext,
     ) -> Result<(), DecodeError> {
         const NAME: &str = "Discrepancy";
+        let fields = (&mut self.resource_type, &mut self.quantity);
         match tag {
-            1 => self
-                .resource_type
-                .merge(wire_type, buf, ctx)
-                .map_err(within(NAME, "resource_type")),
-            2 => int64::merge(wire_type, &mut self.quantity, buf, ctx)
-                .map_err(within(NAME, "quantity")),
+            1 | 2 => merge_named(NAME, fields, tag, wire_type, buf, ctx),
             3 => {
                 int32::merge(wire_type, &mut self.reason, buf, ctx).map_err(within(NAME, "reason"))
             }
@@ -137,17 +156,12 @@ impl prost::Message for Discrepancy {
     }
 
     fn encoded_len(&self) -> usize {
-        let quantity = if self.quantity != 0 {
-            int64::encoded_len(2, &self.quantity)
-        } else {
-            0
-        };
         let reason = if self.reason != 0 {
             int32::encoded_len(3, &self.reason)
         } else {
             0
         };
-        self.resource_type.encoded_len(1) + quantity + reason
+        named_len(&self.resource_type, self.quantity) + reason
     }
 
     fn clear(&mut self) {

@@ -2,6 +2,9 @@
 //!
 //! - [`v1`]: messages and (with the default `grpc` feature) the three services (`CentralAuthority`,
 //!   `DonorProvince`, `RecipientCity`), generated from `pairing/v1/*.proto`.
+//!   Two of the messages, `ResourceQuantity` and `Discrepancy`, are written
+//!   by hand (`by_hand`) so that a resource type's name decodes without an
+//!   allocation; `v1` re-exports them with the generated ones.
 //! - [`resource`]: the catalog of NIMS-style resource types
 //!   ("category/kind") that every message uses: ten defaults, and those
 //!   the scenario declares.
