@@ -3,8 +3,8 @@
 //! Every quantity on central's hot paths names its type: a city's report
 //! of four receipts names it twenty-four times. Decoded as a `String`,
 //! each name was a heap allocation, and those allocations were most of
-//! what decoding a report cost central (BENCHMARKS.md table 1, 2026-12-07
-//! 18:30). A name of the catalog now decodes to the catalog's own
+//! what decoding a report cost central (BENCHMARKS.md table 1, the runs of
+//! 2026-12-07 from 18:27 UTC). A name of the catalog now decodes to the catalog's own
 //! `&'static str`; only a name the catalog lacks is kept as sent, for the
 //! refusal that names it.
 //!
