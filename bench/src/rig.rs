@@ -318,29 +318,36 @@ impl Messages {
     /// shipment of its first donor, with the transit loss as a discrepancy.
     pub fn city_report(&self, i: usize) -> SupervisoryReport {
         let donor = scenario_gen::historical_donors(i, self.provinces.len())[0];
-        SupervisoryReport {
-            header: Some(self.cities[i].header(ScenarioTime(0))),
-            case_id: case_id(i),
-            situation: Some(situation()),
-            receipts: (0..SHIPMENTS_PER_REPORT)
-                .map(|k| {
-                    let mut received = shipment_lines();
-                    received[0].quantity -= LOST_MASKS;
-                    ReceiptRecord {
-                        shipment_id: shipment_id(i, donor, k),
-                        received_at_ms: 2_000 + k as i64,
-                        received,
-                        discrepancies: vec![Discrepancy {
-                            resource_type: ResourceType::MaskN95.as_str().into(),
-                            quantity: LOST_MASKS,
-                            reason: DiscrepancyReason::DamagedInTransit as i32,
-                        }],
-                    }
-                })
-                .collect(),
-            messages_received: counters(),
-            ..Default::default()
-        }
+        city_report(self.cities[i].header(ScenarioTime(0)), i, donor)
+    }
+}
+
+/// City `i`'s cumulative report under `header`: its situation and a receipt
+/// for each shipment of `donor`, with the transit loss as a discrepancy.
+/// Needs no cluster: `decode_report` decodes it alone.
+pub fn city_report(header: MessageHeader, i: usize, donor: usize) -> SupervisoryReport {
+    SupervisoryReport {
+        header: Some(header),
+        case_id: case_id(i),
+        situation: Some(situation()),
+        receipts: (0..SHIPMENTS_PER_REPORT)
+            .map(|k| {
+                let mut received = shipment_lines();
+                received[0].quantity -= LOST_MASKS;
+                ReceiptRecord {
+                    shipment_id: shipment_id(i, donor, k),
+                    received_at_ms: 2_000 + k as i64,
+                    received,
+                    discrepancies: vec![Discrepancy {
+                        resource_type: ResourceType::MaskN95.into(),
+                        quantity: LOST_MASKS,
+                        reason: DiscrepancyReason::DamagedInTransit as i32,
+                    }],
+                }
+            })
+            .collect(),
+        messages_received: counters(),
+        ..Default::default()
     }
 }
 
