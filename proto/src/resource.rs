@@ -226,6 +226,13 @@ impl ResourceType {
         self.default_index().is_some()
     }
 
+    /// The type with wire name `id`, a default or a declared one, if any:
+    /// parsing without the error's list of known types (which a decoded
+    /// name the catalog lacks does not need).
+    pub(crate) fn find(id: &str) -> Option<ResourceType> {
+        ResourceType::default_of(id).or_else(|| catalog::lookup(id))
+    }
+
     /// The default with wire name `id`, if any.
     fn default_of(id: &str) -> Option<ResourceType> {
         ResourceType::DEFAULTS
@@ -288,9 +295,7 @@ impl FromStr for ResourceType {
     type Err = UnknownResourceType;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        ResourceType::default_of(s)
-            .or_else(|| catalog::lookup(s))
-            .ok_or_else(|| UnknownResourceType::new(s, ResourceType::catalog()))
+        ResourceType::find(s).ok_or_else(|| UnknownResourceType::new(s, ResourceType::catalog()))
     }
 }
 

@@ -20,11 +20,13 @@ use prost::bytes::{Buf, BufMut};
 use prost::encoding::{self, DecodeContext, WireType};
 use prost::DecodeError;
 
-use super::{catalog, ResourceType};
+use super::ResourceType;
 
 /// The text of a resource type's name, as a message field holds it:
 /// borrowed from the catalog when the catalog knows it, owned otherwise.
-#[derive(Clone, Default)]
+/// Equal, ordered and hashed by its text, however it is held (`Cow`'s own
+/// comparisons read through to the `str`).
+#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ResourceTypeName(Cow<'static, str>);
 
 impl ResourceTypeName {
@@ -91,12 +93,7 @@ impl ResourceTypeName {
 
 /// The catalog's name equal to `text`, if it has one.
 fn known(text: &str) -> Option<&'static str> {
-    let default = ResourceType::DEFAULTS
-        .into_iter()
-        .find(|t| t.as_str() == text);
-    default
-        .or_else(|| catalog::lookup(text))
-        .map(ResourceType::as_str)
+    ResourceType::find(text).map(ResourceType::as_str)
 }
 
 /// A length-delimited catalog name at the start of `chunk`, and the bytes
@@ -154,33 +151,6 @@ impl AsRef<str> for ResourceTypeName {
 impl Borrow<str> for ResourceTypeName {
     fn borrow(&self) -> &str {
         &self.0
-    }
-}
-
-// Equality, order and hash are the text's, however the name is held.
-impl PartialEq for ResourceTypeName {
-    fn eq(&self, other: &Self) -> bool {
-        self.0 == other.0
-    }
-}
-
-impl Eq for ResourceTypeName {}
-
-impl PartialOrd for ResourceTypeName {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for ResourceTypeName {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.0.cmp(&other.0)
-    }
-}
-
-impl std::hash::Hash for ResourceTypeName {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.as_str().hash(state)
     }
 }
 
