@@ -6,7 +6,9 @@
 //! messages are released. Message faults (refused, answered-then-lost so
 //! the sender resends, delayed, handled twice) run at the seed's rates
 //! until the window closes. Then the run goes on to its end, which the
-//! liveness check bounds.
+//! liveness check bounds. Faults still to come or still in force when the
+//! run is over happen at once (`world::run`): a schedule says what
+//! happens, and in what order, not how long an idle cluster waits.
 
 use std::fmt;
 

@@ -97,6 +97,21 @@ fn a_seed_run_twice_tells_the_same_story_and_another_seed_another() {
     assert_ne!(first[1].verdict.digest, first[2].verdict.digest);
 }
 
+/// A run over while a long cut still holds ends there: the cut heals at
+/// once and the books are read, rather than every host turning each
+/// simulated millisecond until the schedule's heal time
+/// (pairctl/src/sim/world.rs). The seed still passes every checker.
+#[test]
+fn a_run_over_before_its_last_fault_heals_does_not_wait_it_out() {
+    let prepared = Prepared::new(&options("early", "small", 0, 0)).expect("the calibration runs");
+    let early = (1..=30)
+        .map(|seed| prepared.run_seed(seed))
+        .find(|o| o.simulated_ms < o.schedule.healed_at_ms())
+        .expect("in 30 seeds, one run is over before its last fault heals");
+    print_failure(&early);
+    assert!(early.verdict.passed(), "seed {} failed", early.seed);
+}
+
 /// Plants `bug` in this thread, runs the small scenario's seeds from 1
 /// until one fails (at most 200), and replays that seed: the same failure,
 /// the same digest. Returns the failure's reasons.
