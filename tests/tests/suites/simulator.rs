@@ -69,13 +69,19 @@ fn two_hundred_seeds_of_the_small_scenario_pass_every_checker() {
     assert_clean(&summary, 200);
 }
 
+/// Ten seeds, not more: a hubei-2020 seed is 37 hosts for 20 to 90
+/// simulated seconds, ten times a small one's cost, and in the test
+/// command these seeds were its longest stretch (BENCHMARKS.md table 11).
+/// The small scenario's 200 seeds and the planted bugs cover the faults'
+/// orders; these show the 36-node topology passes every checker under
+/// them. `pairctl sim` runs as many as asked (docs/SIMULATION.md).
 #[test]
-fn twenty_seeds_of_hubei_2020_pass_every_checker() {
-    let options = options("hubei20", "hubei-2020", 1, 20);
+fn ten_seeds_of_hubei_2020_pass_every_checker() {
+    let options = options("hubei10", "hubei-2020", 1, 10);
     let summary = sim::run(&options, &print_failure).expect("the calibration runs");
-    assert_clean(&summary, 20);
+    assert_clean(&summary, 10);
     // Sixteen cities, each closed once in every seed.
-    assert_eq!(summary.cases_closed, 16 * 20);
+    assert_eq!(summary.cases_closed, 16 * 10);
 }
 
 #[test]
