@@ -9,7 +9,7 @@
 //! TLS), and no span leaves the process (an exporter runs threads, which a
 //! simulation cannot have).
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
@@ -108,7 +108,7 @@ struct Seen {
     finished_at_ms: Option<u64>,
     /// When the last fault heals (simulated ms): the schedule's, until the
     /// run is over and the loop in [`run`] heals what is left at once.
-    heals_at_ms: Cell<u64>,
+    heals_at_ms: u64,
     stalled: Option<String>,
     /// Where the run stood when last asked, for a liveness failure.
     last: String,
@@ -154,7 +154,7 @@ fn run(setup: &Setup, schedule: &Schedule, dir: &Path) -> Simulated {
     // Hosts to start again, and when (simulated ms).
     let mut restarts: Vec<(u64, String)> = Vec::new();
     let seen = Rc::new(RefCell::new(Seen::default()));
-    seen.borrow().heals_at_ms.set(schedule.healed_at_ms());
+    seen.borrow_mut().heals_at_ms = schedule.healed_at_ms();
     sim.client(OBSERVER, observe(seen.clone()));
 
     let mut out = Simulated::default();
@@ -175,8 +175,8 @@ fn run(setup: &Setup, schedule: &Schedule, dir: &Path) -> Simulated {
             next += 1;
         }
         if over {
-            let seen = seen.borrow();
-            seen.heals_at_ms.set(seen.heals_at_ms.get().min(now_ms));
+            let mut seen = seen.borrow_mut();
+            seen.heals_at_ms = seen.heals_at_ms.min(now_ms);
         }
         for (host, error) in exits.borrow_mut().drain(..) {
             out.restarts.push(format!("{host} at {now_ms} ms: {error}"));
@@ -354,7 +354,7 @@ async fn observe(seen: Rc<RefCell<Seen>>) -> turmoil::Result {
         }
     }
     seen.borrow_mut().finished_at_ms = Some(simulated_ms());
-    while simulated_ms() < seen.borrow().heals_at_ms.get() {
+    while simulated_ms() < seen.borrow().heals_at_ms {
         tokio::time::sleep(OBSERVE_EVERY).await;
     }
     let mut report = crate::report::parse_report(&central.report().await?.json)?;

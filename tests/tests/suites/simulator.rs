@@ -70,7 +70,7 @@ fn two_hundred_seeds_of_the_small_scenario_pass_every_checker() {
 }
 
 /// Ten seeds, not more: a hubei-2020 seed is 37 hosts for 20 to 90
-/// simulated seconds, ten times a small one's cost, and in the test
+/// simulated seconds, thirty times a small one's CPU, and in the test
 /// command these seeds were its longest stretch (BENCHMARKS.md table 11).
 /// The small scenario's 200 seeds and the planted bugs cover the faults'
 /// orders; these show the 36-node topology passes every checker under
